@@ -1,0 +1,11 @@
+//! `GET /api/health`: 200 `{"status":"ok"}` when the database answers, else 503.
+
+use actix_web::{HttpResponse, web};
+use common::api::Health;
+
+use crate::{error::ApiError, startup::AppState};
+
+pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.db.ping().await.map_err(|e| ApiError::Unavailable(anyhow::Error::new(e).context("database ping failed")))?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(Health { status: "ok".into() }))
+}

@@ -1,0 +1,22 @@
+//! `POST /api/password/change`: replaces a password (and the one-time initial password, R11).
+
+use actix_web::{HttpResponse, web};
+use common::api::{PasswordChange, PasswordChanged};
+use time::OffsetDateTime;
+
+use crate::{
+    auth::accounts::{PasswordChangeInput, change_password},
+    error::ApiError,
+    startup::AppState,
+};
+
+pub async fn change(state: web::Data<AppState>, body: web::Json<PasswordChange>) -> Result<HttpResponse, ApiError> {
+    let input = PasswordChangeInput {
+        user_id: &body.user_id,
+        current: &body.current_password,
+        new: &body.new_password,
+        email: body.email.as_deref(),
+    };
+    let u = change_password(&state.auth, input, OffsetDateTime::now_utc()).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(PasswordChanged { user_id: u.user_id }))
+}

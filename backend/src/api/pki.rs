@@ -1,0 +1,31 @@
+//! `GET /api/ca.pem` and `GET /api/tls/client-certificate` (what this connection presented).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use common::api::PresentedCertificate;
+use time::OffsetDateTime;
+
+use crate::{
+    error::ApiError,
+    startup::AppState,
+    tls::peer::{PeerCertificates, classify},
+};
+
+pub async fn ca_pem(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/x-pem-file")
+        .insert_header(("Content-Disposition", "inline; filename=\"cjs-ca.pem\""))
+        .body(state.ca.cert_pem().to_owned())
+}
+
+pub async fn presented_certificate(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let peer = req.conn_data::<PeerCertificates>();
+    let leaf = peer.and_then(|p| p.leaf()).map(|c| c.as_ref());
+    let judged = classify(&state.db, leaf, OffsetDateTime::now_utc()).await?;
+    let body = PresentedCertificate {
+        class: judged.class,
+        user_id: judged.record.as_ref().map(|r| r.subject_cn.clone()),
+        serial: judged.record.as_ref().map(|r| r.serial.clone()),
+        not_after: judged.record.as_ref().map(|r| r.not_after),
+    };
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body))
+}

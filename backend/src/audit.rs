@@ -1,0 +1,71 @@
+//! The append-only audit log. Every entry is written with the same connection (usually the same
+//! transaction) as the change it records; the table refuses UPDATE and DELETE.
+
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use time::OffsetDateTime;
+
+use crate::db::entities::audit_log;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    AuthSuccess,
+    AuthFailure,
+    AuthRefusedLocked,
+    AuthRefusedBlocked,
+    Locked,
+    Blocked,
+    Unlocked,
+    PasswordChanged,
+    OrganizationCreated,
+    UserCreated,
+    CertificateIssued,
+    CertificateRevoked,
+    Login,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::AuthSuccess => "auth_success",
+            Action::AuthFailure => "auth_failure",
+            Action::AuthRefusedLocked => "auth_refused_locked",
+            Action::AuthRefusedBlocked => "auth_refused_blocked",
+            Action::Locked => "locked",
+            Action::Blocked => "blocked",
+            Action::Unlocked => "unlocked",
+            Action::PasswordChanged => "password_changed",
+            Action::OrganizationCreated => "organization_created",
+            Action::UserCreated => "user_created",
+            Action::CertificateIssued => "certificate_issued",
+            Action::CertificateRevoked => "certificate_revoked",
+            Action::Login => "login",
+        }
+    }
+}
+
+/// One audit entry. `actor` is who did it (a user ID, `cli`, or `None` for the user themself).
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    pub action: Action,
+    pub actor: Option<&'a str>,
+    pub subject_user: Option<&'a str>,
+    pub org_id: Option<i64>,
+    pub detail: serde_json::Value,
+}
+
+/// Appends `entry` at `now` through `db` (a connection or an open transaction).
+pub async fn record<C: ConnectionTrait>(db: &C, entry: Entry<'_>, now: OffsetDateTime) -> Result<(), DbErr> {
+    audit_log::ActiveModel {
+        at: Set(now),
+        actor: Set(entry.actor.map(str::to_owned)),
+        action: Set(entry.action.as_str().to_owned()),
+        subject_user: Set(entry.subject_user.map(str::to_owned)),
+        org_id: Set(entry.org_id),
+        detail: Set(entry.detail.to_string()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}

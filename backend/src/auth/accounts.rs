@@ -1,0 +1,348 @@
+//! Account operations shared by the CLI and the API: creating organizations and users with
+//! one-time initial passwords (R11), changing a password, and lifting a lock or block (R2).
+
+use anyhow::Context;
+use common::{Field, Password, UserId, credentials::check_format};
+use rand::Rng;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
+};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::{AuthError, Authenticator, Purpose, Role, password::Hasher, service::role_of};
+use crate::{
+    audit::{self, Action},
+    db::entities::{organization, user},
+    error::ApiError,
+};
+
+/// Who performs an administrative operation.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    /// `cjs admin …` on the server's shell (bank operations).
+    Cli,
+    /// A logged-in user (a master user or bank staff).
+    User(Box<user::Model>),
+}
+
+impl Actor {
+    fn name(&self) -> String {
+        match self {
+            Actor::Cli => "cli".to_owned(),
+            Actor::User(u) => u.user_id.clone(),
+        }
+    }
+}
+
+/// Characters of generated passwords: no 0/O, 1/l/I, so a letter can be typed from paper.
+const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+
+/// A strong one-time initial password: 12 characters, letters and digits mixed (R1).
+pub fn generate_initial_password() -> Password {
+    let mut rng = rand::rng();
+    loop {
+        let s: String = (0..12).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+        if let Ok(p) = Password::parse(Field::Password, &s) {
+            return p;
+        }
+    }
+}
+
+/// A minimal e-mail check: one `@`, something on both sides, a dot in the domain, no spaces.
+pub fn check_email(email: &str) -> Result<(), ApiError> {
+    let ok = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && matches!(email.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.') && !d.contains('@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidInput {
+            field: Some("email"),
+            message: "メールアドレスの形式が正しくありません（例: taro@example.co.jp）。".to_owned(),
+        })
+    }
+}
+
+/// The person a new account is for, as given by the creator.
+#[derive(Debug, Clone)]
+pub struct NewAccount<'a> {
+    pub user_id: &'a UserId,
+    pub email: &'a str,
+    /// The one-time initial password; generated when `None`.
+    pub password: Option<Password>,
+}
+
+/// Data for a new user row.
+struct NewUser<'a> {
+    user_id: &'a UserId,
+    org_id: Option<i64>,
+    role: Role,
+    email: &'a str,
+    password_hash: String,
+}
+
+async fn insert_user<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    n: NewUser<'_>,
+    now: OffsetDateTime,
+) -> anyhow::Result<user::Model> {
+    let row = user::ActiveModel {
+        user_id: Set(n.user_id.as_str().to_owned()),
+        org_id: Set(n.org_id),
+        role: Set(n.role.as_str().to_owned()),
+        password_hash: Set(n.password_hash),
+        email: Set(n.email.to_owned()),
+        must_change_password: Set(true),
+        failures: Set(0),
+        locked_until: Set(None),
+        lock_count: Set(0),
+        blocked_at: Set(None),
+        version: Set(0),
+        issue_seq: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    row.insert(db).await.context("Failed to insert the user")
+}
+
+async fn ensure_user_id_free(db: &DatabaseConnection, user_id: &UserId) -> anyhow::Result<()> {
+    if user::Entity::find().filter(user::Column::UserId.eq(user_id.as_str())).one(db).await?.is_some() {
+        anyhow::bail!("ユーザーID {user_id} は既に使われています");
+    }
+    Ok(())
+}
+
+/// Creates an organization and its master user. Returns the organization and the one-time
+/// initial password (the given one, or a generated one).
+pub async fn create_organization(
+    db: &DatabaseConnection,
+    hasher: &Hasher,
+    name: &str,
+    master: NewAccount<'_>,
+    actor: &Actor,
+    now: OffsetDateTime,
+) -> anyhow::Result<(organization::Model, Password)> {
+    let NewAccount { user_id: master_id, email, password } = master;
+    let name = name.trim();
+    anyhow::ensure!(!name.is_empty() && name.chars().count() <= 100, "会社名は1〜100文字で入力してください");
+    check_email(email).map_err(|e| anyhow::anyhow!(e.body().message))?;
+    ensure_user_id_free(db, master_id).await?;
+    if organization::Entity::find().filter(organization::Column::Name.eq(name)).one(db).await?.is_some() {
+        anyhow::bail!("会社名 {name} は既に登録されています");
+    }
+    let password = password.unwrap_or_else(generate_initial_password);
+    let password_hash = hasher.hash(password.expose().to_owned()).await?;
+    let txn = db.begin().await?;
+    let org = organization::ActiveModel {
+        name: Set(name.to_owned()),
+        certificate_limit: Set(20),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .context("Failed to insert the organization")?;
+    let master = insert_user(
+        &txn,
+        NewUser { user_id: master_id, org_id: Some(org.id), role: Role::Master, email, password_hash },
+        now,
+    )
+    .await?;
+    let actor_name = actor.name();
+    audit::record(
+        &txn,
+        audit::Entry {
+            action: Action::OrganizationCreated,
+            actor: Some(&actor_name),
+            subject_user: Some(&master.user_id),
+            org_id: Some(org.id),
+            detail: json!({"name": org.name}),
+        },
+        now,
+    )
+    .await?;
+    audit::record(
+        &txn,
+        audit::Entry {
+            action: Action::UserCreated,
+            actor: Some(&actor_name),
+            subject_user: Some(&master.user_id),
+            org_id: Some(org.id),
+            detail: json!({"role": "master"}),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((org, password))
+}
+
+/// Creates a user of `role` (staff: no organization). Returns the one-time initial password.
+pub async fn create_user(
+    db: &DatabaseConnection,
+    hasher: &Hasher,
+    account: NewAccount<'_>,
+    role: Role,
+    org_id: Option<i64>,
+    actor: &Actor,
+    now: OffsetDateTime,
+) -> anyhow::Result<(user::Model, Password)> {
+    let NewAccount { user_id, email, password } = account;
+    check_email(email).map_err(|e| anyhow::anyhow!(e.body().message))?;
+    ensure_user_id_free(db, user_id).await?;
+    let password = password.unwrap_or_else(generate_initial_password);
+    let password_hash = hasher.hash(password.expose().to_owned()).await?;
+    let txn = db.begin().await?;
+    let u = insert_user(&txn, NewUser { user_id, org_id, role, email, password_hash }, now).await?;
+    let actor_name = actor.name();
+    audit::record(
+        &txn,
+        audit::Entry {
+            action: Action::UserCreated,
+            actor: Some(&actor_name),
+            subject_user: Some(&u.user_id),
+            org_id,
+            detail: json!({"role": role.as_str()}),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((u, password))
+}
+
+/// The fields of a password change, still unparsed (as typed).
+#[derive(Clone)]
+pub struct PasswordChangeInput<'a> {
+    pub user_id: &'a str,
+    pub current: &'a str,
+    pub new: &'a str,
+    pub email: Option<&'a str>,
+}
+
+/// Replaces a password (R11: this is how a one-time initial password is replaced). The current
+/// password is authenticated under R2 first.
+pub async fn change_password(
+    auth: &Authenticator,
+    input: PasswordChangeInput<'_>,
+    now: OffsetDateTime,
+) -> Result<user::Model, ApiError> {
+    let user_id = UserId::parse(input.user_id)?;
+    check_format(Field::CurrentPassword, input.current)?;
+    let current = Password::parse(Field::CurrentPassword, input.current)?;
+    let new = Password::parse(Field::NewPassword, input.new)?;
+    if new == current {
+        return Err(ApiError::InvalidInput {
+            field: Some("new_password"),
+            message: "新しいパスワードには現在のパスワードと異なるものを設定してください。".to_owned(),
+        });
+    }
+    if let Some(email) = input.email {
+        check_email(email)?;
+    }
+    let u = match auth.authenticate(&user_id, &current, Purpose::PasswordChange, now).await {
+        Ok(u) => u,
+        Err(AuthError::PasswordChangeRequired { user }) => *user,
+        Err(e) => return Err(e.into()),
+    };
+    let new_hash = auth.hasher.hash(new.expose().to_owned()).await?;
+    let txn = auth.db.begin().await?;
+    let mut update = user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(new_hash))
+        .col_expr(user::Column::MustChangePassword, Expr::value(false))
+        .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
+        .col_expr(user::Column::UpdatedAt, Expr::value(now));
+    if let Some(email) = input.email {
+        update = update.col_expr(user::Column::Email, Expr::value(email.to_owned()));
+    }
+    update.filter(user::Column::Id.eq(u.id)).exec(&txn).await?;
+    audit::record(
+        &txn,
+        audit::Entry {
+            action: Action::PasswordChanged,
+            actor: None,
+            subject_user: Some(&u.user_id),
+            org_id: u.org_id,
+            detail: json!({"initial": u.must_change_password, "email_changed": input.email.is_some()}),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    user::Entity::find_by_id(u.id).one(&auth.db).await?.ok_or(ApiError::NotFound)
+}
+
+/// Lifts the lock or block of `target` (R2). A master user may unlock only the general users of
+/// their own organization; bank staff and the CLI may unlock anyone.
+pub async fn unlock(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    target: &UserId,
+    now: OffsetDateTime,
+) -> Result<user::Model, ApiError> {
+    let u = user::Entity::find()
+        .filter(user::Column::UserId.eq(target.as_str()))
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if let Actor::User(a) = actor {
+        let allowed = match role_of(a) {
+            Role::Staff => true,
+            Role::Master => role_of(&u) == Role::General && u.org_id.is_some() && u.org_id == a.org_id,
+            Role::General => false,
+        };
+        if !allowed {
+            return Err(ApiError::Forbidden);
+        }
+    }
+    let txn = db.begin().await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::Failures, Expr::value(0))
+        .col_expr(user::Column::LockedUntil, Expr::value(Option::<OffsetDateTime>::None))
+        .col_expr(user::Column::LockCount, Expr::value(0))
+        .col_expr(user::Column::BlockedAt, Expr::value(Option::<OffsetDateTime>::None))
+        .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
+        .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(u.id))
+        .exec(&txn)
+        .await?;
+    let actor_name = actor.name();
+    audit::record(
+        &txn,
+        audit::Entry {
+            action: Action::Unlocked,
+            actor: Some(&actor_name),
+            subject_user: Some(&u.user_id),
+            org_id: u.org_id,
+            detail: json!({"was_locked_until": u.locked_until.map(|t| t.unix_timestamp()), "was_blocked": u.blocked_at.is_some()}),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    user::Entity::find_by_id(u.id).one(db).await?.ok_or(ApiError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_satisfy_r1_and_differ() {
+        let a = generate_initial_password();
+        let b = generate_initial_password();
+        assert_eq!(a.expose().len(), 12);
+        assert_ne!(a.expose(), b.expose());
+    }
+
+    #[test]
+    fn email_check() {
+        assert!(check_email("taro@example.co.jp").is_ok());
+        for bad in ["", "taro", "taro@", "@x.jp", "a b@x.jp", "a@x", "a@@x.jp"] {
+            assert!(check_email(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! argon2id password hashing (OWASP: m = 19 MiB, t = 2, p = 1), always off the async workers.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier, Version, password_hash::SaltString,
+};
+
+/// Hashes and verifies passwords. Cheap to clone.
+#[derive(Clone)]
+pub struct Hasher {
+    params: Params,
+    /// A hash of a random password, verified for unknown IDs so timing does not tell them apart.
+    dummy_hash: Arc<str>,
+}
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hasher").field("params", &self.params).finish_non_exhaustive()
+    }
+}
+
+impl Hasher {
+    /// A hasher with `memory_kib` of memory, 2 passes, 1 lane.
+    pub fn new(memory_kib: u32) -> anyhow::Result<Self> {
+        let params =
+            Params::new(memory_kib, 2, 1, None).map_err(|e| anyhow::anyhow!("Invalid argon2 parameters: {e}"))?;
+        let mut hasher = Self { params, dummy_hash: Arc::from("") };
+        let random: String = {
+            use rand::Rng;
+            let bytes: [u8; 16] = rand::rng().random();
+            hex::encode(bytes)
+        };
+        hasher.dummy_hash = Arc::from(hasher.hash_blocking(&random)?);
+        Ok(hasher)
+    }
+
+    fn argon2(&self) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    }
+
+    /// Hashes on the calling thread (CLI, tests); servers use [`Hasher::hash`].
+    pub fn hash_blocking(&self, password: &str) -> anyhow::Result<String> {
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        let hash = self
+            .argon2()
+            .hash_password(password.as_bytes(), &salt)
+            .map_err(|e| anyhow::anyhow!("Failed to hash a password: {e}"))?;
+        Ok(hash.to_string())
+    }
+
+    /// Verifies on the calling thread. A malformed stored hash counts as a mismatch and is logged.
+    pub fn verify_blocking(&self, stored_hash: &str, password: &str) -> bool {
+        match PasswordHash::new(stored_hash) {
+            Ok(parsed) => self.argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+            Err(e) => {
+                tracing::error!(error = %e, "a stored password hash is malformed");
+                false
+            }
+        }
+    }
+
+    /// Hashes on the blocking pool.
+    pub async fn hash(&self, password: String) -> anyhow::Result<String> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.hash_blocking(&password)).await.context("hashing task failed")?
+    }
+
+    /// Verifies on the blocking pool; `None` as the hash verifies against the dummy hash.
+    pub async fn verify(&self, stored_hash: Option<String>, password: String) -> anyhow::Result<bool> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || match stored_hash {
+            Some(h) => this.verify_blocking(&h, &password),
+            None => {
+                this.verify_blocking(&this.dummy_hash, &password);
+                false
+            }
+        })
+        .await
+        .context("verification task failed")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_then_verify() {
+        let h = Hasher::new(19_456).unwrap();
+        let hash = h.hash_blocking("abc123").unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(h.verify_blocking(&hash, "abc123"));
+        assert!(!h.verify_blocking(&hash, "abc124"));
+        assert!(!h.verify_blocking("garbage", "abc123"));
+    }
+}

@@ -1,0 +1,136 @@
+//! The command line: `cjs serve` and the bank's `cjs admin …` operations, which use the same
+//! services (and write the same audit entries) as the API, and work while a server runs on the
+//! same database.
+
+use std::io::Read;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use common::{Field, Password, UserId};
+use time::OffsetDateTime;
+
+use crate::{
+    auth::{
+        Role,
+        accounts::{self, Actor, NewAccount},
+    },
+    config::{Config, ConfigArgs},
+    startup::{Application, core_services},
+};
+
+#[derive(Debug, Parser)]
+#[command(name = "cjs", version, about = "ろうきん賃金控除事務支援システム — 電子証明書サービス")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTPS service (API + SPA).
+    Serve,
+    /// Bank operations.
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Admin {
+    /// Create a company and its master user; prints the one-time initial password.
+    CreateOrg {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        master_id: String,
+        #[arg(long)]
+        email: String,
+        /// Read the initial password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Create a bank staff user; prints the one-time initial password.
+    CreateStaff {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Lift the lock or block of a user.
+    Unlock {
+        #[arg(long)]
+        user_id: String,
+    },
+}
+
+fn read_password_stdin() -> anyhow::Result<Password> {
+    let mut s = String::new();
+    std::io::stdin().read_to_string(&mut s).context("Failed to read the password from standard input")?;
+    Password::parse(Field::Password, s.trim_end_matches(['\r', '\n'])).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn parse_id(s: &str) -> anyhow::Result<UserId> {
+    UserId::parse(s).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Runs `command` with `config`.
+pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => Application::build(config).await?.run_until_stopped().await.context("server failed"),
+        Command::Admin(admin) => run_admin(admin, config).await,
+    }
+}
+
+async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
+    let (db, auth) = core_services(&config).await?;
+    let now = OffsetDateTime::now_utc();
+    match admin {
+        Admin::CreateOrg { name, master_id, email, password_stdin } => {
+            let master_id = parse_id(&master_id)?;
+            let given = if password_stdin { Some(read_password_stdin()?) } else { None };
+            let (org, password) = accounts::create_organization(
+                &db,
+                &auth.hasher,
+                &name,
+                NewAccount { user_id: &master_id, email: &email, password: given.clone() },
+                &Actor::Cli,
+                now,
+            )
+            .await?;
+            println!("会社を登録しました: {} (id {})", org.name, org.id);
+            println!("マスターユーザーID: {master_id}");
+            if given.is_none() {
+                println!("初期パスワード（一度だけ表示します）: {}", password.expose());
+            }
+        }
+        Admin::CreateStaff { id, email, password_stdin } => {
+            let id = parse_id(&id)?;
+            let given = if password_stdin { Some(read_password_stdin()?) } else { None };
+            let (u, password) = accounts::create_user(
+                &db,
+                &auth.hasher,
+                NewAccount { user_id: &id, email: &email, password: given.clone() },
+                Role::Staff,
+                None,
+                &Actor::Cli,
+                now,
+            )
+            .await?;
+            println!("労金スタッフを登録しました: {}", u.user_id);
+            if given.is_none() {
+                println!("初期パスワード（一度だけ表示します）: {}", password.expose());
+            }
+        }
+        Admin::Unlock { user_id } => {
+            let id = parse_id(&user_id)?;
+            let u = accounts::unlock(&db, &Actor::Cli, &id, now)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.body().message))?;
+            println!("ロック・閉塞を解除しました: {}", u.user_id);
+        }
+    }
+    Ok(())
+}

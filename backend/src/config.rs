@@ -1,0 +1,294 @@
+//! Configuration: command-line flags > `CJS_*` environment > `cjs.toml` in the data directory >
+//! defaults. Unknown keys in the file are reported loudly at start-up; values are validated once.
+
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+
+use crate::domain::lockout::LockoutPolicy;
+
+/// Name of the optional configuration file inside the data directory.
+pub const CONFIG_FILE: &str = "cjs.toml";
+
+/// Key algorithm of issued client certificates (R7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyType {
+    /// RSA 2048-bit with SHA-256 (the default: imports everywhere).
+    Rsa2048,
+    /// ECDSA P-256 with SHA-256.
+    P256,
+}
+
+/// Password-based encryption of the .p12 (R7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum P12Encryption {
+    /// PBES2: PBKDF2-HMAC-SHA256 + AES-256-CBC, HMAC-SHA256 MAC (Windows 10 1709+, OpenSSL 3, NSS).
+    Aes256,
+    /// pbeWithSHAAnd3-KeyTripleDES-CBC + HMAC-SHA1 MAC, for old Windows/macOS importers.
+    TripleDes,
+}
+
+/// Options shared by `cjs serve` and every `cjs admin` command. `None` means "not given here".
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// Data directory: database, CA, server certificate, keys, mail.
+    #[arg(long, env = "CJS_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://… (default: a file in the data directory) or postgres://…
+    #[arg(long, env = "CJS_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Address to listen on (HTTPS).
+    #[arg(long, env = "CJS_LISTEN", global = true)]
+    pub listen: Option<SocketAddr>,
+    /// Directory of the built SPA (Trunk's dist/).
+    #[arg(long, env = "CJS_DIST_DIR", global = true)]
+    pub dist_dir: Option<PathBuf>,
+    /// Server certificate chain (PEM); generated in the data directory when not given.
+    #[arg(long, env = "CJS_TLS_CERT", global = true, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Server private key (PEM).
+    #[arg(long, env = "CJS_TLS_KEY", global = true, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// CA certificate (PEM); generated in the data directory when not given.
+    #[arg(long, env = "CJS_CA_CERT", global = true, requires = "ca_key")]
+    pub ca_cert: Option<PathBuf>,
+    /// CA private key (PEM, PKCS#8).
+    #[arg(long, env = "CJS_CA_KEY", global = true, requires = "ca_cert")]
+    pub ca_key: Option<PathBuf>,
+    /// File holding the secret that signs issuance tokens; generated in the data directory when not given.
+    #[arg(long, env = "CJS_TOKEN_KEY_FILE", global = true)]
+    pub token_key_file: Option<PathBuf>,
+    /// Consecutive wrong passwords that lock an ID (R2).
+    #[arg(long, env = "CJS_LOCKOUT_MAX_FAILURES", global = true)]
+    pub lockout_max_failures: Option<u32>,
+    /// Minutes a lock lasts (R2).
+    #[arg(long, env = "CJS_LOCKOUT_MINUTES", global = true)]
+    pub lockout_minutes: Option<u32>,
+    /// Locks in a row that block an ID (R2).
+    #[arg(long, env = "CJS_LOCKOUT_LOCKS_BEFORE_BLOCK", global = true)]
+    pub lockout_locks_before_block: Option<u32>,
+    /// Key type of issued client certificates.
+    #[arg(long, env = "CJS_CERT_KEY_TYPE", global = true, value_enum)]
+    pub cert_key_type: Option<KeyType>,
+    /// Encryption of the .p12 file.
+    #[arg(long, env = "CJS_P12_ENCRYPTION", global = true, value_enum)]
+    pub p12_encryption: Option<P12Encryption>,
+    /// PBKDF2 / MAC iteration count of the .p12 (AES-256 setting).
+    #[arg(long, env = "CJS_P12_ITERATIONS", global = true)]
+    pub p12_iterations: Option<u32>,
+    /// Argon2id memory cost in KiB (OWASP minimum 19456).
+    #[arg(long, env = "CJS_ARGON2_MEMORY_KIB", global = true)]
+    pub argon2_memory_kib: Option<u32>,
+    /// Log format: text or json.
+    #[arg(long, env = "CJS_LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
+}
+
+/// The optional `cjs.toml`; every key mirrors a flag (without `--`, `-` as `_`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct FileConfig {
+    database_url: Option<String>,
+    listen: Option<SocketAddr>,
+    dist_dir: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    ca_cert: Option<PathBuf>,
+    ca_key: Option<PathBuf>,
+    token_key_file: Option<PathBuf>,
+    lockout_max_failures: Option<u32>,
+    lockout_minutes: Option<u32>,
+    lockout_locks_before_block: Option<u32>,
+    cert_key_type: Option<KeyType>,
+    p12_encryption: Option<P12Encryption>,
+    p12_iterations: Option<u32>,
+    argon2_memory_kib: Option<u32>,
+    log_format: Option<String>,
+}
+
+const FILE_KEYS: &[&str] = &[
+    "database_url",
+    "listen",
+    "dist_dir",
+    "tls_cert",
+    "tls_key",
+    "ca_cert",
+    "ca_key",
+    "token_key_file",
+    "lockout_max_failures",
+    "lockout_minutes",
+    "lockout_locks_before_block",
+    "cert_key_type",
+    "p12_encryption",
+    "p12_iterations",
+    "argon2_memory_kib",
+    "log_format",
+];
+
+/// PKCS#12 protection parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct P12Settings {
+    pub encryption: P12Encryption,
+    pub iterations: u32,
+}
+
+/// The resolved, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub dist_dir: PathBuf,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub ca_cert: Option<PathBuf>,
+    pub ca_key: Option<PathBuf>,
+    pub token_key_file: PathBuf,
+    pub lockout: LockoutPolicy,
+    pub cert_key_type: KeyType,
+    pub p12: P12Settings,
+    pub argon2_memory_kib: u32,
+    pub log_format: String,
+    /// Keys of `cjs.toml` that nobody reads; reported at start-up.
+    pub unknown_keys: Vec<String>,
+}
+
+/// Default PBKDF2 iteration count of the .p12: ASVS 11.4.4's floor for PBKDF2-HMAC-SHA256.
+pub const DEFAULT_P12_ITERATIONS: u32 = 600_000;
+
+impl Config {
+    /// Resolves the configuration from flags/environment (already merged by clap) and the file.
+    pub fn resolve(args: &ConfigArgs) -> anyhow::Result<Self> {
+        let data_dir = args.data_dir.clone().unwrap_or_else(|| PathBuf::from("data"));
+        let path = data_dir.join(CONFIG_FILE);
+        let (file, unknown_keys) = if path.exists() {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("Failed to read {}", path.display()))?;
+            parse_file(&text).with_context(|| format!("Invalid configuration file {}", path.display()))?
+        } else {
+            (FileConfig::default(), Vec::new())
+        };
+        let default_url = format!("sqlite://{}?mode=rwc", data_dir.join("cjs.db").display());
+        let lockout = LockoutPolicy {
+            max_failures: args.lockout_max_failures.or(file.lockout_max_failures).unwrap_or(6),
+            lock_duration: Duration::from_secs(
+                60 * u64::from(args.lockout_minutes.or(file.lockout_minutes).unwrap_or(60)),
+            ),
+            locks_before_block: args.lockout_locks_before_block.or(file.lockout_locks_before_block).unwrap_or(3),
+        };
+        let config = Config {
+            token_key_file: args
+                .token_key_file
+                .clone()
+                .or(file.token_key_file)
+                .unwrap_or_else(|| data_dir.join("token.key")),
+            database_url: args.database_url.clone().or(file.database_url).unwrap_or(default_url),
+            listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8443))),
+            dist_dir: args.dist_dir.clone().or(file.dist_dir).unwrap_or_else(|| PathBuf::from("dist")),
+            tls_cert: args.tls_cert.clone().or(file.tls_cert),
+            tls_key: args.tls_key.clone().or(file.tls_key),
+            ca_cert: args.ca_cert.clone().or(file.ca_cert),
+            ca_key: args.ca_key.clone().or(file.ca_key),
+            lockout,
+            cert_key_type: args.cert_key_type.or(file.cert_key_type).unwrap_or(KeyType::Rsa2048),
+            p12: P12Settings {
+                encryption: args.p12_encryption.or(file.p12_encryption).unwrap_or(P12Encryption::Aes256),
+                iterations: args.p12_iterations.or(file.p12_iterations).unwrap_or(DEFAULT_P12_ITERATIONS),
+            },
+            argon2_memory_kib: args.argon2_memory_kib.or(file.argon2_memory_kib).unwrap_or(19_456),
+            log_format: args.log_format.clone().or(file.log_format).unwrap_or_else(|| "text".into()),
+            data_dir,
+            unknown_keys,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.lockout.max_failures == 0 || self.lockout.locks_before_block == 0 {
+            bail!("lockout_max_failures and lockout_locks_before_block must be at least 1");
+        }
+        if self.lockout.lock_duration.is_zero() {
+            bail!("lockout_minutes must be at least 1");
+        }
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
+            bail!("database_url must start with sqlite:// or postgres://");
+        }
+        if self.p12.iterations < 1_000 {
+            bail!("p12_iterations must be at least 1000");
+        }
+        if self.argon2_memory_kib < 8 {
+            bail!("argon2_memory_kib is too small");
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            bail!("tls_cert and tls_key must be given together");
+        }
+        if self.ca_cert.is_some() != self.ca_key.is_some() {
+            bail!("ca_cert and ca_key must be given together");
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            bail!("log_format must be text or json");
+        }
+        Ok(())
+    }
+
+    /// Whether the database is the embedded SQLite one.
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn parse_file(text: &str) -> anyhow::Result<(FileConfig, Vec<String>)> {
+    let table: BTreeMap<String, toml::Value> = toml::from_str(text)?;
+    let unknown = table.keys().filter(|k| !FILE_KEYS.contains(&k.as_str())).cloned().collect();
+    let file: FileConfig = toml::Value::Table(table.into_iter().collect()).try_into()?;
+    Ok((file, unknown))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_without_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = ConfigArgs { data_dir: Some(dir.path().into()), ..Default::default() };
+        let c = Config::resolve(&args).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8443");
+        assert_eq!(c.lockout.max_failures, 6);
+        assert_eq!(c.lockout.lock_duration, Duration::from_secs(3600));
+        assert_eq!(c.lockout.locks_before_block, 3);
+        assert!(c.database_url.starts_with("sqlite://") && c.database_url.contains("cjs.db"));
+        assert_eq!(c.p12.iterations, DEFAULT_P12_ITERATIONS);
+    }
+
+    #[test]
+    fn flags_win_over_file_and_unknown_keys_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "listen = \"127.0.0.1:9000\"\nlockout_minutes = 30\nlockout_max_failure = 3\n",
+        )
+        .unwrap();
+        let args = ConfigArgs {
+            data_dir: Some(dir.path().into()),
+            listen: Some("127.0.0.1:9443".parse().unwrap()),
+            ..Default::default()
+        };
+        let c = Config::resolve(&args).unwrap();
+        assert_eq!(c.listen.port(), 9443);
+        assert_eq!(c.lockout.lock_duration, Duration::from_secs(1800));
+        assert_eq!(c.unknown_keys, vec!["lockout_max_failure".to_string()]);
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), "cert_key_type = \"dsa\"\n").unwrap();
+        let args = ConfigArgs { data_dir: Some(dir.path().into()), ..Default::default() };
+        assert!(Config::resolve(&args).is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! Schema migrations, applied at start-up by every `cjs` command. One migration per file.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_schema;
+
+/// All migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_create_schema::Migration)]
+    }
+}

@@ -1,0 +1,53 @@
+//! The database: connection (SQLite embedded default or PostgreSQL), migrations and entities.
+
+pub mod entities;
+pub mod migration;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm_migration::MigratorTrait;
+
+/// Connects to `url` and applies pending migrations.
+pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.connect_timeout(Duration::from_secs(5)).acquire_timeout(Duration::from_secs(10)).sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        // One connection: SQLite serialises writers anyway, and this keeps transactions from
+        // ever meeting SQLITE_BUSY inside one process. Other processes (the CLI) wait up to 10 s.
+        options.max_connections(1).map_sqlx_sqlite_opts(|o| {
+            o.busy_timeout(Duration::from_secs(10))
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .foreign_keys(true)
+        });
+    } else {
+        options.max_connections(16);
+    }
+    let db = Database::connect(options)
+        .await
+        .with_context(|| format!("Failed to connect to the database {}", redact_url(url)))?;
+    migration::Migrator::up(&db, None).await.context("Failed to apply database migrations")?;
+    Ok(db)
+}
+
+/// The URL without its password, for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_password() {
+        assert_eq!(super::redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact_url("sqlite://data/cjs.db"), "sqlite://data/cjs.db");
+    }
+}

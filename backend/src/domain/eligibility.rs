@@ -1,0 +1,91 @@
+//! R3/R5: who may be issued a certificate. Authentication for issuance is refused while the user
+//! holds an active certificate that expires in more than 30 days; renewal opens exactly 30 days
+//! before expiry. Expired and revoked certificates do not count.
+
+use time::{Duration, OffsetDateTime};
+
+/// How long before expiry renewal opens.
+pub const RENEWAL_WINDOW: Duration = Duration::days(30);
+
+/// The certificate facts eligibility depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldCertificate {
+    pub not_after: OffsetDateTime,
+    pub revoked: bool,
+}
+
+/// Whether a new certificate may be issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eligibility {
+    /// No certificate that counts: first issue or re-issue.
+    NewIssue,
+    /// A valid certificate within its last 30 days: renewal (R5; the old one stays valid).
+    Renewal,
+    /// A valid certificate with more than 30 days left.
+    Refused { renewable_from: OffsetDateTime },
+}
+
+/// Decides eligibility at `now` given all certificates the user holds.
+pub fn eligibility(held: &[HeldCertificate], now: OffsetDateTime) -> Eligibility {
+    let latest = held.iter().filter(|c| !c.revoked && c.not_after > now).map(|c| c.not_after).max();
+    match latest {
+        None => Eligibility::NewIssue,
+        Some(not_after) => {
+            let renewable_from = not_after - RENEWAL_WINDOW;
+            if now >= renewable_from { Eligibility::Renewal } else { Eligibility::Refused { renewable_from } }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const EXPIRY: OffsetDateTime = datetime!(2027-11-24 23:59:59 +9);
+
+    fn active() -> HeldCertificate {
+        HeldCertificate { not_after: EXPIRY, revoked: false }
+    }
+
+    #[test]
+    fn no_certificate_is_a_new_issue() {
+        assert_eq!(eligibility(&[], EXPIRY), Eligibility::NewIssue);
+    }
+
+    #[test]
+    fn refused_one_second_before_renewal_opens() {
+        let now = EXPIRY - Duration::days(30) - Duration::seconds(1);
+        assert_eq!(eligibility(&[active()], now), Eligibility::Refused { renewable_from: EXPIRY - Duration::days(30) });
+    }
+
+    #[test]
+    fn renewal_opens_exactly_30_days_before() {
+        assert_eq!(eligibility(&[active()], EXPIRY - Duration::days(30)), Eligibility::Renewal);
+    }
+
+    #[test]
+    fn renewal_until_the_last_second() {
+        assert_eq!(eligibility(&[active()], EXPIRY - Duration::seconds(1)), Eligibility::Renewal);
+    }
+
+    #[test]
+    fn expired_certificate_does_not_count() {
+        assert_eq!(eligibility(&[active()], EXPIRY), Eligibility::NewIssue);
+    }
+
+    #[test]
+    fn revoked_certificate_does_not_count() {
+        let revoked = HeldCertificate { revoked: true, ..active() };
+        assert_eq!(eligibility(&[revoked], EXPIRY - Duration::days(200)), Eligibility::NewIssue);
+    }
+
+    #[test]
+    fn the_newest_active_certificate_decides() {
+        // After a renewal the user holds the old one (in its last 30 days) and a new one.
+        let old = HeldCertificate { not_after: EXPIRY, revoked: false };
+        let new = HeldCertificate { not_after: EXPIRY + Duration::days(365), revoked: false };
+        let now = EXPIRY - Duration::days(10);
+        assert!(matches!(eligibility(&[old, new], now), Eligibility::Refused { .. }));
+    }
+}

@@ -1,0 +1,182 @@
+//! The one way to fail over HTTP: [`ApiError`] maps to a status and the shared
+//! `{code, message}` body. Unexpected errors become a generic 500 whose cause chain is logged.
+
+use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+use common::{ErrorBody, ErrorCode, FormatError, jst};
+use time::OffsetDateTime;
+
+/// Errors a handler can answer with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Format(#[from] FormatError),
+    #[error("{message}")]
+    InvalidInput { field: Option<&'static str>, message: String },
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("locked until {until}")]
+    Locked { until: OffsetDateTime },
+    #[error("blocked")]
+    Blocked { master_or_staff: bool },
+    #[error("password change required")]
+    PasswordChangeRequired,
+    #[error("certificate active")]
+    CertificateActive { renewable_from: OffsetDateTime },
+    #[error("invalid token")]
+    InvalidToken,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("service unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        match e {
+            sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_) => {
+                ApiError::Unavailable(anyhow::Error::new(e))
+            }
+            other => ApiError::Internal(anyhow::Error::new(other).context("Database operation failed")),
+        }
+    }
+}
+
+impl ApiError {
+    /// The JSON body the client sees.
+    pub fn body(&self) -> ErrorBody {
+        use ErrorCode as C;
+        match self {
+            ApiError::Format(e) => {
+                let mut b = ErrorBody::new(C::InvalidInput, e.to_string());
+                b.field = Some(e.field().name().to_owned());
+                b
+            }
+            ApiError::InvalidInput { field, message } => {
+                let mut b = ErrorBody::new(C::InvalidInput, message.clone());
+                b.field = field.map(str::to_owned);
+                b
+            }
+            ApiError::InvalidCredentials => ErrorBody::new(
+                C::InvalidCredentials,
+                "ユーザーIDまたはパスワードが正しくありません。パスワードを連続して6回間違えると、60分間ロックされます。",
+            ),
+            ApiError::Locked { until } => {
+                let mut b = ErrorBody::new(
+                    C::Locked,
+                    format!(
+                        "パスワードを連続して間違えたため、このユーザーIDはロックされています。{}（日本時間）以降に再度お試しください。",
+                        jst::format_datetime(*until)
+                    ),
+                );
+                b.locked_until = Some(*until);
+                b
+            }
+            ApiError::Blocked { master_or_staff } => ErrorBody::new(
+                C::Blocked,
+                if *master_or_staff {
+                    "ロックを繰り返したため、このユーザーIDは閉塞されています。労金へお問い合わせください。"
+                } else {
+                    "ロックを繰り返したため、このユーザーIDは閉塞されています。マスターユーザーにお問い合わせください。"
+                },
+            ),
+            ApiError::PasswordChangeRequired => ErrorBody::new(
+                C::PasswordChangeRequired,
+                "初期パスワードのままです。先に新しいパスワードを設定してください。",
+            ),
+            ApiError::CertificateActive { renewable_from } => {
+                let mut b = ErrorBody::new(
+                    C::CertificateActive,
+                    format!(
+                        "既に電子証明書が発行されています。電子証明書の更新は有効期限が切れる30日前（{}）から可能です。",
+                        jst::format_datetime(*renewable_from)
+                    ),
+                );
+                b.renewable_from = Some(*renewable_from);
+                b
+            }
+            ApiError::InvalidToken => ErrorBody::new(
+                C::InvalidToken,
+                "認証の有効期限が切れたか、既に使用されています。もう一度ユーザー認証からやり直してください。",
+            ),
+            ApiError::Forbidden => ErrorBody::new(C::Forbidden, "この操作を行う権限がありません。"),
+            ApiError::NotFound => ErrorBody::new(C::NotFound, "指定されたものが見つかりません。"),
+            ApiError::Unavailable(_) => ErrorBody::new(
+                C::ServiceUnavailable,
+                "現在サービスを利用できません。しばらくしてから再度お試しください。",
+            ),
+            ApiError::Internal(_) => ErrorBody::new(
+                C::Internal,
+                "システムエラーが発生しました。しばらくしてから再度お試しください。解決しない場合は労金へお問い合わせください。",
+            ),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Format(_) | ApiError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
+            ApiError::InvalidCredentials | ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
+            ApiError::Locked { .. } => StatusCode::LOCKED,
+            ApiError::Blocked { .. } | ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::PasswordChangeRequired => StatusCode::PRECONDITION_REQUIRED,
+            ApiError::CertificateActive { .. } => StatusCode::CONFLICT,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiError::Internal(e) => tracing::error!(error = ?e, "request failed"),
+            ApiError::Unavailable(e) => tracing::warn!(error = %format!("{e:#}"), "service unavailable"),
+            _ => {}
+        }
+        HttpResponse::build(self.status_code()).insert_header(("Cache-Control", "no-store")).json(self.body())
+    }
+}
+
+/// Answers a malformed JSON body with `invalid_input` instead of actix's plain-text error.
+pub fn json_error_handler(err: actix_web::error::JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as J;
+    let message = match &err {
+        J::OverflowKnownLength { .. } | J::Overflow { .. } => "送信されたデータが大きすぎます。".to_owned(),
+        J::ContentType => "Content-Type は application/json にしてください。".to_owned(),
+        _ => "送信されたデータの形式が正しくありません。".to_owned(),
+    };
+    let status = match &err {
+        J::OverflowKnownLength { .. } | J::Overflow { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let code =
+        if status == StatusCode::PAYLOAD_TOO_LARGE { ErrorCode::PayloadTooLarge } else { ErrorCode::InvalidInput };
+    let response =
+        HttpResponse::build(status).insert_header(("Cache-Control", "no-store")).json(ErrorBody::new(code, message));
+    actix_web::error::InternalError::from_response(err, response).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn locked_message_gives_the_time_in_jst() {
+        let e = ApiError::Locked { until: datetime!(2026-11-24 10:30 UTC) };
+        let b = e.body();
+        assert_eq!(b.code, ErrorCode::Locked);
+        assert!(b.message.contains("2026年11月24日 19:30"), "{}", b.message);
+        assert_eq!(e.status_code(), StatusCode::LOCKED);
+    }
+
+    #[test]
+    fn blocked_message_depends_on_role() {
+        assert!(ApiError::Blocked { master_or_staff: false }.body().message.contains("マスターユーザー"));
+        assert!(ApiError::Blocked { master_or_staff: true }.body().message.contains("労金"));
+    }
+}

@@ -1,0 +1,210 @@
+//! The issuance service (R3, R4, R5, R7): authentication for issuance, then the issue itself.
+//! The certificate row and its audit entry are committed in one transaction before the .p12 is
+//! built and returned; the private key is never stored.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use common::{Field, Password, UserId};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
+    sea_query::{Expr, ExprTrait},
+};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::{
+    audit::{self, Action},
+    auth::{Authenticator, Purpose},
+    config::{KeyType, P12Settings},
+    db::entities::{certificate, organization, used_token, user},
+    domain::eligibility::{Eligibility, HeldCertificate, eligibility},
+    error::ApiError,
+    pki::{CertificateAuthority, issue::issue_client_certificate, p12::build_p12},
+    tokens::TokenKeys,
+};
+
+/// Everything issuance needs. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct IssuanceService {
+    pub auth: Authenticator,
+    pub ca: Arc<CertificateAuthority>,
+    pub tokens: TokenKeys,
+    pub key_type: KeyType,
+    pub p12: P12Settings,
+}
+
+/// A token granted by [`IssuanceService::authenticate`].
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub token: String,
+    pub expires_at: OffsetDateTime,
+    pub renewal: bool,
+}
+
+/// The result of an issue: the .p12 and what the result screen shows.
+pub struct Issued {
+    pub p12: Vec<u8>,
+    pub filename: String,
+    pub serial: String,
+    pub not_after: OffsetDateTime,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued").field("filename", &self.filename).field("serial", &self.serial).finish_non_exhaustive()
+    }
+}
+
+/// The certificates of `user_pk` as eligibility sees them.
+async fn held_certificates<C: ConnectionTrait>(db: &C, user_pk: i64) -> Result<Vec<HeldCertificate>, sea_orm::DbErr> {
+    Ok(certificate::Entity::find()
+        .filter(certificate::Column::UserPk.eq(user_pk))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| HeldCertificate { not_after: c.not_after, revoked: c.status == "revoked" })
+        .collect())
+}
+
+fn check_eligible(held: &[HeldCertificate], now: OffsetDateTime) -> Result<bool, ApiError> {
+    match eligibility(held, now) {
+        Eligibility::NewIssue => Ok(false),
+        Eligibility::Renewal => Ok(true),
+        Eligibility::Refused { renewable_from } => Err(ApiError::CertificateActive { renewable_from }),
+    }
+}
+
+/// `<userID><YYYYMMDDhhmmss in JST>.p12`
+pub fn p12_filename(user_id: &str, now: OffsetDateTime) -> String {
+    let t = now.to_offset(common::jst::JST);
+    format!(
+        "{user_id}{:04}{:02}{:02}{:02}{:02}{:02}.p12",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+impl IssuanceService {
+    /// ④ ユーザー認証: R1, R2, R11, then R3. Grants a single-use token.
+    pub async fn authenticate(&self, user_id: &str, password: &str, now: OffsetDateTime) -> Result<Grant, ApiError> {
+        let user_id = UserId::parse(user_id)?;
+        let password = Password::parse(Field::Password, password)?;
+        let u = self.auth.authenticate(&user_id, &password, Purpose::Issuance, now).await?;
+        let renewal = check_eligible(&held_certificates(&self.auth.db, u.id).await?, now)?;
+        let (token, expires_at) = self.tokens.issue(&u.user_id, u.id, now)?;
+        Ok(Grant { token, expires_at, renewal })
+    }
+
+    /// ⑤ 発行: checks the token and the password again, issues, records, packs the .p12.
+    pub async fn issue(&self, token: &str, password: &str, now: OffsetDateTime) -> Result<Issued, ApiError> {
+        let claims = self.tokens.verify(token, now).ok_or(ApiError::InvalidToken)?;
+        let db: &DatabaseConnection = &self.auth.db;
+        if used_token::Entity::find_by_id(claims.jti.clone()).one(db).await?.is_some() {
+            return Err(ApiError::InvalidToken);
+        }
+        let password = Password::parse(Field::Password, password)?;
+        let user_id = UserId::parse(&claims.sub).map_err(|_| ApiError::InvalidToken)?;
+        let u = self.auth.authenticate(&user_id, &password, Purpose::Issuance, now).await?;
+        if u.id != claims.uid {
+            return Err(ApiError::InvalidToken);
+        }
+        check_eligible(&held_certificates(db, u.id).await?, now)?;
+        let org_name = match u.org_id {
+            Some(id) => organization::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .map(|o| o.name)
+                .context("user's organization is missing")?,
+            None => "労働金庫".to_owned(),
+        };
+        let (ca, key_type, uid) = (self.ca.clone(), self.key_type, u.user_id.clone());
+        let issued = tokio::task::spawn_blocking(move || issue_client_certificate(&ca, key_type, &uid, &org_name, now))
+            .await
+            .context("issuing task failed")??;
+
+        let txn = db.begin().await?;
+        // Serialises issuance per user (row lock on PostgreSQL, write lock on SQLite).
+        user::Entity::update_many()
+            .col_expr(user::Column::IssueSeq, Expr::col(user::Column::IssueSeq).add(1))
+            .filter(user::Column::Id.eq(u.id))
+            .exec(&txn)
+            .await?;
+        let fresh = used_token::ActiveModel {
+            jti: Set(claims.jti.clone()),
+            used_at: Set(now),
+            expires_at: Set(OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(now)),
+        }
+        .insert(&txn)
+        .await;
+        if fresh.is_err() {
+            txn.rollback().await?;
+            return Err(ApiError::InvalidToken);
+        }
+        let renewal = check_eligible(&held_certificates(&txn, u.id).await?, now)?;
+        certificate::ActiveModel {
+            serial: Set(issued.serial.clone()),
+            user_pk: Set(u.id),
+            org_id: Set(u.org_id),
+            subject_cn: Set(u.user_id.clone()),
+            not_before: Set(issued.not_before),
+            not_after: Set(issued.not_after),
+            fingerprint_sha256: Set(issued.fingerprint.clone()),
+            key_type: Set(self.key_type.as_str().to_owned()),
+            status: Set("active".to_owned()),
+            revoked_at: Set(None),
+            revocation_reason: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await
+        .context("Failed to record the certificate")?;
+        audit::record(
+            &txn,
+            audit::Entry {
+                action: Action::CertificateIssued,
+                actor: None,
+                subject_user: Some(&u.user_id),
+                org_id: u.org_id,
+                detail: json!({
+                    "serial": issued.serial,
+                    "fingerprint_sha256": issued.fingerprint,
+                    "not_after": issued.not_after.unix_timestamp(),
+                    "key_type": self.key_type.as_str(),
+                    "renewal": renewal,
+                }),
+            },
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+
+        let (ca, settings, uid) = (self.ca.clone(), self.p12, u.user_id.clone());
+        let serial = issued.serial.clone();
+        let not_after = issued.not_after;
+        let p12 = tokio::task::spawn_blocking(move || {
+            build_p12(&issued.key_pkcs8, &issued.cert_der, ca.cert_der(), &uid, password.expose(), settings)
+        })
+        .await
+        .context("PKCS#12 task failed")??;
+        tracing::info!(user_id = %u.user_id, serial = %serial, "issued a client certificate");
+        Ok(Issued { p12, filename: p12_filename(&u.user_id, now), serial, not_after })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn filename_uses_japan_time() {
+        assert_eq!(p12_filename("abc123", datetime!(2026-11-24 15:04:05 UTC)), "abc12320261125000405.p12");
+    }
+}

@@ -1,0 +1,18 @@
+//! The `cjs` service: HTTPS API with mutual TLS, the certificate authority, accounts under the
+//! bank's lockout policy, and the single-page app. See README.md for the architecture.
+
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod issuance;
+pub mod mail;
+pub mod pki;
+pub mod startup;
+pub mod telemetry;
+pub mod tls;
+pub mod tokens;

@@ -1,0 +1,32 @@
+//! `cjs`: parse the command line, resolve the configuration, start logging, run.
+
+use backend::{cli::Cli, telemetry};
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let config = match backend::config::Config::resolve(&cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cjs: configuration error: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    telemetry::init(&config.log_format);
+    // One crypto provider for the whole process (rustls refuses to guess when two are linked).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cjs: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(backend::cli::run(cli.command, config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cjs: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! The CA: an ECDSA P-384 key and a self-signed certificate valid for 10 years, created in the
+//! data directory on first start (key file mode 0600) or loaded from configured PEM paths.
+//! The key never reaches a log: [`CertificateAuthority`]'s `Debug` shows only the subject.
+//!
+//! The same CA signs the localhost server certificate of the embedded default, so a browser that
+//! trusts `ca.pem` trusts the development server.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, SerialNumber,
+};
+use time::{Duration, OffsetDateTime};
+
+use super::files;
+
+/// Lifetime of a CA created here.
+pub const CA_LIFETIME: Duration = Duration::days(3652);
+/// Lifetime of the generated server certificate; it is renewed at start when 30 days are left.
+pub const SERVER_CERT_LIFETIME: Duration = Duration::days(397);
+
+/// A random positive 128-bit serial number (RFC 5280 §4.1.2.2: at most 20 octets).
+pub fn random_serial() -> (SerialNumber, String) {
+    use rand::Rng;
+    let mut bytes: [u8; 16] = rand::rng().random();
+    bytes[0] = (bytes[0] & 0x7f) | 0x01; // positive, and never a leading zero octet
+    (SerialNumber::from_slice(&bytes), hex::encode(bytes))
+}
+
+/// The loaded CA.
+pub struct CertificateAuthority {
+    issuer: Issuer<'static, KeyPair>,
+    cert_der: Vec<u8>,
+    cert_pem: String,
+    subject: String,
+}
+
+impl std::fmt::Debug for CertificateAuthority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertificateAuthority").field("subject", &self.subject).finish_non_exhaustive()
+    }
+}
+
+impl CertificateAuthority {
+    /// Loads the CA from `cert`/`key` when configured, else from the data directory, creating it
+    /// there on first start.
+    pub fn load_or_create(
+        data_dir: &Path,
+        configured: Option<(&Path, &Path)>,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<Self> {
+        let (cert_path, key_path) = match configured {
+            Some((c, k)) => (c.to_path_buf(), k.to_path_buf()),
+            None => (data_dir.join("ca.pem"), data_dir.join("ca-key.pem")),
+        };
+        match (cert_path.exists(), key_path.exists()) {
+            (true, true) => Self::load(&cert_path, &key_path),
+            (false, false) if configured.is_none() => Self::create(&cert_path, &key_path, now),
+            _ => anyhow::bail!(
+                "The CA needs both {} and {}: one is missing. Restore it from backup; a new CA would invalidate every issued certificate",
+                cert_path.display(),
+                key_path.display()
+            ),
+        }
+    }
+
+    fn load(cert_path: &Path, key_path: &Path) -> anyhow::Result<Self> {
+        let cert_pem = files::read(cert_path)?;
+        let key = KeyPair::from_pem(&files::read(key_path)?)
+            .map_err(|e| anyhow::anyhow!("{} is not a usable private key: {e}", key_path.display()))?;
+        let cert_der = files::first_certificate_der(&cert_pem, cert_path)?;
+        let issuer = Issuer::from_ca_cert_der(&cert_der.clone().into(), key)
+            .map_err(|e| anyhow::anyhow!("{} is not a usable CA certificate: {e}", cert_path.display()))?;
+        let subject = subject_of(&cert_der)?;
+        tracing::info!(ca = %subject, path = %cert_path.display(), "loaded the CA");
+        Ok(Self { issuer, cert_der, cert_pem, subject })
+    }
+
+    fn create(cert_path: &Path, key_path: &Path, now: OffsetDateTime) -> anyhow::Result<Self> {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).context("Failed to generate the CA key")?;
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CountryName, "JP");
+        dn.push(DnType::OrganizationName, "ろうきん賃金控除事務支援システム");
+        dn.push(DnType::CommonName, "CJS Client Certificate CA");
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params.not_before = now - Duration::minutes(5);
+        params.not_after = now + CA_LIFETIME;
+        params.serial_number = Some(random_serial().0);
+        let cert = params.self_signed(&key).context("Failed to self-sign the CA certificate")?;
+        files::write_private(key_path, key.serialize_pem().as_bytes())?;
+        files::write_public(cert_path, cert.pem().as_bytes())?;
+        tracing::info!(path = %cert_path.display(), "created a new CA");
+        Self::load(cert_path, key_path)
+    }
+
+    pub fn issuer(&self) -> &Issuer<'static, KeyPair> {
+        &self.issuer
+    }
+
+    pub fn cert_der(&self) -> &[u8] {
+        &self.cert_der
+    }
+
+    pub fn cert_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    /// The CA's subject as DER, for the TLS CertificateRequest's list of acceptable issuers.
+    pub fn subject_der(&self) -> anyhow::Result<Vec<u8>> {
+        let (_, cert) = x509_parser::parse_x509_certificate(&self.cert_der).context("CA certificate does not parse")?;
+        Ok(cert.tbs_certificate.subject.as_raw().to_vec())
+    }
+
+    /// Makes sure a server certificate exists: the configured PEM files, or `server.pem` and
+    /// `server-key.pem` in the data directory, signed by this CA for localhost / 127.0.0.1 / ::1
+    /// (renewed when fewer than 30 days remain). Returns (certificate chain PEM path, key path).
+    pub fn ensure_server_certificate(
+        &self,
+        data_dir: &Path,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<(PathBuf, PathBuf)> {
+        let cert_path = data_dir.join("server.pem");
+        let key_path = data_dir.join("server-key.pem");
+        if cert_path.exists() && key_path.exists() {
+            let der = files::first_certificate_der(&files::read(&cert_path)?, &cert_path)?;
+            let (_, cert) = x509_parser::parse_x509_certificate(&der).context("server.pem does not parse")?;
+            if cert.validity().not_after.to_datetime() > now + Duration::days(30) {
+                return Ok((cert_path, key_path));
+            }
+            tracing::info!("the server certificate expires within 30 days: renewing it");
+            std::fs::remove_file(&key_path).with_context(|| format!("Failed to remove {}", key_path.display()))?;
+        }
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).context("Failed to generate the server key")?;
+        let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()])
+            .context("Invalid server names")?;
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, "localhost");
+        params.distinguished_name = dn;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.use_authority_key_identifier_extension = true;
+        params.not_before = now - Duration::minutes(5);
+        params.not_after = now + SERVER_CERT_LIFETIME;
+        params.serial_number = Some(random_serial().0);
+        let cert = params.signed_by(&key, &self.issuer).context("Failed to sign the server certificate")?;
+        if key_path.exists() {
+            std::fs::remove_file(&key_path).with_context(|| format!("Failed to remove {}", key_path.display()))?;
+        }
+        files::write_private(&key_path, key.serialize_pem().as_bytes())?;
+        let chain = format!("{}{}", cert.pem(), self.cert_pem);
+        files::write_public(&cert_path, chain.as_bytes())?;
+        tracing::info!(path = %cert_path.display(), "created the server certificate for localhost");
+        Ok((cert_path, key_path))
+    }
+}
+
+fn subject_of(der: &[u8]) -> anyhow::Result<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).context("certificate does not parse")?;
+    Ok(cert.subject().to_string())
+}

@@ -1,0 +1,127 @@
+//! Start-up: prepares the data directory, database, CA, server certificate and keys, and builds
+//! the HTTPS server. Tests call [`Application::build`] with port 0 and read [`Application::port`].
+
+use std::{net::TcpListener, sync::Arc};
+
+use actix_web::{App, HttpServer, dev::Server, middleware, web};
+use anyhow::Context;
+use sea_orm::DatabaseConnection;
+use time::OffsetDateTime;
+
+use crate::{
+    api,
+    auth::{Authenticator, password::Hasher},
+    config::Config,
+    db,
+    error::json_error_handler,
+    issuance::IssuanceService,
+    pki::CertificateAuthority,
+    tls,
+    tokens::TokenKeys,
+};
+
+/// Shared state of the handlers.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub auth: Authenticator,
+    pub issuance: IssuanceService,
+    pub ca: Arc<CertificateAuthority>,
+}
+
+/// Creates the data directory (mode 0700) if needed and checks that it is writable.
+pub fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = &config.data_dir;
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("Failed to create the data directory {}", dir.display()))?;
+    }
+    let probe = dir.join(".write-test");
+    std::fs::write(&probe, b"ok").with_context(|| format!("The data directory {} is not writable", dir.display()))?;
+    std::fs::remove_file(&probe).ok();
+    Ok(())
+}
+
+/// The services every `cjs` command needs: database, hasher, authenticator.
+pub async fn core_services(config: &Config) -> anyhow::Result<(DatabaseConnection, Authenticator)> {
+    prepare_data_dir(config)?;
+    let db = db::connect(&config.database_url).await?;
+    let hasher = Hasher::new(config.argon2_memory_kib)?;
+    let auth = Authenticator {
+        db: db.clone(),
+        policy: config.lockout,
+        hasher,
+        public_url: format!("https://{}", config.listen),
+    };
+    Ok((db, auth))
+}
+
+/// A built server, bound and ready to run.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Prepares everything and binds `config.listen` (port 0: any free port).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        for key in &config.unknown_keys {
+            tracing::warn!(key = %key, file = %config.data_dir.join(crate::config::CONFIG_FILE).display(), "UNKNOWN CONFIGURATION KEY: ignored — check its spelling");
+        }
+        let now = OffsetDateTime::now_utc();
+        let (db, auth) = core_services(&config).await?;
+        let ca_paths = config.ca_cert.as_deref().zip(config.ca_key.as_deref());
+        let ca = Arc::new(CertificateAuthority::load_or_create(&config.data_dir, ca_paths, now)?);
+        let (cert_path, key_path) = match (&config.tls_cert, &config.tls_key) {
+            (Some(c), Some(k)) => (c.clone(), k.clone()),
+            _ => ca.ensure_server_certificate(&config.data_dir, now)?,
+        };
+        let tls_config = tls::server_config(&cert_path, &key_path, ca.subject_der()?)?;
+        let tokens = TokenKeys::load_or_create(&config.token_key_file)?;
+        if !config.dist_dir.join("index.html").exists() {
+            tracing::warn!(dist = %config.dist_dir.display(), "the SPA is not built: run `trunk build --release` (the API still works)");
+        }
+        let issuance = IssuanceService {
+            auth: auth.clone(),
+            ca: ca.clone(),
+            tokens,
+            key_type: config.cert_key_type,
+            p12: config.p12,
+        };
+        let state = AppState { config: Arc::new(config.clone()), db, auth, issuance, ca };
+
+        let listener =
+            TcpListener::bind(config.listen).with_context(|| format!("Failed to listen on {}", config.listen))?;
+        let port = listener.local_addr()?.port();
+        let data = web::Data::new(state);
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::JsonConfig::default().limit(16 * 1024).error_handler(json_error_handler))
+                .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").exclude("/api/health"))
+                .wrap(middleware::Compress::default())
+                .configure(api::configure)
+        })
+        .on_connect(tls::peer::on_connect)
+        .shutdown_timeout(10)
+        .listen_rustls_0_23(listener, tls_config)
+        .context("Failed to start the HTTPS listener")?
+        .run();
+        tracing::info!(port, "listening (HTTPS)");
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs until SIGTERM / Ctrl-C (graceful: in-flight requests finish first).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real server on a random port with a temporary data directory, over
+//! real HTTPS, against SQLite always and PostgreSQL when `CJS_TEST_DATABASE_URL` is set
+//! (mandatory when `CI=true`).
+
+mod accounts;
+mod health;
+mod helpers;
+mod issuance;

@@ -1,0 +1,316 @@
+//! The e2e fixture: starts the real `cjs` server (temporary data directory, free port) and
+//! chromedriver (free port), and drives headless Chromium over WebDriver. Everything it starts
+//! is stopped when the fixture is dropped, also when a test fails.
+//!
+//! Chromium reads client certificates and trusted CAs from `$HOME/.pki/nssdb`, so each fixture
+//! gets its own HOME with an NSS database that trusts the server's CA.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
+use serde_json::json;
+
+pub use common::testids as ids;
+
+/// How long any wait for a condition may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// The repository root (this crate lives in `<root>/e2e`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("e2e is inside the repository").to_path_buf()
+}
+
+/// A child process killed (with its process group) on drop.
+struct Guard(Child, &'static str);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let pid = self.0.id();
+        let _ = Command::new("kill").args(["-TERM", &format!("-{pid}")]).status();
+        std::thread::sleep(Duration::from_millis(200));
+        let _ = Command::new("kill").args(["-KILL", &format!("-{pid}")]).stderr(Stdio::null()).status();
+        let _ = self.0.wait();
+        let _ = self.1;
+    }
+}
+
+fn spawn_group(cmd: &mut Command, name: &'static str) -> anyhow::Result<Guard> {
+    use std::os::unix::process::CommandExt;
+    let child = cmd.process_group(0).spawn().with_context(|| format!("cannot start {name} ({cmd:?})"))?;
+    Ok(Guard(child, name))
+}
+
+/// Runs a command to completion, failing with its output.
+pub fn run(cmd: &mut Command) -> anyhow::Result<String> {
+    let out = cmd.output().with_context(|| format!("cannot run {cmd:?}"))?;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() {
+        bail!("{cmd:?} failed: {text}");
+    }
+    Ok(text)
+}
+
+/// The `cjs` binary: `CJS_BIN`, else the debug build in the cargo target directory (built if missing).
+fn cjs_binary() -> anyhow::Result<PathBuf> {
+    if let Ok(p) = std::env::var("CJS_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target"));
+    let bin = target.join("debug/cjs");
+    if !bin.exists() {
+        run(Command::new("cargo").args(["build", "--bin", "cjs"]).current_dir(repo_root()))?;
+    }
+    Ok(bin)
+}
+
+/// The built SPA: `CJS_DIST_DIR`, else `<root>/dist` (built with trunk if missing).
+fn dist_dir() -> anyhow::Result<PathBuf> {
+    let dist = std::env::var("CJS_DIST_DIR").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("dist"));
+    if !dist.join("index.html").exists() {
+        run(Command::new("trunk").args(["build", "--release", "--offline"]).current_dir(repo_root()))?;
+    }
+    Ok(dist)
+}
+
+/// A running server + browser.
+pub struct Fixture {
+    pub client: Client,
+    pub base: String,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    pub data_dir: PathBuf,
+    pub downloads: PathBuf,
+    pub home: PathBuf,
+    cjs: PathBuf,
+    // Dropped in reverse order: browser driver first, then the server.
+    _server: Guard,
+    _driver: Guard,
+}
+
+impl Fixture {
+    /// Starts server, chromedriver and a headless Chromium session at 1366×768.
+    pub async fn start() -> anyhow::Result<Self> {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let dir = tempfile::tempdir()?;
+        let data_dir = dir.path().join("data");
+        let downloads = dir.path().join("downloads");
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&downloads)?;
+        std::fs::create_dir_all(home.join(".pki/nssdb"))?;
+        let cjs = cjs_binary()?;
+        let port = free_port()?;
+        let log = std::fs::File::create(dir.path().join("server.log"))?;
+        let server = spawn_group(
+            Command::new(&cjs)
+                .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+                .arg("--data-dir")
+                .arg(&data_dir)
+                .arg("--dist-dir")
+                .arg(dist_dir()?)
+                .stdout(log.try_clone()?)
+                .stderr(log),
+            "cjs serve",
+        )?;
+        let base = format!("https://127.0.0.1:{port}");
+        wait_for_health(&base, &data_dir).await?;
+
+        // The browser's NSS database trusts our CA.
+        let nss = format!("sql:{}", home.join(".pki/nssdb").display());
+        run(Command::new("certutil").args(["-N", "--empty-password", "-d", &nss]))?;
+        run(Command::new("certutil")
+            .args(["-A", "-n", "cjs-ca", "-t", "C,,", "-d", &nss, "-i"])
+            .arg(data_dir.join("ca.pem")))?;
+
+        let driver_port = free_port()?;
+        let driver = spawn_group(
+            Command::new("chromedriver")
+                .arg(format!("--port={driver_port}"))
+                .env("HOME", &home)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            "chromedriver",
+        )?;
+        let driver_url = format!("http://127.0.0.1:{driver_port}");
+        let deadline = Instant::now() + WAIT;
+        while std::net::TcpStream::connect(("127.0.0.1", driver_port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("chromedriver did not start");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = dir.path().join("profile");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--window-size=1366,768", "--lang=ja", format!("--user-data-dir={}", profile.display()),
+                ],
+                "prefs": {
+                    "download.default_directory": downloads.display().to_string(),
+                    "download.prompt_for_download": false,
+                    "intl.accept_languages": "ja",
+                },
+            }),
+        );
+        let client =
+            ClientBuilder::rustls()?.capabilities(caps).connect(&driver_url).await.context("WebDriver session")?;
+        Ok(Self { client, base, port, data_dir, downloads, home, cjs, dir, _server: server, _driver: driver })
+    }
+
+    /// `cjs admin …` against this server's data directory, with `stdin` as standard input.
+    pub fn admin(&self, args: &[&str], stdin: Option<&str>) -> anyhow::Result<String> {
+        use std::io::Write;
+        let mut child = Command::new(&self.cjs)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("admin")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        child.stdin.take().context("stdin")?.write_all(stdin.unwrap_or("").as_bytes())?;
+        let out = child.wait_with_output()?;
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        if !out.status.success() {
+            bail!("cjs admin {args:?} failed: {text}");
+        }
+        Ok(text)
+    }
+
+    pub async fn goto(&self, path: &str) -> anyhow::Result<()> {
+        self.client.goto(&format!("{}{}", self.base, path)).await?;
+        Ok(())
+    }
+
+    /// Waits for the element with `data-testid = id`.
+    pub async fn find(&self, id: &str) -> anyhow::Result<Element> {
+        let sel = format!("[data-testid='{id}']");
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(&sel))
+            .await
+            .with_context(|| format!("element {id} never appeared"))
+    }
+
+    /// Waits until the element `id` contains `text`; returns its text.
+    pub async fn wait_text(&self, id: &str, text: &str) -> anyhow::Result<String> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let sel = format!("[data-testid='{id}']");
+            if let Ok(el) = self.client.find(Locator::Css(&sel)).await
+                && let Ok(t) = el.text().await
+            {
+                if t.contains(text) {
+                    return Ok(t);
+                }
+                if Instant::now() > deadline {
+                    bail!("element {id} has text {t:?}, never containing {text:?}");
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("element {id} never appeared (waiting for {text:?})");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the URL path is `path`.
+    pub async fn wait_path(&self, path: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let url = self.client.current_url().await?;
+            if url.path() == path {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("expected path {path}, still at {url}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn click(&self, id: &str) -> anyhow::Result<()> {
+        self.find(id).await?.click().await.with_context(|| format!("click {id}"))?;
+        Ok(())
+    }
+
+    pub async fn type_into(&self, id: &str, text: &str) -> anyhow::Result<()> {
+        let el = self.find(id).await?;
+        el.clear().await?;
+        el.send_keys(text).await.with_context(|| format!("type into {id}"))?;
+        Ok(())
+    }
+
+    /// Saves a screenshot to `<target>/e2e/<name>.png`.
+    pub async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {
+        let target =
+            std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target"));
+        let dir = target.join("e2e");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, self.client.screenshot().await?)?;
+        Ok(path)
+    }
+
+    /// Waits for a finished download whose name satisfies `pred` (no `.crdownload` left).
+    pub async fn wait_download(&self, pred: impl Fn(&str) -> bool) -> anyhow::Result<PathBuf> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            for entry in std::fs::read_dir(&self.downloads)? {
+                let path = entry?.path();
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_owned();
+                if pred(&name) && !name.ends_with(".crdownload") && std::fs::metadata(&path)?.len() > 0 {
+                    return Ok(path);
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("no download appeared in {}", self.downloads.display());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Ends the browser session (call at the end of a test; Drop stops the processes anyway).
+    pub async fn close(self) -> anyhow::Result<()> {
+        self.client.clone().close().await.ok();
+        Ok(())
+    }
+}
+
+async fn wait_for_health(base: &str, data_dir: &Path) -> anyhow::Result<()> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(ca) = std::fs::read(data_dir.join("ca.pem")) {
+            let client = reqwest::Client::builder()
+                .use_rustls_tls()
+                .tls_built_in_root_certs(false)
+                .add_root_certificate(reqwest::Certificate::from_pem(&ca)?)
+                .build()?;
+            if let Ok(r) = client.get(format!("{base}/api/health")).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("the server did not become healthy at {base}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

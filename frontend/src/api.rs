@@ -1,0 +1,269 @@
+//! The one way the SPA talks to the server.
+//!
+//! Every call goes through [`get_json`], [`post_json`] or [`post_for_download`], and every failure
+//! comes back as the shared [`ErrorBody`]: the server's own `{code, message, ...}` when it sent one,
+//! otherwise [`ErrorCode::Network`] (the request never got an answer) or [`ErrorCode::Internal`]
+//! (the answer was unreadable), always with a Japanese message the screens can show as is.
+
+use common::{ErrorBody, ErrorCode, api};
+use gloo_net::http::{Request, Response};
+use serde::{Serialize, de::DeserializeOwned};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::Blob;
+
+/// `GET path`, expecting JSON.
+pub async fn get_json<Res: DeserializeOwned>(path: &str) -> Result<Res, ErrorBody> {
+    let response =
+        Request::get(path).header("Accept", "application/json").send().await.map_err(|e| network_error(path, &e))?;
+    read_json(path, response).await
+}
+
+/// `POST path` with a JSON body, expecting JSON.
+pub async fn post_json<Req: Serialize, Res: DeserializeOwned>(path: &str, request: &Req) -> Result<Res, ErrorBody> {
+    let response = Request::post(path)
+        .header("Accept", "application/json")
+        .json(request)
+        .map_err(|e| internal_error(path, "リクエストを作成できませんでした。", &e))?
+        .send()
+        .await
+        .map_err(|e| network_error(path, &e))?;
+    read_json(path, response).await
+}
+
+/// A file the server sent as an attachment, still in browser memory.
+pub struct Download {
+    /// The file's bytes, as the browser holds them (never copied into WASM memory).
+    pub blob: Blob,
+    /// From `Content-Disposition`; a safe base name (no directory part).
+    pub filename: String,
+    /// The certificate serial number (header [`api::HEADER_CERT_SERIAL`]), if sent.
+    pub serial: Option<String>,
+    /// The certificate's expiry as sent in [`api::HEADER_CERT_NOT_AFTER`] (RFC 3339), if sent.
+    pub not_after: Option<String>,
+}
+
+/// The name used when the server's `Content-Disposition` carries no usable file name.
+const FALLBACK_FILENAME: &str = "certificate.p12";
+
+/// `POST path` with a JSON body, expecting a file attachment (the issued .p12).
+pub async fn post_for_download<Req: Serialize>(path: &str, request: &Req) -> Result<Download, ErrorBody> {
+    let response = Request::post(path)
+        .json(request)
+        .map_err(|e| internal_error(path, "リクエストを作成できませんでした。", &e))?
+        .send()
+        .await
+        .map_err(|e| network_error(path, &e))?;
+    if !response.ok() {
+        return Err(read_error(path, response).await);
+    }
+    let headers = response.headers();
+    let filename = headers
+        .get("content-disposition")
+        .and_then(|value| filename_from_content_disposition(&value))
+        .unwrap_or_else(|| FALLBACK_FILENAME.to_owned());
+    let serial = headers.get(api::HEADER_CERT_SERIAL).filter(|s| !s.is_empty());
+    let not_after = headers.get(api::HEADER_CERT_NOT_AFTER).filter(|s| !s.is_empty());
+    let blob = read_blob(web_sys::Response::from(response))
+        .await
+        .map_err(|e| js_error(path, "ダウンロードしたファイルを読み取れませんでした。", &e))?;
+    if blob.size() == 0.0 {
+        return Err(ErrorBody::new(
+            ErrorCode::Internal,
+            "サーバーから空のファイルが届きました。時間をおいてもう一度お試しください。",
+        ));
+    }
+    Ok(Download { blob, filename, serial, not_after })
+}
+
+async fn read_blob(response: web_sys::Response) -> Result<Blob, JsValue> {
+    let value = JsFuture::from(response.blob()?).await?;
+    value.dyn_into::<Blob>()
+}
+
+async fn read_json<Res: DeserializeOwned>(path: &str, response: Response) -> Result<Res, ErrorBody> {
+    if !response.ok() {
+        return Err(read_error(path, response).await);
+    }
+    let status = response.status();
+    response.json::<Res>().await.map_err(|e| {
+        leptos::logging::error!("{path}: HTTP {status}: unreadable answer: {e}");
+        ErrorBody::new(
+            ErrorCode::Internal,
+            format!("サーバーからの応答を読み取れませんでした（HTTP {status}）。時間をおいてもう一度お試しください。"),
+        )
+    })
+}
+
+/// Turns a non-2xx answer into the server's `ErrorBody`, or a generic one if the body is not one.
+async fn read_error(path: &str, response: Response) -> ErrorBody {
+    let status = response.status();
+    match response.text().await {
+        Ok(text) => match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(body) => body,
+            Err(e) => {
+                leptos::logging::error!("{path}: HTTP {status}: not an error body: {e}");
+                unexpected_status(status)
+            }
+        },
+        Err(e) => {
+            leptos::logging::error!("{path}: HTTP {status}: unreadable body: {e}");
+            unexpected_status(status)
+        }
+    }
+}
+
+fn unexpected_status(status: u16) -> ErrorBody {
+    let message = match status {
+        404 => "サーバーに該当する機能が見つかりませんでした（HTTP 404）。URL をご確認ください。".to_owned(),
+        502..=504 => format!("サーバーが応答していません（HTTP {status}）。時間をおいてもう一度お試しください。"),
+        _ => format!("サーバーでエラーが発生しました（HTTP {status}）。時間をおいてもう一度お試しください。"),
+    };
+    ErrorBody::new(ErrorCode::Internal, message)
+}
+
+fn network_error(path: &str, error: &gloo_net::Error) -> ErrorBody {
+    leptos::logging::error!("{path}: request failed: {error}");
+    ErrorBody::new(
+        ErrorCode::Network,
+        "サーバーに接続できませんでした。ネットワークの状態を確認して、もう一度お試しください。",
+    )
+}
+
+fn internal_error(path: &str, message: &str, error: &gloo_net::Error) -> ErrorBody {
+    leptos::logging::error!("{path}: {error}");
+    ErrorBody::new(ErrorCode::Internal, message)
+}
+
+fn js_error(path: &str, message: &str, error: &JsValue) -> ErrorBody {
+    leptos::logging::error!("{path}: {error:?}");
+    ErrorBody::new(ErrorCode::Internal, message)
+}
+
+/// The file name of a `Content-Disposition` header value: `filename*=UTF-8''…` (RFC 6266/5987)
+/// wins over `filename="…"`. Any directory part is dropped; `None` if nothing usable remains.
+pub fn filename_from_content_disposition(value: &str) -> Option<String> {
+    let mut plain = None;
+    let mut extended = None;
+    for param in split_params(value).into_iter().skip(1) {
+        let Some((name, raw)) = param.split_once('=') else { continue };
+        let name = name.trim().to_ascii_lowercase();
+        let raw = raw.trim();
+        if name == "filename*" {
+            if let Some((charset, rest)) = raw.split_once('\'')
+                && charset.eq_ignore_ascii_case("utf-8")
+                && let Some((_lang, encoded)) = rest.split_once('\'')
+            {
+                extended = percent_decode(encoded);
+            }
+        } else if name == "filename" {
+            plain = Some(unquote(raw));
+        }
+    }
+    extended.or(plain).and_then(|name| safe_base_name(&name))
+}
+
+/// Splits on `;` outside double quotes.
+fn split_params(value: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                parts.push(&value[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&value[start..]);
+    parts
+}
+
+fn unquote(raw: &str) -> String {
+    let Some(inner) = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) else {
+        return raw.to_owned();
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn percent_decode(encoded: &str) -> Option<String> {
+    let bytes = encoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = encoded.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn safe_base_name(name: &str) -> Option<String> {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name).trim();
+    let clean: String = base.chars().filter(|c| !c.is_control()).collect();
+    if clean.is_empty() || clean == "." || clean == ".." { None } else { Some(clean) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filename_from_content_disposition as parse;
+
+    #[test]
+    fn reads_a_quoted_filename() {
+        assert_eq!(
+            parse(r#"attachment; filename="abc12320261124193000.p12""#).as_deref(),
+            Some("abc12320261124193000.p12")
+        );
+    }
+
+    #[test]
+    fn reads_an_unquoted_filename() {
+        assert_eq!(parse("attachment; filename=abc123.p12").as_deref(), Some("abc123.p12"));
+    }
+
+    #[test]
+    fn prefers_the_extended_filename() {
+        let value = r#"attachment; filename="x.p12"; filename*=UTF-8''%E8%A8%BC%E6%98%8E%E6%9B%B8.p12"#;
+        assert_eq!(parse(value).as_deref(), Some("証明書.p12"));
+    }
+
+    #[test]
+    fn keeps_semicolons_inside_quotes() {
+        assert_eq!(parse(r#"attachment; filename="a;b.p12""#).as_deref(), Some("a;b.p12"));
+    }
+
+    #[test]
+    fn drops_directories() {
+        assert_eq!(parse(r#"attachment; filename="../../etc/a.p12""#).as_deref(), Some("a.p12"));
+        assert_eq!(parse(r#"attachment; filename="C:\\x\\a.p12""#).as_deref(), Some("a.p12"));
+    }
+
+    #[test]
+    fn refuses_missing_or_empty_names() {
+        assert_eq!(parse("attachment"), None);
+        assert_eq!(parse(r#"attachment; filename="""#), None);
+        assert_eq!(parse(r#"attachment; filename="..""#), None);
+    }
+}

@@ -1,0 +1,44 @@
+//! A labelled text/password input bound to a signal, with the manual's input hint under it.
+//! Every field turns autocomplete off (R10) and never lets the browser "correct" what is typed.
+
+use leptos::prelude::*;
+
+/// One required form field.
+#[component]
+pub fn FormField(
+    /// The element id (also used to link label and hint).
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    testid: &'static str,
+    /// `text`, `password` or `email`.
+    #[prop(default = "text")]
+    input_type: &'static str,
+    #[prop(optional)] hint: Option<&'static str>,
+    /// Disables typing (e.g. while a request is in flight).
+    #[prop(optional, into)]
+    disabled: Signal<bool>,
+) -> impl IntoView {
+    let hint_id = hint.map(|_| format!("{id}-hint"));
+    view! {
+        <div class="field">
+            <label for=id>
+                {label} <span class="required">"必須"</span>
+            </label>
+            <input
+                id=id
+                name=id
+                type=input_type
+                autocomplete="off"
+                autocapitalize="off"
+                spellcheck="false"
+                aria-describedby=hint_id.clone()
+                data-testid=testid
+                disabled=move || disabled.get()
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
+            {hint.map(|text| view! { <p id=hint_id class="hint">{text}</p> })}
+        </div>
+    }
+}

@@ -1,0 +1,6 @@
+//! Pieces shared by several screens.
+
+pub mod form_field;
+pub mod messages;
+pub mod software_keyboard;
+pub mod step_bar;

@@ -1,0 +1,23 @@
+//! Entry point of the single-page app (Leptos, client-side rendering, built with Trunk).
+//!
+//! `index.html` shows 「読み込み中…」 (and, in a browser without WebAssembly, a message of its own)
+//! until this runs; mounting the app removes that placeholder.
+
+mod api;
+mod app;
+mod browser_download;
+mod components;
+mod error_text;
+mod mounted;
+mod pages;
+mod wizard;
+
+/// The id of the placeholder in `index.html`.
+const LOADING_PLACEHOLDER_ID: &str = "app-loading";
+
+fn main() {
+    leptos::mount::mount_to_body(app::App);
+    if let Some(placeholder) = leptos::prelude::document().get_element_by_id(LOADING_PLACEHOLDER_ID) {
+        placeholder.remove();
+    }
+}

@@ -1,0 +1,195 @@
+//! `/register/master` マスターユーザー初期登録ログイン: the ID and one-time initial password from
+//! the letter 「ご利用開始(変更)のお知らせ」 are replaced by a new password and an e-mail address
+//! (R11), then the user continues with certificate issuance.
+
+use std::rc::Rc;
+
+use common::{
+    Field, Password, UserId,
+    api::{PasswordChange, PasswordChanged},
+    testids,
+};
+use leptos::{ev::SubmitEvent, prelude::*};
+use leptos_router::{NavigateOptions, components::A, hooks::use_navigate};
+
+use crate::{
+    api,
+    components::{form_field::FormField, messages::ErrorMessage},
+    error_text::{Audience, explain},
+    mounted::Mounted,
+    wizard::Wizard,
+};
+
+const ID_HINT: &str = "半角英数混在 6~12 桁で入力します。(英数混在必須) 英字は大文字と小文字を区別します。";
+const NEW_PASSWORD_HINT: &str = "半角英数混在 6~12 桁で入力します。(英数混在必須) 英字は大文字と小文字を区別します。初期パスワードとは異なるものを設定してください。";
+
+#[component]
+pub fn RegisterMasterPage() -> impl IntoView {
+    let wizard = Wizard::expect();
+    let user_id = RwSignal::new(String::new());
+    let current_password = RwSignal::new(String::new());
+    let new_password = RwSignal::new(String::new());
+    let new_password_confirm = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let errors: RwSignal<Vec<String>> = RwSignal::new(Vec::new());
+
+    let mounted = Mounted::track();
+    let navigate = use_navigate();
+    let register = Action::new_local(move |registration: &Rc<PasswordChange>| {
+        let registration = Rc::clone(registration);
+        let navigate = navigate.clone();
+        let mounted = mounted.clone();
+        async move {
+            let result = api::post_json::<_, PasswordChanged>("/api/password/change", &registration).await;
+            if !mounted.get() {
+                return;
+            }
+            match result {
+                Ok(_) => {
+                    wizard.user_id.set(registration.user_id.clone());
+                    navigate("/issuance/auth?registered=1", NavigateOptions::default());
+                }
+                Err(error) => errors.set(explain(&error, Audience::MasterRegistration)),
+            }
+        }
+    });
+    let pending = register.pending();
+
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
+        match check_form(
+            &user_id.get_untracked(),
+            &current_password.get_untracked(),
+            &new_password.get_untracked(),
+            &new_password_confirm.get_untracked(),
+            &email.get_untracked(),
+        ) {
+            Ok(registration) => {
+                errors.set(Vec::new());
+                register.dispatch_local(Rc::new(registration));
+            }
+            Err(problems) => errors.set(problems),
+        }
+    };
+
+    view! {
+        <section class="card form-card" aria-labelledby="page-title">
+            <h1 id="page-title" data-testid=testids::PAGE_TITLE>"マスターユーザー初期登録ログイン"</h1>
+            <p>
+                "「ご利用開始(変更)のお知らせ」に記載されているユーザーIDと初期パスワードを入力し、新しいパスワードとメールアドレスを登録してください。登録後、続けて電子証明書を発行します。"
+            </p>
+            {move || {
+                let lines = errors.get();
+                (!lines.is_empty()).then(|| view! { <ErrorMessage lines /> })
+            }}
+            <form class="form" novalidate=true on:submit=on_submit>
+                <FormField id="reg-user-id" label="ユーザーID" value=user_id testid=testids::REG_USER_ID hint=ID_HINT disabled=pending />
+                <FormField
+                    id="reg-current-password"
+                    label="初期パスワード"
+                    value=current_password
+                    input_type="password"
+                    testid=testids::REG_CURRENT_PASSWORD
+                    hint="「ご利用開始(変更)のお知らせ」に記載されている初期パスワードを入力します。"
+                    disabled=pending
+                />
+                <FormField
+                    id="reg-new-password"
+                    label="新しいパスワード"
+                    value=new_password
+                    input_type="password"
+                    testid=testids::REG_NEW_PASSWORD
+                    hint=NEW_PASSWORD_HINT
+                    disabled=pending
+                />
+                <FormField
+                    id="reg-new-password-confirm"
+                    label="新しいパスワード（確認）"
+                    value=new_password_confirm
+                    input_type="password"
+                    testid=testids::REG_NEW_PASSWORD_CONFIRM
+                    hint="確認のため、新しいパスワードをもう一度入力します。"
+                    disabled=pending
+                />
+                <FormField
+                    id="reg-email"
+                    label="メールアドレス"
+                    value=email
+                    input_type="email"
+                    testid=testids::REG_EMAIL
+                    hint="電子証明書の有効期限やロック・閉塞のお知らせを送ります。"
+                    disabled=pending
+                />
+                <div class="form-actions">
+                    <A href="/" {..} class="button button-secondary" data-testid=testids::REG_CANCEL>
+                        "キャンセル"
+                    </A>
+                    <button type="submit" class="button button-primary" disabled=move || pending.get() data-testid=testids::REG_SUBMIT>
+                        {move || if pending.get() { "登録中…" } else { "登録" }}
+                    </button>
+                </div>
+            </form>
+        </section>
+    }
+}
+
+/// The client-side checks (R1 via `common`, confirmation, e-mail shape); all problems at once.
+fn check_form(
+    user_id: &str,
+    current_password: &str,
+    new_password: &str,
+    confirm: &str,
+    email: &str,
+) -> Result<PasswordChange, Vec<String>> {
+    let mut problems = Vec::new();
+    let user_id = UserId::parse(user_id).map_err(|e| problems.push(e.to_string()));
+    let current = Password::parse(Field::CurrentPassword, current_password)
+        .map_err(|_| problems.push(initial_password_problem(current_password)));
+    let new = Password::parse(Field::NewPassword, new_password).map_err(|e| problems.push(e.to_string()));
+    if new.is_ok() && confirm != new_password {
+        problems.push("新しいパスワードと新しいパスワード（確認）が一致しません。".to_owned());
+    }
+    if new.is_ok() && new_password == current_password {
+        problems.push("新しいパスワードには、初期パスワードとは異なるものを設定してください。".to_owned());
+    }
+    let email = email.trim();
+    if email.is_empty() {
+        problems.push("メールアドレスを入力してください。".to_owned());
+    } else if !looks_like_email(email) {
+        problems.push("メールアドレスの形式が正しくありません（例: taro@example.co.jp）。".to_owned());
+    }
+    match (user_id, current, new) {
+        (Ok(user_id), Ok(current), Ok(new)) if problems.is_empty() => Ok(PasswordChange {
+            user_id: user_id.as_str().to_owned(),
+            current_password: current.expose().to_owned(),
+            new_password: new.expose().to_owned(),
+            email: Some(email.to_owned()),
+        }),
+        _ => Err(problems),
+    }
+}
+
+/// The initial password is named as the letter calls it, whatever R1 part it breaks.
+fn initial_password_problem(value: &str) -> String {
+    if value.is_empty() {
+        "初期パスワードを入力してください。".to_owned()
+    } else {
+        "初期パスワードは「ご利用開始(変更)のお知らせ」に記載の半角英数混在 6~12 桁です。入力内容を確認してください。"
+            .to_owned()
+    }
+}
+
+/// A plausibility check only (one `@`, a dotted domain, no spaces); the server has the last word.
+fn looks_like_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else { return false };
+    value.len() <= 254
+        && !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+}

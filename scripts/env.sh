@@ -1,0 +1,13 @@
+# Sourced by the scripts: the shared environment of builds and tests.
+# shellcheck shell=bash
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cjs-target}
+# The WASM build gets its own target directory so a host build never waits on its lock.
+export CJS_WASM_TARGET_DIR=${CJS_WASM_TARGET_DIR:-$HOME/.cache/cjs-target-wasm}
+export TRUNK_SKIP_VERSION_CHECK=true
+tools_bin=$("$root/scripts/setup-tools")
+export PATH="$tools_bin:$HOME/.cargo/bin:$PATH"
+
+build_frontend() {
+  (cd "$root" && cargo fetch --quiet && CARGO_TARGET_DIR=$CJS_WASM_TARGET_DIR trunk build --release --offline)
+}
