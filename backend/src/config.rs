@@ -86,6 +86,15 @@ pub struct ConfigArgs {
     /// Log format: text or json.
     #[arg(long, env = "CJS_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+    /// Minutes a login session may stay idle.
+    #[arg(long, env = "CJS_SESSION_IDLE_MINUTES", global = true)]
+    pub session_idle_minutes: Option<u32>,
+    /// Hours a login session lasts at most.
+    #[arg(long, env = "CJS_SESSION_ABSOLUTE_HOURS", global = true)]
+    pub session_absolute_hours: Option<u32>,
+    /// Default per-company limit of users holding a certificate.
+    #[arg(long, env = "CJS_CERTIFICATE_LIMIT", global = true)]
+    pub certificate_limit: Option<u32>,
 }
 
 /// The optional `cjs.toml`; every key mirrors a flag (without `--`, `-` as `_`).
@@ -108,6 +117,9 @@ struct FileConfig {
     p12_iterations: Option<u32>,
     argon2_memory_kib: Option<u32>,
     log_format: Option<String>,
+    session_idle_minutes: Option<u32>,
+    session_absolute_hours: Option<u32>,
+    certificate_limit: Option<u32>,
 }
 
 const FILE_KEYS: &[&str] = &[
@@ -127,6 +139,9 @@ const FILE_KEYS: &[&str] = &[
     "p12_iterations",
     "argon2_memory_kib",
     "log_format",
+    "session_idle_minutes",
+    "session_absolute_hours",
+    "certificate_limit",
 ];
 
 /// PKCS#12 protection parameters.
@@ -153,6 +168,9 @@ pub struct Config {
     pub p12: P12Settings,
     pub argon2_memory_kib: u32,
     pub log_format: String,
+    pub sessions: crate::sessions::SessionPolicy,
+    /// Most users of one company holding a valid certificate at once.
+    pub certificate_limit: u32,
     /// Keys of `cjs.toml` that nobody reads; reported at start-up.
     pub unknown_keys: Vec<String>,
 }
@@ -200,6 +218,15 @@ impl Config {
             },
             argon2_memory_kib: args.argon2_memory_kib.or(file.argon2_memory_kib).unwrap_or(19_456),
             log_format: args.log_format.clone().or(file.log_format).unwrap_or_else(|| "text".into()),
+            sessions: crate::sessions::SessionPolicy {
+                idle: time::Duration::minutes(i64::from(
+                    args.session_idle_minutes.or(file.session_idle_minutes).unwrap_or(30),
+                )),
+                absolute: time::Duration::hours(i64::from(
+                    args.session_absolute_hours.or(file.session_absolute_hours).unwrap_or(12),
+                )),
+            },
+            certificate_limit: args.certificate_limit.or(file.certificate_limit).unwrap_or(20),
             data_dir,
             unknown_keys,
         };

@@ -26,6 +26,14 @@ pub enum ApiError {
     InvalidToken,
     #[error("forbidden")]
     Forbidden,
+    #[error("not logged in")]
+    Unauthenticated,
+    #[error("certificate: {0:?}")]
+    Certificate(common::api::CertificateClass),
+    #[error("certificate of another user")]
+    CertificateMismatch,
+    #[error("{0}")]
+    Conflict(String),
     #[error("not found")]
     NotFound,
     #[error("service unavailable")]
@@ -103,6 +111,16 @@ impl ApiError {
                 "認証の有効期限が切れたか、既に使用されています。もう一度ユーザー認証からやり直してください。",
             ),
             ApiError::Forbidden => ErrorBody::new(C::Forbidden, "この操作を行う権限がありません。"),
+            ApiError::Unauthenticated => ErrorBody::new(
+                C::Unauthenticated,
+                "ログインしていないか、ログインの有効期限が切れました。もう一度ログインしてください。",
+            ),
+            ApiError::Certificate(class) => certificate_error(*class),
+            ApiError::CertificateMismatch => ErrorBody::new(
+                C::CertificateMismatch,
+                "選択された電子証明書は、入力されたユーザーIDのものではありません。ブラウザをすべて閉じてから再度アクセスし、ご自身の電子証明書を選択してください。",
+            ),
+            ApiError::Conflict(message) => ErrorBody::new(C::Conflict, message.clone()),
             ApiError::NotFound => ErrorBody::new(C::NotFound, "指定されたものが見つかりません。"),
             ApiError::Unavailable(_) => ErrorBody::new(
                 C::ServiceUnavailable,
@@ -116,13 +134,44 @@ impl ApiError {
     }
 }
 
+/// The refusal for a presented certificate of `class` (anything but valid).
+fn certificate_error(class: common::api::CertificateClass) -> ErrorBody {
+    use common::api::CertificateClass as K;
+    let (code, message) = match class {
+        K::None => (
+            ErrorCode::CertificateRequired,
+            "電子証明書が提示されていません。電子証明書を発行・インポートしてから、ブラウザをすべて閉じて再度アクセスしてください。",
+        ),
+        K::Expired => {
+            (ErrorCode::CertificateExpired, "電子証明書の有効期限が切れています。電子証明書を再発行してください。")
+        }
+        K::NotYetValid => (
+            ErrorCode::CertificateNotYetValid,
+            "電子証明書の有効期間がまだ始まっていません。パソコンの日付と時刻をご確認ください。",
+        ),
+        K::Revoked => (
+            ErrorCode::CertificateRevoked,
+            "この電子証明書は失効しています。電子証明書を再発行し、ブラウザをすべて閉じてから新しい電子証明書を選択してください。",
+        ),
+        K::UnknownIssuer | K::Valid => (
+            ErrorCode::CertificateUnknownIssuer,
+            "本システムが発行した電子証明書ではありません。ブラウザをすべて閉じてから再度アクセスし、本システムの電子証明書を選択してください。",
+        ),
+    };
+    ErrorBody::new(code, message)
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Format(_) | ApiError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
             ApiError::InvalidCredentials | ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
             ApiError::Locked { .. } => StatusCode::LOCKED,
-            ApiError::Blocked { .. } | ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Blocked { .. } | ApiError::Forbidden | ApiError::CertificateMismatch => StatusCode::FORBIDDEN,
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Certificate(common::api::CertificateClass::None) => StatusCode::UNAUTHORIZED,
+            ApiError::Certificate(_) => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PasswordChangeRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::CertificateActive { .. } => StatusCode::CONFLICT,
             ApiError::NotFound => StatusCode::NOT_FOUND,

@@ -68,6 +68,29 @@ async fn held_certificates<C: ConnectionTrait>(db: &C, user_pk: i64) -> Result<V
         .collect())
 }
 
+/// Refuses a new (non-renewal) issue when the company already has `certificate_limit` users
+/// holding a valid certificate.
+async fn check_company_limit<C: ConnectionTrait>(
+    db: &C,
+    u: &user::Model,
+    renewal: bool,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let Some(org_id) = u.org_id else { return Ok(()) };
+    if renewal {
+        return Ok(());
+    }
+    let Some(org) = organization::Entity::find_by_id(org_id).one(db).await? else { return Ok(()) };
+    let holders = crate::directory::users_with_certificates(db, org_id, now).await?;
+    if i64::from(holders) >= i64::from(org.certificate_limit) {
+        return Err(ApiError::Conflict(format!(
+            "電子証明書を保有できる利用者数の上限（{}名）に達しています。不要な電子証明書の失効を労金へご依頼ください。",
+            org.certificate_limit
+        )));
+    }
+    Ok(())
+}
+
 fn check_eligible(held: &[HeldCertificate], now: OffsetDateTime) -> Result<bool, ApiError> {
     match eligibility(held, now) {
         Eligibility::NewIssue => Ok(false),
@@ -97,6 +120,7 @@ impl IssuanceService {
         let password = Password::parse(Field::Password, password)?;
         let u = self.auth.authenticate(&user_id, &password, Purpose::Issuance, now).await?;
         let renewal = check_eligible(&held_certificates(&self.auth.db, u.id).await?, now)?;
+        check_company_limit(&self.auth.db, &u, renewal, now).await?;
         let (token, expires_at) = self.tokens.issue(&u.user_id, u.id, now)?;
         Ok(Grant { token, expires_at, renewal })
     }
@@ -147,6 +171,7 @@ impl IssuanceService {
             return Err(ApiError::InvalidToken);
         }
         let renewal = check_eligible(&held_certificates(&txn, u.id).await?, now)?;
+        check_company_limit(&txn, &u, renewal, now).await?;
         certificate::ActiveModel {
             serial: Set(issued.serial.clone()),
             user_pk: Set(u.id),

@@ -98,3 +98,258 @@ pub struct PresentedCertificate {
     #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
     pub not_after: Option<OffsetDateTime>,
 }
+
+// ---- Login, sessions and the screens behind them (login, home, master, bank staff) ----
+
+/// A user's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    General,
+    Master,
+    Staff,
+}
+
+impl Role {
+    /// 一般ユーザー / マスターユーザー / 労金スタッフ
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::General => "一般ユーザー",
+            Role::Master => "マスターユーザー",
+            Role::Staff => "労金スタッフ",
+        }
+    }
+}
+
+/// State of a certificate as shown to people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl CertificateStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            CertificateStatus::Active => "有効",
+            CertificateStatus::Expired => "期限切れ",
+            CertificateStatus::Revoked => "失効",
+        }
+    }
+}
+
+/// A certificate as listed on the home, master and staff screens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertificateSummary {
+    pub serial: String,
+    pub user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_before: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    pub status: CertificateStatus,
+    /// Whole days until expiry (negative once expired).
+    pub days_left: i64,
+    /// Within the last 30 days of an active certificate: renewal is open (R5).
+    pub renewable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_reason: Option<RevocationReason>,
+}
+
+/// The lock state of an account (R2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountState {
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub locked_until: Option<OffsetDateTime>,
+    pub blocked: bool,
+    /// Still on the one-time initial password (R11).
+    pub must_change_password: bool,
+    /// Consecutive wrong passwords so far.
+    pub failures: u32,
+}
+
+/// `GET /api/me` and the answer of `POST /api/login`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub user_id: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    pub email: String,
+    /// The certificate this session logged in with.
+    pub certificate: CertificateSummary,
+}
+
+/// A user as listed for a master user or bank staff.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub user_id: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    pub email: String,
+    pub state: AccountState,
+    /// The newest certificate, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateSummary>,
+}
+
+/// `GET /api/org/users` (master user): their company and its users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrganizationUsers {
+    pub organization: String,
+    /// Most users that may hold a valid certificate at once.
+    pub certificate_limit: u32,
+    /// Users holding an active certificate now.
+    pub with_certificates: u32,
+    pub users: Vec<UserSummary>,
+}
+
+/// `POST /api/org/users` (master user creates a general user).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewUser {
+    pub user_id: String,
+    pub email: String,
+}
+
+/// A created account with its one-time initial password (shown once).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct CreatedUser {
+    pub user_id: String,
+    pub initial_password: String,
+}
+
+impl std::fmt::Debug for CreatedUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedUser").field("user_id", &self.user_id).finish_non_exhaustive()
+    }
+}
+
+/// `GET /api/admin/organizations` rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrganizationSummary {
+    pub id: i64,
+    pub name: String,
+    pub master_user_id: Option<String>,
+    pub users: u32,
+    pub certificate_limit: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// `POST /api/admin/organizations`: a company and its master user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewOrganization {
+    pub name: String,
+    pub master_user_id: String,
+    pub email: String,
+}
+
+/// Answer of `POST /api/admin/organizations`: what the 「ご利用開始のお知らせ」 letter prints.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct CreatedOrganization {
+    pub organization: OrganizationSummary,
+    pub master_user_id: String,
+    pub initial_password: String,
+    /// The URL of this system, printed on the letter.
+    pub url: String,
+}
+
+impl std::fmt::Debug for CreatedOrganization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedOrganization").field("master_user_id", &self.master_user_id).finish_non_exhaustive()
+    }
+}
+
+/// RFC 5280 revocation reasons offered to bank staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationReason {
+    Unspecified,
+    KeyCompromise,
+    AffiliationChanged,
+    Superseded,
+    CessationOfOperation,
+    PrivilegeWithdrawn,
+}
+
+impl RevocationReason {
+    pub const ALL: [RevocationReason; 6] = [
+        RevocationReason::Superseded,
+        RevocationReason::AffiliationChanged,
+        RevocationReason::CessationOfOperation,
+        RevocationReason::KeyCompromise,
+        RevocationReason::PrivilegeWithdrawn,
+        RevocationReason::Unspecified,
+    ];
+
+    /// Japanese label (with the usual case in brackets).
+    pub fn label(self) -> &'static str {
+        match self {
+            RevocationReason::Unspecified => "理由なし (unspecified)",
+            RevocationReason::KeyCompromise => "鍵の危殆化・ファイル紛失 (keyCompromise)",
+            RevocationReason::AffiliationChanged => "所属変更 (affiliationChanged)",
+            RevocationReason::Superseded => "パソコン変更・再発行 (superseded)",
+            RevocationReason::CessationOfOperation => "利用終了 (cessationOfOperation)",
+            RevocationReason::PrivilegeWithdrawn => "利用資格の取消 (privilegeWithdrawn)",
+        }
+    }
+
+    /// The snake_case wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationReason::Unspecified => "unspecified",
+            RevocationReason::KeyCompromise => "key_compromise",
+            RevocationReason::AffiliationChanged => "affiliation_changed",
+            RevocationReason::Superseded => "superseded",
+            RevocationReason::CessationOfOperation => "cessation_of_operation",
+            RevocationReason::PrivilegeWithdrawn => "privilege_withdrawn",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// `POST /api/admin/certificates/{serial}/revoke`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Revoke {
+    pub reason: RevocationReason,
+}
+
+/// One audit log entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor: Option<String>,
+    pub action: String,
+    pub subject_user: Option<String>,
+    pub organization_id: Option<i64>,
+    /// JSON text with the details.
+    pub detail: String,
+}
+
+/// One row of the mail outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MailEntry {
+    pub id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub to: String,
+    pub subject: String,
+    /// pending / sent / failed
+    pub status: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub sent_at: Option<OffsetDateTime>,
+}

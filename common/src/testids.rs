@@ -60,3 +60,53 @@ pub const IMPORT_CHECK_RESULT: &str = "import-check-result";
 
 // ブラウザの設定 (確認)
 pub const BROWSER_CHECK_RESULTS: &str = "browser-check-results";
+
+// ログイン
+pub const LOGIN_USER_ID: &str = "login-user-id";
+pub const LOGIN_PASSWORD: &str = "login-password";
+pub const LOGIN_SOFTWARE_KEYBOARD: &str = "login-software-keyboard";
+pub const LOGIN_SUBMIT: &str = "login-submit";
+pub const LOGIN_CANCEL: &str = "login-cancel";
+/// The link to the issuance wizard shown with certificate errors (expired, revoked, …).
+pub const LOGIN_REISSUE_LINK: &str = "login-reissue-link";
+
+// ホーム
+pub const HOME_USER_ID: &str = "home-user-id";
+pub const HOME_ORGANIZATION: &str = "home-organization";
+pub const HOME_CERT_NOT_AFTER: &str = "home-cert-not-after";
+pub const HOME_CERT_DAYS_LEFT: &str = "home-cert-days-left";
+pub const HOME_RENEW: &str = "home-renew";
+pub const HOME_LOGOUT: &str = "home-logout";
+pub const HOME_ADMIN_LINK: &str = "home-admin-link";
+
+// マスターユーザー: 一般ユーザー管理
+pub const MASTER_USERS_TABLE: &str = "master-users-table";
+/// Each row is `user-row-<userID>`.
+pub const USER_ROW_PREFIX: &str = "user-row-";
+/// Each unlock button is `unlock-<userID>`.
+pub const UNLOCK_PREFIX: &str = "unlock-";
+pub const MASTER_NEW_USER_ID: &str = "master-new-user-id";
+pub const MASTER_NEW_EMAIL: &str = "master-new-email";
+pub const MASTER_CREATE_USER: &str = "master-create-user";
+pub const CREATED_INITIAL_PASSWORD: &str = "created-initial-password";
+
+// 労金スタッフ (/admin)
+pub const ADMIN_TAB_ORGANIZATIONS: &str = "admin-tab-organizations";
+pub const ADMIN_TAB_USERS: &str = "admin-tab-users";
+pub const ADMIN_TAB_CERTIFICATES: &str = "admin-tab-certificates";
+pub const ADMIN_TAB_AUDIT: &str = "admin-tab-audit";
+pub const ADMIN_TAB_MAIL: &str = "admin-tab-mail";
+pub const ADMIN_ORG_NAME: &str = "admin-org-name";
+pub const ADMIN_ORG_MASTER_ID: &str = "admin-org-master-id";
+pub const ADMIN_ORG_EMAIL: &str = "admin-org-email";
+pub const ADMIN_ORG_CREATE: &str = "admin-org-create";
+pub const ADMIN_NOTICE: &str = "admin-notice";
+pub const ADMIN_CERT_SEARCH: &str = "admin-cert-search";
+pub const ADMIN_CERT_SEARCH_SUBMIT: &str = "admin-cert-search-submit";
+pub const ADMIN_CERT_TABLE: &str = "admin-cert-table";
+/// Each revoke button is `revoke-<serial>`.
+pub const REVOKE_PREFIX: &str = "revoke-";
+pub const REVOKE_REASON: &str = "revoke-reason";
+pub const REVOKE_CONFIRM: &str = "revoke-confirm";
+pub const ADMIN_AUDIT_TABLE: &str = "admin-audit-table";
+pub const ADMIN_MAIL_TABLE: &str = "admin-mail-table";

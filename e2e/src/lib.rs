@@ -36,9 +36,10 @@ struct Guard(Child, &'static str);
 impl Drop for Guard {
     fn drop(&mut self) {
         let pid = self.0.id();
-        let _ = Command::new("kill").args(["-TERM", &format!("-{pid}")]).status();
+        // `--` so that the negative PID (the whole process group) is not read as an option.
+        let _ = Command::new("kill").args(["-s", "TERM", "--", &format!("-{pid}")]).status();
         std::thread::sleep(Duration::from_millis(200));
-        let _ = Command::new("kill").args(["-KILL", &format!("-{pid}")]).stderr(Stdio::null()).status();
+        let _ = Command::new("kill").args(["-s", "KILL", "--", &format!("-{pid}")]).stderr(Stdio::null()).status();
         let _ = self.0.wait();
         let _ = self.1;
     }
@@ -46,7 +47,9 @@ impl Drop for Guard {
 
 fn spawn_group(cmd: &mut Command, name: &'static str) -> anyhow::Result<Guard> {
     use std::os::unix::process::CommandExt;
-    let child = cmd.process_group(0).spawn().with_context(|| format!("cannot start {name} ({cmd:?})"))?;
+    // A background process group must not touch the terminal (SIGTTIN would stop it).
+    let child =
+        cmd.process_group(0).stdin(Stdio::null()).spawn().with_context(|| format!("cannot start {name} ({cmd:?})"))?;
     Ok(Guard(child, name))
 }
 
@@ -122,14 +125,19 @@ impl Fixture {
             "cjs serve",
         )?;
         let base = format!("https://127.0.0.1:{port}");
+        eprintln!("[e2e] waiting for {base}");
         wait_for_health(&base, &data_dir).await?;
+        eprintln!("[e2e] server healthy");
 
         // The browser's NSS database trusts our CA.
         let nss = format!("sql:{}", home.join(".pki/nssdb").display());
-        run(Command::new("certutil").args(["-N", "--empty-password", "-d", &nss]))?;
+        run(Command::new("certutil").args(["-N", "--empty-password", "-d", &nss]).stdin(Stdio::null()))?;
+        eprintln!("[e2e] nss created");
         run(Command::new("certutil")
             .args(["-A", "-n", "cjs-ca", "-t", "C,,", "-d", &nss, "-i"])
-            .arg(data_dir.join("ca.pem")))?;
+            .arg(data_dir.join("ca.pem"))
+            .stdin(Stdio::null()))?;
+        eprintln!("[e2e] CA trusted");
 
         let driver_port = free_port()?;
         let driver = spawn_group(

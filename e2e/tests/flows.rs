@@ -98,7 +98,9 @@ async fn master_registers_then_issues_and_the_p12_imports() -> anyhow::Result<()
     let db = format!("sql:{}", nss.display());
     run(Command::new("certutil").args(["-N", "--empty-password", "-d", &db]))?;
     run(Command::new("pk12util").args(["-d", &db, "-W", "Secret123", "-i"]).arg(&file))?;
-    let listed = run(Command::new("certutil").args(["-L", "-d", &db, "-n", "master01"]))?;
+    let imported = run(Command::new("certutil").args(["-L", "-d", &db]))?;
+    assert!(imported.contains("CN=master01"), "{imported}");
+    let listed = run(Command::new("pk12util").args(["-l"]).arg(&file).args(["-W", "Secret123"]))?;
     let serial_hex: String = serial.chars().filter(|c| c.is_ascii_hexdigit()).collect::<String>().to_lowercase();
     let listed_hex: String = listed.to_lowercase().chars().filter(|c| c.is_ascii_hexdigit()).collect();
     assert!(listed_hex.contains(&serial_hex), "NSS shows the issued serial {serial_hex}: {listed}");

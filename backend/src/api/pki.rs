@@ -29,3 +29,9 @@ pub async fn presented_certificate(req: HttpRequest, state: web::Data<AppState>)
     };
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body))
 }
+
+/// `GET /api/crl`: the current CRL, DER, signed by the CA.
+pub async fn crl(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let der = crate::revocation::current(&state.db, &state.ca, OffsetDateTime::now_utc()).await?;
+    Ok(HttpResponse::Ok().content_type("application/pkix-crl").insert_header(("Cache-Control", "no-cache")).body(der))
+}

@@ -28,7 +28,8 @@ pub enum Actor {
 }
 
 impl Actor {
-    fn name(&self) -> String {
+    /// How the audit log names this actor.
+    pub fn name(&self) -> String {
         match self {
             Actor::Cli => "cli".to_owned(),
             Actor::User(u) => u.user_id.clone(),
@@ -121,6 +122,7 @@ pub async fn create_organization(
     db: &DatabaseConnection,
     hasher: &Hasher,
     name: &str,
+    certificate_limit: u32,
     master: NewAccount<'_>,
     actor: &Actor,
     now: OffsetDateTime,
@@ -138,7 +140,7 @@ pub async fn create_organization(
     let txn = db.begin().await?;
     let org = organization::ActiveModel {
         name: Set(name.to_owned()),
-        certificate_limit: Set(20),
+        certificate_limit: Set(i32::try_from(certificate_limit).unwrap_or(i32::MAX)),
         created_at: Set(now),
         ..Default::default()
     }

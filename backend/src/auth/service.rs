@@ -229,6 +229,7 @@ impl Authenticator {
                     .await?;
             }
             Outcome::NowBlocked => {
+                crate::sessions::end_all_of_user(&txn, u.id).await?;
                 let mail = templates::blocked(&u.user_id, u.id, &u.email, now, role != Role::General, &self.public_url);
                 outbox::enqueue(&txn, mail, now).await?;
             }

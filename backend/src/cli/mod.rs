@@ -64,6 +64,15 @@ pub enum Admin {
         #[arg(long)]
         user_id: String,
     },
+    /// Revoke every active certificate of a user (e.g. PC change, R8).
+    Revoke {
+        #[arg(long)]
+        user_id: String,
+        /// RFC 5280 reason: superseded, affiliation_changed, cessation_of_operation,
+        /// key_compromise, privilege_withdrawn, unspecified.
+        #[arg(long, default_value = "superseded")]
+        reason: String,
+    },
 }
 
 fn read_password_stdin() -> anyhow::Result<Password> {
@@ -95,6 +104,7 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
                 &db,
                 &auth.hasher,
                 &name,
+                config.certificate_limit,
                 NewAccount { user_id: &master_id, email: &email, password: given.clone() },
                 &Actor::Cli,
                 now,
@@ -130,6 +140,29 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.body().message))?;
             println!("ロック・閉塞を解除しました: {}", u.user_id);
+        }
+        Admin::Revoke { user_id, reason } => {
+            let id = parse_id(&user_id)?;
+            let reason = common::api::RevocationReason::parse(&reason)
+                .with_context(|| format!("unknown reason {reason}: use one of superseded, affiliation_changed, cessation_of_operation, key_compromise, privilege_withdrawn, unspecified"))?;
+            let ca = crate::pki::CertificateAuthority::load_or_create(
+                &config.data_dir,
+                config.ca_cert.as_deref().zip(config.ca_key.as_deref()),
+                now,
+            )?;
+            let query = crate::directory::CertificateQuery {
+                user_id: Some(id.to_string()),
+                status: Some(common::api::CertificateStatus::Active),
+                ..Default::default()
+            };
+            let active = crate::directory::certificates(&db, &query, now).await?;
+            anyhow::ensure!(!active.is_empty(), "{id} に有効な電子証明書はありません");
+            for c in active {
+                crate::revocation::revoke(&db, &ca, &Actor::Cli, &c.serial, reason, now)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.body().message))?;
+                println!("失効しました: {} serial {}", id, c.serial);
+            }
         }
     }
     Ok(())

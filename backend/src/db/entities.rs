@@ -152,3 +152,43 @@ pub mod used_token {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod session {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sessions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id_hash: String,
+        pub user_pk: i64,
+        pub cert_serial: String,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub last_seen_at: TimeDateTimeWithTimeZone,
+        pub expires_at: TimeDateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod crl {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "crls")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub number: i64,
+        pub this_update: TimeDateTimeWithTimeZone,
+        pub next_update: TimeDateTimeWithTimeZone,
+        pub der: Vec<u8>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

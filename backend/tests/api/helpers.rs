@@ -177,6 +177,7 @@ impl TestApp {
             &self.db,
             &self.auth.hasher,
             org,
+            20,
             NewAccount {
                 user_id: &UserId::parse(id).unwrap(),
                 email: &format!("{id}@example.co.jp"),

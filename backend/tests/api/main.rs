@@ -6,3 +6,4 @@ mod accounts;
 mod health;
 mod helpers;
 mod issuance;
+mod login;

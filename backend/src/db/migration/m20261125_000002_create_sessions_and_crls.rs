@@ -37,7 +37,9 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(Index::create().name("idx_certificates_status").table("certificates").col("status").to_owned())
+            .create_index(
+                Index::create().name("idx_certificates_status").table("certificates").col("status").to_owned(),
+            )
             .await
     }
 }

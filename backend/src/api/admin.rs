@@ -1,0 +1,120 @@
+//! The bank staff's screens (`/admin`): companies, users, certificates (search, revoke), unlock,
+//! audit log, outgoing mail. Every handler takes [`StaffUser`].
+
+use actix_web::{HttpResponse, web};
+use common::{
+    UserId,
+    api::{CreatedOrganization, NewOrganization, Revoke},
+};
+use time::OffsetDateTime;
+
+use super::extract::StaffUser;
+use crate::{
+    auth::accounts::{self, Actor, NewAccount},
+    directory::{self, AuditQuery, CertificateQuery},
+    error::ApiError,
+    revocation,
+    startup::AppState,
+    views,
+};
+
+fn ok_json<T: serde::Serialize>(body: &T) -> HttpResponse {
+    HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body)
+}
+
+fn actor(s: &StaffUser) -> Actor {
+    Actor::User(Box::new(s.0.user.clone()))
+}
+
+pub async fn organizations(state: web::Data<AppState>, _s: StaffUser) -> Result<HttpResponse, ApiError> {
+    Ok(ok_json(&directory::organizations(&state.db).await?))
+}
+
+pub async fn create_organization(
+    state: web::Data<AppState>,
+    s: StaffUser,
+    body: web::Json<NewOrganization>,
+) -> Result<HttpResponse, ApiError> {
+    let master_id = UserId::parse(&body.master_user_id)?;
+    accounts::check_email(&body.email)?;
+    let now = OffsetDateTime::now_utc();
+    let (org, password) = accounts::create_organization(
+        &state.db,
+        &state.auth.hasher,
+        &body.name,
+        state.config.certificate_limit,
+        NewAccount { user_id: &master_id, email: &body.email, password: None },
+        &actor(&s),
+        now,
+    )
+    .await
+    .map_err(|e| ApiError::InvalidInput { field: None, message: e.to_string() })?;
+    let summary =
+        directory::organizations(&state.db).await?.into_iter().find(|o| o.id == org.id).ok_or(ApiError::NotFound)?;
+    Ok(ok_json(&CreatedOrganization {
+        organization: summary,
+        master_user_id: master_id.to_string(),
+        initial_password: password.expose().to_owned(),
+        url: state.auth.public_url.clone(),
+    }))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct UsersQuery {
+    pub organization_id: Option<i64>,
+}
+
+pub async fn users(
+    state: web::Data<AppState>,
+    _s: StaffUser,
+    q: web::Query<UsersQuery>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok_json(&directory::users(&state.db, q.organization_id, OffsetDateTime::now_utc()).await?))
+}
+
+pub async fn unlock(
+    state: web::Data<AppState>,
+    s: StaffUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let target = UserId::parse(&path).map_err(|_| ApiError::NotFound)?;
+    let now = OffsetDateTime::now_utc();
+    let u = accounts::unlock(&state.db, &actor(&s), &target, now).await?;
+    let summary = directory::users(&state.db, u.org_id, now)
+        .await?
+        .into_iter()
+        .find(|x| x.user_id == u.user_id)
+        .ok_or(ApiError::NotFound)?;
+    Ok(ok_json(&summary))
+}
+
+pub async fn certificates(
+    state: web::Data<AppState>,
+    _s: StaffUser,
+    q: web::Query<CertificateQuery>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok_json(&directory::certificates(&state.db, &q, OffsetDateTime::now_utc()).await?))
+}
+
+pub async fn revoke(
+    state: web::Data<AppState>,
+    s: StaffUser,
+    path: web::Path<String>,
+    body: web::Json<Revoke>,
+) -> Result<HttpResponse, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    let c = revocation::revoke(&state.db, &state.ca, &actor(&s), &path, body.reason, now).await?;
+    Ok(ok_json(&views::certificate_summary(&c, None, now)))
+}
+
+pub async fn audit(
+    state: web::Data<AppState>,
+    _s: StaffUser,
+    q: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok_json(&directory::audit(&state.db, &q).await?))
+}
+
+pub async fn mail(state: web::Data<AppState>, _s: StaffUser) -> Result<HttpResponse, ApiError> {
+    Ok(ok_json(&directory::mail(&state.db).await?))
+}

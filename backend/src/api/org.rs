@@ -1,0 +1,78 @@
+//! The master user's screens: their company's general users (create, unlock/unblock, state).
+
+use actix_web::{HttpResponse, web};
+use common::{
+    UserId,
+    api::{CreatedUser, NewUser, OrganizationUsers},
+};
+use sea_orm::EntityTrait;
+use time::OffsetDateTime;
+
+use super::extract::MasterUser;
+use crate::{
+    auth::{
+        Role,
+        accounts::{self, Actor, NewAccount},
+    },
+    db::entities::organization,
+    directory,
+    error::ApiError,
+    startup::AppState,
+};
+
+fn org_id(m: &MasterUser) -> Result<i64, ApiError> {
+    m.0.user.org_id.ok_or(ApiError::Forbidden)
+}
+
+pub async fn list(state: web::Data<AppState>, m: MasterUser) -> Result<HttpResponse, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    let id = org_id(&m)?;
+    let org = organization::Entity::find_by_id(id).one(&state.db).await?.ok_or(ApiError::NotFound)?;
+    let body = OrganizationUsers {
+        organization: org.name,
+        certificate_limit: u32::try_from(org.certificate_limit).unwrap_or(0),
+        with_certificates: directory::users_with_certificates(&state.db, id, now).await?,
+        users: directory::users(&state.db, Some(id), now).await?,
+    };
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    m: MasterUser,
+    body: web::Json<NewUser>,
+) -> Result<HttpResponse, ApiError> {
+    let user_id = UserId::parse(&body.user_id)?;
+    accounts::check_email(&body.email)?;
+    let actor = Actor::User(Box::new(m.0.user.clone()));
+    let (u, password) = accounts::create_user(
+        &state.db,
+        &state.auth.hasher,
+        NewAccount { user_id: &user_id, email: &body.email, password: None },
+        Role::General,
+        Some(org_id(&m)?),
+        &actor,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .map_err(|e| ApiError::InvalidInput { field: Some("user_id"), message: e.to_string() })?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(CreatedUser { user_id: u.user_id, initial_password: password.expose().to_owned() }))
+}
+
+pub async fn unlock(
+    state: web::Data<AppState>,
+    m: MasterUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let target = UserId::parse(&path).map_err(|_| ApiError::NotFound)?;
+    let now = OffsetDateTime::now_utc();
+    let u = accounts::unlock(&state.db, &Actor::User(Box::new(m.0.user.clone())), &target, now).await?;
+    let summary = directory::users(&state.db, u.org_id, now)
+        .await?
+        .into_iter()
+        .find(|s| s.user_id == u.user_id)
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(summary))
+}

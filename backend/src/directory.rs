@@ -1,0 +1,185 @@
+//! Read-side queries of the master and staff screens: users with their newest certificate,
+//! organizations, certificate search, audit log, outbox.
+
+use std::collections::HashMap;
+
+use common::api::{AuditEntry, CertificateStatus, CertificateSummary, MailEntry, OrganizationSummary, UserSummary};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use time::OffsetDateTime;
+
+use crate::{
+    db::entities::{audit_log, certificate, mail_outbox, organization, user},
+    views,
+};
+
+async fn org_names<C: ConnectionTrait>(db: &C) -> Result<HashMap<i64, String>, DbErr> {
+    Ok(organization::Entity::find().all(db).await?.into_iter().map(|o| (o.id, o.name)).collect())
+}
+
+/// Users (of `org_id`, or all), each with their newest certificate.
+pub async fn users<C: ConnectionTrait>(
+    db: &C,
+    org_id: Option<i64>,
+    now: OffsetDateTime,
+) -> Result<Vec<UserSummary>, DbErr> {
+    let mut q = user::Entity::find().order_by_asc(user::Column::OrgId).order_by_asc(user::Column::UserId);
+    if let Some(id) = org_id {
+        q = q.filter(user::Column::OrgId.eq(id));
+    }
+    let users = q.all(db).await?;
+    let pks: Vec<i64> = users.iter().map(|u| u.id).collect();
+    let mut newest: HashMap<i64, certificate::Model> = HashMap::new();
+    for c in certificate::Entity::find()
+        .filter(certificate::Column::UserPk.is_in(pks))
+        .order_by_asc(certificate::Column::CreatedAt)
+        .all(db)
+        .await?
+    {
+        newest.insert(c.user_pk, c);
+    }
+    let names = org_names(db).await?;
+    Ok(users
+        .iter()
+        .map(|u| {
+            let org = u.org_id.and_then(|id| names.get(&id).cloned());
+            views::user_summary(u, org, newest.get(&u.id), now)
+        })
+        .collect())
+}
+
+/// Users of `org_id` holding an active certificate at `now`.
+pub async fn users_with_certificates<C: ConnectionTrait>(
+    db: &C,
+    org_id: i64,
+    now: OffsetDateTime,
+) -> Result<u32, DbErr> {
+    let certs = certificate::Entity::find()
+        .filter(certificate::Column::OrgId.eq(org_id))
+        .filter(certificate::Column::Status.eq("active"))
+        .filter(certificate::Column::NotAfter.gt(now))
+        .all(db)
+        .await?;
+    let mut users: Vec<i64> = certs.iter().map(|c| c.user_pk).collect();
+    users.sort_unstable();
+    users.dedup();
+    Ok(u32::try_from(users.len()).unwrap_or(u32::MAX))
+}
+
+pub async fn organizations<C: ConnectionTrait>(db: &C) -> Result<Vec<OrganizationSummary>, DbErr> {
+    let orgs = organization::Entity::find().order_by_asc(organization::Column::Id).all(db).await?;
+    let mut out = Vec::with_capacity(orgs.len());
+    for o in orgs {
+        let members = user::Entity::find().filter(user::Column::OrgId.eq(o.id)).all(db).await?;
+        out.push(OrganizationSummary {
+            id: o.id,
+            name: o.name,
+            master_user_id: members.iter().find(|u| u.role == "master").map(|u| u.user_id.clone()),
+            users: u32::try_from(members.len()).unwrap_or(u32::MAX),
+            certificate_limit: u32::try_from(o.certificate_limit).unwrap_or(0),
+            created_at: o.created_at,
+        });
+    }
+    Ok(out)
+}
+
+/// Search criteria of the staff certificate screen; all optional.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct CertificateQuery {
+    pub organization: Option<String>,
+    pub user_id: Option<String>,
+    pub serial: Option<String>,
+    pub status: Option<CertificateStatus>,
+}
+
+fn nonempty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+pub async fn certificates<C: ConnectionTrait>(
+    db: &C,
+    query: &CertificateQuery,
+    now: OffsetDateTime,
+) -> Result<Vec<CertificateSummary>, DbErr> {
+    let names = org_names(db).await?;
+    let mut q = certificate::Entity::find().order_by_desc(certificate::Column::CreatedAt).limit(500);
+    if let Some(uid) = nonempty(&query.user_id) {
+        q = q.filter(certificate::Column::SubjectCn.eq(uid));
+    }
+    if let Some(serial) = nonempty(&query.serial) {
+        q = q.filter(certificate::Column::Serial.eq(serial.to_ascii_lowercase()));
+    }
+    if let Some(org) = nonempty(&query.organization) {
+        let ids: Vec<i64> = names.iter().filter(|(_, n)| n.contains(org)).map(|(id, _)| *id).collect();
+        q = q.filter(certificate::Column::OrgId.is_in(ids));
+    }
+    match query.status {
+        Some(CertificateStatus::Revoked) => q = q.filter(certificate::Column::Status.eq("revoked")),
+        Some(CertificateStatus::Active) => {
+            q = q.filter(certificate::Column::Status.eq("active")).filter(certificate::Column::NotAfter.gt(now))
+        }
+        Some(CertificateStatus::Expired) => {
+            q = q.filter(certificate::Column::Status.eq("active")).filter(certificate::Column::NotAfter.lte(now))
+        }
+        None => {}
+    }
+    Ok(q.all(db)
+        .await?
+        .iter()
+        .map(|c| views::certificate_summary(c, c.org_id.and_then(|id| names.get(&id).cloned()), now))
+        .collect())
+}
+
+/// Filters of the audit log screen.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct AuditQuery {
+    pub user_id: Option<String>,
+    pub action: Option<String>,
+}
+
+pub async fn audit<C: ConnectionTrait>(db: &C, query: &AuditQuery) -> Result<Vec<AuditEntry>, DbErr> {
+    let mut q = audit_log::Entity::find().order_by_desc(audit_log::Column::Id).limit(200);
+    if let Some(uid) = nonempty(&query.user_id) {
+        q = q.filter(audit_log::Column::SubjectUser.eq(uid));
+    }
+    if let Some(action) = nonempty(&query.action) {
+        q = q.filter(audit_log::Column::Action.eq(action));
+    }
+    Ok(q.all(db)
+        .await?
+        .into_iter()
+        .map(|a| AuditEntry {
+            id: a.id,
+            at: a.at,
+            actor: a.actor,
+            action: a.action,
+            subject_user: a.subject_user,
+            organization_id: a.org_id,
+            detail: a.detail,
+        })
+        .collect())
+}
+
+pub async fn mail<C: ConnectionTrait>(db: &C) -> Result<Vec<MailEntry>, DbErr> {
+    Ok(mail_outbox::Entity::find()
+        .order_by_desc(mail_outbox::Column::Id)
+        .limit(500)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| MailEntry {
+            id: m.id,
+            created_at: m.created_at,
+            to: m.to_addr,
+            subject: m.subject,
+            status: m.status,
+            attempts: u32::try_from(m.attempts).unwrap_or(0),
+            last_error: m.last_error,
+            sent_at: m.sent_at,
+        })
+        .collect())
+}
+
+/// Number of users in `org_id`.
+pub async fn user_count<C: ConnectionTrait>(db: &C, org_id: i64) -> Result<u64, DbErr> {
+    user::Entity::find().filter(user::Column::OrgId.eq(org_id)).count(db).await
+}
