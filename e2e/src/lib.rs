@@ -85,6 +85,49 @@ fn dist_dir() -> anyhow::Result<PathBuf> {
     Ok(dist)
 }
 
+/// `/etc/chromium/policies/managed/cjs-e2e-<port>.json`: AutoSelectCertificateForUrls for the
+/// test server; removed on drop.
+struct PolicyFile(PathBuf);
+
+impl PolicyFile {
+    fn write(port: u16) -> anyhow::Result<Self> {
+        let dir = Path::new("/etc/chromium/policies/managed");
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join(format!("cjs-e2e-{port}.json"));
+        let pattern = json!({"pattern": format!("https://127.0.0.1:{port}"), "filter": {}}).to_string();
+        std::fs::write(&path, json!({"AutoSelectCertificateForUrls": [pattern]}).to_string())?;
+        Ok(Self(path))
+    }
+}
+
+impl Drop for PolicyFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+async fn new_session(driver_url: &str, dir: &Path, downloads: &Path) -> anyhow::Result<Client> {
+    let profile = tempfile::Builder::new().prefix("profile").tempdir_in(dir)?.keep();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1366,768", "--lang=ja", format!("--user-data-dir={}", profile.display()),
+            ],
+            "prefs": {
+                "download.default_directory": downloads.display().to_string(),
+                "download.prompt_for_download": false,
+                "intl.accept_languages": "ja",
+            },
+        }),
+    );
+    ClientBuilder::rustls()?.capabilities(caps).connect(driver_url).await.context("WebDriver session")
+}
+
 /// A running server + browser.
 pub struct Fixture {
     pub client: Client,
@@ -95,6 +138,8 @@ pub struct Fixture {
     pub downloads: PathBuf,
     pub home: PathBuf,
     cjs: PathBuf,
+    driver_url: String,
+    _policy: PolicyFile,
     // Dropped in reverse order: browser driver first, then the server.
     _server: Guard,
     _driver: Guard,
@@ -125,19 +170,15 @@ impl Fixture {
             "cjs serve",
         )?;
         let base = format!("https://127.0.0.1:{port}");
-        eprintln!("[e2e] waiting for {base}");
         wait_for_health(&base, &data_dir).await?;
-        eprintln!("[e2e] server healthy");
 
         // The browser's NSS database trusts our CA.
         let nss = format!("sql:{}", home.join(".pki/nssdb").display());
         run(Command::new("certutil").args(["-N", "--empty-password", "-d", &nss]).stdin(Stdio::null()))?;
-        eprintln!("[e2e] nss created");
         run(Command::new("certutil")
             .args(["-A", "-n", "cjs-ca", "-t", "C,,", "-d", &nss, "-i"])
             .arg(data_dir.join("ca.pem"))
             .stdin(Stdio::null()))?;
-        eprintln!("[e2e] CA trusted");
 
         let driver_port = free_port()?;
         let driver = spawn_group(
@@ -156,27 +197,48 @@ impl Fixture {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let profile = dir.path().join("profile");
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--window-size=1366,768", "--lang=ja", format!("--user-data-dir={}", profile.display()),
-                ],
-                "prefs": {
-                    "download.default_directory": downloads.display().to_string(),
-                    "download.prompt_for_download": false,
-                    "intl.accept_languages": "ja",
-                },
-            }),
-        );
-        let client =
-            ClientBuilder::rustls()?.capabilities(caps).connect(&driver_url).await.context("WebDriver session")?;
-        Ok(Self { client, base, port, data_dir, downloads, home, cjs, dir, _server: server, _driver: driver })
+        // Chromium picks our certificate by itself for this origin (it would hang on the prompt).
+        let policy = PolicyFile::write(port)?;
+        let client = new_session(&driver_url, dir.path(), &downloads).await?;
+        Ok(Self {
+            client,
+            base,
+            port,
+            data_dir,
+            downloads,
+            home,
+            cjs,
+            driver_url,
+            dir,
+            _policy: policy,
+            _server: server,
+            _driver: driver,
+        })
+    }
+
+    /// Closes the browser and starts a fresh one (same NSS database): what a user does after
+    /// importing a certificate, and the only way Chromium forgets "no certificate" for a site.
+    pub async fn restart_browser(&mut self) -> anyhow::Result<()> {
+        self.client.clone().close().await.ok();
+        self.client = new_session(&self.driver_url, self.dir.path(), &self.downloads).await?;
+        Ok(())
+    }
+
+    /// Imports a .p12 into the browser's NSS database.
+    pub fn import_into_browser(&self, p12: &Path, password: &str) -> anyhow::Result<()> {
+        let nss = format!("sql:{}", self.home.join(".pki/nssdb").display());
+        run(Command::new("pk12util").args(["-d", &nss, "-W", password, "-i"]).arg(p12).stdin(Stdio::null()))?;
+        Ok(())
+    }
+
+    /// An HTTPS client for direct API calls (trusts the server's CA).
+    pub fn api(&self) -> anyhow::Result<reqwest::Client> {
+        let ca = std::fs::read(self.data_dir.join("ca.pem"))?;
+        Ok(reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca)?)
+            .build()?)
     }
 
     /// `cjs admin …` against this server's data directory, with `stdin` as standard input.
@@ -253,6 +315,19 @@ impl Fixture {
         }
     }
 
+    /// Waits until no element has `data-testid = id`.
+    pub async fn wait_gone(&self, id: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + WAIT;
+        let sel = format!("[data-testid='{id}']");
+        while !self.client.find_all(Locator::Css(&sel)).await?.is_empty() {
+            if Instant::now() > deadline {
+                bail!("element {id} is still there");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
     pub async fn click(&self, id: &str) -> anyhow::Result<()> {
         self.find(id).await?.click().await.with_context(|| format!("click {id}"))?;
         Ok(())
@@ -320,5 +395,68 @@ async fn wait_for_health(base: &str, data_dir: &Path) -> anyhow::Result<()> {
             bail!("the server did not become healthy at {base}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Steps of the flows that several tests share.
+pub mod steps {
+    use std::path::PathBuf;
+
+    use super::{Fixture, ids};
+
+    /// Types `password` on the software keyboard (opens and closes it) and checks that the
+    /// keyboard never shows it.
+    pub async fn type_with_software_keyboard(f: &Fixture, open_button: &str, password: &str) -> anyhow::Result<()> {
+        f.click(open_button).await?;
+        f.find(ids::KEYBOARD).await?;
+        let mut upper = false;
+        for c in password.chars() {
+            if c.is_ascii_alphabetic() && c.is_ascii_uppercase() != upper {
+                f.click(ids::KEYBOARD_SHIFT).await?;
+                upper = !upper;
+            }
+            f.click(&format!("{}{}", ids::KEYBOARD_KEY_PREFIX, c)).await?;
+        }
+        let shown = f.find(ids::KEYBOARD_DISPLAY).await?.text().await?;
+        anyhow::ensure!(!shown.contains(password), "the keyboard must not show the password");
+        anyhow::ensure!(shown.chars().filter(|c| *c == '●').count() == password.len(), "display shows {shown:?}");
+        f.click(ids::KEYBOARD_CLOSE).await?;
+        Ok(())
+    }
+
+    /// マスターユーザーの初期登録: initial password → new password; lands on ④.
+    pub async fn register_master(f: &Fixture, id: &str, initial: &str, new: &str) -> anyhow::Result<()> {
+        f.goto("/").await?;
+        f.click(ids::BTN_MASTER_REGISTRATION).await?;
+        f.wait_path("/register/master").await?;
+        f.type_into(ids::REG_USER_ID, id).await?;
+        f.type_into(ids::REG_CURRENT_PASSWORD, initial).await?;
+        f.type_into(ids::REG_NEW_PASSWORD, new).await?;
+        f.type_into(ids::REG_NEW_PASSWORD_CONFIRM, new).await?;
+        f.type_into(ids::REG_EMAIL, &format!("{id}@example.co.jp")).await?;
+        f.click(ids::REG_SUBMIT).await?;
+        f.wait_path("/issuance/auth").await
+    }
+
+    /// ④ → ⑦ with the software keyboard; returns the downloaded .p12.
+    pub async fn issue_in_wizard(f: &Fixture, id: &str, password: &str) -> anyhow::Result<PathBuf> {
+        f.goto("/issuance/auth").await?;
+        f.type_into(ids::AUTH_USER_ID, id).await?;
+        type_with_software_keyboard(f, ids::AUTH_SOFTWARE_KEYBOARD, password).await?;
+        f.click(ids::AUTH_SUBMIT).await?;
+        f.wait_path("/issuance/confirm").await?;
+        f.click(ids::ISSUE_SUBMIT).await?;
+        f.wait_text(ids::RESULT_FILENAME, ".p12").await?;
+        let prefix = id.to_owned();
+        f.wait_download(move |n| n.starts_with(&prefix) && n.ends_with(".p12")).await
+    }
+
+    /// The login screen: ID + password; waits for home.
+    pub async fn login(f: &Fixture, id: &str, password: &str) -> anyhow::Result<()> {
+        f.goto("/login").await?;
+        f.type_into(ids::LOGIN_USER_ID, id).await?;
+        f.type_into(ids::LOGIN_PASSWORD, password).await?;
+        f.click(ids::LOGIN_SUBMIT).await?;
+        f.wait_path("/home").await
     }
 }

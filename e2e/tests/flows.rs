@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use e2e::{Fixture, ids, run};
+use e2e::{Fixture, ids, run, steps::type_with_software_keyboard};
 
 #[tokio::test]
 async fn login_screen_shows_the_four_buttons() -> anyhow::Result<()> {
@@ -24,25 +24,6 @@ async fn login_screen_shows_the_four_buttons() -> anyhow::Result<()> {
     f.wait_text(ids::PAGE_TITLE, "電子証明書発行 ユーザー認証").await?;
     f.wait_text(ids::STEP_CURRENT, "ユーザー認証").await?;
     f.close().await
-}
-
-/// Types `password` on the software keyboard (opens and closes it).
-async fn type_with_software_keyboard(f: &Fixture, password: &str) -> anyhow::Result<()> {
-    f.click(ids::AUTH_SOFTWARE_KEYBOARD).await?;
-    f.find(ids::KEYBOARD).await?;
-    let mut upper = false;
-    for c in password.chars() {
-        if c.is_ascii_alphabetic() && c.is_ascii_uppercase() != upper {
-            f.click(ids::KEYBOARD_SHIFT).await?;
-            upper = !upper;
-        }
-        f.click(&format!("{}{}", ids::KEYBOARD_KEY_PREFIX, c)).await?;
-    }
-    let shown = f.find(ids::KEYBOARD_DISPLAY).await?.text().await?;
-    assert!(!shown.contains(password), "the keyboard must not show the password");
-    assert_eq!(shown.chars().filter(|c| *c == '●').count(), password.len(), "{shown}");
-    f.click(ids::KEYBOARD_CLOSE).await?;
-    Ok(())
 }
 
 #[tokio::test]
@@ -76,7 +57,7 @@ async fn master_registers_then_issues_and_the_p12_imports() -> anyhow::Result<()
     f.find(ids::NOTICE_MESSAGE).await?;
     f.wait_text(ids::STEP_CURRENT, "ユーザー認証").await?;
     f.type_into(ids::AUTH_USER_ID, "master01").await?;
-    type_with_software_keyboard(&f, "Secret123").await?;
+    type_with_software_keyboard(&f, ids::AUTH_SOFTWARE_KEYBOARD, "Secret123").await?;
     f.screenshot("auth").await?;
     f.click(ids::AUTH_SUBMIT).await?;
     // ⑤ 発行 → ⑥ 発行中 → ⑦ 発行結果

@@ -1,34 +1,84 @@
 //! The one way the SPA talks to the server.
 //!
-//! Every call goes through [`get_json`], [`post_json`] or [`post_for_download`], and every failure
-//! comes back as the shared [`ErrorBody`]: the server's own `{code, message, ...}` when it sent one,
-//! otherwise [`ErrorCode::Network`] (the request never got an answer) or [`ErrorCode::Internal`]
-//! (the answer was unreadable), always with a Japanese message the screens can show as is.
+//! Every call goes through [`get_json`], [`post_json`], [`post_no_content`] or [`post_for_download`],
+//! and every failure comes back as the shared [`ErrorBody`]: the server's own `{code, message, ...}`
+//! when it sent one, otherwise [`ErrorCode::Network`] (the request never got an answer) or
+//! [`ErrorCode::Internal`] (the answer was unreadable), always with a Japanese message the screens
+//! can show as is.
+//!
+//! The session cookie is HttpOnly: the app never sees it, it only asks the browser to send it
+//! (`credentials: same-origin` on every request, stated rather than left to the default). Every
+//! state-changing call is a `POST` with a JSON body (`{}` when there is nothing to say).
 
 use common::{ErrorBody, ErrorCode, api};
 use gloo_net::http::{Request, Response};
 use serde::{Serialize, de::DeserializeOwned};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::Blob;
+use web_sys::{Blob, RequestCredentials};
+
+const JSON: &str = "application/json";
+
+/// The JSON body of a `POST` that has nothing to say: `{}`.
+#[derive(Serialize)]
+pub struct Empty {}
 
 /// `GET path`, expecting JSON.
 pub async fn get_json<Res: DeserializeOwned>(path: &str) -> Result<Res, ErrorBody> {
-    let response =
-        Request::get(path).header("Accept", "application/json").send().await.map_err(|e| network_error(path, &e))?;
-    read_json(path, response).await
-}
-
-/// `POST path` with a JSON body, expecting JSON.
-pub async fn post_json<Req: Serialize, Res: DeserializeOwned>(path: &str, request: &Req) -> Result<Res, ErrorBody> {
-    let response = Request::post(path)
-        .header("Accept", "application/json")
-        .json(request)
-        .map_err(|e| internal_error(path, "リクエストを作成できませんでした。", &e))?
+    let response = Request::get(path)
+        .credentials(RequestCredentials::SameOrigin)
+        .header("Accept", JSON)
         .send()
         .await
         .map_err(|e| network_error(path, &e))?;
     read_json(path, response).await
+}
+
+/// `GET path?query`, expecting JSON; `query` pairs with an empty value are left out.
+pub async fn get_json_with_query<Res: DeserializeOwned>(
+    path: &str,
+    query: &[(&str, String)],
+) -> Result<Res, ErrorBody> {
+    get_json(&with_query(path, query)).await
+}
+
+/// `POST path` with a JSON body, expecting JSON.
+pub async fn post_json<Req: Serialize, Res: DeserializeOwned>(path: &str, request: &Req) -> Result<Res, ErrorBody> {
+    let response = send_post(path, request, JSON).await?;
+    read_json(path, response).await
+}
+
+/// `POST path` with a JSON body, expecting no content (e.g. `204` of `/api/logout`).
+pub async fn post_no_content<Req: Serialize>(path: &str, request: &Req) -> Result<(), ErrorBody> {
+    let response = send_post(path, request, JSON).await?;
+    if response.ok() { Ok(()) } else { Err(read_error(path, response).await) }
+}
+
+/// Sends `request` as JSON (`Content-Type: application/json`, set by `.json`) with the session cookie.
+async fn send_post<Req: Serialize>(path: &str, request: &Req, accept: &str) -> Result<Response, ErrorBody> {
+    Request::post(path)
+        .credentials(RequestCredentials::SameOrigin)
+        .header("Accept", accept)
+        .json(request)
+        .map_err(|e| internal_error(path, "リクエストを作成できませんでした。", &e))?
+        .send()
+        .await
+        .map_err(|e| network_error(path, &e))
+}
+
+/// `path?k=v&…` with every value percent-encoded; empty values are left out.
+fn with_query(path: &str, query: &[(&str, String)]) -> String {
+    let pairs: Vec<String> = query
+        .iter()
+        .filter(|(_, value)| !value.trim().is_empty())
+        .map(|(key, value)| format!("{key}={}", js_sys::encode_uri_component(value.trim())))
+        .collect();
+    if pairs.is_empty() { path.to_owned() } else { format!("{path}?{}", pairs.join("&")) }
+}
+
+/// One path segment (a user ID or a serial number), percent-encoded.
+pub fn segment(value: &str) -> String {
+    js_sys::encode_uri_component(value).into()
 }
 
 /// A file the server sent as an attachment, still in browser memory.
@@ -48,12 +98,7 @@ const FALLBACK_FILENAME: &str = "certificate.p12";
 
 /// `POST path` with a JSON body, expecting a file attachment (the issued .p12).
 pub async fn post_for_download<Req: Serialize>(path: &str, request: &Req) -> Result<Download, ErrorBody> {
-    let response = Request::post(path)
-        .json(request)
-        .map_err(|e| internal_error(path, "リクエストを作成できませんでした。", &e))?
-        .send()
-        .await
-        .map_err(|e| network_error(path, &e))?;
+    let response = send_post(path, request, "application/x-pkcs12, application/json").await?;
     if !response.ok() {
         return Err(read_error(path, response).await);
     }

@@ -1,4 +1,5 @@
-//! The application shell: header, router and routes, and the wizard state every screen shares.
+//! The application shell: header (with who is logged in), router and routes, and the state every
+//! screen shares (the issuance wizard, the session as last seen).
 
 use leptos::prelude::*;
 use leptos_router::{
@@ -8,16 +9,18 @@ use leptos_router::{
 
 use crate::{
     pages::{
-        browser_check::BrowserCheckPage, issuance_auth::IssuanceAuthPage, issuance_import::IssuanceImportPage,
-        issuance_issue::IssuanceIssuePage, login::LoginPage, not_found::NotFoundPage,
-        register_master::RegisterMasterPage,
+        admin::AdminPage, browser_check::BrowserCheckPage, home::HomePage, issuance_auth::IssuanceAuthPage,
+        issuance_import::IssuanceImportPage, issuance_issue::IssuanceIssuePage, login::LoginPage,
+        login_form::LoginFormPage, not_found::NotFoundPage, register_master::RegisterMasterPage,
     },
+    session::Session,
     wizard::{Wizard, WizardGuard},
 };
 
 #[component]
 pub fn App() -> impl IntoView {
     Wizard::provide();
+    let session = Session::provide();
     view! {
         <Router>
             <WizardGuard />
@@ -25,11 +28,20 @@ pub fn App() -> impl IntoView {
                 <div class="site-header-inner">
                     <span class="brand-mark" aria-hidden="true">"ろうきん"</span>
                     <span class="brand-name">"賃金控除事務支援システム"</span>
+                    {move || session.me.get().map(|me| view! {
+                        <span class="header-user">
+                            {format!("{}（{}）", me.user_id, me.role.label())}
+                            <span class="visually-hidden">"でログイン中"</span>
+                        </span>
+                    })}
                 </div>
             </header>
             <main class="site-main">
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=LoginPage />
+                    <Route path=path!("/login") view=LoginFormPage />
+                    <Route path=path!("/home") view=HomePage />
+                    <Route path=path!("/admin") view=AdminPage />
                     <Route path=path!("/register/master") view=RegisterMasterPage />
                     <Route path=path!("/issuance/auth") view=IssuanceAuthPage />
                     <Route path=path!("/issuance/confirm") view=IssuanceIssuePage />

@@ -6,10 +6,14 @@
 mod api;
 mod app;
 mod browser_download;
+mod clock;
 mod components;
 mod error_text;
+mod form_checks;
+mod labels;
 mod mounted;
 mod pages;
+mod session;
 mod wizard;
 
 /// The id of the placeholder in `index.html`.

@@ -1,7 +1,10 @@
 //! The error and notice boxes: one look and one testid for every screen.
 
-use common::testids;
+use common::{ErrorBody, testids};
 use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::error_text::{Audience, explain, needs_login};
 
 /// A red box announcing what went wrong (`role="alert"`), one paragraph per line.
 #[component]
@@ -20,5 +23,20 @@ pub fn NoticeMessage(children: Children) -> impl IntoView {
         <div class="message message-notice" role="status" data-testid=testids::NOTICE_MESSAGE>
             {children()}
         </div>
+    }
+}
+
+/// What a screen behind the login shows when its data could not be loaded or an action failed:
+/// the explanation and, when the session is missing or lacks the right, the way to `/login`.
+#[component]
+pub fn SessionError(error: ErrorBody) -> impl IntoView {
+    let to_login = needs_login(error.code);
+    view! {
+        <ErrorMessage lines=explain(&error, Audience::Session) />
+        {to_login.then(|| view! {
+            <p class="message-actions">
+                <A href="/login" {..} class="button button-primary">"ログイン画面へ"</A>
+            </p>
+        })}
     }
 }

@@ -9,8 +9,9 @@
 
 use common::{credentials::MAX_LEN, testids};
 use leptos::{html, prelude::*};
-use wasm_bindgen::JsCast;
-use web_sys::{HtmlElement, KeyboardEvent};
+use web_sys::KeyboardEvent;
+
+use crate::components::modal::{focus, keep_focus_inside};
 
 /// The keyboard, shown while `open` is true; it edits `password` directly.
 #[component]
@@ -193,40 +194,6 @@ fn KeyboardDialog(
                 </div>
             </div>
         </div>
-    }
-}
-
-fn focus(element: &HtmlElement) {
-    if let Err(e) = element.focus() {
-        leptos::logging::error!("moving the focus failed: {e:?}");
-    }
-}
-
-/// Wraps Tab / Shift+Tab around the dialog's buttons so the focus cannot leave the modal.
-fn keep_focus_inside(dialog: &HtmlElement, ev: &KeyboardEvent) {
-    let buttons = match dialog.query_selector_all("button") {
-        Ok(list) => list,
-        Err(e) => {
-            leptos::logging::error!("listing the keyboard's buttons failed: {e:?}");
-            return;
-        }
-    };
-    let (Some(first), Some(last)) = (buttons.item(0), buttons.item(buttons.length().saturating_sub(1))) else {
-        return;
-    };
-    let active = document().active_element();
-    let at = |node: &web_sys::Node| active.as_ref().is_some_and(|a| a.is_same_node(Some(node)));
-    let on_dialog = active.as_ref().is_some_and(|a| a.is_same_node(Some(dialog)));
-    let target = if ev.shift_key() && (at(&first) || on_dialog) {
-        Some(last)
-    } else if !ev.shift_key() && at(&last) {
-        Some(first)
-    } else {
-        None
-    };
-    if let Some(target) = target.and_then(|node| node.dyn_into::<HtmlElement>().ok()) {
-        ev.prevent_default();
-        focus(&target);
     }
 }
 

@@ -7,7 +7,7 @@
 use std::rc::Rc;
 
 use common::{
-    ErrorCode, Field, Password, UserId,
+    ErrorCode, Field, Password,
     api::{Credentials, IssuanceToken, PasswordChange, PasswordChanged},
     testids,
 };
@@ -27,6 +27,7 @@ use crate::{
         step_bar::{Step, StepBar},
     },
     error_text::{Audience, explain},
+    form_checks::check_credentials,
     mounted::Mounted,
     wizard::Wizard,
 };
@@ -227,16 +228,6 @@ pub fn IssuanceAuthPage() -> impl IntoView {
             </ul>
         </section>
         <SoftwareKeyboard open=keyboard_open password=wizard.password return_focus=keyboard_button />
-    }
-}
-
-/// R1 on both fields (via `common`); every problem at once.
-fn check_credentials(user_id: &str, password: &str) -> Result<Credentials, Vec<String>> {
-    let id = UserId::parse(user_id);
-    let pw = Password::parse(Field::Password, password);
-    match (id, pw) {
-        (Ok(id), Ok(pw)) => Ok(Credentials { user_id: id.as_str().to_owned(), password: pw.expose().to_owned() }),
-        (id, pw) => Err([id.err(), pw.err()].into_iter().flatten().map(|e| e.to_string()).collect()),
     }
 }
 

@@ -4,9 +4,6 @@ use common::testids;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// Why ログイン is not usable yet (its screen comes with a later release).
-const LOGIN_LATER: &str = "ログインは次の更新で利用できるようになります";
-
 #[component]
 pub fn LoginPage() -> impl IntoView {
     view! {
@@ -16,19 +13,9 @@ pub fn LoginPage() -> impl IntoView {
             </h1>
             <p class="login-lead">"ご利用になる操作を選んでください。"</p>
             <div class="login-actions">
-                <div class="login-action">
-                    <button
-                        type="button"
-                        class="button button-primary button-large"
-                        disabled=true
-                        title=LOGIN_LATER
-                        aria-describedby="login-later"
-                        data-testid=testids::BTN_LOGIN
-                    >
-                        "ログイン"
-                    </button>
-                    <p id="login-later" class="hint">{LOGIN_LATER}</p>
-                </div>
+                <A href="/login" {..} class="button button-primary button-large" data-testid=testids::BTN_LOGIN>
+                    "ログイン"
+                </A>
                 <A href="/register/master" {..} class="button button-secondary button-large" data-testid=testids::BTN_MASTER_REGISTRATION>
                     "マスターユーザーの初期登録"
                 </A>
@@ -40,6 +27,8 @@ pub fn LoginPage() -> impl IntoView {
                 </A>
             </div>
             <dl class="login-help">
+                <dt>"ログイン"</dt>
+                <dd>"電子証明書とユーザーID・パスワードでログインします。"</dd>
                 <dt>"マスターユーザーの初期登録"</dt>
                 <dd>"「ご利用開始(変更)のお知らせ」に記載のユーザーIDと初期パスワードで、パスワードとメールアドレスを登録します。"</dd>
                 <dt>"一般ユーザーの初期登録"</dt>

@@ -16,6 +16,7 @@ use crate::{
     api,
     components::{form_field::FormField, messages::ErrorMessage},
     error_text::{Audience, explain},
+    form_checks::check_email,
     mounted::Mounted,
     wizard::Wizard,
 };
@@ -155,18 +156,13 @@ fn check_form(
     if new.is_ok() && new_password == current_password {
         problems.push("新しいパスワードには、初期パスワードとは異なるものを設定してください。".to_owned());
     }
-    let email = email.trim();
-    if email.is_empty() {
-        problems.push("メールアドレスを入力してください。".to_owned());
-    } else if !looks_like_email(email) {
-        problems.push("メールアドレスの形式が正しくありません（例: taro@example.co.jp）。".to_owned());
-    }
-    match (user_id, current, new) {
-        (Ok(user_id), Ok(current), Ok(new)) if problems.is_empty() => Ok(PasswordChange {
+    let email = check_email(email).map_err(|problem| problems.push(problem));
+    match (user_id, current, new, email) {
+        (Ok(user_id), Ok(current), Ok(new), Ok(email)) if problems.is_empty() => Ok(PasswordChange {
             user_id: user_id.as_str().to_owned(),
             current_password: current.expose().to_owned(),
             new_password: new.expose().to_owned(),
-            email: Some(email.to_owned()),
+            email: Some(email),
         }),
         _ => Err(problems),
     }
@@ -180,16 +176,4 @@ fn initial_password_problem(value: &str) -> String {
         "初期パスワードは「ご利用開始(変更)のお知らせ」に記載の半角英数混在 6~12 桁です。入力内容を確認してください。"
             .to_owned()
     }
-}
-
-/// A plausibility check only (one `@`, a dotted domain, no spaces); the server has the last word.
-fn looks_like_email(value: &str) -> bool {
-    let Some((local, domain)) = value.split_once('@') else { return false };
-    value.len() <= 254
-        && !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
 }

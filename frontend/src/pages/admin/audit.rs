@@ -1,0 +1,102 @@
+//! 監査ログ tab: the audit log, newest first (at most 200 entries), filtered by user ID and action.
+
+use common::{api::AuditEntry, jst, testids};
+use leptos::{ev::SubmitEvent, prelude::*};
+
+use crate::{api, components::messages::SessionError, labels};
+
+#[component]
+pub fn AuditTab() -> impl IntoView {
+    let user_id = RwSignal::new(String::new());
+    let action = RwSignal::new(String::new());
+    let filter = RwSignal::new((String::new(), String::new()));
+    let entries = LocalResource::new(move || {
+        let (user_id, action) = filter.get();
+        async move {
+            api::get_json_with_query::<Vec<AuditEntry>>("/api/admin/audit", &[("user_id", user_id), ("action", action)])
+                .await
+        }
+    });
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let next = (user_id.get_untracked().trim().to_owned(), action.get_untracked());
+        if next == filter.get_untracked() {
+            entries.refetch();
+        } else {
+            filter.set(next);
+        }
+    };
+    let action_options = labels::AUDIT_ACTIONS
+        .map(|(name, label)| view! { <option value=name>{label}</option> })
+        .into_iter()
+        .collect_view();
+
+    view! {
+        <h2 id="audit-title">"監査ログ"</h2>
+        <form class="form filters" novalidate=true on:submit=on_submit aria-labelledby="audit-title">
+            <div class="field">
+                <label for="audit-user-id">"ユーザーID"</label>
+                <input
+                    id="audit-user-id"
+                    type="text"
+                    autocomplete="off"
+                    autocapitalize="off"
+                    spellcheck="false"
+                    prop:value=move || user_id.get()
+                    on:input=move |ev| user_id.set(event_target_value(&ev))
+                />
+            </div>
+            <div class="field">
+                <label for="audit-action">"操作"</label>
+                <select id="audit-action" prop:value=move || action.get() on:change=move |ev| action.set(event_target_value(&ev))>
+                    <option value="">"すべて"</option>
+                    {action_options}
+                </select>
+            </div>
+            <button type="submit" class="button button-primary">"検索"</button>
+        </form>
+        <p class="hint">"新しい順に最大200件を表示します。"</p>
+        {move || match entries.get() {
+            None => view! { <p class="loading" role="status">"読み込み中…"</p> }.into_any(),
+            Some(Err(error)) => view! { <SessionError error /> }.into_any(),
+            Some(Ok(list)) if list.is_empty() => view! { <p class="empty">"該当する記録はありません。"</p> }.into_any(),
+            Some(Ok(list)) => {
+                let rows = list
+                    .into_iter()
+                    .map(|entry| {
+                        let action = labels::audit_action(&entry.action).to_owned();
+                        view! {
+                            <tr>
+                                <td class="nowrap">{jst::format_datetime(entry.at)}</td>
+                                <td class="mono">{entry.actor.unwrap_or_else(|| "本人".to_owned())}</td>
+                                <td>
+                                    {action}
+                                    <span class="cell-detail mono">{entry.action}</span>
+                                </td>
+                                <td class="mono">{entry.subject_user.unwrap_or_else(|| "—".to_owned())}</td>
+                                <td class="detail mono">{entry.detail}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <div class="table-scroll" tabindex="0" role="region" aria-label="監査ログ">
+                        <table class="data-table" data-testid=testids::ADMIN_AUDIT_TABLE>
+                            <thead>
+                                <tr>
+                                    <th scope="col">"日時"</th>
+                                    <th scope="col">"実行者"</th>
+                                    <th scope="col">"操作"</th>
+                                    <th scope="col">"対象ユーザー"</th>
+                                    <th scope="col">"詳細"</th>
+                                </tr>
+                            </thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    </div>
+                }
+                .into_any()
+            }
+        }}
+    }
+}
