@@ -2,6 +2,9 @@
 //! chromedriver (free port), and drives headless Chromium over WebDriver. Everything it starts
 //! is stopped when the fixture is dropped, also when a test fails.
 //!
+//! `CJS_E2E_DRIVER` and `CJS_E2E_BROWSER` choose another WebDriver and browser binary (e.g.
+//! msedgedriver and Edge); the default is Debian's chromedriver and Chromium.
+//!
 //! Chromium reads client certificates and trusted CAs from `$HOME/.pki/nssdb`, so each fixture
 //! gets its own HOME with an NSS database that trusts the server's CA.
 
@@ -112,7 +115,7 @@ async fn new_session(driver_url: &str, dir: &Path, downloads: &Path) -> anyhow::
     caps.insert(
         "goog:chromeOptions".into(),
         json!({
-            "binary": "/usr/bin/chromium",
+            "binary": std::env::var("CJS_E2E_BROWSER").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()),
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -182,7 +185,7 @@ impl Fixture {
 
         let driver_port = free_port()?;
         let driver = spawn_group(
-            Command::new("chromedriver")
+            Command::new(std::env::var("CJS_E2E_DRIVER").unwrap_or_else(|_| "chromedriver".to_owned()))
                 .arg(format!("--port={driver_port}"))
                 .env("HOME", &home)
                 .stdout(Stdio::null())
