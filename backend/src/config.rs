@@ -86,6 +86,9 @@ pub struct ConfigArgs {
     /// Log format: text or json.
     #[arg(long, env = "CJS_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+    /// The URL users reach this service at (mails, the 「ご利用開始のお知らせ」 letter); default https://<listen>.
+    #[arg(long, env = "CJS_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
     /// Minutes a login session may stay idle.
     #[arg(long, env = "CJS_SESSION_IDLE_MINUTES", global = true)]
     pub session_idle_minutes: Option<u32>,
@@ -120,6 +123,7 @@ struct FileConfig {
     session_idle_minutes: Option<u32>,
     session_absolute_hours: Option<u32>,
     certificate_limit: Option<u32>,
+    public_url: Option<String>,
 }
 
 const FILE_KEYS: &[&str] = &[
@@ -142,6 +146,7 @@ const FILE_KEYS: &[&str] = &[
     "session_idle_minutes",
     "session_absolute_hours",
     "certificate_limit",
+    "public_url",
 ];
 
 /// PKCS#12 protection parameters.
@@ -171,6 +176,8 @@ pub struct Config {
     pub sessions: crate::sessions::SessionPolicy,
     /// Most users of one company holding a valid certificate at once.
     pub certificate_limit: u32,
+    /// The URL users reach this service at.
+    pub public_url: String,
     /// Keys of `cjs.toml` that nobody reads; reported at start-up.
     pub unknown_keys: Vec<String>,
 }
@@ -227,9 +234,14 @@ impl Config {
                 )),
             },
             certificate_limit: args.certificate_limit.or(file.certificate_limit).unwrap_or(20),
+            public_url: args.public_url.clone().or(file.public_url).unwrap_or_default(),
             data_dir,
             unknown_keys,
         };
+        let mut config = config;
+        if config.public_url.is_empty() {
+            config.public_url = format!("https://{}", config.listen);
+        }
         config.validate()?;
         Ok(config)
     }
@@ -255,6 +267,9 @@ impl Config {
         }
         if self.ca_cert.is_some() != self.ca_key.is_some() {
             bail!("ca_cert and ca_key must be given together");
+        }
+        if !self.public_url.starts_with("https://") {
+            bail!("public_url must start with https://");
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("log_format must be text or json");

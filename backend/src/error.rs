@@ -190,6 +190,26 @@ impl ResponseError for ApiError {
     }
 }
 
+/// An account-creation failure: database trouble stays a 503/500; anything else is one of the
+/// Japanese refusals of `auth::accounts` (ID or company name taken, bad e-mail), a 400.
+pub fn account_error(e: anyhow::Error, field: Option<&'static str>) -> ApiError {
+    match e.downcast::<sea_orm::DbErr>() {
+        Ok(db) => db.into(),
+        Err(e) => ApiError::InvalidInput { field, message: e.to_string() },
+    }
+}
+
+/// Answers a malformed query string with `invalid_input` as JSON.
+pub fn query_error_handler(
+    err: actix_web::error::QueryPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    let response = HttpResponse::BadRequest()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(ErrorBody::new(ErrorCode::InvalidInput, "検索条件の形式が正しくありません。"));
+    actix_web::error::InternalError::from_response(err, response).into()
+}
+
 /// Answers a malformed JSON body with `invalid_input` instead of actix's plain-text error.
 pub fn json_error_handler(err: actix_web::error::JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
     use actix_web::error::JsonPayloadError as J;

@@ -1,6 +1,7 @@
 //! The issuance service (R3, R4, R5, R7): authentication for issuance, then the issue itself.
-//! The certificate row and its audit entry are committed in one transaction before the .p12 is
-//! built and returned; the private key is never stored.
+//! Key, certificate and .p12 are made first; then the certificate row and its audit entry are
+//! committed in one transaction, and only then is the file returned. The private key is never
+//! stored.
 
 use std::sync::Arc;
 
@@ -147,10 +148,17 @@ impl IssuanceService {
                 .context("user's organization is missing")?,
             None => "労働金庫".to_owned(),
         };
-        let (ca, key_type, uid) = (self.ca.clone(), self.key_type, u.user_id.clone());
-        let issued = tokio::task::spawn_blocking(move || issue_client_certificate(&ca, key_type, &uid, &org_name, now))
-            .await
-            .context("issuing task failed")??;
+        // Key, certificate and .p12 are all made before anything is committed: a failure here
+        // leaves no recorded certificate behind that the user never received.
+        let (ca, key_type, uid, settings) = (self.ca.clone(), self.key_type, u.user_id.clone(), self.p12);
+        let secret = password.expose().to_owned();
+        let (issued, p12) = tokio::task::spawn_blocking(move || {
+            let issued = issue_client_certificate(&ca, key_type, &uid, &org_name, now)?;
+            let p12 = build_p12(&issued.key_pkcs8, &issued.cert_der, ca.cert_der(), &uid, &secret, settings)?;
+            anyhow::Ok((issued, p12))
+        })
+        .await
+        .context("issuing task failed")??;
 
         let txn = db.begin().await?;
         // Serialises issuance per user (row lock on PostgreSQL, write lock on SQLite).
@@ -159,6 +167,14 @@ impl IssuanceService {
             .filter(user::Column::Id.eq(u.id))
             .exec(&txn)
             .await?;
+        if let Some(org_id) = u.org_id {
+            // Serialises issuance per company, so the certificate limit holds under concurrency.
+            organization::Entity::update_many()
+                .col_expr(organization::Column::CertificateLimit, Expr::col(organization::Column::CertificateLimit))
+                .filter(organization::Column::Id.eq(org_id))
+                .exec(&txn)
+                .await?;
+        }
         let fresh = used_token::ActiveModel {
             jti: Set(claims.jti.clone()),
             used_at: Set(now),
@@ -166,9 +182,12 @@ impl IssuanceService {
         }
         .insert(&txn)
         .await;
-        if fresh.is_err() {
+        if let Err(e) = fresh {
             txn.rollback().await?;
-            return Err(ApiError::InvalidToken);
+            return Err(match e.sql_err() {
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ApiError::InvalidToken,
+                _ => e.into(),
+            });
         }
         let renewal = check_eligible(&held_certificates(&txn, u.id).await?, now)?;
         check_company_limit(&txn, &u, renewal, now).await?;
@@ -210,14 +229,9 @@ impl IssuanceService {
         .await?;
         txn.commit().await?;
 
-        let (ca, settings, uid) = (self.ca.clone(), self.p12, u.user_id.clone());
         let serial = issued.serial.clone();
         let not_after = issued.not_after;
-        let p12 = tokio::task::spawn_blocking(move || {
-            build_p12(&issued.key_pkcs8, &issued.cert_der, ca.cert_der(), &uid, password.expose(), settings)
-        })
-        .await
-        .context("PKCS#12 task failed")??;
+        drop(issued); // the private key is zeroed here; only the encrypted .p12 leaves
         tracing::info!(user_id = %u.user_id, serial = %serial, "issued a client certificate");
         Ok(Issued { p12, filename: p12_filename(&u.user_id, now), serial, not_after })
     }

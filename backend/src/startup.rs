@@ -13,7 +13,7 @@ use crate::{
     auth::{Authenticator, password::Hasher},
     config::Config,
     db,
-    error::json_error_handler,
+    error::{json_error_handler, query_error_handler},
     issuance::IssuanceService,
     pki::CertificateAuthority,
     tls,
@@ -52,12 +52,7 @@ pub async fn core_services(config: &Config) -> anyhow::Result<(DatabaseConnectio
     prepare_data_dir(config)?;
     let db = db::connect(&config.database_url).await?;
     let hasher = Hasher::new(config.argon2_memory_kib)?;
-    let auth = Authenticator {
-        db: db.clone(),
-        policy: config.lockout,
-        hasher,
-        public_url: format!("https://{}", config.listen),
-    };
+    let auth = Authenticator { db: db.clone(), policy: config.lockout, hasher, public_url: config.public_url.clone() };
     Ok((db, auth))
 }
 
@@ -103,6 +98,7 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .app_data(web::JsonConfig::default().limit(16 * 1024).error_handler(json_error_handler))
+                .app_data(web::QueryConfig::default().error_handler(query_error_handler))
                 .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").exclude("/api/health"))
                 .wrap(middleware::Compress::default())
                 .configure(api::configure)

@@ -12,7 +12,7 @@ use super::extract::StaffUser;
 use crate::{
     auth::accounts::{self, Actor, NewAccount},
     directory::{self, AuditQuery, CertificateQuery},
-    error::ApiError,
+    error::{ApiError, account_error},
     revocation,
     startup::AppState,
     views,
@@ -48,7 +48,7 @@ pub async fn create_organization(
         now,
     )
     .await
-    .map_err(|e| ApiError::InvalidInput { field: None, message: e.to_string() })?;
+    .map_err(|e| account_error(e, None))?;
     let summary =
         directory::organizations(&state.db).await?.into_iter().find(|o| o.id == org.id).ok_or(ApiError::NotFound)?;
     Ok(ok_json(&CreatedOrganization {

@@ -16,7 +16,7 @@ use crate::{
     },
     db::entities::organization,
     directory,
-    error::ApiError,
+    error::{ApiError, account_error},
     startup::AppState,
 };
 
@@ -55,7 +55,7 @@ pub async fn create(
         OffsetDateTime::now_utc(),
     )
     .await
-    .map_err(|e| ApiError::InvalidInput { field: Some("user_id"), message: e.to_string() })?;
+    .map_err(|e| account_error(e, Some("user_id")))?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(CreatedUser { user_id: u.user_id, initial_password: password.expose().to_owned() }))

@@ -260,7 +260,17 @@ pub async fn change_password(
     if let Some(email) = input.email {
         update = update.col_expr(user::Column::Email, Expr::value(email.to_owned()));
     }
-    update.filter(user::Column::Id.eq(u.id)).exec(&txn).await?;
+    // Only if the password is still the one just verified: the same initial password cannot be
+    // used for two concurrent changes (R11).
+    let changed = update
+        .filter(user::Column::Id.eq(u.id))
+        .filter(user::Column::PasswordHash.eq(u.password_hash.clone()))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        txn.rollback().await?;
+        return Err(ApiError::InvalidCredentials);
+    }
     audit::record(
         &txn,
         audit::Entry {
@@ -293,7 +303,8 @@ pub async fn unlock(
     if let Actor::User(a) = actor {
         let allowed = match role_of(a) {
             Role::Staff => true,
-            Role::Master => role_of(&u) == Role::General && u.org_id.is_some() && u.org_id == a.org_id,
+            Role::Master if u.org_id.is_none() || u.org_id != a.org_id => return Err(ApiError::NotFound),
+            Role::Master => role_of(&u) == Role::General,
             Role::General => false,
         };
         if !allowed {

@@ -13,6 +13,8 @@ pub struct Hasher {
     params: Params,
     /// A hash of a random password, verified for unknown IDs so timing does not tell them apart.
     dummy_hash: Arc<str>,
+    /// Bounds concurrent hashing (19 MiB each): a flood of logins queues instead of exhausting memory.
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Hasher {
@@ -26,7 +28,9 @@ impl Hasher {
     pub fn new(memory_kib: u32) -> anyhow::Result<Self> {
         let params =
             Params::new(memory_kib, 2, 1, None).map_err(|e| anyhow::anyhow!("Invalid argon2 parameters: {e}"))?;
-        let mut hasher = Self { params, dummy_hash: Arc::from("") };
+        let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let permits = Arc::new(tokio::sync::Semaphore::new(2 * cpus));
+        let mut hasher = Self { params, dummy_hash: Arc::from(""), permits };
         let random: String = {
             use rand::Rng;
             let bytes: [u8; 16] = rand::rng().random();
@@ -63,12 +67,14 @@ impl Hasher {
 
     /// Hashes on the blocking pool.
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
+        let _permit = self.permits.acquire().await.context("hasher closed")?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.hash_blocking(&password)).await.context("hashing task failed")?
     }
 
     /// Verifies on the blocking pool; `None` as the hash verifies against the dummy hash.
     pub async fn verify(&self, stored_hash: Option<String>, password: String) -> anyhow::Result<bool> {
+        let _permit = self.permits.acquire().await.context("hasher closed")?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || match stored_hash {
             Some(h) => this.verify_blocking(&h, &password),

@@ -274,17 +274,18 @@ async fn unlock_rules_for_masters_and_staff() {
     let as_general = Actor::User(Box::new(general_a.clone()));
     let id = |s: &str| UserId::parse(s).unwrap();
     assert!(accounts::unlock(&app.db, &as_master_a, &id("generala1"), now).await.is_ok());
+    // Other companies' users (and staff) are invisible to a master: 404, so IDs cannot be probed.
     assert!(matches!(
         accounts::unlock(&app.db, &as_master_b, &id("generala1"), now).await,
-        Err(backend::error::ApiError::Forbidden)
+        Err(backend::error::ApiError::NotFound)
     ));
     assert!(matches!(
         accounts::unlock(&app.db, &as_master_a, &id("masterb1"), now).await,
-        Err(backend::error::ApiError::Forbidden)
+        Err(backend::error::ApiError::NotFound)
     ));
     assert!(matches!(
         accounts::unlock(&app.db, &as_master_a, &id("staff001"), now).await,
-        Err(backend::error::ApiError::Forbidden)
+        Err(backend::error::ApiError::NotFound)
     ));
     assert!(matches!(
         accounts::unlock(&app.db, &as_general, &id("generala1"), now).await,

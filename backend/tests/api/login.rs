@@ -217,7 +217,7 @@ async fn authorization_is_enforced_on_the_server() {
     assert_eq!(ids, ["generala1", "mastera1"]);
     assert_eq!(list["with_certificates"], 1);
     // Master B cannot unlock A's user; A can.
-    assert_eq!(b.post("/api/org/users/generala1/unlock", &json!({}), None).await.0, 403);
+    assert_eq!(b.post("/api/org/users/generala1/unlock", &json!({}), None).await.0, 404, "B cannot see A's users");
     assert_eq!(a.post("/api/org/users/generala1/unlock", &json!({}), None).await.0, 200);
     // Masters cannot call staff APIs; nobody without a session can call either.
     for path in [
@@ -276,6 +276,8 @@ async fn authorization_is_enforced_on_the_server() {
         409
     );
     assert_eq!(a.get("/api/me").await.0, 401, "A's session ended with the revocation");
+    let (s, body) = staff.get("/api/admin/certificates?status=nonsense").await;
+    assert_eq!((s, body["code"].as_str().unwrap()), (400, "invalid_input"));
     let (s, audit) = staff.get("/api/admin/audit?action=certificate_revoked").await;
     assert_eq!((s, audit.as_array().unwrap().len()), (200, 1));
     assert_eq!(staff.get("/api/admin/mail").await.0, 200);
