@@ -91,3 +91,17 @@ async fn restart_reuses_the_data_directory() {
         assert_eq!(mode, 0o600, "{key}");
     }
 }
+
+#[tokio::test]
+async fn security_headers_on_every_response() {
+    let app = spawn_app(&TestDb::Sqlite).await;
+    for path in ["/", "/api/health", "/api/nope", "/app-0123456789abcdef.js"] {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        let h = r.headers();
+        assert_eq!(h["strict-transport-security"], "max-age=31536000", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"), "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+    }
+}
