@@ -101,6 +101,14 @@ impl Application {
         };
         let state = AppState { config: Arc::new(config.clone()), db, auth, issuance, ca };
 
+        // The embedded default delivers the outbox as .eml files (SMTP comes with the mail issue).
+        crate::mail::worker::FileWorker {
+            db: state.db.clone(),
+            dir: state.config.data_dir.join("mail"),
+            from: "ろうきん賃金控除事務支援システム <noreply@cjs.localhost>".to_owned(),
+        }
+        .spawn(std::time::Duration::from_secs(5));
+
         let listener =
             TcpListener::bind(config.listen).with_context(|| format!("Failed to listen on {}", config.listen))?;
         let port = listener.local_addr()?.port();

@@ -3,3 +3,4 @@
 
 pub mod outbox;
 pub mod templates;
+pub mod worker;

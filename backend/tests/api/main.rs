@@ -7,3 +7,4 @@ mod health;
 mod helpers;
 mod issuance;
 mod login;
+mod mail;
