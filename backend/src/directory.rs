@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use common::api::{AuditEntry, CertificateStatus, CertificateSummary, MailEntry, OrganizationSummary, UserSummary};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::OffsetDateTime;
 
 use crate::{
@@ -177,9 +177,4 @@ pub async fn mail<C: ConnectionTrait>(db: &C) -> Result<Vec<MailEntry>, DbErr> {
             sent_at: m.sent_at,
         })
         .collect())
-}
-
-/// Number of users in `org_id`.
-pub async fn user_count<C: ConnectionTrait>(db: &C, org_id: i64) -> Result<u64, DbErr> {
-    user::Entity::find().filter(user::Column::OrgId.eq(org_id)).count(db).await
 }
