@@ -6,6 +6,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cjs-target}
 export CJS_WASM_TARGET_DIR=${CJS_WASM_TARGET_DIR:-$HOME/.cache/cjs-target-wasm}
 export TRUNK_SKIP_VERSION_CHECK=true
 tools_bin=$("$root/scripts/setup-tools")
+# The Python with the tests' PyPI tools (aiosmtpd).
+export CJS_TEST_PYTHON=${CJS_TEST_PYTHON:-$(dirname "$tools_bin")/py/bin/python}
 export PATH="$tools_bin:$HOME/.cargo/bin:$PATH"
 
 build_frontend() {

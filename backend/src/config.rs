@@ -32,6 +32,42 @@ pub enum P12Encryption {
     TripleDes,
 }
 
+/// How the connection to the SMTP relay is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, which is required (port 587 by default).
+    Starttls,
+    /// TLS from the first byte (SMTPS, port 465 by default).
+    Tls,
+    /// No encryption (port 25 by default): only for a relay on the same host or a test sink.
+    None,
+}
+
+/// A secret from the configuration: never printed by `Debug`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([REDACTED])")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
 /// Options shared by `cjs serve` and every `cjs admin` command. `None` means "not given here".
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConfigArgs {
@@ -98,6 +134,39 @@ pub struct ConfigArgs {
     /// Default per-company limit of users holding a certificate.
     #[arg(long, env = "CJS_CERTIFICATE_LIMIT", global = true)]
     pub certificate_limit: Option<u32>,
+    /// SMTP relay host; when not set, mail is written as .eml files under <data-dir>/mail/.
+    #[arg(long, env = "CJS_SMTP_HOST", global = true)]
+    pub smtp_host: Option<String>,
+    /// SMTP port (default: 587 for starttls, 465 for tls, 25 for none).
+    #[arg(long, env = "CJS_SMTP_PORT", global = true)]
+    pub smtp_port: Option<u16>,
+    /// SMTP connection security.
+    #[arg(long, env = "CJS_SMTP_SECURITY", global = true, value_enum)]
+    pub smtp_security: Option<SmtpSecurity>,
+    /// SMTP user name (AUTH); the password comes from CJS_SMTP_PASSWORD or the file.
+    #[arg(long, env = "CJS_SMTP_USERNAME", global = true)]
+    pub smtp_username: Option<String>,
+    /// SMTP password. Prefer the environment or cjs.toml to a flag (flags show in `ps`).
+    #[arg(long, env = "CJS_SMTP_PASSWORD", global = true, hide_env_values = true)]
+    pub smtp_password: Option<Secret>,
+    /// Extra CA certificate (PEM) trusted for the SMTP relay, besides the system's.
+    #[arg(long, env = "CJS_SMTP_CA_FILE", global = true)]
+    pub smtp_ca_file: Option<PathBuf>,
+    /// Sender of every mail, e.g. "ろうきん賃金控除事務支援システム <noreply@example.jp>".
+    #[arg(long, env = "CJS_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+    /// Seconds between two passes of the mail delivery worker.
+    #[arg(long, env = "CJS_MAIL_INTERVAL_SECONDS", global = true)]
+    pub mail_interval_seconds: Option<u32>,
+    /// First retry delay in seconds after a failed delivery; doubles up to 60 times this.
+    #[arg(long, env = "CJS_MAIL_RETRY_SECONDS", global = true)]
+    pub mail_retry_seconds: Option<u32>,
+    /// Days before expiry the reminders are sent (R6: 30; e.g. 30,10).
+    #[arg(long, env = "CJS_REMINDER_DAYS", global = true, value_delimiter = ',')]
+    pub reminder_days: Option<Vec<u32>>,
+    /// Minutes between two scans for certificates to remind about.
+    #[arg(long, env = "CJS_REMINDER_INTERVAL_MINUTES", global = true)]
+    pub reminder_interval_minutes: Option<u32>,
 }
 
 /// The optional `cjs.toml`; every key mirrors a flag (without `--`, `-` as `_`).
@@ -124,6 +193,17 @@ struct FileConfig {
     session_absolute_hours: Option<u32>,
     certificate_limit: Option<u32>,
     public_url: Option<String>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_security: Option<SmtpSecurity>,
+    smtp_username: Option<String>,
+    smtp_password: Option<Secret>,
+    smtp_ca_file: Option<PathBuf>,
+    mail_from: Option<String>,
+    mail_interval_seconds: Option<u32>,
+    mail_retry_seconds: Option<u32>,
+    reminder_days: Option<Vec<u32>>,
+    reminder_interval_minutes: Option<u32>,
 }
 
 const FILE_KEYS: &[&str] = &[
@@ -147,7 +227,52 @@ const FILE_KEYS: &[&str] = &[
     "session_absolute_hours",
     "certificate_limit",
     "public_url",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_username",
+    "smtp_password",
+    "smtp_ca_file",
+    "mail_from",
+    "mail_interval_seconds",
+    "mail_retry_seconds",
+    "reminder_days",
+    "reminder_interval_minutes",
 ];
+
+/// Where mail goes.
+#[derive(Debug, Clone)]
+pub enum MailTransport {
+    /// The embedded default: RFC 5322 files in this directory.
+    Files(PathBuf),
+    Smtp(SmtpSettings),
+}
+
+/// The SMTP relay.
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Mail delivery and the expiry reminders (R6).
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    pub from: String,
+    pub interval: Duration,
+    pub retry_base: Duration,
+    /// Days before expiry a reminder goes out, largest first.
+    pub reminder_days: Vec<u32>,
+    pub reminder_interval: Duration,
+}
+
+/// Default sender.
+pub const DEFAULT_MAIL_FROM: &str = "ろうきん賃金控除事務支援システム <noreply@cjs.localhost>";
 
 /// PKCS#12 protection parameters.
 #[derive(Debug, Clone, Copy)]
@@ -178,6 +303,7 @@ pub struct Config {
     pub certificate_limit: u32,
     /// The URL users reach this service at.
     pub public_url: String,
+    pub mail: MailSettings,
     /// Keys of `cjs.toml` that nobody reads; reported at start-up.
     pub unknown_keys: Vec<String>,
 }
@@ -204,6 +330,7 @@ impl Config {
             ),
             locks_before_block: args.lockout_locks_before_block.or(file.lockout_locks_before_block).unwrap_or(3),
         };
+        let mail = mail_settings(args, &file, &data_dir);
         let config = Config {
             token_key_file: args
                 .token_key_file
@@ -235,6 +362,7 @@ impl Config {
             },
             certificate_limit: args.certificate_limit.or(file.certificate_limit).unwrap_or(20),
             public_url: args.public_url.clone().or(file.public_url).unwrap_or_default(),
+            mail,
             data_dir,
             unknown_keys,
         };
@@ -271,6 +399,27 @@ impl Config {
         if !self.public_url.starts_with("https://") {
             bail!("public_url must start with https://");
         }
+        let mail = &self.mail;
+        if mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            bail!("mail_from is not a valid address: {}", mail.from);
+        }
+        if mail.interval.is_zero() || mail.retry_base.is_zero() || mail.reminder_interval.is_zero() {
+            bail!("mail_interval_seconds, mail_retry_seconds and reminder_interval_minutes must be at least 1");
+        }
+        if mail.reminder_days.iter().any(|&d| d == 0 || d > 366) {
+            bail!("reminder_days must be between 1 and 366");
+        }
+        if let MailTransport::Smtp(smtp) = &mail.transport {
+            if smtp.host.is_empty() {
+                bail!("smtp_host is empty");
+            }
+            if smtp.username.is_some() != smtp.password.is_some() {
+                bail!("smtp_username and smtp_password must be given together");
+            }
+            if smtp.password.is_some() && smtp.security == SmtpSecurity::None {
+                bail!("refusing to send the SMTP password without TLS: set smtp_security to starttls or tls");
+            }
+        }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("log_format must be text or json");
         }
@@ -280,6 +429,43 @@ impl Config {
     /// Whether the database is the embedded SQLite one.
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn mail_settings(args: &ConfigArgs, file: &FileConfig, data_dir: &std::path::Path) -> MailSettings {
+    let transport = match args.smtp_host.clone().or(file.smtp_host.clone()) {
+        None => MailTransport::Files(data_dir.join("mail")),
+        Some(host) => {
+            let security = args.smtp_security.or(file.smtp_security).unwrap_or(SmtpSecurity::Starttls);
+            let default_port = match security {
+                SmtpSecurity::Starttls => 587,
+                SmtpSecurity::Tls => 465,
+                SmtpSecurity::None => 25,
+            };
+            MailTransport::Smtp(SmtpSettings {
+                host,
+                port: args.smtp_port.or(file.smtp_port).unwrap_or(default_port),
+                security,
+                username: args.smtp_username.clone().or(file.smtp_username.clone()),
+                password: args.smtp_password.clone().or(file.smtp_password.clone()),
+                ca_file: args.smtp_ca_file.clone().or(file.smtp_ca_file.clone()),
+            })
+        }
+    };
+    let mut reminder_days = args.reminder_days.clone().or(file.reminder_days.clone()).unwrap_or_else(|| vec![30]);
+    reminder_days.sort_unstable_by(|a, b| b.cmp(a));
+    reminder_days.dedup();
+    MailSettings {
+        transport,
+        from: args.mail_from.clone().or(file.mail_from.clone()).unwrap_or_else(|| DEFAULT_MAIL_FROM.to_owned()),
+        interval: Duration::from_secs(u64::from(
+            args.mail_interval_seconds.or(file.mail_interval_seconds).unwrap_or(5),
+        )),
+        retry_base: Duration::from_secs(u64::from(args.mail_retry_seconds.or(file.mail_retry_seconds).unwrap_or(60))),
+        reminder_days,
+        reminder_interval: Duration::from_secs(
+            60 * u64::from(args.reminder_interval_minutes.or(file.reminder_interval_minutes).unwrap_or(60)),
+        ),
     }
 }
 
@@ -324,6 +510,39 @@ mod tests {
         assert_eq!(c.listen.port(), 9443);
         assert_eq!(c.lockout.lock_duration, Duration::from_secs(1800));
         assert_eq!(c.unknown_keys, vec!["lockout_max_failure".to_string()]);
+    }
+
+    #[test]
+    fn mail_defaults_to_files_and_smtp_settings_resolve() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = ConfigArgs { data_dir: Some(dir.path().into()), ..Default::default() };
+        let c = Config::resolve(&args).unwrap();
+        assert!(matches!(&c.mail.transport, MailTransport::Files(d) if d.ends_with("mail")));
+        assert_eq!(c.mail.reminder_days, vec![30]);
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "smtp_host = \"relay.example.jp\"\nsmtp_username = \"cjs\"\nsmtp_password = \"hunter2\"\nreminder_days = [10, 30, 10]\n",
+        )
+        .unwrap();
+        let c = Config::resolve(&args).unwrap();
+        let MailTransport::Smtp(smtp) = &c.mail.transport else { panic!("smtp expected") };
+        assert_eq!((smtp.port, smtp.security), (587, SmtpSecurity::Starttls));
+        assert_eq!(c.mail.reminder_days, vec![30, 10]);
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("hunter2") && printed.contains("REDACTED"), "{printed}");
+    }
+
+    #[test]
+    fn smtp_password_without_tls_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "smtp_host = \"relay\"\nsmtp_security = \"none\"\nsmtp_username = \"u\"\nsmtp_password = \"p\"\n",
+        )
+        .unwrap();
+        let args = ConfigArgs { data_dir: Some(dir.path().into()), ..Default::default() };
+        let e = Config::resolve(&args).unwrap_err();
+        assert!(format!("{e:#}").contains("without TLS"), "{e:#}");
     }
 
     #[test]

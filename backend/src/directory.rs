@@ -159,9 +159,12 @@ pub async fn audit<C: ConnectionTrait>(db: &C, query: &AuditQuery) -> Result<Vec
         .collect())
 }
 
-pub async fn mail<C: ConnectionTrait>(db: &C) -> Result<Vec<MailEntry>, DbErr> {
-    Ok(mail_outbox::Entity::find()
-        .order_by_desc(mail_outbox::Column::Id)
+pub async fn mail<C: ConnectionTrait>(db: &C, status: Option<&str>) -> Result<Vec<MailEntry>, DbErr> {
+    let mut q = mail_outbox::Entity::find();
+    if let Some(status) = status {
+        q = q.filter(mail_outbox::Column::Status.eq(status));
+    }
+    Ok(q.order_by_desc(mail_outbox::Column::Id)
         .limit(500)
         .all(db)
         .await?
@@ -175,6 +178,7 @@ pub async fn mail<C: ConnectionTrait>(db: &C) -> Result<Vec<MailEntry>, DbErr> {
             attempts: u32::try_from(m.attempts).unwrap_or(0),
             last_error: m.last_error,
             sent_at: m.sent_at,
+            next_attempt_at: Some(m.next_attempt_at),
         })
         .collect())
 }

@@ -101,13 +101,15 @@ impl Application {
         };
         let state = AppState { config: Arc::new(config.clone()), db, auth, issuance, ca };
 
-        // The embedded default delivers the outbox as .eml files (SMTP comes with the mail issue).
-        crate::mail::worker::FileWorker {
-            db: state.db.clone(),
-            dir: state.config.data_dir.join("mail"),
-            from: "ろうきん賃金控除事務支援システム <noreply@cjs.localhost>".to_owned(),
-        }
-        .spawn(std::time::Duration::from_secs(5));
+        // Mail (R2, R6): deliver the outbox, and queue the expiry reminders.
+        let mail = &state.config.mail;
+        crate::mail::worker::Worker::new(state.db.clone(), mail)?.spawn(mail.interval);
+        crate::mail::reminders::spawn(
+            state.db.clone(),
+            mail.reminder_days.clone(),
+            state.config.public_url.clone(),
+            mail.reminder_interval,
+        );
 
         let listener =
             TcpListener::bind(config.listen).with_context(|| format!("Failed to listen on {}", config.listen))?;

@@ -352,4 +352,7 @@ pub struct MailEntry {
     pub last_error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
     pub sent_at: Option<OffsetDateTime>,
+    /// When a pending mail is tried (again).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub next_attempt_at: Option<OffsetDateTime>,
 }

@@ -116,5 +116,5 @@ pub async fn audit(
 }
 
 pub async fn mail(state: web::Data<AppState>, _s: StaffUser) -> Result<HttpResponse, ApiError> {
-    Ok(ok_json(&directory::mail(&state.db).await?))
+    Ok(ok_json(&directory::mail(&state.db, None).await?))
 }

@@ -73,6 +73,14 @@ pub enum Admin {
         #[arg(long, default_value = "superseded")]
         reason: String,
     },
+    /// List the mail outbox (newest first): status, attempts, last error.
+    Mail {
+        /// Only rows with this status: pending, sent or failed.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Queue the expiry reminders due now (the server also does this periodically).
+    Reminders,
 }
 
 fn read_password_stdin() -> anyhow::Result<Password> {
@@ -163,6 +171,46 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("{}", e.body().message))?;
                 println!("失効しました: {} serial {}", id, c.serial);
             }
+        }
+        Admin::Mail { status } => {
+            if let Some(s) = status.as_deref() {
+                anyhow::ensure!(
+                    matches!(s, "pending" | "sent" | "failed"),
+                    "status は pending, sent, failed のいずれかです"
+                );
+            }
+            let mails = crate::directory::mail(&db, status.as_deref()).await?;
+            println!(
+                "{:>8}  {:<16}  {:<7}  {:>4}  {:<32}  件名 / 最後のエラー",
+                "id", "作成（日本時間）", "状態", "試行", "宛先"
+            );
+            for m in &mails {
+                println!(
+                    "{:>8}  {:<16}  {:<7}  {:>4}  {:<32}  {}",
+                    m.id,
+                    common::jst::format_datetime(m.created_at),
+                    m.status,
+                    m.attempts,
+                    m.to,
+                    m.subject
+                );
+                if let Some(e) = &m.last_error {
+                    let retry = m.next_attempt_at.filter(|_| m.status == "pending").map(common::jst::format_datetime);
+                    println!(
+                        "{:>8}  エラー: {e}{}",
+                        "",
+                        retry.map(|r| format!("（次の再送 {r}）")).unwrap_or_default()
+                    );
+                }
+            }
+            println!("{} 件", mails.len());
+        }
+        Admin::Reminders => {
+            let r = crate::mail::reminders::scan(&db, &config.mail.reminder_days, &config.public_url, now).await?;
+            println!(
+                "有効期限のお知らせ: {} 件の証明書を確認し、{} 件のメールを送信待ちにしました",
+                r.examined, r.queued
+            );
         }
     }
     Ok(())

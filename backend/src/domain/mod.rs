@@ -3,4 +3,5 @@
 
 pub mod eligibility;
 pub mod lockout;
+pub mod reminders;
 pub mod validity;

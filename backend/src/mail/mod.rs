@@ -2,5 +2,6 @@
 //! transaction as the event that causes it; delivery reads the outbox.
 
 pub mod outbox;
+pub mod reminders;
 pub mod templates;
 pub mod worker;

@@ -1,10 +1,78 @@
-//! The embedded default delivers the outbox as .eml files under <data-dir>/mail/.
+//! R2/R6 mail: the outbox delivered as .eml files (embedded default) and through a real SMTP
+//! server (aiosmtpd, started by the test), surviving a relay outage, a SIGKILL mid-batch and two
+//! instances on one PostgreSQL.
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::HashMap,
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
 
-use serde_json::json;
+use backend::mail::{
+    outbox::{self, Mail},
+    reminders,
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
 
-use crate::helpers::{TestDb, spawn_app};
+use crate::helpers::{Options, SmtpSink, TestApp, TestDb, databases, fresh_postgres, run, spawn, spawn_app};
+
+fn test_mail(i: usize) -> Mail {
+    Mail {
+        dedupe_key: format!("test:{i}"),
+        to: format!("user{i}@example.co.jp"),
+        subject: format!("【テスト】お知らせ {i}"),
+        body: format!("テスト本文 {i}\n"),
+    }
+}
+
+/// Queues `n` mails in one transaction.
+async fn seed(db: &DatabaseConnection, n: usize) {
+    let txn = db.begin().await.unwrap();
+    for i in 0..n {
+        assert!(outbox::enqueue(&txn, test_mail(i), OffsetDateTime::now_utc()).await.unwrap());
+    }
+    txn.commit().await.unwrap();
+}
+
+async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql.to_owned()))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+/// Waits until `sql` counts `n`.
+async fn wait_count(db: &DatabaseConnection, sql: &str, n: i64, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let got = count(db, sql).await;
+        if got == n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{sql}: {got}, expected {n} within {secs} s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Message-ID → how many times it arrived.
+fn arrivals(mails: &[Value]) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for mail in mails {
+        *m.entry(mail["message_id"].as_str().unwrap().to_owned()).or_insert(0) += 1;
+    }
+    m
+}
+
+const SENT: &str = "SELECT COUNT(*) AS n FROM mail_outbox WHERE status = 'sent' AND sent_at IS NOT NULL";
+
+fn smtp(port: u16) -> Options {
+    Options { smtp_port: Some(port), ..Options::default() }
+}
 
 #[tokio::test]
 async fn lock_mail_is_delivered_as_an_eml_file() {
@@ -29,10 +97,226 @@ async fn lock_mail_is_delivered_as_an_eml_file() {
     assert!(text.contains("To: master01@example.co.jp"), "{text}");
     assert!(text.to_lowercase().contains("subject: =?utf-8?b?"), "the Japanese subject is MIME-encoded: {text}");
     assert!(text.contains("Content-Type: text/plain; charset=utf-8"), "{text}");
-    assert_eq!(
-        app.count("SELECT COUNT(*) AS n FROM mail_outbox WHERE status = 'sent' AND sent_at IS NOT NULL").await,
-        1
-    );
+    assert_eq!(app.count(SENT).await, 1);
     // Exactly one file for the one lock.
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_and_block_mails_arrive_over_smtp_in_japanese() {
+    for db in databases() {
+        let mut sink = SmtpSink::reserve();
+        sink.start(0.0);
+        let app = spawn(&db, smtp(sink.port)).await;
+        app.master_ready("テスト株式会社", "master01", "Secret123").await;
+        for _ in 0..6 {
+            app.post("/api/issuance/authenticate", &json!({"user_id": "master01", "password": "Wrong1234"})).await;
+        }
+        let mails = sink.wait_for(1, 30).await;
+        let m = &mails[0];
+        assert_eq!(m["rcpt_tos"], json!(["master01@example.co.jp"]), "{db:?}");
+        assert_eq!(m["subject"], "【ろうきん賃金控除事務支援システム】ユーザーIDがロックされました");
+        assert!(m["raw_subject"].as_str().unwrap().to_lowercase().starts_with("subject: =?utf-8?b?"), "{m}");
+        assert!(m["content_type"].as_str().unwrap().contains("text/plain"), "{m}");
+        let body = m["body"].as_str().unwrap();
+        assert!(body.contains("ユーザーID master01") && body.contains("（日本時間）に自動で解除"), "{body}");
+        assert!(body.contains("労金"), "says whom to contact: {body}");
+        assert!(m["message_id"].as_str().unwrap().starts_with("<outbox-"), "{m}");
+        wait_count(&app.db, SENT, 1, 10).await;
+        // The block (third lock) mail, once the locks are lifted early by the test.
+        for _ in 0..2 {
+            app.db.execute_unprepared("UPDATE users SET locked_until = NULL, failures = 0").await.unwrap();
+            for _ in 0..6 {
+                app.post("/api/issuance/authenticate", &json!({"user_id": "master01", "password": "Wrong1234"})).await;
+            }
+        }
+        let mails = sink.wait_for(3, 30).await;
+        assert!(mails.iter().any(|m| m["subject"].as_str().unwrap().contains("閉塞されました")), "{mails:?}");
+        assert_eq!(arrivals(&mails).len(), 3, "three distinct mails: lock, lock, block");
+    }
+}
+
+async fn issue_certificate(app: &TestApp, id: &str, pw: &str) {
+    let r = app.post("/api/issuance/authenticate", &json!({"user_id": id, "password": pw})).await;
+    assert_eq!(r.status(), 200);
+    let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let r = app.post("/api/issuance/issue", &json!({"token": token, "password": pw})).await;
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiry_reminders_are_queued_once_each_and_delivered() {
+    use backend::db::entities::certificate;
+    use sea_orm::EntityTrait;
+    for db in databases() {
+        let mut sink = SmtpSink::reserve();
+        sink.start(0.0);
+        let app = spawn(&db, smtp(sink.port)).await;
+        app.master_ready("テスト株式会社", "master01", "Secret123").await;
+        issue_certificate(&app, "master01", "Secret123").await;
+        let cert = certificate::Entity::find().one(&app.db).await.unwrap().unwrap();
+        let days = [30, 10];
+        let url = "https://cjs.example.jp";
+        let scan = |at: OffsetDateTime| {
+            let db = app.db.clone();
+            async move { reminders::scan(&db, &days, url, at).await.unwrap().queued }
+        };
+        let t = |d: i64| cert.not_after - time::Duration::days(d);
+        assert_eq!(scan(t(30) - time::Duration::seconds(1)).await, 0, "{db:?}: not yet");
+        assert_eq!(scan(t(30)).await, 1, "30 days before");
+        assert_eq!(scan(t(30)).await, 0, "queued once");
+        assert_eq!(scan(t(20)).await, 0);
+        assert_eq!(scan(t(10)).await, 1, "10 days before");
+        assert_eq!(scan(t(1)).await, 0);
+        // Renewed: a newer certificate of the same user silences the expiry notice.
+        let after = cert.not_after + time::Duration::seconds(1);
+        app.db
+            .execute_unprepared(&format!(
+                "INSERT INTO certificates (serial, user_pk, org_id, subject_cn, not_before, not_after, \
+                 fingerprint_sha256, key_type, status, created_at) SELECT 'renewed', user_pk, org_id, subject_cn, \
+                 not_before, '{}', 'renewed-fp', key_type, 'active', created_at FROM certificates WHERE id = {}",
+                (cert.not_after + time::Duration::days(365))
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap(),
+                cert.id
+            ))
+            .await
+            .unwrap();
+        assert_eq!(scan(after).await, 0, "renewed: no expiry notice");
+        // A revoked renewal does not count: the expiry notice goes out, once.
+        app.db.execute_unprepared("UPDATE certificates SET status = 'revoked' WHERE serial = 'renewed'").await.unwrap();
+        assert_eq!(scan(after).await, 1, "expired without renewal");
+        assert_eq!(scan(after + time::Duration::days(3)).await, 0);
+
+        let mails = sink.wait_for(3, 30).await;
+        assert_eq!(mails.len(), 3, "{mails:?}");
+        let subjects: Vec<&str> = mails.iter().map(|m| m["subject"].as_str().unwrap()).collect();
+        assert_eq!(subjects.iter().filter(|s| s.contains("有効期限が近づいています")).count(), 2, "{subjects:?}");
+        assert_eq!(subjects.iter().filter(|s| s.contains("有効期限が切れました")).count(), 1, "{subjects:?}");
+        for m in &mails {
+            let body = m["body"].as_str().unwrap();
+            assert!(body.contains(&cert.serial) && body.contains("https://cjs.example.jp/issuance/auth"), "{body}");
+            assert!(body.contains("23:59（日本時間）"), "expiry shown in JST: {body}");
+        }
+    }
+}
+
+/// `cjs admin …` against an app's database.
+fn cjs_admin(app_data: &Path, url: &str, args: &[&str]) -> String {
+    run(Command::new(env!("CARGO_BIN_EXE_cjs"))
+        .args(["--data-dir"])
+        .arg(app_data)
+        .args(["--database-url", url, "admin"])
+        .args(args))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_outage_mails_wait_then_all_arrive() {
+    for db in databases() {
+        let mut sink = SmtpSink::reserve(); // nothing listens yet: the relay is down
+        let app = spawn(&db, smtp(sink.port)).await;
+        seed(&app.db, 20).await;
+        // Every mail is tried, fails, and waits with its error; none is lost or marked failed.
+        wait_count(
+            &app.db,
+            "SELECT COUNT(*) AS n FROM mail_outbox WHERE status = 'pending' AND attempts >= 2 AND last_error IS NOT NULL",
+            20,
+            30,
+        )
+        .await;
+        let listing = cjs_admin(&app.data_dir, &app.database_url, &["mail", "--status", "pending"]);
+        assert!(listing.contains("20 件") && listing.contains("SMTP") && listing.contains("次の再送"), "{listing}");
+        assert_eq!(sink.mails().len(), 0);
+        let outage_started = Instant::now();
+        sink.start(0.0);
+        let mails = sink.wait_for(20, 60).await;
+        wait_count(&app.db, SENT, 20, 10).await;
+        let arrived = arrivals(&mails);
+        assert_eq!(arrived.len(), 20, "{db:?}");
+        assert!(arrived.values().all(|&n| n == 1), "each exactly once: {arrived:?}");
+        eprintln!("{db:?}: 20 mails delivered {:?} after the relay came back", outage_started.elapsed());
+        let listing = cjs_admin(&app.data_dir, &app.database_url, &["mail", "--status", "sent"]);
+        assert!(listing.contains("【テスト】お知らせ 19") && listing.contains("20 件"), "{listing}");
+    }
+}
+
+/// `cjs serve` as a separate process (so it can be SIGKILLed) delivering to `smtp_port`.
+fn serve(data_dir: &Path, url: &str, smtp_port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_cjs"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .args(["--database-url", url, "--smtp-host", "127.0.0.1", "--smtp-security", "none"])
+        .args(["--smtp-port", &smtp_port.to_string(), "--mail-interval-seconds", "1", "--mail-retry-seconds", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_killed_mid_batch_loses_nothing() {
+    const N: usize = 45;
+    for db in databases() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        std::fs::create_dir_all(&data_dir).unwrap();
+        let url = match &db {
+            TestDb::Sqlite => format!("sqlite://{}/cjs.db?mode=rwc", data_dir.display()),
+            TestDb::Postgres(admin) => fresh_postgres(admin).await,
+        };
+        cjs_admin(&data_dir, &url, &["mail"]); // creates the schema
+        let conn = Database::connect(&url).await.unwrap();
+        seed(&conn, N).await;
+        let mut sink = SmtpSink::reserve();
+        // Each 250 reply comes 0.2 s after the message is recorded: the kill lands while the
+        // worker waits for it, i.e. after delivery and before the row is marked sent.
+        sink.start(0.2);
+        let mut kills = Vec::new();
+        for round in 0..2 {
+            let mut child = serve(&data_dir, &url, sink.port);
+            let target = (round + 1) * N / 3;
+            sink.wait_for(target, 60).await;
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            let received = sink.mails().len();
+            let sent = count(&conn, SENT).await;
+            kills.push((received, sent));
+            assert!(received >= target && (sent as usize) < received, "{db:?}: killed mid-send: {received} {sent}");
+        }
+        let mut child = serve(&data_dir, &url, sink.port);
+        wait_count(&conn, SENT, N as i64, 120).await;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let mails = sink.mails();
+        let arrived = arrivals(&mails);
+        assert_eq!(arrived.len(), N, "{db:?}: every mail arrived");
+        let duplicates = mails.len() - N;
+        assert!(duplicates <= 2, "only the one in flight per kill is sent again: {duplicates}");
+        eprintln!(
+            "{db:?}: killed twice at (received, marked sent) = {kills:?}; after restart all {N} delivered, \
+             {duplicates} sent twice"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_postgres_never_send_a_row_twice() {
+    const N: usize = 400;
+    let Some(db @ TestDb::Postgres(_)) = databases().into_iter().find(|d| matches!(d, TestDb::Postgres(_))) else {
+        eprintln!("PostgreSQL not configured: skipped");
+        return;
+    };
+    let mut sink = SmtpSink::reserve();
+    sink.start(0.002);
+    let a = spawn(&db, smtp(sink.port)).await;
+    let _b = spawn(&db, Options { smtp_port: Some(sink.port), ..a.second_instance() }).await;
+    seed(&a.db, N).await;
+    wait_count(&a.db, SENT, N as i64, 120).await;
+    let mails = sink.wait_for(N, 10).await;
+    let arrived = arrivals(&mails);
+    assert_eq!(arrived.len(), N);
+    assert_eq!(mails.len(), N, "no row sent twice");
+    let attempts = count(&a.db, "SELECT CAST(SUM(attempts) AS BIGINT) AS n FROM mail_outbox").await;
+    assert_eq!(attempts, N as i64, "each row claimed once");
 }

@@ -37,6 +37,16 @@ pub fn MailTab() -> impl IntoView {
                                 <td class="nowrap">
                                     <span class=status_class>{labels::mail_status(&mail.status).to_owned()}</span>
                                     {mail.sent_at.map(|at| view! { <span class="cell-detail">{jst::format_datetime(at)}</span> })}
+                                    {(mail.status == "pending" && mail.attempts > 0)
+                                        .then_some(mail.next_attempt_at)
+                                        .flatten()
+                                        .map(|at| {
+                                            view! {
+                                                <span class="cell-detail">
+                                                    {format!("次の再送 {}", jst::format_datetime(at))}
+                                                </span>
+                                            }
+                                        })}
                                 </td>
                                 <td class="num">{mail.attempts}</td>
                                 <td class="detail">{mail.last_error.unwrap_or_default()}</td>
