@@ -6,6 +6,10 @@ Rust tests can check what a mail client would show. `--delay` holds back each 25
 long after the message is recorded (to kill the sender between delivery and acknowledgement).
 
     python smtp_sink.py --port 2525 --out /tmp/mails.jsonl [--delay 0.02]
+        [--tls starttls|tls --cert server.pem --key server-key.pem] [--user U --password P]
+
+With --tls starttls the server refuses mail before STARTTLS; with --user it requires AUTH (only
+over TLS) and records the login each message was sent under.
 """
 
 import argparse
@@ -14,8 +18,10 @@ import email
 import email.policy
 import json
 import signal
+import ssl
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Sink:
@@ -38,6 +44,8 @@ class Sink:
             ),
             "content_type": str(msg["Content-Type"]),
             "body": msg.get_content(),
+            "tls": session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
+            "login": session.auth_data.decode() if isinstance(session.auth_data, bytes) else None,
         }
         with open(self.out, "a", encoding="utf-8") as f:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -54,8 +62,34 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--delay", type=float, default=0.0)
+    p.add_argument("--tls", choices=["starttls", "tls"])
+    p.add_argument("--cert")
+    p.add_argument("--key")
+    p.add_argument("--user")
+    p.add_argument("--password")
     a = p.parse_args()
-    controller = Controller(Sink(a.out, a.delay), hostname="127.0.0.1", port=a.port)
+    kwargs = {}
+    if a.tls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(a.cert, a.key)
+        if a.tls == "starttls":
+            kwargs.update(tls_context=context, require_starttls=True)
+        else:
+            kwargs.update(ssl_context=context)
+    if a.user:
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = (
+                isinstance(auth_data, LoginPassword)
+                and auth_data.login.decode() == a.user
+                and auth_data.password.decode() == a.password
+            )
+            return AuthResult(success=ok, auth_data=auth_data.login if ok else None)
+
+        # aiosmtpd only knows STARTTLS as "TLS" for AUTH; on an implicit-TLS port the whole
+        # connection is TLS already, so its check is turned off there.
+        kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=a.tls != "tls")
+    controller = Controller(Sink(a.out, a.delay), hostname="127.0.0.1", port=a.port, **kwargs)
     controller.start()
     print(f"smtp sink listening on 127.0.0.1:{a.port}", flush=True)
     signal.sigwait([signal.SIGTERM, signal.SIGINT])

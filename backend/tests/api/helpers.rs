@@ -76,6 +76,17 @@ pub struct Options {
     /// Deliver mail to an SMTP server on 127.0.0.1 at this port (plain SMTP, passes every second,
     /// retries after 1 s, 2 s, 4 s …) instead of .eml files.
     pub smtp_port: Option<u16>,
+    /// TLS and AUTH towards that server.
+    pub smtp_secure: Option<SmtpSecure>,
+}
+
+/// STARTTLS/TLS and credentials for the test SMTP server.
+#[derive(Debug, Clone)]
+pub struct SmtpSecure {
+    pub security: backend::config::SmtpSecurity,
+    pub ca_file: PathBuf,
+    pub username: String,
+    pub password: String,
 }
 
 impl Default for Options {
@@ -87,6 +98,7 @@ impl Default for Options {
             share_with: None,
             dist_dir: None,
             smtp_port: None,
+            smtp_secure: None,
         }
     }
 }
@@ -138,7 +150,12 @@ pub async fn spawn(db: &TestDb, opts: Options) -> TestApp {
         p12_iterations: Some(opts.p12_iterations),
         smtp_host: opts.smtp_port.map(|_| "127.0.0.1".to_owned()),
         smtp_port: opts.smtp_port,
-        smtp_security: opts.smtp_port.map(|_| backend::config::SmtpSecurity::None),
+        smtp_security: opts
+            .smtp_port
+            .map(|_| opts.smtp_secure.as_ref().map_or(backend::config::SmtpSecurity::None, |s| s.security)),
+        smtp_ca_file: opts.smtp_secure.as_ref().map(|s| s.ca_file.clone()),
+        smtp_username: opts.smtp_secure.as_ref().map(|s| s.username.clone()),
+        smtp_password: opts.smtp_secure.as_ref().map(|s| s.password.parse().unwrap()),
         mail_interval_seconds: Some(1),
         mail_retry_seconds: Some(1),
         ..Default::default()
@@ -262,12 +279,18 @@ impl SmtpSink {
 
     /// Starts the server (`delay`: seconds each message takes) and waits until it accepts connections.
     pub fn start(&mut self, delay: f64) {
+        self.start_with(delay, &[]);
+    }
+
+    /// [`SmtpSink::start`] with extra arguments of `smtp_sink.py` (`--tls`, `--user`, …).
+    pub fn start_with(&mut self, delay: f64, extra: &[&str]) {
         let python = std::env::var("CJS_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_sink.py");
         let child = Command::new(&python)
             .args([script, "--port", &self.port.to_string(), "--out"])
             .arg(&self.out)
             .args(["--delay", &delay.to_string()])
+            .args(extra)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .spawn()

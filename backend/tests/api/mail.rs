@@ -136,6 +136,40 @@ async fn lock_and_block_mails_arrive_over_smtp_in_japanese() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_over_starttls_and_tls_with_auth() {
+    use backend::config::SmtpSecurity;
+    // A first app creates a CA and a server certificate for 127.0.0.1; the SMTP server uses that
+    // certificate and the app under test trusts that CA through smtp_ca_file.
+    let first = spawn_app(&TestDb::Sqlite).await;
+    let cert = first.data_dir.join("server.pem");
+    let key = first.data_dir.join("server-key.pem");
+    for (security, mode) in [(SmtpSecurity::Starttls, "starttls"), (SmtpSecurity::Tls, "tls")] {
+        let mut sink = SmtpSink::reserve();
+        let (c, k) = (cert.to_str().unwrap(), key.to_str().unwrap());
+        sink.start_with(
+            0.0,
+            &["--tls", mode, "--cert", c, "--key", k, "--user", "cjs-relay", "--password", "relay-pw"],
+        );
+        let secure = crate::helpers::SmtpSecure {
+            security,
+            ca_file: first.data_dir.join("ca.pem"),
+            username: "cjs-relay".into(),
+            password: "relay-pw".into(),
+        };
+        let app = spawn(
+            &TestDb::Sqlite,
+            Options { smtp_port: Some(sink.port), smtp_secure: Some(secure), ..Options::default() },
+        )
+        .await;
+        seed(&app.db, 1).await;
+        let mails = sink.wait_for(1, 30).await;
+        assert_eq!(mails[0]["tls"], true, "{mode}: {:?}", mails[0]);
+        assert_eq!(mails[0]["login"], "cjs-relay", "{mode}: AUTH used");
+        assert_eq!(mails[0]["subject"], "【テスト】お知らせ 0");
+    }
+}
+
 async fn issue_certificate(app: &TestApp, id: &str, pw: &str) {
     let r = app.post("/api/issuance/authenticate", &json!({"user_id": id, "password": pw})).await;
     assert_eq!(r.status(), 200);
