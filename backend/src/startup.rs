@@ -63,7 +63,8 @@ fn security_headers() -> middleware::DefaultHeaders {
         .add(("Strict-Transport-Security", "max-age=31536000"))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
-        .add(("Content-Security-Policy", "frame-ancestors 'none'"))
+        // API answers and files; index.html gets the page policy of api::spa instead.
+        .add(("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"))
         .add(("Referrer-Policy", "no-referrer"))
 }
 

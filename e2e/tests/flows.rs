@@ -19,6 +19,17 @@ async fn login_screen_shows_the_four_buttons() -> anyhow::Result<()> {
     }
     f.find(ids::LINK_BROWSER_CHECK).await?;
     f.screenshot("login").await?;
+    // The page runs under its Content-Security-Policy: the app itself (Trunk's hashed loader +
+    // WASM) rendered above, while a script injected into the page is refused.
+    let injected = f
+        .client
+        .execute(
+            "const s = document.createElement('script'); s.textContent = 'window.__injected = 1;';\
+             document.head.appendChild(s); return window.__injected === 1;",
+            vec![],
+        )
+        .await?;
+    anyhow::ensure!(injected == serde_json::Value::Bool(false), "an inline script ran despite the CSP");
     // A deep link served by the server renders its screen directly.
     f.goto("/issuance/auth").await?;
     f.wait_text(ids::PAGE_TITLE, "電子証明書発行 ユーザー認証").await?;

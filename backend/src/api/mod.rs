@@ -16,6 +16,9 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api")
+            // No API answer is stored by a browser or proxy unless its handler says otherwise
+            // (the CA certificate and the CRL do).
+            .wrap(actix_web::middleware::DefaultHeaders::new().add(("Cache-Control", "no-store")))
             .route("/health", web::get().to(health::health))
             .route("/issuance/authenticate", web::post().to(issuance::authenticate))
             .route("/issuance/issue", web::post().to(issuance::issue))

@@ -1,5 +1,10 @@
 //! Serves the Trunk-built SPA from `dist/`: files as they are (hashed assets cached for a year,
 //! immutable), and `index.html` (never cached) for every client-side route, so deep links work.
+//!
+//! `index.html` carries the page's Content-Security-Policy: scripts only from this origin plus
+//! the SHA-256 hashes of the inline scripts Trunk writes into the page (its WASM loader), so no
+//! `'unsafe-inline'` for scripts; `'wasm-unsafe-eval'` lets the WASM compile. Every other
+//! response keeps the default `default-src 'none'` of [`crate::startup`].
 
 use std::path::{Component, Path, PathBuf};
 
@@ -47,11 +52,56 @@ fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
     Some(root.join(rel))
 }
 
+/// The SHA-256 of every inline `<script>` body of `html`, base64, as CSP sources.
+fn inline_script_hashes(html: &str) -> Vec<String> {
+    use sha2::{Digest, Sha256};
+    let mut hashes = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let after = &rest[start..];
+        let Some(tag_end) = after.find('>') else { break };
+        let tag = &after[..tag_end];
+        let body_and_rest = &after[tag_end + 1..];
+        let Some(close) = body_and_rest.find("</script>") else { break };
+        if !tag.contains(" src=") {
+            let digest = Sha256::digest(&body_and_rest.as_bytes()[..close]);
+            hashes.push(format!(
+                "'sha256-{}'",
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, digest)
+            ));
+        }
+        rest = &body_and_rest[close..];
+    }
+    hashes
+}
+
+/// The Content-Security-Policy of the page `html`.
+pub fn page_csp(html: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{}; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'",
+        inline_script_hashes(html).iter().map(|h| format!(" {h}")).collect::<String>()
+    )
+}
+
+fn html_page(bytes: Vec<u8>) -> HttpResponse {
+    let csp = page_csp(&String::from_utf8_lossy(&bytes));
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, csp))
+        .body(bytes)
+}
+
 pub async fn serve(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let root = &state.config.dist_dir;
     if let Some(file) = resolve(root, req.path()).filter(|p| p.is_file())
         && let Ok(bytes) = tokio::fs::read(&file).await
     {
+        if file.extension().is_some_and(|e| e == "html") {
+            return html_page(bytes);
+        }
         let cache = if is_hashed(&file) { "public, max-age=31536000, immutable" } else { "no-cache" };
         return HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, content_type(&file)))
@@ -64,10 +114,7 @@ pub async fn serve(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
         return HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("見つかりません");
     }
     match tokio::fs::read(root.join("index.html")).await {
-        Ok(bytes) => HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
-            .insert_header((header::CACHE_CONTROL, "no-cache"))
-            .body(bytes),
+        Ok(bytes) => html_page(bytes),
         Err(e) => {
             tracing::error!(error = %e, dist = %root.display(), "index.html is missing: build the frontend with trunk");
             HttpResponse::ServiceUnavailable()
@@ -87,6 +134,18 @@ mod tests {
         assert!(is_hashed(Path::new("frontend-3f2a9c0d1e2b4a5c_bg.wasm")));
         assert!(!is_hashed(Path::new("index.html")));
         assert!(!is_hashed(Path::new("nowasm.js")));
+    }
+
+    #[test]
+    fn csp_hashes_inline_scripts_only() {
+        let html = "<head><script src=\"/a.js\"></script><script type=\"module\">alert(1)</script></head>";
+        let csp = page_csp(html);
+        // echo -n 'alert(1)' | openssl dgst -sha256 -binary | base64
+        assert!(csp.contains("'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='"), "{csp}");
+        assert_eq!(csp.matches("'sha256-").count(), 1, "{csp}");
+        let script_src = csp.split(';').find(|d| d.trim_start().starts_with("script-src")).unwrap();
+        assert!(!script_src.contains("unsafe-inline"), "{script_src}");
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"));
     }
 
     #[test]

@@ -95,13 +95,22 @@ async fn restart_reuses_the_data_directory() {
 #[tokio::test]
 async fn security_headers_on_every_response() {
     let app = spawn_app(&TestDb::Sqlite).await;
-    for path in ["/", "/api/health", "/api/nope", "/app-0123456789abcdef.js"] {
+    for path in ["/", "/login", "/api/health", "/api/nope", "/api/me", "/app-0123456789abcdef.js"] {
         let r = app.client.get(app.url(path)).send().await.unwrap();
         let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        if path.starts_with("/api/") {
+            assert_eq!(h["cache-control"], "no-store", "{path}");
+            assert!(csp.starts_with("default-src 'none'"), "{path}: {csp}");
+        }
+        if path == "/" || path == "/login" {
+            let script_src = csp.split(';').find(|d| d.trim().starts_with("script-src")).unwrap();
+            assert!(script_src.contains("'self'") && !script_src.contains("unsafe-inline"), "{script_src}");
+        }
         assert_eq!(h["strict-transport-security"], "max-age=31536000", "{path}");
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
-        assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"), "{path}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}");
         assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
     }
 }

@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_create_schema;
 mod m20261125_000002_create_sessions_and_crls;
+mod m20261126_000003_certificate_search_indexes;
 
 /// All migrations in order.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_create_schema::Migration),
             Box::new(m20261125_000002_create_sessions_and_crls::Migration),
+            Box::new(m20261126_000003_certificate_search_indexes::Migration),
         ]
     }
 }

@@ -1,0 +1,295 @@
+//! `cjs-bench`: every figure of docs/PERFORMANCE.md, each printed beside a baseline measured in
+//! the same run on the same machine (shared and noisy: medians and ratios are what count).
+//! `scripts/bench` builds the release binaries, installs the peers and runs this.
+
+mod issuance;
+mod scale;
+mod tls;
+mod util;
+
+use std::{
+    io::Write,
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use backend::config::KeyType;
+use clap::Parser;
+use sea_orm::ConnectionTrait;
+use serde_json::json;
+
+use crate::util::{PASSWORD, Server, ms, percentile};
+
+#[derive(Debug, Parser)]
+#[command(name = "cjs-bench")]
+struct Args {
+    /// The `cjs` binary (a release build).
+    #[arg(long)]
+    cjs: PathBuf,
+    /// Trunk's dist/ (release) for the size figures.
+    #[arg(long, default_value = "dist")]
+    dist: PathBuf,
+    /// Sections to run.
+    #[arg(long, value_delimiter = ',', default_value = "issuance,tls,password,memory,frontend,scale")]
+    only: Vec<String>,
+    #[arg(long, default_value = "cfssl")]
+    cfssl: PathBuf,
+    #[arg(long, default_value = "/usr/sbin/nginx")]
+    nginx: PathBuf,
+    /// PostgreSQL server for the scale section (a fresh database is created there).
+    #[arg(long, env = "CJS_TEST_DATABASE_URL")]
+    postgres: Option<String>,
+    /// Certificate rows of the scale section.
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: usize,
+    /// Seconds per throughput measurement.
+    #[arg(long, default_value_t = 5)]
+    secs: u64,
+}
+
+fn heading(title: &str, columns: &[&str]) {
+    println!("\n### {title}\n");
+    println!("| {} |", columns.join(" | "));
+    println!("|{}", "---|".repeat(columns.len()));
+}
+
+fn emit(rows: &[String]) {
+    for r in rows {
+        println!("{r}");
+    }
+    std::io::stdout().flush().ok();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let args = Args::parse();
+    let on = |s: &str| args.only.iter().any(|o| o == s);
+    println!("## cjs-bench run\n");
+    println!("- machine: {} cores, {}", util::cores(), uname());
+    println!("- date: {}", time::OffsetDateTime::now_utc().date());
+
+    if on("issuance") {
+        heading(
+            "Issuance (authenticate → issue → .p12, PBES2-AES-256, 600,000 iterations)",
+            &[
+                "key",
+                "clients",
+                "issues",
+                "cjs p50 / p95 ms",
+                "cjs throughput",
+                "own-parts bound ms (sequential)",
+                "bound throughput (ratio)",
+                "CFSSL newcert p50 / p95 ms",
+                "CFSSL throughput (cjs ÷ CFSSL)",
+            ],
+        );
+        for kt in [KeyType::Rsa2048, KeyType::P256] {
+            let mut rows = Vec::new();
+            issuance::section(&args.cjs, Some(&args.cfssl), kt, &mut rows).await?;
+            emit(&rows);
+        }
+    }
+
+    if on("tls") || on("memory") || on("password") {
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        let config = util::config(&data, None)?;
+        drop(util::seed_users(&config, 20).await?);
+        let server = Server::start(&args.cjs, &data, None, &[]).await?;
+        let idle_rss = util::rss_mib(server.pid());
+        let client = server.client()?;
+        let base = format!("https://127.0.0.1:{}", server.port);
+        let p12 = issuance::issue_via_api(&client, &base, "bench00001").await?;
+        let connector = tls::connector(&p12, &data.join("ca.pem"), dir.path())?;
+        let nginx_dir = dir.path().join("nginx");
+        std::fs::create_dir_all(&nginx_dir)?;
+        let (nginx, nginx_port) = tls::start_nginx(&args.nginx, &data, &nginx_dir, util::cores()).await?;
+
+        if on("tls") {
+            heading(
+                "Mutual TLS: full handshake (no resumption) + one request that checks the client certificate",
+                &["clients", "cjs handshakes/s", "nginx handshakes/s", "cjs ÷ nginx"],
+            );
+            for clients in [8, 32] {
+                let ours = tls::handshakes_per_sec(
+                    connector.clone(),
+                    server.port,
+                    "/api/tls/client-certificate",
+                    "\"valid\"",
+                    clients,
+                    args.secs,
+                )
+                .await?;
+                let theirs =
+                    tls::handshakes_per_sec(connector.clone(), nginx_port, "/", "SUCCESS", clients, args.secs).await?;
+                emit(&[format!("| {clients} | {ours:.0} | {theirs:.0} | {:.2}× |", ours / theirs)]);
+            }
+        }
+
+        if on("memory") {
+            heading("Memory (RSS)", &["state", "cjs MiB", "nginx MiB (master + workers)"]);
+            let nginx_idle = util::rss_tree_mib(nginx.0.id());
+            emit(&[format!("| idle after start | {idle_rss:.1} | {nginx_idle:.1} |")]);
+            let (conns, took) = tls::open_idle(&connector, server.port, 1000).await?;
+            let ours = util::rss_mib(server.pid());
+            drop(conns);
+            let (conns, _) = tls::open_idle(&connector, nginx_port, 1000).await?;
+            let theirs = util::rss_tree_mib(nginx.0.id());
+            drop(conns);
+            emit(&[format!(
+                "| 1,000 idle mutual-TLS connections (opened in {:.1} s) | {ours:.1} | {theirs:.1} |",
+                took.as_secs_f64()
+            )]);
+        }
+
+        if on("password") {
+            heading("Password work (argon2id m = 19 MiB, t = 2, p = 1)", &["measure", "cjs", "baseline", "ratio"]);
+            // Raw hashing on every core, in-process: the ceiling.
+            let hasher = backend::auth::password::Hasher::new(19_456)?;
+            let hash = hasher.hash_blocking(PASSWORD)?;
+            let stop = Arc::new(AtomicBool::new(false));
+            let count = Arc::new(AtomicUsize::new(0));
+            let started = Instant::now();
+            let threads: Vec<_> = (0..util::cores())
+                .map(|_| {
+                    let (h, hash, stop, count) = (hasher.clone(), hash.clone(), stop.clone(), count.clone());
+                    std::thread::spawn(move || {
+                        while !stop.load(Ordering::Relaxed) {
+                            assert!(h.verify_blocking(&hash, PASSWORD));
+                            count.fetch_add(1, Ordering::Relaxed);
+                        }
+                    })
+                })
+                .collect();
+            std::thread::sleep(Duration::from_secs(args.secs));
+            stop.store(true, Ordering::Relaxed);
+            for t in threads {
+                t.join().ok();
+            }
+            let raw = count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+
+            // /api/health latency idle, then while 16 clients authenticate as fast as they can.
+            let probe = |secs: u64| {
+                let (c, b) = (client.clone(), base.clone());
+                async move {
+                    let mut lat = Vec::new();
+                    let end = Instant::now() + Duration::from_secs(secs);
+                    while Instant::now() < end {
+                        let t = Instant::now();
+                        let r = c.get(format!("{b}/api/health")).send().await?;
+                        anyhow::ensure!(r.status().is_success());
+                        lat.push(ms(t.elapsed()));
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    anyhow::Ok(lat)
+                }
+            };
+            let idle = probe(3).await?;
+            let stop = Arc::new(AtomicBool::new(false));
+            let done = Arc::new(AtomicUsize::new(0));
+            let mut tasks = Vec::new();
+            let started = Instant::now();
+            for i in 0..16 {
+                let (c, b, stop, done) = (client.clone(), base.clone(), stop.clone(), done.clone());
+                let user = format!("bench{:05}", 2 + i % 18);
+                tasks.push(tokio::spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        let r = c
+                            .post(format!("{b}/api/issuance/authenticate"))
+                            .json(&json!({"user_id": user, "password": PASSWORD}))
+                            .send()
+                            .await?;
+                        anyhow::ensure!(r.status().is_success(), "authenticate: {}", r.status());
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    anyhow::Ok(())
+                }));
+            }
+            let loaded = probe(args.secs).await?;
+            stop.store(true, Ordering::Relaxed);
+            for t in tasks {
+                t.await??;
+            }
+            let auth = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+            emit(&[
+                format!(
+                    "| authentications/s (16 clients, HTTPS) vs raw argon2id verifications/s ({} threads) | {auth:.1} | {raw:.1} | {:.2}× |",
+                    util::cores(),
+                    auth / raw
+                ),
+                format!(
+                    "| /api/health p50 / p99 ms while authentication is saturated vs idle | {:.1} / {:.1} | {:.1} / {:.1} | p99 {:.1}× |",
+                    percentile(&loaded, 50.0),
+                    percentile(&loaded, 99.0),
+                    percentile(&idle, 50.0),
+                    percentile(&idle, 99.0),
+                    percentile(&loaded, 99.0) / percentile(&idle, 99.0)
+                ),
+            ]);
+        }
+        server.stop();
+        drop(nginx);
+    }
+
+    if on("frontend") {
+        heading("Frontend (release build)", &["file", "raw bytes", "gzip -9 bytes"]);
+        let mut total = (0, 0);
+        let mut rows = Vec::new();
+        for e in
+            std::fs::read_dir(&args.dist).with_context(|| format!("no {}: build the SPA first", args.dist.display()))?
+        {
+            let path = e?.path();
+            let ext = path.extension().and_then(|x| x.to_str()).unwrap_or_default();
+            if !matches!(ext, "wasm" | "js" | "css" | "html") {
+                continue;
+            }
+            let raw = std::fs::read(&path)?;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            gz.write_all(&raw)?;
+            let gz = gz.finish()?;
+            total = (total.0 + raw.len(), total.1 + gz.len());
+            rows.push(format!("| {} | {} | {} |", path.file_name().unwrap().to_string_lossy(), raw.len(), gz.len()));
+        }
+        rows.sort();
+        rows.push(format!("| **total** | {} | {} (target ≤ 307,200) |", total.0, total.1));
+        emit(&rows);
+    }
+
+    if on("scale") {
+        heading(
+            &format!("Scale ({} certificate rows)", args.rows),
+            &["database", "measure", "cjs", "baseline", "note"],
+        );
+        let mut rows = Vec::new();
+        scale::section(&args.cjs, "SQLite", None, args.rows, &mut rows).await?;
+        emit(&rows);
+        if let Some(admin) = &args.postgres {
+            let name = format!("cjs_bench_{}", std::process::id());
+            let conn = sea_orm::Database::connect(admin.as_str()).await?;
+            conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}")).await?;
+            conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+            let (base, _) = admin.rsplit_once('/').context("database URL has a path")?;
+            let url = format!("{base}/{name}");
+            let mut rows = Vec::new();
+            scale::section(&args.cjs, "PostgreSQL", Some(&url), args.rows, &mut rows).await?;
+            emit(&rows);
+            conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+        }
+    }
+    Ok(())
+}
+
+fn uname() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_default()
+}
