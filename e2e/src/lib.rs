@@ -131,6 +131,9 @@ async fn new_session(driver_url: &str, dir: &Path, downloads: &Path) -> anyhow::
     ClientBuilder::rustls()?.capabilities(caps).connect(driver_url).await.context("WebDriver session")
 }
 
+/// Passwords the e2e flows type.
+const KNOWN_PASSWORDS: &[&str] = &["Init1234", "Secret123", "Wrong1234"];
+
 /// A running server + browser.
 pub struct Fixture {
     pub client: Client,
@@ -142,6 +145,9 @@ pub struct Fixture {
     pub home: PathBuf,
     cjs: PathBuf,
     driver_url: String,
+    /// Passwords and other secrets this test used: none may appear in the server log (checked by
+    /// [`Fixture::close`]).
+    secrets: std::sync::Mutex<Vec<String>>,
     _policy: PolicyFile,
     // Dropped in reverse order: browser driver first, then the server.
     _server: Guard,
@@ -164,6 +170,7 @@ impl Fixture {
         let server = spawn_group(
             Command::new(&cjs)
                 .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+                .env("RUST_LOG", "info")
                 .arg("--data-dir")
                 .arg(&data_dir)
                 .arg("--dist-dir")
@@ -212,6 +219,7 @@ impl Fixture {
             home,
             cjs,
             driver_url,
+            secrets: std::sync::Mutex::new(KNOWN_PASSWORDS.iter().map(|s| (*s).to_owned()).collect()),
             dir,
             _policy: policy,
             _server: server,
@@ -261,6 +269,10 @@ impl Fixture {
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         if !out.status.success() {
             bail!("cjs admin {args:?} failed: {text}");
+        }
+        if let Some(initial) = text.lines().find_map(|l| l.split_once("初期パスワード（一度だけ表示します）: "))
+        {
+            self.note_secret(initial.1.trim());
         }
         Ok(text)
     }
@@ -373,8 +385,29 @@ impl Fixture {
     }
 
     /// Ends the browser session (call at the end of a test; Drop stops the processes anyway).
+    /// Remembers a secret that must never reach the server log.
+    pub fn note_secret(&self, secret: &str) {
+        self.secrets.lock().unwrap().push(secret.to_owned());
+    }
+
+    /// Closes the browser, then checks the server log of the whole test: no password this test
+    /// used, no session cookie value, no issuance token (JWT) and no private key.
     pub async fn close(self) -> anyhow::Result<()> {
+        if let Ok(cookies) = self.client.get_all_cookies().await {
+            for c in cookies {
+                self.note_secret(c.value());
+            }
+        }
         self.client.clone().close().await.ok();
+        let log = std::fs::read_to_string(self.dir.path().join("server.log"))?;
+        let secrets = self.secrets.lock().unwrap().clone();
+        for line in log.lines() {
+            for s in secrets.iter().filter(|s| s.len() >= 6) {
+                anyhow::ensure!(!line.contains(s.as_str()), "a secret is in the server log: {line}");
+            }
+            anyhow::ensure!(!line.contains("eyJ"), "a token (JWT) is in the server log: {line}");
+            anyhow::ensure!(!line.contains("PRIVATE KEY"), "a private key is in the server log: {line}");
+        }
         Ok(())
     }
 }

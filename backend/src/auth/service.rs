@@ -119,8 +119,7 @@ impl Authenticator {
             let found = user::Entity::find().filter(user::Column::UserId.eq(user_id.as_str())).one(&self.db).await?;
             let Some(u) = found else {
                 self.hasher.verify(None, password.expose().to_owned()).await?;
-                let detail = json!({"purpose": purpose.as_str(), "reason": "unknown_user"});
-                self.record(Action::AuthFailure, None, Some(user_id.as_str()), detail, now).await?;
+                self.record_unknown(user_id, purpose, now).await?;
                 return Err(AuthError::InvalidCredentials);
             };
             let state = lock_state(&u);
@@ -237,6 +236,35 @@ impl Authenticator {
         }
         txn.commit().await?;
         Ok(true)
+    }
+
+    /// The audit entry of an unknown ID, written with the same statements a wrong password costs
+    /// (a transaction with a guarded UPDATE of the user row — here matching none — and the audit
+    /// insert), so response times do not tell unknown IDs from known ones.
+    async fn record_unknown(&self, user_id: &UserId, purpose: Purpose, now: OffsetDateTime) -> Result<(), AuthError> {
+        let txn = self.db.begin().await?;
+        user::Entity::update_many()
+            .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
+            .col_expr(user::Column::UpdatedAt, Expr::value(now))
+            .filter(user::Column::UserId.eq(user_id.as_str()))
+            .filter(user::Column::Version.eq(-1))
+            .exec(&txn)
+            .await?;
+        let detail = json!({"purpose": purpose.as_str(), "reason": "unknown_user"});
+        audit::record(
+            &txn,
+            audit::Entry {
+                action: Action::AuthFailure,
+                actor: None,
+                subject_user: Some(user_id.as_str()),
+                org_id: None,
+                detail,
+            },
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     async fn record(

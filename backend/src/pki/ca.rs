@@ -2,15 +2,15 @@
 //! data directory on first start (key file mode 0600) or loaded from configured PEM paths.
 //! The key never reaches a log: [`CertificateAuthority`]'s `Debug` shows only the subject.
 //!
-//! The same CA signs the localhost server certificate of the embedded default, so a browser that
+//! The same CA signs the loopback server certificate of the embedded default, so a browser that
 //! trusts `ca.pem` trusts the development server.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, SerialNumber,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, Issuer,
+    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, SerialNumber, string::PrintableString,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -82,7 +82,8 @@ impl CertificateAuthority {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).context("Failed to generate the CA key")?;
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
-        dn.push(DnType::CountryName, "JP");
+        // RFC 5280 (X520countryName): PrintableString, not rcgen's default UTF8String.
+        dn.push(DnType::CountryName, DnValue::PrintableString(PrintableString::try_from("JP")?));
         dn.push(DnType::OrganizationName, "ろうきん賃金控除事務支援システム");
         dn.push(DnType::CommonName, "CJS Client Certificate CA");
         params.distinguished_name = dn;
@@ -118,7 +119,7 @@ impl CertificateAuthority {
     }
 
     /// Makes sure a server certificate exists: the configured PEM files, or `server.pem` and
-    /// `server-key.pem` in the data directory, signed by this CA for localhost / 127.0.0.1 / ::1
+    /// `server-key.pem` in the data directory, signed by this CA for 127.0.0.1 / ::1
     /// (renewed when fewer than 30 days remain). Returns (certificate chain PEM path, key path).
     pub fn ensure_server_certificate(
         &self,
@@ -137,14 +138,17 @@ impl CertificateAuthority {
             std::fs::remove_file(&key_path).with_context(|| format!("Failed to remove {}", key_path.display()))?;
         }
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).context("Failed to generate the server key")?;
-        let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()])
-            .context("Invalid server names")?;
+        // IP addresses only: pkilint (RFC 5280 §4.2.1.6 preferred name syntax) refuses the
+        // single-label "localhost"; a real deployment brings its own certificate (tls_cert).
+        let mut params =
+            CertificateParams::new(vec!["127.0.0.1".to_owned(), "::1".to_owned()]).context("Invalid server names")?;
         let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, "localhost");
+        dn.push(DnType::CommonName, "CJS embedded server");
         params.distinguished_name = dn;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.use_authority_key_identifier_extension = true;
+        super::issue::add_subject_key_identifier(&mut params, &key)?;
         params.not_before = now - Duration::minutes(5);
         params.not_after = now + SERVER_CERT_LIFETIME;
         params.serial_number = Some(random_serial().0);
@@ -155,7 +159,7 @@ impl CertificateAuthority {
         files::write_private(&key_path, key.serialize_pem().as_bytes())?;
         let chain = format!("{}{}", cert.pem(), self.cert_pem);
         files::write_public(&cert_path, chain.as_bytes())?;
-        tracing::info!(path = %cert_path.display(), "created the server certificate for localhost");
+        tracing::info!(path = %cert_path.display(), "created the server certificate for 127.0.0.1 and ::1");
         Ok((cert_path, key_path))
     }
 }

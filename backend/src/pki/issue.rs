@@ -49,6 +49,16 @@ pub fn fingerprint(der: &[u8]) -> String {
     hex::encode(Sha256::digest(der))
 }
 
+/// rcgen writes a subject key identifier only for CA certificates; RFC 5280 §4.2.1.2 asks for
+/// one on end-entity certificates too (client and server).
+pub fn add_subject_key_identifier(params: &mut CertificateParams, key: &KeyPair) -> anyhow::Result<()> {
+    let ski = params.key_identifier(key);
+    let mut ski_der = vec![0x04, u8::try_from(ski.len()).context("key identifier too long")?];
+    ski_der.extend_from_slice(&ski);
+    params.custom_extensions.push(CustomExtension::from_oid_content(&[2, 5, 29, 14], ski_der));
+    Ok(())
+}
+
 /// Generates a key of `key_type` and a client certificate for `user_id` of `organization`, valid
 /// from `now` per R4. CPU-bound (RSA key generation): call it off the async workers.
 pub fn issue_client_certificate(
@@ -79,12 +89,7 @@ pub fn issue_client_certificate(
         KeyType::P256 => vec![KeyUsagePurpose::DigitalSignature],
     };
     params.use_authority_key_identifier_extension = true;
-    // rcgen writes a subject key identifier only for CA certificates; RFC 5280 §4.2.1.2 asks
-    // for one on end-entity certificates too.
-    let ski = params.key_identifier(&key);
-    let mut ski_der = vec![0x04, u8::try_from(ski.len()).context("key identifier too long")?];
-    ski_der.extend_from_slice(&ski);
-    params.custom_extensions.push(CustomExtension::from_oid_content(&[2, 5, 29, 14], ski_der));
+    add_subject_key_identifier(&mut params, &key)?;
     let cert = params.signed_by(&key, ca.issuer()).context("Failed to sign the client certificate")?;
     let cert_der = cert.der().to_vec();
     Ok(IssuedCertificate {

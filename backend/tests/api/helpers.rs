@@ -247,6 +247,16 @@ impl TestApp {
         assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     }
 
+    /// Authenticates `id` for issuance and issues a certificate; returns the .p12 bytes.
+    pub async fn issue_certificate(&self, id: &str, pw: &str) -> Vec<u8> {
+        let r = self.post("/api/issuance/authenticate", &json!({"user_id": id, "password": pw})).await;
+        assert_eq!(r.status(), 200);
+        let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+        let r = self.post("/api/issuance/issue", &json!({"token": token, "password": pw})).await;
+        assert_eq!(r.status(), 200);
+        r.bytes().await.unwrap().to_vec()
+    }
+
     /// Counts rows of `sql` (a `SELECT COUNT(*) AS n …`).
     pub async fn count(&self, sql: &str) -> i64 {
         let row = self

@@ -17,7 +17,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::helpers::{Options, SmtpSink, TestApp, TestDb, databases, fresh_postgres, run, spawn, spawn_app};
+use crate::helpers::{Options, SmtpSink, TestDb, databases, fresh_postgres, run, spawn, spawn_app};
 
 fn test_mail(i: usize) -> Mail {
     Mail {
@@ -170,14 +170,6 @@ async fn smtp_over_starttls_and_tls_with_auth() {
     }
 }
 
-async fn issue_certificate(app: &TestApp, id: &str, pw: &str) {
-    let r = app.post("/api/issuance/authenticate", &json!({"user_id": id, "password": pw})).await;
-    assert_eq!(r.status(), 200);
-    let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
-    let r = app.post("/api/issuance/issue", &json!({"token": token, "password": pw})).await;
-    assert_eq!(r.status(), 200);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expiry_reminders_are_queued_once_each_and_delivered() {
     use backend::db::entities::certificate;
@@ -187,7 +179,7 @@ async fn expiry_reminders_are_queued_once_each_and_delivered() {
         sink.start(0.0);
         let app = spawn(&db, smtp(sink.port)).await;
         app.master_ready("テスト株式会社", "master01", "Secret123").await;
-        issue_certificate(&app, "master01", "Secret123").await;
+        app.issue_certificate("master01", "Secret123").await;
         let cert = certificate::Entity::find().one(&app.db).await.unwrap().unwrap();
         let days = [30, 10];
         let url = "https://cjs.example.jp";

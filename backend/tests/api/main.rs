@@ -8,3 +8,4 @@ mod helpers;
 mod issuance;
 mod login;
 mod mail;
+mod pki_lint;

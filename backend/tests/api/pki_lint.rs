@@ -1,0 +1,70 @@
+//! Every certificate profile the service issues passes pkilint's RFC 5280 linters (PyPI, set up
+//! by scripts/setup-tools): the CA, the embedded server certificate, client certificates
+//! (RSA-2048 and ECDSA P-256) and the CRL. Findings of WARNING or worse fail the test.
+
+use std::{path::PathBuf, process::Command};
+
+use backend::config::KeyType;
+
+use crate::helpers::{Options, TestDb, run, spawn};
+
+fn tool(name: &str) -> PathBuf {
+    let python = std::env::var("CJS_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let bin = PathBuf::from(python).parent().map(|d| d.join(name)).filter(|p| p.exists());
+    bin.unwrap_or_else(|| PathBuf::from(name))
+}
+
+fn lint(cmd: &mut Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?} (run scripts/setup-tools for pkilint): {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.trim().is_empty() && stderr.trim().is_empty(), "{what} has pkilint findings:\n{stdout}{stderr}");
+}
+
+fn pem_to_der(pem: &std::path::Path, der: &std::path::Path) {
+    run(Command::new("openssl").args(["x509", "-outform", "DER", "-in"]).arg(pem).arg("-out").arg(der));
+}
+
+#[tokio::test]
+async fn every_certificate_profile_passes_pkilint() {
+    let dir = tempfile::tempdir().unwrap();
+    for key_type in [KeyType::Rsa2048, KeyType::P256] {
+        let app = spawn(&TestDb::Sqlite, Options { key_type, ..Options::default() }).await;
+        app.master_ready("テスト株式会社", "master01", "Secret123").await;
+        let p12 = app.issue_certificate("master01", "Secret123").await;
+        let p12_path = dir.path().join(format!("{key_type:?}.p12"));
+        std::fs::write(&p12_path, p12).unwrap();
+        let leaf_pem = dir.path().join(format!("{key_type:?}-leaf.pem"));
+        run(Command::new("openssl")
+            .args(["pkcs12", "-nokeys", "-clcerts", "-passin", "pass:Secret123", "-in"])
+            .arg(&p12_path)
+            .arg("-out")
+            .arg(&leaf_pem));
+        let mut profiles = vec![(leaf_pem, format!("client certificate {key_type:?}"))];
+        if key_type == KeyType::P256 {
+            profiles.push((app.data_dir.join("ca.pem"), "CA certificate".into()));
+            profiles.push((app.data_dir.join("server.pem"), "embedded server certificate".into()));
+        }
+        for (pem, what) in profiles {
+            let der = dir.path().join("cert.der");
+            pem_to_der(&pem, &der);
+            lint(Command::new(tool("lint_pkix_cert")).args(["lint", "-s", "WARNING"]).arg(&der), &what);
+        }
+        // The CRL, with one revoked entry.
+        run(Command::new(env!("CARGO_BIN_EXE_cjs")).arg("--data-dir").arg(&app.data_dir).args([
+            "--database-url",
+            &app.database_url,
+            "admin",
+            "revoke",
+            "--user-id",
+            "master01",
+        ]));
+        let crl = app.client.get(app.url("/api/crl")).send().await.unwrap().bytes().await.unwrap();
+        let crl_path = dir.path().join("crl.der");
+        std::fs::write(&crl_path, &crl).unwrap();
+        lint(
+            Command::new(tool("lint_crl")).args(["lint", "-t", "CRL", "-p", "PKIX", "-s", "WARNING"]).arg(&crl_path),
+            "CRL",
+        );
+    }
+}

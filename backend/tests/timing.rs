@@ -1,0 +1,85 @@
+//! Timing side channel: an unknown ID and a wrong password must not be told apart by response
+//! time (both verify an argon2id hash; a dummy one for unknown IDs). Its own test binary, so no
+//! other test competes for the CPU while it measures.
+
+#[path = "api/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+
+use serde_json::json;
+
+use crate::helpers::{TestDb, spawn_app};
+
+/// 40 interleaved pairs per round; the medians must agree within 10 %. Without the dummy hash an unknown ID
+/// answers in about a tenth of the time, so this fails loudly if that protection goes. The
+/// Mann–Whitney z is printed, not asserted: the remaining difference (the wrong password's
+/// transaction writes the user row, the unknown ID's updates none) is 0–2 ms of ~27 ms and shows
+/// as |z| up to ≈ 4 on a quiet machine (docs/RELIABILITY.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_id_and_wrong_password_take_the_same_time() {
+    use sea_orm::ConnectionTrait;
+    use std::time::Instant;
+    let app = spawn_app(&TestDb::Sqlite).await;
+    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    let attempt = |id: String| {
+        let app = &app;
+        async move {
+            let t = Instant::now();
+            let r = app.post("/api/issuance/authenticate", &json!({"user_id": id, "password": "Wrong1234"})).await;
+            assert_eq!(r.status(), 401);
+            r.bytes().await.unwrap();
+            t.elapsed().as_secs_f64() * 1000.0
+        }
+    };
+    for i in 0..3 {
+        attempt(format!("warmup{i}")).await; // first connections, caches
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    // Up to three rounds: a burst of other work on the machine can skew one round, a real
+    // difference skews all three.
+    let mut seen = Vec::new();
+    for round in 0..3 {
+        let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
+        for i in 0..40 {
+            unknown.push(attempt(format!("nosuch{round}{i:02}")).await);
+            wrong.push(attempt("master01".to_owned()).await);
+            // Keep master01 below the lock threshold so every attempt is a real verification.
+            app.db.execute_unprepared("UPDATE users SET failures = 0").await.unwrap();
+        }
+        let z = rank_sum_z(&unknown, &wrong);
+        let (mu, mw) = (median(&mut unknown), median(&mut wrong));
+        eprintln!("round {round}: unknown ID median {mu:.1} ms, wrong password median {mw:.1} ms, rank-sum z = {z:.2}");
+        if (mu / mw - 1.0).abs() < 0.10 {
+            return;
+        }
+        seen.push((mu, mw));
+    }
+    panic!("unknown IDs and wrong passwords are told apart by time in every round: {seen:?}");
+}
+
+/// Mann–Whitney U as a z score (normal approximation, ties averaged).
+fn rank_sum_z(a: &[f64], b: &[f64]) -> f64 {
+    let mut all: Vec<(f64, bool)> = a.iter().map(|&x| (x, true)).chain(b.iter().map(|&x| (x, false))).collect();
+    all.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let mut ranks = vec![0.0; all.len()];
+    let mut i = 0;
+    while i < all.len() {
+        let mut j = i;
+        while j + 1 < all.len() && all[j + 1].0 == all[i].0 {
+            j += 1;
+        }
+        for r in ranks.iter_mut().take(j + 1).skip(i) {
+            *r = (i + j) as f64 / 2.0 + 1.0;
+        }
+        i = j + 1;
+    }
+    let ra: f64 = all.iter().zip(&ranks).filter(|(x, _)| x.1).map(|(_, r)| r).sum();
+    let (n1, n2) = (a.len() as f64, b.len() as f64);
+    let u = ra - n1 * (n1 + 1.0) / 2.0;
+    let mean = n1 * n2 / 2.0;
+    let sd = (n1 * n2 * (n1 + n2 + 1.0) / 12.0).sqrt();
+    (u - mean) / sd
+}
