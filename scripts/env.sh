@@ -8,6 +8,7 @@ export TRUNK_SKIP_VERSION_CHECK=true
 tools_bin=$("$root/scripts/setup-tools")
 # The Python with the tests' PyPI tools (aiosmtpd).
 export CJS_TEST_PYTHON=${CJS_TEST_PYTHON:-$(dirname "$tools_bin")/py/bin/python}
+export CJS_AXE_JS=${CJS_AXE_JS:-$(dirname "$tools_bin")/node_modules/axe-core/axe.min.js}
 export PATH="$tools_bin:$HOME/.cargo/bin:$PATH"
 
 build_frontend() {

@@ -355,7 +355,8 @@ impl Fixture {
         Ok(())
     }
 
-    /// Saves a screenshot to `<target>/e2e/<name>.png`.
+    /// Saves a screenshot to `<target>/e2e/<name>.png`, then checks the screen with axe-core:
+    /// every screen a flow photographs is also an accessibility check.
     pub async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {
         let target =
             std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target"));
@@ -363,6 +364,7 @@ impl Fixture {
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, self.client.screenshot().await?)?;
+        self.axe(name).await?;
         Ok(path)
     }
 
@@ -385,6 +387,30 @@ impl Fixture {
     }
 
     /// Ends the browser session (call at the end of a test; Drop stops the processes anyway).
+    /// Runs axe-core (npm, set up by scripts/setup-tools) on the current page; fails on any
+    /// violation, naming the rule, its impact and the first offending elements.
+    pub async fn axe(&self, screen: &str) -> anyhow::Result<()> {
+        let path = std::env::var("CJS_AXE_JS").map(PathBuf::from).unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/cjs-tools/node_modules/axe-core/axe.min.js")
+        });
+        let source = std::fs::read_to_string(&path)
+            .with_context(|| format!("axe-core not found at {} (run scripts/setup-tools)", path.display()))?;
+        self.client.execute(&format!("{source}\nreturn true;"), vec![]).await?;
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];\
+                 axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations.map(v =>\
+                   `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`)));",
+                vec![],
+            )
+            .await?;
+        let violations: Vec<String> = serde_json::from_value(result)?;
+        anyhow::ensure!(violations.is_empty(), "axe-core on {screen}:\n{}", violations.join("\n"));
+        Ok(())
+    }
+
     /// Remembers a secret that must never reach the server log.
     pub fn note_secret(&self, secret: &str) {
         self.secrets.lock().unwrap().push(secret.to_owned());

@@ -34,6 +34,14 @@ async fn login_screen_shows_the_four_buttons() -> anyhow::Result<()> {
     f.goto("/issuance/auth").await?;
     f.wait_text(ids::PAGE_TITLE, "電子証明書発行 ユーザー認証").await?;
     f.wait_text(ids::STEP_CURRENT, "ユーザー認証").await?;
+    f.axe("電子証明書発行 ユーザー認証").await?;
+    for (path, title) in
+        [("/login", "ログイン"), ("/register/master", "マスターユーザー"), ("/browser-check", "ブラウザ")]
+    {
+        f.goto(path).await?;
+        f.wait_text(ids::PAGE_TITLE, title).await?;
+        f.axe(path).await?;
+    }
     f.close().await
 }
 

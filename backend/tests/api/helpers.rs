@@ -39,7 +39,7 @@ pub fn databases() -> Vec<TestDb> {
 
 static INIT: Once = Once::new();
 
-fn init() {
+pub fn init() {
     INIT.call_once(|| {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         if std::env::var("TEST_LOG").is_ok() {
@@ -351,6 +351,33 @@ impl Drop for SmtpSink {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// `cjs serve` as a separate process (so a test can SIGKILL it) on `data_dir` and `url`,
+/// listening on `port` (0: any), with `extra` flags. Output is discarded.
+pub fn serve_process(data_dir: &std::path::Path, url: &str, port: u16, extra: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_cjs"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data_dir)
+        .args(["--database-url", url])
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// A fresh data directory and database URL (SQLite inside it, or a fresh PostgreSQL database).
+pub async fn fresh_store(db: &TestDb) -> (TempDir, PathBuf, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let url = match db {
+        TestDb::Sqlite => format!("sqlite://{}/cjs.db?mode=rwc", data_dir.display()),
+        TestDb::Postgres(admin) => fresh_postgres(admin).await,
+    };
+    (dir, data_dir, url)
 }
 
 /// Runs an external command, failing the test with its output if it fails.

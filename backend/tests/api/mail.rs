@@ -5,7 +5,7 @@
 use std::{
     collections::HashMap,
     path::Path,
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     time::{Duration, Instant},
 };
 
@@ -17,7 +17,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::helpers::{Options, SmtpSink, TestDb, databases, fresh_postgres, run, spawn, spawn_app};
+use crate::helpers::{Options, SmtpSink, TestDb, databases, fresh_store, run, serve_process, spawn, spawn_app};
 
 fn test_mail(i: usize) -> Mail {
     Mail {
@@ -266,31 +266,33 @@ async fn smtp_outage_mails_wait_then_all_arrive() {
     }
 }
 
-/// `cjs serve` as a separate process (so it can be SIGKILLed) delivering to `smtp_port`.
+/// `cjs serve` as a separate process delivering to `smtp_port`.
 fn serve(data_dir: &Path, url: &str, smtp_port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_cjs"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .args(["--database-url", url, "--smtp-host", "127.0.0.1", "--smtp-security", "none"])
-        .args(["--smtp-port", &smtp_port.to_string(), "--mail-interval-seconds", "1", "--mail-retry-seconds", "1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+    let port = smtp_port.to_string();
+    serve_process(
+        data_dir,
+        url,
+        0,
+        &[
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-security",
+            "none",
+            "--smtp-port",
+            &port,
+            "--mail-interval-seconds",
+            "1",
+            "--mail-retry-seconds",
+            "1",
+        ],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_killed_mid_batch_loses_nothing() {
     const N: usize = 45;
     for db in databases() {
-        let dir = tempfile::tempdir().unwrap();
-        let data_dir = dir.path().join("data");
-        std::fs::create_dir_all(&data_dir).unwrap();
-        let url = match &db {
-            TestDb::Sqlite => format!("sqlite://{}/cjs.db?mode=rwc", data_dir.display()),
-            TestDb::Postgres(admin) => fresh_postgres(admin).await,
-        };
+        let (_dir, data_dir, url) = fresh_store(&db).await;
         cjs_admin(&data_dir, &url, &["mail"]); // creates the schema
         let conn = Database::connect(&url).await.unwrap();
         seed(&conn, N).await;
