@@ -44,12 +44,33 @@ pub enum ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
-        match e {
-            sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_) => {
-                ApiError::Unavailable(anyhow::Error::new(e))
-            }
-            other => ApiError::Internal(anyhow::Error::new(other).context("Database operation failed")),
+        if database_unavailable(&e) {
+            ApiError::Unavailable(anyhow::Error::new(e))
+        } else {
+            ApiError::Internal(anyhow::Error::new(e).context("Database operation failed"))
         }
+    }
+}
+
+/// Whether `e` means "the database cannot be reached or is going away right now" (try again
+/// later: 503) rather than a fault of this request (500): no connection, a connection that broke,
+/// PostgreSQL shutting down or restarting (SQLSTATE classes 08 and 57), SQLite busy or locked.
+pub fn database_unavailable(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => match &**inner {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Tls(_) => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                code.starts_with("08") || code.starts_with("57") || matches!(code.as_ref(), "5" | "6" | "517")
+            }),
+            _ => false,
+        },
+        _ => false,
     }
 }
 

@@ -22,7 +22,9 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
                 .foreign_keys(true)
         });
     } else {
-        options.max_connections(16);
+        // While PostgreSQL is down or restarting, requests answer 503 after at most 3 s instead
+        // of hanging; the pool reconnects by itself when it is back.
+        options.max_connections(16).connect_timeout(Duration::from_secs(2)).acquire_timeout(Duration::from_secs(3));
     }
     let db = Database::connect(options)
         .await

@@ -195,3 +195,159 @@ async fn sigkill_during_issuance_and_logins_leaves_no_half_written_state() {
         drop(conn);
     }
 }
+
+/// A PostgreSQL server of the test's own (initdb in a temporary directory, run as the
+/// `postgres` user), so it can be stopped and started without touching the shared one.
+struct PrivatePostgres {
+    dir: tempfile::TempDir,
+    bin: std::path::PathBuf,
+    port: u16,
+}
+
+impl PrivatePostgres {
+    /// `None` where it cannot run (not root, no server binaries): the test then says so.
+    fn start() -> Option<Self> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql").ok()?.flatten().map(|e| e.path().join("bin")).next()?;
+        if !bin.join("initdb").exists()
+            || !std::process::Command::new("id").arg("-u").output().ok()?.stdout.starts_with(b"0")
+        {
+            return None;
+        }
+        let dir = tempfile::tempdir().ok()?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).ok()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let pg = Self { dir, bin, port };
+        pg.as_postgres("initdb", &["-D", &pg.data(), "-A", "trust", "-U", "postgres", "--no-sync"]);
+        pg.ctl_start();
+        Some(pg)
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("pgdata").display().to_string()
+    }
+
+    fn as_postgres(&self, tool: &str, args: &[&str]) {
+        crate::helpers::run(
+            std::process::Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(self.bin.join(tool))
+                .args(args)
+                .current_dir(self.dir.path()),
+        );
+    }
+
+    fn ctl_start(&self) {
+        let opts = format!("-p {} -c listen_addresses=127.0.0.1 -k {}", self.port, self.dir.path().display());
+        let log = self.dir.path().join("pg.log").display().to_string();
+        self.as_postgres("pg_ctl", &["-D", &self.data(), "-l", &log, "-w", "-o", &opts, "start"]);
+    }
+
+    fn ctl_stop(&self) {
+        self.as_postgres("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join("pg_ctl"))
+            .args(["-D", &self.data(), "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stopped_under_load_gives_503_json_then_recovers() {
+    let Some(pg) = PrivatePostgres::start() else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must be able to run a private PostgreSQL");
+        eprintln!("no private PostgreSQL possible here (needs root and the server binaries): skipped");
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let app = crate::helpers::spawn(
+        &crate::helpers::TestDb::Postgres(String::new()),
+        crate::helpers::Options { share_with: Some((data.path().join("data"), pg.url())), ..Default::default() },
+    )
+    .await;
+    // Load: health checks and unknown-ID authentications, non-stop, recording every answer.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let answers = Arc::new(std::sync::Mutex::new(Vec::<(Instant, u16, String)>::new()));
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let (client, base, stop, answers) = (app.client.clone(), app.url(""), stop.clone(), answers.clone());
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let r = if i % 2 == 0 {
+                    client.get(format!("{base}/api/health")).send().await
+                } else {
+                    client
+                        .post(format!("{base}/api/issuance/authenticate"))
+                        .json(&json!({"user_id": format!("nobody{i:02}"), "password": "Wrong1234"}))
+                        .send()
+                        .await
+                };
+                if let Ok(r) = r {
+                    let status = r.status().as_u16();
+                    let body = r.text().await.unwrap_or_default();
+                    answers.lock().unwrap().push((Instant::now(), status, body));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let stopped_at = Instant::now();
+    pg.ctl_stop();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let restarted_at = Instant::now();
+    pg.ctl_start();
+    // Recovery without restarting the service: healthy again within 30 s.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let recovered = loop {
+        let ok = answers
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .take(8)
+            .filter(|(t, s, _)| *t > restarted_at && (*s == 200 || *s == 401))
+            .count();
+        if ok >= 8 {
+            break Instant::now();
+        }
+        assert!(Instant::now() < deadline, "the service did not recover after PostgreSQL came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let answers = answers.lock().unwrap();
+    let during: Vec<_> = answers.iter().filter(|(t, _, _)| *t > stopped_at && *t < restarted_at).collect();
+    let unavailable = during.iter().filter(|(_, s, _)| *s == 503).count();
+    // Requests fail fast: the pool's 3 s acquire timeout, not a hang.
+    let answered_during = during.len();
+    assert!(
+        unavailable > 0,
+        "no 503 while the database was down: {:?}",
+        during.iter().map(|a| a.1).collect::<Vec<_>>()
+    );
+    for (_, status, body) in answers.iter() {
+        assert!(matches!(status, 200 | 401 | 503), "unexpected {status}: {body}");
+        if *status == 503 {
+            let v: serde_json::Value = serde_json::from_str(body).expect("503 answers are JSON");
+            assert_eq!(v["code"], "service_unavailable", "{body}");
+        }
+    }
+    eprintln!(
+        "{} answers; {answered_during} while PostgreSQL was down for 7 s ({unavailable} × 503 JSON, no 500); healthy again {:.1} s after it restarted",
+        answers.len(),
+        (recovered - restarted_at).as_secs_f64()
+    );
+}
