@@ -351,3 +351,37 @@ async fn postgres_stopped_under_load_gives_503_json_then_recovers() {
         (recovered - restarted_at).as_secs_f64()
     );
 }
+
+/// Mounts a tmpfs at `dir` with `opts`; false where mounting is not allowed.
+fn mount_tmpfs(dir: &std::path::Path, opts: &str) -> bool {
+    std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", opts, "tmpfs"])
+        .arg(dir)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn read_only_or_full_data_directory_at_start_is_a_clear_error() {
+    let base = tempfile::tempdir().unwrap();
+    let cases = [("ro,size=1m", "Read-only file system"), ("size=192k", "disk is full")];
+    for (opts, expected) in cases {
+        let dir = base.path().join(opts.replace([',', '='], "_"));
+        std::fs::create_dir_all(&dir).unwrap();
+        if !mount_tmpfs(&dir, opts) {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must be able to mount a tmpfs");
+            eprintln!("cannot mount a tmpfs here: skipped");
+            return;
+        }
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cjs"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.join("data"))
+            .output()
+            .unwrap();
+        let _ = std::process::Command::new("umount").arg(&dir).output();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{opts}: the server must not start");
+        assert!(stderr.contains(expected), "{opts}: {stderr}");
+        eprintln!("{opts}: exit {:?}: {}", out.status.code(), stderr.lines().last().unwrap_or_default());
+    }
+}
