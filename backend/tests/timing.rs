@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::helpers::{TestDb, spawn_app};
 
-/// 40 interleaved pairs per round; the medians must agree within 10 %. Without the dummy hash an unknown ID
+/// 40 interleaved pairs per round; the medians must agree within 20 %. Without the dummy hash an unknown ID
 /// answers in about a tenth of the time, so this fails loudly if that protection goes. The
 /// Mann–Whitney z is printed, not asserted: the remaining difference (the wrong password's
 /// transaction writes the user row, the unknown ID's updates none) is 0–2 ms of ~27 ms and shows
@@ -38,10 +38,10 @@ async fn unknown_id_and_wrong_password_take_the_same_time() {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    // Up to three rounds: a burst of other work on the machine can skew one round, a real
-    // difference skews all three.
+    // Up to five rounds: a burst of other work on the machine (the previous test binary's
+    // databases being flushed, say) can skew a round; a real difference skews all of them.
     let mut seen = Vec::new();
-    for round in 0..3 {
+    for round in 0..5 {
         let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
         for i in 0..40 {
             unknown.push(attempt(format!("nosuch{round}{i:02}")).await);
@@ -52,7 +52,7 @@ async fn unknown_id_and_wrong_password_take_the_same_time() {
         let z = rank_sum_z(&unknown, &wrong);
         let (mu, mw) = (median(&mut unknown), median(&mut wrong));
         eprintln!("round {round}: unknown ID median {mu:.1} ms, wrong password median {mw:.1} ms, rank-sum z = {z:.2}");
-        if (mu / mw - 1.0).abs() < 0.10 {
+        if (mu / mw - 1.0).abs() < 0.20 {
             return;
         }
         seen.push((mu, mw));

@@ -23,10 +23,11 @@ const SEARCH_INDEXES: &[(&str, &str)] = &[
     ("idx_certificates_subject_cn", "subject_cn"),
     ("idx_certificates_created_at", "created_at"),
     ("idx_certificates_org_created", "org_id, created_at"),
+    ("idx_certificates_status_created", "status, created_at"),
 ];
 
-/// Seeds `orgs` companies, `users` users and `rows` certificates (expiries spread over two
-/// years from now minus one, 5 % revoked).
+/// Seeds `orgs` companies, `users` users and `rows` certificates (each user's latest expiry
+/// spread over two years, older ones a year apart each, 5 % revoked).
 pub async fn seed(db: &DatabaseConnection, orgs: usize, users: usize, rows: usize) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let now = OffsetDateTime::now_utc();
@@ -71,8 +72,12 @@ pub async fn seed(db: &DatabaseConnection, orgs: usize, users: usize, rows: usiz
     for start in (0..rows).step_by(2000) {
         let batch: Vec<certificate::ActiveModel> = (start..(start + 2000).min(rows))
             .map(|i| {
-                let u = i % users;
-                let not_after = now - time::Duration::days(365) + time::Duration::seconds((i as i64 * 7919) % span);
+                // User u holds certificates j = 0, 1, … one year apart; the latest expires
+                // somewhere in [now − 60 days, now + 670 days], so some are due a notice.
+                let (u, j) = (i % users, i / users);
+                let per_user = rows.div_ceil(users);
+                let latest = now - time::Duration::days(60) + time::Duration::seconds((u as i64 * 7919) % span);
+                let not_after = latest - time::Duration::days(365 * (per_user - 1 - j) as i64);
                 certificate::ActiveModel {
                     serial: Set(format!("{:040x}", i as u128 * 0x9e37_79b9_7f4a_7c15 + 1)),
                     user_pk: Set(first_user + u as i64),
@@ -106,10 +111,12 @@ async fn min_id(db: &DatabaseConnection, table: &str) -> anyhow::Result<i64> {
     Ok(row.try_get::<i64>("", "n")?)
 }
 
-/// p95 (and p50) in ms of a mix of admin certificate searches.
-async fn search_mix(db: &DatabaseConnection, users: usize, orgs: usize) -> anyhow::Result<(f64, f64)> {
+/// p50 and p95 in ms of a mix of admin certificate searches, and the slowest kind's p95.
+async fn search_mix(db: &DatabaseConnection, users: usize, orgs: usize) -> anyhow::Result<(f64, f64, String)> {
     let now = OffsetDateTime::now_utc();
+    let kinds = ["user ID", "serial", "company", "status=valid", "newest"];
     let mut lat = Vec::new();
+    let mut per_kind: Vec<Vec<f64>> = vec![Vec::new(); kinds.len()];
     for i in 0..20 {
         let queries = [
             CertificateQuery { user_id: Some(format!("s{:07}", (i * 4999) % users)), ..Default::default() },
@@ -123,14 +130,23 @@ async fn search_mix(db: &DatabaseConnection, users: usize, orgs: usize) -> anyho
             CertificateQuery { status: Some(CertificateStatus::Active), ..Default::default() },
             CertificateQuery::default(),
         ];
-        for q in &queries {
+        for (k, q) in queries.iter().enumerate() {
             let t = Instant::now();
             let found = certificates(db, q, now).await?;
-            lat.push(ms(t.elapsed()));
+            let elapsed = ms(t.elapsed());
+            lat.push(elapsed);
+            per_kind[k].push(elapsed);
             std::hint::black_box(found);
         }
     }
-    Ok((percentile(&lat, 50.0), percentile(&lat, 95.0)))
+    let worst = per_kind
+        .iter()
+        .zip(kinds)
+        .map(|(v, k)| (percentile(v, 95.0), k))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(p, k)| format!("slowest kind: {k} p95 {p:.1} ms"))
+        .unwrap_or_default();
+    Ok((percentile(&lat, 50.0), percentile(&lat, 95.0), worst))
 }
 
 /// Runs the scale section on one database kind; pushes table rows.
@@ -182,16 +198,16 @@ pub async fn section(
     ));
 
     // Admin search with and without the indexes of migration 000003.
-    let (p50, p95) = search_mix(&db, users, orgs).await?;
+    let (p50, p95, worst) = search_mix(&db, users, orgs).await?;
     for (name, _) in SEARCH_INDEXES {
         db.execute_unprepared(&format!("DROP INDEX {name}")).await?;
     }
-    let (np50, np95) = search_mix(&db, users, orgs).await?;
+    let (np50, np95, nworst) = search_mix(&db, users, orgs).await?;
     for (name, cols) in SEARCH_INDEXES {
         db.execute_unprepared(&format!("CREATE INDEX {name} ON certificates ({cols})")).await?;
     }
     out.push(format!(
-        "| {label} | admin certificate search (5 query kinds × 20) | p50 {p50:.1} ms / p95 {p95:.1} ms | without the search indexes: p50 {np50:.1} / p95 {np95:.1} ms | target p95 ≤ 50 ms |"
+        "| {label} | admin certificate search (5 query kinds × 20) | p50 {p50:.1} ms / p95 {p95:.1} ms ({worst}) | without the search indexes: p50 {np50:.1} / p95 {np95:.1} ms ({nworst}) | target p95 ≤ 50 ms |"
     ));
     db.close().await?;
     Ok(())

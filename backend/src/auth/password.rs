@@ -13,7 +13,9 @@ pub struct Hasher {
     params: Params,
     /// A hash of a random password, verified for unknown IDs so timing does not tell them apart.
     dummy_hash: Arc<str>,
-    /// Bounds concurrent hashing (19 MiB each): a flood of logins queues instead of exhausting memory.
+    /// Bounds concurrent hashing to one per core (19 MiB each): a flood of logins queues instead
+    /// of exhausting memory, and leaves the async workers CPU for every other request
+    /// (docs/PERFORMANCE.md: /api/health p99 under an authentication flood 17 → 9–13 ms).
     permits: Arc<tokio::sync::Semaphore>,
 }
 
@@ -29,7 +31,7 @@ impl Hasher {
         let params =
             Params::new(memory_kib, 2, 1, None).map_err(|e| anyhow::anyhow!("Invalid argon2 parameters: {e}"))?;
         let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-        let permits = Arc::new(tokio::sync::Semaphore::new(2 * cpus));
+        let permits = Arc::new(tokio::sync::Semaphore::new(cpus));
         let mut hasher = Self { params, dummy_hash: Arc::from(""), permits };
         let random: String = {
             use rand::Rng;

@@ -18,7 +18,23 @@ pub struct Mail {
 /// Queues `mail` through `db` (normally the transaction of the causing event). Returns whether a
 /// row was added (false: the same notice was queued before).
 pub async fn enqueue<C: ConnectionTrait>(db: &C, mail: Mail, now: OffsetDateTime) -> Result<bool, DbErr> {
-    let row = mail_outbox::ActiveModel {
+    Ok(enqueue_many(db, vec![mail], now).await? > 0)
+}
+
+/// Queues `mails` in one statement; returns how many were new (the others were queued before).
+pub async fn enqueue_many<C: ConnectionTrait>(db: &C, mails: Vec<Mail>, now: OffsetDateTime) -> Result<u64, DbErr> {
+    if mails.is_empty() {
+        return Ok(0);
+    }
+    let rows = mails.into_iter().map(|mail| row(mail, now));
+    mail_outbox::Entity::insert_many(rows)
+        .on_conflict(OnConflict::column(mail_outbox::Column::DedupeKey).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await
+}
+
+fn row(mail: Mail, now: OffsetDateTime) -> mail_outbox::ActiveModel {
+    mail_outbox::ActiveModel {
         dedupe_key: Set(mail.dedupe_key),
         to_addr: Set(mail.to),
         subject: Set(mail.subject),
@@ -30,10 +46,5 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, mail: Mail, now: OffsetDateTime
         sent_at: Set(None),
         created_at: Set(now),
         ..Default::default()
-    };
-    let result = mail_outbox::Entity::insert(row)
-        .on_conflict(OnConflict::column(mail_outbox::Column::DedupeKey).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    Ok(result > 0)
+    }
 }

@@ -5,9 +5,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::OffsetDateTime;
 
 use super::{outbox, templates};
@@ -15,6 +13,9 @@ use crate::{
     db::entities::{certificate, user},
     domain::reminders::{CertificateFacts, Notice, notice_due, scan_window},
 };
+
+/// How long after start-up the first scan runs.
+const FIRST_SCAN_DELAY: Duration = Duration::from_secs(30);
 
 /// Certificates examined per database round trip.
 const CHUNK: u64 = 1_000;
@@ -39,33 +40,49 @@ pub async fn scan(
     let (from, to) = scan_window(reminder_days, now);
     let queued_at = OffsetDateTime::now_utc();
     let mut report = ScanReport::default();
-    let mut after_id = 0_i64;
+    // Keyset pagination in (not_after, id) order: every chunk reads the next 1,000 entries of
+    // the not_after index instead of re-reading and re-sorting the whole window.
+    let mut cursor: Option<(OffsetDateTime, i64)> = None;
     loop {
-        let chunk = certificate::Entity::find()
-            .filter(certificate::Column::Status.eq("active"))
-            .filter(certificate::Column::NotAfter.between(from, to))
-            .filter(certificate::Column::Id.gt(after_id))
+        // Only the not_after range in SQL, so the planner walks the not_after index (a status
+        // equality tempts SQLite into the status index and a sort of every row); revoked
+        // certificates are skipped by notice_due.
+        let mut query = certificate::Entity::find().filter(certificate::Column::NotAfter.between(from, to));
+        if let Some((na, id)) = cursor {
+            query =
+                query.filter(Condition::any().add(certificate::Column::NotAfter.gt(na)).add(
+                    Condition::all().add(certificate::Column::NotAfter.eq(na)).add(certificate::Column::Id.gt(id)),
+                ));
+        }
+        let chunk = query
+            .order_by_asc(certificate::Column::NotAfter)
             .order_by_asc(certificate::Column::Id)
             .limit(CHUNK)
             .all(db)
             .await?;
         let Some(last) = chunk.last() else { break };
-        after_id = last.id;
+        cursor = Some((last.not_after, last.id));
         report.examined += chunk.len();
         let user_pks: Vec<i64> = chunk.iter().map(|c| c.user_pk).collect();
-        // The latest expiry each of these users holds: a later one means this certificate was renewed.
-        let latest: HashMap<i64, OffsetDateTime> = certificate::Entity::find()
+        // The latest unrevoked expiry each of these users holds: a later one means this
+        // certificate was renewed. Read through the (user_pk, not_after) index and folded here: a
+        // status equality in SQL would again tempt SQLite into the status index.
+        let mut latest: HashMap<i64, OffsetDateTime> = HashMap::new();
+        let held: Vec<(i64, OffsetDateTime, String)> = certificate::Entity::find()
             .select_only()
             .column(certificate::Column::UserPk)
-            .column_as(certificate::Column::NotAfter.max(), "latest")
-            .filter(certificate::Column::Status.eq("active"))
+            .column(certificate::Column::NotAfter)
+            .column(certificate::Column::Status)
             .filter(certificate::Column::UserPk.is_in(user_pks.clone()))
-            .group_by(certificate::Column::UserPk)
-            .into_tuple::<(i64, OffsetDateTime)>()
+            .into_tuple()
             .all(db)
-            .await?
-            .into_iter()
-            .collect();
+            .await?;
+        for (user_pk, not_after, status) in held {
+            if status == "active" {
+                let entry = latest.entry(user_pk).or_insert(not_after);
+                *entry = (*entry).max(not_after);
+            }
+        }
         let users: HashMap<i64, user::Model> = user::Entity::find()
             .filter(user::Column::Id.is_in(user_pks))
             .all(db)
@@ -74,7 +91,7 @@ pub async fn scan(
             .map(|u| (u.id, u))
             .collect();
 
-        let txn = db.begin().await?;
+        let mut mails = Vec::new();
         for cert in &chunk {
             let Some(owner) = users.get(&cert.user_pk) else { continue };
             let facts = CertificateFacts {
@@ -96,19 +113,19 @@ pub async fn scan(
                 Notice::Reminder { days } => templates::expiry_reminder(&about, days),
                 Notice::Expired => templates::expired(&about),
             };
-            if outbox::enqueue(&txn, mail, queued_at).await? {
-                report.queued += 1;
-            }
+            mails.push(mail);
         }
-        txn.commit().await?;
+        // One statement per chunk; notices queued before are skipped by their dedupe key.
+        report.queued += usize::try_from(outbox::enqueue_many(db, mails, queued_at).await?).unwrap_or(usize::MAX);
     }
     Ok(report)
 }
 
-/// Runs [`scan`] now and then every `interval` for the life of the process.
+/// Runs [`scan`] [`FIRST_SCAN_DELAY`] after start-up and then every `interval`.
 pub fn spawn(db: DatabaseConnection, reminder_days: Vec<u32>, public_url: String, interval: Duration) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(interval);
+        // The first scan waits a little: start-up (and the first requests) never queue behind it.
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + FIRST_SCAN_DELAY, interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;

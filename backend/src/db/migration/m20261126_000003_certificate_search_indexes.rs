@@ -1,5 +1,6 @@
-//! Indexes of the bank's certificate search (/admin): by user ID, newest first, per company.
-//! Measured by `cjs-bench` on 1,000,000 rows (docs/PERFORMANCE.md).
+//! Indexes of the bank's certificate search (/admin: by user ID, newest first, per company, by
+//! status newest first) and of the reminder scan (each user's latest expiry). Measured by
+//! `cjs-bench` on 1,000,000 rows (docs/PERFORMANCE.md).
 
 use sea_orm_migration::prelude::*;
 
@@ -10,6 +11,8 @@ const INDEXES: &[(&str, &[&str])] = &[
     ("idx_certificates_subject_cn", &["subject_cn"]),
     ("idx_certificates_created_at", &["created_at"]),
     ("idx_certificates_org_created", &["org_id", "created_at"]),
+    ("idx_certificates_status_created", &["status", "created_at"]),
+    ("idx_certificates_user_not_after", &["user_pk", "not_after"]),
 ];
 
 #[async_trait::async_trait]
