@@ -348,6 +348,26 @@ impl Fixture {
         Ok(())
     }
 
+    /// Presses Tab until the element `id` has the focus (at most 150 times); returns it. For
+    /// keyboard-only flows: nothing is clicked.
+    pub async fn tab_to(&self, id: &str) -> anyhow::Result<Element> {
+        self.find(id).await?;
+        for _ in 0..150 {
+            let active = self.client.active_element().await?;
+            if active.attr("data-testid").await?.as_deref() == Some(id) {
+                return Ok(active);
+            }
+            active.send_keys("\u{E004}").await?; // Tab
+        }
+        bail!("{id} never got the focus with Tab")
+    }
+
+    /// Tab to the button `id` and press Enter on it.
+    pub async fn press(&self, id: &str) -> anyhow::Result<()> {
+        self.tab_to(id).await?.send_keys("\u{E007}").await.with_context(|| format!("Enter on {id}"))?;
+        Ok(())
+    }
+
     pub async fn type_into(&self, id: &str, text: &str) -> anyhow::Result<()> {
         let el = self.find(id).await?;
         el.clear().await?;

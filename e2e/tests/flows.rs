@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use e2e::{Fixture, ids, run, steps::type_with_software_keyboard};
+use e2e::{Fixture, ids, run, steps, steps::type_with_software_keyboard};
 
 #[tokio::test]
 async fn login_screen_shows_the_four_buttons() -> anyhow::Result<()> {
@@ -172,5 +172,46 @@ async fn cancel_returns_to_the_login_screen() -> anyhow::Result<()> {
     f.click(ids::BTN_ISSUE_CERTIFICATE).await?;
     let value = f.find(ids::AUTH_PASSWORD).await?.prop("value").await?.unwrap_or_default();
     assert_eq!(value, "");
+    f.close().await
+}
+
+#[tokio::test]
+async fn the_wizard_and_the_software_keyboard_work_with_the_keyboard_alone() -> anyhow::Result<()> {
+    let f = Fixture::start().await?;
+    f.admin(
+        &[
+            "create-org",
+            "--name",
+            "キーボード株式会社",
+            "--master-id",
+            "master03",
+            "--email",
+            "m3@example.co.jp",
+            "--password-stdin",
+        ],
+        Some("Init1234\n"),
+    )?;
+    steps::register_master(&f, "master03", "Init1234", "Secret123").await?;
+    // ④ → ⑦ with Tab, Enter and typing only.
+    f.tab_to(ids::AUTH_USER_ID).await?.send_keys("master03").await?;
+    f.press(ids::AUTH_SOFTWARE_KEYBOARD).await?;
+    f.find(ids::KEYBOARD).await?;
+    let mut upper = false;
+    for c in "Secret123".chars() {
+        if c.is_ascii_alphabetic() && c.is_ascii_uppercase() != upper {
+            f.press(ids::KEYBOARD_SHIFT).await?;
+            upper = !upper;
+        }
+        f.press(&format!("{}{c}", ids::KEYBOARD_KEY_PREFIX)).await?;
+    }
+    let shown = f.find(ids::KEYBOARD_DISPLAY).await?.text().await?;
+    anyhow::ensure!(shown.chars().filter(|c| *c == '●').count() == 9, "display shows {shown:?}");
+    f.press(ids::KEYBOARD_CLOSE).await?;
+    f.wait_gone(ids::KEYBOARD).await?;
+    f.press(ids::AUTH_SUBMIT).await?;
+    f.wait_path("/issuance/confirm").await?;
+    f.press(ids::ISSUE_SUBMIT).await?;
+    f.wait_text(ids::RESULT_FILENAME, ".p12").await?;
+    f.screenshot("keyboard-only-result").await?;
     f.close().await
 }

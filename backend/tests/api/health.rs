@@ -114,3 +114,22 @@ async fn security_headers_on_every_response() {
         assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
     }
 }
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_413_before_they_are_read() {
+    let app = spawn_app(&TestDb::Sqlite).await;
+    let big = format!("{{\"user_id\":\"master01\",\"password\":\"{}\"}}", "x".repeat(1024 * 1024));
+    for path in ["/api/issuance/authenticate", "/api/issuance/issue", "/api/password/change"] {
+        let r = app
+            .client
+            .post(app.url(path))
+            .header("Content-Type", "application/json")
+            .body(big.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413, "{path}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "payload_too_large", "{path}: {body}");
+    }
+}
