@@ -207,11 +207,20 @@ impl Drop for Server {
     }
 }
 
-/// A child process killed on drop (the peers: cfssl, nginx).
+/// A child process stopped on drop (the peers: cfssl, nginx): SIGTERM first, so a master
+/// process (nginx) takes its workers down with it, then SIGKILL after 3 s.
 pub struct Peer(pub Child);
 
 impl Drop for Peer {
     fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
