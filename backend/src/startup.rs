@@ -57,7 +57,7 @@ pub async fn core_services(config: &Config) -> anyhow::Result<(DatabaseConnectio
 }
 
 /// Headers on every response: HTTPS only (HSTS), no framing, no MIME sniffing, no referrer.
-/// (A full Content-Security-Policy needs a hash or nonce for Trunk's inline loader script.)
+/// The page's own Content-Security-Policy is set by `api::spa` when it serves index.html.
 fn security_headers() -> middleware::DefaultHeaders {
     middleware::DefaultHeaders::new()
         .add(("Strict-Transport-Security", "max-age=31536000"))

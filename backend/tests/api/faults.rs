@@ -15,20 +15,11 @@ use backend::{
     startup::core_services,
 };
 use common::{Field, Password, UserId};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::helpers::{client_with, databases, fresh_store, serve_process};
-
-async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql.to_owned()))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get::<i64>("", "n").unwrap()
-}
+use crate::helpers::{client_with, count, databases, fresh_store, serve_process};
 
 async fn wait_healthy(client: &reqwest::Client, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -259,13 +259,7 @@ impl TestApp {
 
     /// Counts rows of `sql` (a `SELECT COUNT(*) AS n …`).
     pub async fn count(&self, sql: &str) -> i64 {
-        let row = self
-            .db
-            .query_one_raw(sea_orm::Statement::from_string(self.db.get_database_backend(), sql.to_owned()))
-            .await
-            .unwrap()
-            .unwrap();
-        row.try_get::<i64>("", "n").unwrap()
+        count(&self.db, sql).await
     }
 }
 
@@ -378,6 +372,16 @@ pub async fn fresh_store(db: &TestDb) -> (TempDir, PathBuf, String) {
         TestDb::Postgres(admin) => fresh_postgres(admin).await,
     };
     (dir, data_dir, url)
+}
+
+/// Counts rows of `sql` (a `SELECT COUNT(*) AS n …`) on `db`.
+pub async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql.to_owned()))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
 }
 
 /// Runs an external command, failing the test with its output if it fails.

@@ -17,7 +17,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::helpers::{Options, SmtpSink, TestDb, databases, fresh_store, run, serve_process, spawn, spawn_app};
+use crate::helpers::{Options, SmtpSink, TestDb, count, databases, fresh_store, run, serve_process, spawn, spawn_app};
 
 fn test_mail(i: usize) -> Mail {
     Mail {
@@ -35,15 +35,6 @@ async fn seed(db: &DatabaseConnection, n: usize) {
         assert!(outbox::enqueue(&txn, test_mail(i), OffsetDateTime::now_utc()).await.unwrap());
     }
     txn.commit().await.unwrap();
-}
-
-async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql.to_owned()))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get::<i64>("", "n").unwrap()
 }
 
 /// Waits until `sql` counts `n`.
