@@ -83,7 +83,8 @@ pub async fn organizations<C: ConnectionTrait>(db: &C) -> Result<Vec<Organizatio
 }
 
 /// Search criteria of the staff certificate screen; all optional.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CertificateQuery {
     pub organization: Option<String>,
     pub user_id: Option<String>,
@@ -130,7 +131,8 @@ pub async fn certificates<C: ConnectionTrait>(
 }
 
 /// Filters of the audit log screen.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     pub user_id: Option<String>,
     pub action: Option<String>,

@@ -46,9 +46,29 @@ impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
         if database_unavailable(&e) {
             ApiError::Unavailable(anyhow::Error::new(e))
+        } else if data_exception(&e) {
+            // A value the database refuses (SQLSTATE class 22) that the checks before it let
+            // through: the request's fault, not the server's. Logged, as it points at a missing check.
+            tracing::warn!(error = %e, "database refused a value of the request");
+            ApiError::InvalidInput {
+                field: None,
+                message: "使用できない文字または値が含まれています。入力し直してください。".to_owned(),
+            }
         } else {
             ApiError::Internal(anyhow::Error::new(e).context("Database operation failed"))
         }
+    }
+}
+
+/// Whether PostgreSQL refused a value (SQLSTATE class 22, data exception: NUL in text, a number
+/// out of range, an invalid encoding).
+fn data_exception(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
+            matches!(&**inner, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")))
+        }
+        _ => false,
     }
 }
 

@@ -5,6 +5,11 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, backend::cli::Command::Openapi) {
+        // Needs no configuration, data directory or database.
+        backend::cli::print_openapi();
+        return std::process::ExitCode::SUCCESS;
+    }
     let config = match backend::config::Config::resolve(&cli.config) {
         Ok(c) => c,
         Err(e) => {

@@ -114,6 +114,10 @@ pub async fn revoke(
     {
         return Err(ApiError::Forbidden);
     }
+    // Serials are hex (at most 20 octets, RFC 5280); anything else names no certificate.
+    if serial.is_empty() || serial.len() > 40 || !serial.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(ApiError::NotFound);
+    }
     let serial = serial.to_ascii_lowercase();
     let cert = certificate::Entity::find()
         .filter(certificate::Column::Serial.eq(&serial))

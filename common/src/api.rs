@@ -9,6 +9,7 @@ pub const HEADER_CERT_SERIAL: &str = "x-certificate-serial";
 pub const HEADER_CERT_NOT_AFTER: &str = "x-certificate-not-after";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     pub status: String,
 }
@@ -16,8 +17,21 @@ pub struct Health {
 /// `POST /api/issuance/authenticate` and `POST /api/login`. The fields are plain strings so the
 /// server can answer a malformed value with `invalid_input` naming the field.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Credentials {
+    /// R1: 6–12 half-width letters and digits, at least one of each (the pattern: a run of one
+    /// kind, then the other, then either).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^([A-Za-z]+[0-9]|[0-9]+[A-Za-z])[A-Za-z0-9]*$", min_length = 6, max_length = 12)
+    )]
     pub user_id: String,
+    /// R1: 6–12 half-width letters and digits, at least one of each (the pattern: a run of one
+    /// kind, then the other, then either).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^([A-Za-z]+[0-9]|[0-9]+[A-Za-z])[A-Za-z0-9]*$", min_length = 6, max_length = 12)
+    )]
     pub password: String,
 }
 
@@ -29,6 +43,7 @@ impl std::fmt::Debug for Credentials {
 
 /// Answer of a successful issuance authentication.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssuanceToken {
     /// Single-use, 10-minute token for `POST /api/issuance/issue`.
     pub token: String,
@@ -40,8 +55,15 @@ pub struct IssuanceToken {
 
 /// `POST /api/issuance/issue`.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssueRequest {
     pub token: String,
+    /// R1: 6–12 half-width letters and digits, at least one of each (the pattern: a run of one
+    /// kind, then the other, then either).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^([A-Za-z]+[0-9]|[0-9]+[A-Za-z])[A-Za-z0-9]*$", min_length = 6, max_length = 12)
+    )]
     pub password: String,
 }
 
@@ -53,12 +75,32 @@ impl std::fmt::Debug for IssueRequest {
 
 /// `POST /api/password/change`: replaces a one-time initial password (R11) or any password.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordChange {
+    /// R1: 6–12 half-width letters and digits, at least one of each (the pattern: a run of one
+    /// kind, then the other, then either).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^([A-Za-z]+[0-9]|[0-9]+[A-Za-z])[A-Za-z0-9]*$", min_length = 6, max_length = 12)
+    )]
     pub user_id: String,
+    /// R1: 6–12 half-width letters and digits, at least one of each (the pattern: a run of one
+    /// kind, then the other, then either).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^([A-Za-z]+[0-9]|[0-9]+[A-Za-z])[A-Za-z0-9]*$", min_length = 6, max_length = 12)
+    )]
     pub current_password: String,
+    /// R1: 6–12 half-width letters and digits, at least one of each (the pattern: a run of one
+    /// kind, then the other, then either).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^([A-Za-z]+[0-9]|[0-9]+[A-Za-z])[A-Za-z0-9]*$", min_length = 6, max_length = 12)
+    )]
     pub new_password: String,
     /// The e-mail address for notices; the master registration asks for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
     pub email: Option<String>,
 }
 
@@ -69,12 +111,14 @@ impl std::fmt::Debug for PasswordChange {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordChanged {
     pub user_id: String,
 }
 
 /// How the server judged the client certificate presented on this TLS connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CertificateClass {
     /// No certificate was presented.
@@ -89,6 +133,7 @@ pub enum CertificateClass {
 
 /// `GET /api/tls/client-certificate`: what the browser presented on this connection (⑧ check).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PresentedCertificate {
     pub class: CertificateClass,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -103,6 +148,7 @@ pub struct PresentedCertificate {
 
 /// A user's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     General,
@@ -123,6 +169,7 @@ impl Role {
 
 /// State of a certificate as shown to people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CertificateStatus {
     Active,
@@ -142,6 +189,7 @@ impl CertificateStatus {
 
 /// A certificate as listed on the home, master and staff screens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CertificateSummary {
     pub serial: String,
     pub user_id: String,
@@ -164,6 +212,7 @@ pub struct CertificateSummary {
 
 /// The lock state of an account (R2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountState {
     #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
     pub locked_until: Option<OffsetDateTime>,
@@ -176,6 +225,7 @@ pub struct AccountState {
 
 /// `GET /api/me` and the answer of `POST /api/login`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     pub user_id: String,
     pub role: Role,
@@ -188,6 +238,7 @@ pub struct Me {
 
 /// A user as listed for a master user or bank staff.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserSummary {
     pub user_id: String,
     pub role: Role,
@@ -202,6 +253,7 @@ pub struct UserSummary {
 
 /// `GET /api/org/users` (master user): their company and its users.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrganizationUsers {
     pub organization: String,
     /// Most users that may hold a valid certificate at once.
@@ -213,13 +265,22 @@ pub struct OrganizationUsers {
 
 /// `POST /api/org/users` (master user creates a general user).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewUser {
+    /// R1: 6–12 half-width letters and digits, at least one of each (the pattern: a run of one
+    /// kind, then the other, then either).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^([A-Za-z]+[0-9]|[0-9]+[A-Za-z])[A-Za-z0-9]*$", min_length = 6, max_length = 12)
+    )]
     pub user_id: String,
+    #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
     pub email: String,
 }
 
 /// A created account with its one-time initial password (shown once).
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedUser {
     pub user_id: String,
     pub initial_password: String,
@@ -233,6 +294,7 @@ impl std::fmt::Debug for CreatedUser {
 
 /// `GET /api/admin/organizations` rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrganizationSummary {
     pub id: i64,
     pub name: String,
@@ -245,14 +307,24 @@ pub struct OrganizationSummary {
 
 /// `POST /api/admin/organizations`: a company and its master user.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewOrganization {
+    /// The company name, 1–100 characters (surrounding spaces are removed).
     pub name: String,
+    /// R1: 6–12 half-width letters and digits, at least one of each (the pattern: a run of one
+    /// kind, then the other, then either).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^([A-Za-z]+[0-9]|[0-9]+[A-Za-z])[A-Za-z0-9]*$", min_length = 6, max_length = 12)
+    )]
     pub master_user_id: String,
+    #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
     pub email: String,
 }
 
 /// Answer of `POST /api/admin/organizations`: what the 「ご利用開始のお知らせ」 letter prints.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedOrganization {
     pub organization: OrganizationSummary,
     pub master_user_id: String,
@@ -269,6 +341,7 @@ impl std::fmt::Debug for CreatedOrganization {
 
 /// RFC 5280 revocation reasons offered to bank staff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RevocationReason {
     Unspecified,
@@ -320,12 +393,14 @@ impl RevocationReason {
 
 /// `POST /api/admin/certificates/{serial}/revoke`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Revoke {
     pub reason: RevocationReason,
 }
 
 /// One audit log entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: i64,
     #[serde(with = "time::serde::rfc3339")]
@@ -340,6 +415,7 @@ pub struct AuditEntry {
 
 /// One row of the mail outbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MailEntry {
     pub id: i64,
     #[serde(with = "time::serde::rfc3339")]

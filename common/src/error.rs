@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 /// Machine-readable error codes. The wire form is snake_case (`invalid_credentials`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     InvalidInput,
@@ -23,6 +24,8 @@ pub enum ErrorCode {
     Unauthenticated,
     Forbidden,
     NotFound,
+    /// The path exists but not with this HTTP method (405, with an `Allow` header).
+    MethodNotAllowed,
     Conflict,
     PayloadTooLarge,
     ServiceUnavailable,
@@ -33,6 +36,7 @@ pub enum ErrorCode {
 
 /// The JSON body of every error answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub code: ErrorCode,
     /// Japanese text for the user.

@@ -8,7 +8,7 @@ use common::{
 };
 use time::OffsetDateTime;
 
-use super::extract::StaffUser;
+use super::extract::{StaffUser, plain_text};
 use crate::{
     auth::accounts::{self, Actor, NewAccount},
     directory::{self, AuditQuery, CertificateQuery},
@@ -26,10 +26,33 @@ fn actor(s: &StaffUser) -> Actor {
     Actor::User(Box::new(s.0.user.clone()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/organizations",
+    tag = "staff",
+    summary = "Companies",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "All companies", body = Vec<common::api::OrganizationSummary>),
+        super::openapi::SessionRequired, super::openapi::Unavailable,
+    )
+)]
 pub async fn organizations(state: web::Data<AppState>, _s: StaffUser) -> Result<HttpResponse, ApiError> {
     Ok(ok_json(&directory::organizations(&state.db).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/admin/organizations",
+    tag = "staff",
+    summary = "Registers a company and its master user",
+    request_body = common::api::NewOrganization,
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The company, its master user and the one-time initial password for the letter", body = common::api::CreatedOrganization),
+        super::openapi::BadInput, super::openapi::SessionRequired, super::openapi::Conflict, super::openapi::Unavailable,
+    )
+)]
 pub async fn create_organization(
     state: web::Data<AppState>,
     s: StaffUser,
@@ -59,11 +82,24 @@ pub async fn create_organization(
     }))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UsersQuery {
     pub organization_id: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/users",
+    tag = "staff",
+    summary = "Users, optionally of one company",
+    params(UsersQuery),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Users", body = Vec<common::api::UserSummary>),
+        super::openapi::BadQuery, super::openapi::SessionRequired, super::openapi::Unavailable,
+    )
+)]
 pub async fn users(
     state: web::Data<AppState>,
     _s: StaffUser,
@@ -72,6 +108,18 @@ pub async fn users(
     Ok(ok_json(&directory::users(&state.db, q.organization_id, OffsetDateTime::now_utc()).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{user_id}/unlock",
+    tag = "staff",
+    summary = "Lifts a lock or block of any user (R2)",
+    params(("user_id" = String, Path, description = "User ID")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The user after unlocking", body = common::api::UserSummary),
+        super::openapi::SessionRequired, super::openapi::NotFound, super::openapi::Unavailable,
+    )
+)]
 pub async fn unlock(
     state: web::Data<AppState>,
     s: StaffUser,
@@ -88,14 +136,44 @@ pub async fn unlock(
     Ok(ok_json(&summary))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/certificates",
+    tag = "staff",
+    summary = "Certificate search",
+    params(crate::directory::CertificateQuery),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "At most 500 certificates, newest first", body = Vec<common::api::CertificateSummary>),
+        super::openapi::BadQuery, super::openapi::SessionRequired, super::openapi::Unavailable,
+    )
+)]
 pub async fn certificates(
     state: web::Data<AppState>,
     _s: StaffUser,
     q: web::Query<CertificateQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    plain_text(&[
+        ("organization", q.organization.as_deref()),
+        ("user_id", q.user_id.as_deref()),
+        ("serial", q.serial.as_deref()),
+    ])?;
     Ok(ok_json(&directory::certificates(&state.db, &q, OffsetDateTime::now_utc()).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/admin/certificates/{serial}/revoke",
+    tag = "staff",
+    summary = "Revokes a certificate (R8)",
+    request_body = common::api::Revoke,
+    params(("serial" = String, Path, description = "Serial number, hex")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The revoked certificate", body = common::api::CertificateSummary),
+        super::openapi::BadInput, super::openapi::SessionRequired, super::openapi::NotFound, super::openapi::Conflict, super::openapi::Unavailable,
+    )
+)]
 pub async fn revoke(
     state: web::Data<AppState>,
     s: StaffUser,
@@ -107,14 +185,38 @@ pub async fn revoke(
     Ok(ok_json(&views::certificate_summary(&c, None, now)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/audit",
+    tag = "staff",
+    summary = "The audit log",
+    params(crate::directory::AuditQuery),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "At most 200 entries, newest first", body = Vec<common::api::AuditEntry>),
+        super::openapi::BadQuery, super::openapi::SessionRequired, super::openapi::Unavailable,
+    )
+)]
 pub async fn audit(
     state: web::Data<AppState>,
     _s: StaffUser,
     q: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    plain_text(&[("user_id", q.user_id.as_deref()), ("action", q.action.as_deref())])?;
     Ok(ok_json(&directory::audit(&state.db, &q).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/mail",
+    tag = "staff",
+    summary = "Outgoing mail",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The mail outbox, newest first", body = Vec<common::api::MailEntry>),
+        super::openapi::SessionRequired, super::openapi::Unavailable,
+    )
+)]
 pub async fn mail(state: web::Data<AppState>, _s: StaffUser) -> Result<HttpResponse, ApiError> {
     Ok(ok_json(&directory::mail(&state.db, None).await?))
 }

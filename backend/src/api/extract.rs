@@ -17,6 +17,18 @@ use crate::{
     tls::peer::{PeerCertificates, classify},
 };
 
+/// Refuses free text (search terms, names) with control characters: none belongs there, and
+/// PostgreSQL cannot even compare a string holding NUL.
+pub fn plain_text(fields: &[(&'static str, Option<&str>)]) -> Result<(), ApiError> {
+    match fields.iter().find(|(_, v)| v.is_some_and(|v| v.chars().any(char::is_control))) {
+        Some((field, _)) => Err(ApiError::InvalidInput {
+            field: Some(field),
+            message: "改行や制御文字は使えません。入力し直してください。".to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+
 type Boxed<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {

@@ -5,6 +5,16 @@ use common::api::Health;
 
 use crate::{error::ApiError, startup::AppState};
 
+#[utoipa::path(
+    get,
+    path = "/api/health",
+    tag = "pki",
+    summary = "Liveness and database check",
+    responses(
+        (status = 200, description = "The database answers", body = common::api::Health),
+        super::openapi::Unavailable,
+    )
+)]
 pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.db.ping().await.map_err(|e| ApiError::Unavailable(anyhow::Error::new(e).context("database ping failed")))?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(Health { status: "ok".into() }))

@@ -6,6 +6,17 @@ use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::{error::ApiError, startup::AppState};
 
+#[utoipa::path(
+    post,
+    path = "/api/issuance/authenticate",
+    tag = "issuance",
+    summary = "Step ④: ID and password (R1, R2); answers whether this issuance renews (R5)",
+    request_body = common::api::Credentials,
+    responses(
+        (status = 200, description = "A single-use 10-minute issuance token", body = common::api::IssuanceToken),
+        super::openapi::BadInput, super::openapi::Refused, super::openapi::Conflict, super::openapi::PasswordChangeRequired, super::openapi::Unavailable,
+    )
+)]
 pub async fn authenticate(state: web::Data<AppState>, body: web::Json<Credentials>) -> Result<HttpResponse, ApiError> {
     let grant = state.issuance.authenticate(&body.user_id, &body.password, OffsetDateTime::now_utc()).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(IssuanceToken {
@@ -15,6 +26,20 @@ pub async fn authenticate(state: web::Data<AppState>, body: web::Json<Credential
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/issuance/issue",
+    tag = "issuance",
+    summary = "Step ⑥: the token and the password again; the certificate is issued once per token",
+    request_body = common::api::IssueRequest,
+    responses(
+        (status = 200, description = "The PKCS#12 file (certificate, chain and new private key), encrypted with the password", content_type = "application/x-pkcs12", body = super::openapi::Binary,
+            headers(("x-certificate-serial" = String, description = "Serial number, lower-case hex"),
+                    ("x-certificate-not-after" = String, description = "Expiry, RFC 3339"),
+                    ("content-disposition" = String, description = "attachment; filename=\"<user>.p12\""))),
+        super::openapi::BadInput, super::openapi::Refused, super::openapi::Conflict, super::openapi::Unavailable,
+    )
+)]
 pub async fn issue(state: web::Data<AppState>, body: web::Json<IssueRequest>) -> Result<HttpResponse, ApiError> {
     let issued = state.issuance.issue(&body.token, &body.password, OffsetDateTime::now_utc()).await?;
     Ok(HttpResponse::Ok()

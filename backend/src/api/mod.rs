@@ -4,6 +4,7 @@ pub mod admin;
 pub mod extract;
 pub mod health;
 pub mod issuance;
+pub mod openapi;
 pub mod org;
 pub mod password;
 pub mod pki;
@@ -12,34 +13,43 @@ pub mod spa;
 
 use actix_web::web;
 
-/// Registers every route under `/api` and the SPA fallback.
+/// A path of the API; any method it does not route gets 405 with `Allow: allow`.
+fn path(p: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(p).default_service(web::to(move || spa::method_not_allowed(allow)))
+}
+
+/// Registers every route under `/api` and the SPA fallback. Each path is also described in
+/// [`openapi::ApiDoc`] (served at `/api/openapi.json`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api")
             // No API answer is stored by a browser or proxy unless its handler says otherwise
             // (the CA certificate and the CRL do).
             .wrap(actix_web::middleware::DefaultHeaders::new().add(("Cache-Control", "no-store")))
-            .route("/health", web::get().to(health::health))
-            .route("/issuance/authenticate", web::post().to(issuance::authenticate))
-            .route("/issuance/issue", web::post().to(issuance::issue))
-            .route("/password/change", web::post().to(password::change))
-            .route("/ca.pem", web::get().to(pki::ca_pem))
-            .route("/crl", web::get().to(pki::crl))
-            .route("/login", web::post().to(session::login))
-            .route("/logout", web::post().to(session::logout))
-            .route("/me", web::get().to(session::current))
-            .route("/org/users", web::get().to(org::list))
-            .route("/org/users", web::post().to(org::create))
-            .route("/org/users/{user_id}/unlock", web::post().to(org::unlock))
-            .route("/admin/organizations", web::get().to(admin::organizations))
-            .route("/admin/organizations", web::post().to(admin::create_organization))
-            .route("/admin/users", web::get().to(admin::users))
-            .route("/admin/users/{user_id}/unlock", web::post().to(admin::unlock))
-            .route("/admin/certificates", web::get().to(admin::certificates))
-            .route("/admin/certificates/{serial}/revoke", web::post().to(admin::revoke))
-            .route("/admin/audit", web::get().to(admin::audit))
-            .route("/admin/mail", web::get().to(admin::mail))
-            .route("/tls/client-certificate", web::get().to(pki::presented_certificate))
+            .service(path("/health", "GET").route(web::get().to(health::health)))
+            .service(path("/openapi.json", "GET").route(web::get().to(openapi::spec)))
+            .service(path("/issuance/authenticate", "POST").route(web::post().to(issuance::authenticate)))
+            .service(path("/issuance/issue", "POST").route(web::post().to(issuance::issue)))
+            .service(path("/password/change", "POST").route(web::post().to(password::change)))
+            .service(path("/ca.pem", "GET").route(web::get().to(pki::ca_pem)))
+            .service(path("/crl", "GET").route(web::get().to(pki::crl)))
+            .service(path("/login", "POST").route(web::post().to(session::login)))
+            .service(path("/logout", "POST").route(web::post().to(session::logout)))
+            .service(path("/me", "GET").route(web::get().to(session::current)))
+            .service(path("/org/users", "GET, POST").route(web::get().to(org::list)).route(web::post().to(org::create)))
+            .service(path("/org/users/{user_id}/unlock", "POST").route(web::post().to(org::unlock)))
+            .service(
+                path("/admin/organizations", "GET, POST")
+                    .route(web::get().to(admin::organizations))
+                    .route(web::post().to(admin::create_organization)),
+            )
+            .service(path("/admin/users", "GET").route(web::get().to(admin::users)))
+            .service(path("/admin/users/{user_id}/unlock", "POST").route(web::post().to(admin::unlock)))
+            .service(path("/admin/certificates", "GET").route(web::get().to(admin::certificates)))
+            .service(path("/admin/certificates/{serial}/revoke", "POST").route(web::post().to(admin::revoke)))
+            .service(path("/admin/audit", "GET").route(web::get().to(admin::audit)))
+            .service(path("/admin/mail", "GET").route(web::get().to(admin::mail)))
+            .service(path("/tls/client-certificate", "GET").route(web::get().to(pki::presented_certificate)))
             .default_service(web::to(spa::api_not_found)),
     )
     .default_service(web::get().to(spa::serve));

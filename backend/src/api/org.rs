@@ -24,6 +24,17 @@ fn org_id(m: &MasterUser) -> Result<i64, ApiError> {
     m.0.user.org_id.ok_or(ApiError::Forbidden)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/org/users",
+    tag = "master",
+    summary = "A master user's company",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The company and its users", body = common::api::OrganizationUsers),
+        super::openapi::SessionRequired, super::openapi::NotFound, super::openapi::Unavailable,
+    )
+)]
 pub async fn list(state: web::Data<AppState>, m: MasterUser) -> Result<HttpResponse, ApiError> {
     let now = OffsetDateTime::now_utc();
     let id = org_id(&m)?;
@@ -37,6 +48,18 @@ pub async fn list(state: web::Data<AppState>, m: MasterUser) -> Result<HttpRespo
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/org/users",
+    tag = "master",
+    summary = "Creates a general user in the master's company",
+    request_body = common::api::NewUser,
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The new general user and the one-time initial password (shown once)", body = common::api::CreatedUser),
+        super::openapi::BadInput, super::openapi::SessionRequired, super::openapi::Conflict, super::openapi::Unavailable,
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     m: MasterUser,
@@ -61,6 +84,18 @@ pub async fn create(
         .json(CreatedUser { user_id: u.user_id, initial_password: password.expose().to_owned() }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/org/users/{user_id}/unlock",
+    tag = "master",
+    summary = "Lifts a lock or block of a user of the company (R2)",
+    params(("user_id" = String, Path, description = "User ID")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The user after unlocking", body = common::api::UserSummary),
+        super::openapi::SessionRequired, super::openapi::NotFound, super::openapi::Unavailable,
+    )
+)]
 pub async fn unlock(
     state: web::Data<AppState>,
     m: MasterUser,

@@ -10,6 +10,17 @@ use crate::{
     startup::AppState,
 };
 
+#[utoipa::path(
+    post,
+    path = "/api/password/change",
+    tag = "issuance",
+    summary = "Replaces the one-time initial password (R11) or any password",
+    request_body = common::api::PasswordChange,
+    responses(
+        (status = 200, description = "Changed", body = common::api::PasswordChanged),
+        super::openapi::BadInput, super::openapi::Refused, super::openapi::Unavailable,
+    )
+)]
 pub async fn change(state: web::Data<AppState>, body: web::Json<PasswordChange>) -> Result<HttpResponse, ApiError> {
     let input = PasswordChangeInput {
         user_id: &body.user_id,

@@ -10,6 +10,15 @@ use crate::{
     tls::peer::{PeerCertificates, classify},
 };
 
+#[utoipa::path(
+    get,
+    path = "/api/ca.pem",
+    tag = "pki",
+    summary = "The certificate of this service's CA",
+    responses(
+        (status = 200, description = "The CA certificate (PEM)", content_type = "application/x-pem-file", body = String),
+    )
+)]
 pub async fn ca_pem(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/x-pem-file")
@@ -17,6 +26,16 @@ pub async fn ca_pem(state: web::Data<AppState>) -> HttpResponse {
         .body(state.ca.cert_pem().to_owned())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/tls/client-certificate",
+    tag = "pki",
+    summary = "Step ⑧: what the browser presented on this TLS connection",
+    responses(
+        (status = 200, description = "How the certificate presented on this connection is judged", body = common::api::PresentedCertificate),
+        super::openapi::Unavailable,
+    )
+)]
 pub async fn presented_certificate(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let peer = req.conn_data::<PeerCertificates>();
     let leaf = peer.and_then(|p| p.leaf()).map(|c| c.as_ref());
@@ -31,6 +50,16 @@ pub async fn presented_certificate(req: HttpRequest, state: web::Data<AppState>)
 }
 
 /// `GET /api/crl`: the current CRL, DER, signed by the CA.
+#[utoipa::path(
+    get,
+    path = "/api/crl",
+    tag = "pki",
+    summary = "The certificate revocation list (R8)",
+    responses(
+        (status = 200, description = "The current CRL (DER), signed by the CA", content_type = "application/pkix-crl", body = super::openapi::Binary),
+        super::openapi::Unavailable,
+    )
+)]
 pub async fn crl(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let der = crate::revocation::current(&state.db, &state.ca, OffsetDateTime::now_utc()).await?;
     Ok(HttpResponse::Ok().content_type("application/pkix-crl").insert_header(("Cache-Control", "no-cache")).body(der))

@@ -58,6 +58,18 @@ fn session_cookie(value: String, max_age: Option<CookieDuration>) -> Cookie<'sta
 
 /// Login needs a valid certificate of this user (judged here, so each case gets its own
 /// message) AND the user's password under R2.
+#[utoipa::path(
+    post,
+    path = "/api/login",
+    tag = "session",
+    summary = "Login with the client certificate of this TLS connection and the password (R9)",
+    request_body = common::api::Credentials,
+    security(("client_certificate" = [])),
+    responses(
+        (status = 200, description = "Logged in; sets the HttpOnly, Secure, SameSite=Strict session cookie", body = common::api::Me, headers(("set-cookie" = String, description = "cjs_session=…"))),
+        super::openapi::BadInput, super::openapi::Refused, super::openapi::PasswordChangeRequired, super::openapi::Unavailable,
+    )
+)]
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -111,11 +123,33 @@ pub async fn login(
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).cookie(session_cookie(id, None)).json(body))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/logout",
+    tag = "session",
+    summary = "Ends the session",
+    security(("session" = [])),
+    responses(
+        (status = 204, description = "Logged out; the cookie is cleared"),
+        super::openapi::SessionRequired, super::openapi::Unavailable,
+    )
+)]
 pub async fn logout(state: web::Data<AppState>, s: SessionUser) -> Result<HttpResponse, ApiError> {
     sessions::end(&state.db, &s.session_id).await?;
     Ok(HttpResponse::NoContent().cookie(session_cookie(String::new(), Some(CookieDuration::ZERO))).finish())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    tag = "session",
+    summary = "The home screen's data",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The logged-in user and the certificate of the session", body = common::api::Me),
+        super::openapi::SessionRequired, super::openapi::Unavailable,
+    )
+)]
 pub async fn current(state: web::Data<AppState>, s: SessionUser) -> Result<HttpResponse, ApiError> {
     let body = me(&state, &s, OffsetDateTime::now_utc()).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body))

@@ -20,6 +20,14 @@ pub async fn api_not_found() -> HttpResponse {
         .json(ErrorBody::new(ErrorCode::NotFound, "指定されたAPIは存在しません。"))
 }
 
+/// A known `/api/...` path called with a method it does not have: 405 with `Allow` (RFC 9110).
+pub async fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header(("Allow", allow))
+        .insert_header(("Cache-Control", "no-store"))
+        .json(ErrorBody::new(ErrorCode::MethodNotAllowed, "このAPIはこの方法では呼び出せません。"))
+}
+
 fn content_type(path: &Path) -> &'static str {
     match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
         "html" => "text/html; charset=utf-8",

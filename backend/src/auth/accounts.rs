@@ -54,7 +54,7 @@ pub fn generate_initial_password() -> Password {
 /// A minimal e-mail check: one `@`, something on both sides, a dot in the domain, no spaces.
 pub fn check_email(email: &str) -> Result<(), ApiError> {
     let ok = email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && matches!(email.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.') && !d.contains('@'));
     if ok {
         Ok(())
@@ -130,6 +130,7 @@ pub async fn create_organization(
     let NewAccount { user_id: master_id, email, password } = master;
     let name = name.trim();
     anyhow::ensure!(!name.is_empty() && name.chars().count() <= 100, "会社名は1〜100文字で入力してください");
+    anyhow::ensure!(!name.chars().any(char::is_control), "会社名に改行や制御文字は使えません");
     check_email(email).map_err(|e| anyhow::anyhow!(e.body().message))?;
     ensure_user_id_free(db, master_id).await?;
     if organization::Entity::find().filter(organization::Column::Name.eq(name)).one(db).await?.is_some() {

@@ -34,6 +34,8 @@ pub enum Command {
     /// Bank operations.
     #[command(subcommand)]
     Admin(Admin),
+    /// Print the OpenAPI description of the API (the same document as `GET /api/openapi.json`).
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,7 +100,16 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => Application::build(config).await?.run_until_stopped().await.context("server failed"),
         Command::Admin(admin) => run_admin(admin, config).await,
+        Command::Openapi => {
+            print_openapi();
+            Ok(())
+        }
     }
+}
+
+/// `cjs openapi`: needs no configuration, data directory or database.
+pub fn print_openapi() {
+    println!("{}", crate::api::openapi::document());
 }
 
 async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {

@@ -257,6 +257,26 @@ impl TestApp {
         r.bytes().await.unwrap().to_vec()
     }
 
+    /// Issues a certificate to `id` through the API; returns its certificate + key as PEM and its serial.
+    pub async fn issued_identity(&self, id: &str, pw: &str) -> (Vec<u8>, String) {
+        let r = self.post("/api/issuance/authenticate", &json!({"user_id": id, "password": pw})).await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+        let r = self.post("/api/issuance/issue", &json!({"token": token, "password": pw})).await;
+        assert_eq!(r.status(), 200);
+        let serial = r.headers()[common::api::HEADER_CERT_SERIAL].to_str().unwrap().to_owned();
+        let dir = tempfile::tempdir().unwrap();
+        let p12 = dir.path().join("x.p12");
+        std::fs::write(&p12, r.bytes().await.unwrap()).unwrap();
+        let out = dir.path().join("x.pem");
+        run(Command::new("openssl")
+            .args(["pkcs12", "-noenc", "-passin", &format!("pass:{pw}"), "-in"])
+            .arg(&p12)
+            .arg("-out")
+            .arg(&out));
+        (std::fs::read(&out).unwrap(), serial)
+    }
+
     /// Counts rows of `sql` (a `SELECT COUNT(*) AS n …`).
     pub async fn count(&self, sql: &str) -> i64 {
         count(&self.db, sql).await
@@ -390,4 +410,11 @@ pub fn run(cmd: &mut Command) -> String {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{cmd:?} failed:\n{text}");
     text
+}
+
+/// A command installed beside the tests' Python (scripts/setup-tools: pkilint, schemathesis).
+pub fn python_tool(name: &str) -> PathBuf {
+    let python = std::env::var("CJS_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let bin = PathBuf::from(python).parent().map(|d| d.join(name)).filter(|p| p.exists());
+    bin.unwrap_or_else(|| PathBuf::from(name))
 }

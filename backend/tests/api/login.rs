@@ -8,25 +8,6 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, TestDb, client_with, databases, run, spawn_app};
 
 /// Issues a certificate for `id` (password `pw`) and returns it with its key as PEM.
-async fn issued_identity(app: &TestApp, id: &str, pw: &str) -> (Vec<u8>, String) {
-    let r = app.post("/api/issuance/authenticate", &json!({"user_id": id, "password": pw})).await;
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
-    let r = app.post("/api/issuance/issue", &json!({"token": token, "password": pw})).await;
-    assert_eq!(r.status(), 200);
-    let serial = r.headers()[common::api::HEADER_CERT_SERIAL].to_str().unwrap().to_owned();
-    let dir = tempfile::tempdir().unwrap();
-    let p12 = dir.path().join("x.p12");
-    std::fs::write(&p12, r.bytes().await.unwrap()).unwrap();
-    let out = dir.path().join("x.pem");
-    run(Command::new("openssl")
-        .args(["pkcs12", "-noenc", "-passin", &format!("pass:{pw}"), "-in"])
-        .arg(&p12)
-        .arg("-out")
-        .arg(&out));
-    (std::fs::read(&out).unwrap(), serial)
-}
-
 struct Browser {
     client: reqwest::Client,
     base: String,
@@ -83,7 +64,7 @@ async fn login_needs_the_users_own_valid_certificate_and_password() {
         let app = spawn_app(&db).await;
         app.master_ready("会社A", "mastera1", "Secret123").await;
         app.master_ready("会社B", "masterb1", "Secret456").await;
-        let (pem_a, serial_a) = issued_identity(&app, "mastera1", "Secret123").await;
+        let (pem_a, serial_a) = app.issued_identity("mastera1", "Secret123").await;
 
         // No certificate.
         let (s, b) = Browser::new(&app, None).login("mastera1", "Secret123").await;
@@ -126,7 +107,7 @@ async fn login_needs_the_users_own_valid_certificate_and_password() {
 async fn expired_not_yet_valid_and_revoked_certificates_have_their_own_answers() {
     let app = spawn_app(&TestDb::Sqlite).await;
     app.master_ready("会社A", "mastera1", "Secret123").await;
-    let (pem, serial) = issued_identity(&app, "mastera1", "Secret123").await;
+    let (pem, serial) = app.issued_identity("mastera1", "Secret123").await;
     use sea_orm::ConnectionTrait;
     let mut b = Browser::new(&app, Some(&pem));
     assert_eq!(b.login("mastera1", "Secret123").await.0, 200);
@@ -187,8 +168,8 @@ async fn authorization_is_enforced_on_the_server() {
     let app = spawn_app(&TestDb::Sqlite).await;
     app.master_ready("会社A", "mastera1", "Secret123").await;
     app.master_ready("会社B", "masterb1", "Secret456").await;
-    let (pem_a, _) = issued_identity(&app, "mastera1", "Secret123").await;
-    let (pem_b, _) = issued_identity(&app, "masterb1", "Secret456").await;
+    let (pem_a, _) = app.issued_identity("mastera1", "Secret123").await;
+    let (pem_b, _) = app.issued_identity("masterb1", "Secret456").await;
     let mut a = Browser::new(&app, Some(&pem_a));
     assert_eq!(a.login("mastera1", "Secret123").await.0, 200);
     let mut b = Browser::new(&app, Some(&pem_b));
@@ -247,7 +228,7 @@ async fn authorization_is_enforced_on_the_server() {
         )
         .await;
     assert_eq!(r.status(), 200);
-    let (pem_s, _) = issued_identity(&app, "staff001", "Staff1234").await;
+    let (pem_s, _) = app.issued_identity("staff001", "Staff1234").await;
     let mut staff = Browser::new(&app, Some(&pem_s));
     assert_eq!(staff.login("staff001", "Staff1234").await.0, 200);
     assert_eq!(staff.get("/api/org/users").await.0, 403, "staff are not a company's master");
@@ -288,7 +269,7 @@ async fn authorization_is_enforced_on_the_server() {
 async fn company_certificate_limit_is_enforced() {
     let app = spawn_app(&TestDb::Sqlite).await;
     app.master_ready("会社A", "mastera1", "Secret123").await;
-    issued_identity(&app, "mastera1", "Secret123").await;
+    app.issued_identity("mastera1", "Secret123").await;
     use sea_orm::ConnectionTrait;
     app.db.execute_unprepared("UPDATE organizations SET certificate_limit = 1").await.unwrap();
     let master = {

@@ -3,6 +3,7 @@
 //! (mandatory when `CI=true`).
 
 mod accounts;
+mod bad_input;
 mod faults;
 mod health;
 mod helpers;

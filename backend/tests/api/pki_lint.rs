@@ -2,17 +2,11 @@
 //! by scripts/setup-tools): the CA, the embedded server certificate, client certificates
 //! (RSA-2048 and ECDSA P-256) and the CRL. Findings of WARNING or worse fail the test.
 
-use std::{path::PathBuf, process::Command};
+use std::process::Command;
 
 use backend::config::KeyType;
 
-use crate::helpers::{Options, TestDb, run, spawn};
-
-fn tool(name: &str) -> PathBuf {
-    let python = std::env::var("CJS_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let bin = PathBuf::from(python).parent().map(|d| d.join(name)).filter(|p| p.exists());
-    bin.unwrap_or_else(|| PathBuf::from(name))
-}
+use crate::helpers::{Options, TestDb, python_tool, run, spawn};
 
 fn lint(cmd: &mut Command, what: &str) {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?} (run scripts/setup-tools for pkilint): {e}"));
@@ -48,7 +42,7 @@ async fn every_certificate_profile_passes_pkilint() {
         for (pem, what) in profiles {
             let der = dir.path().join("cert.der");
             pem_to_der(&pem, &der);
-            lint(Command::new(tool("lint_pkix_cert")).args(["lint", "-s", "WARNING"]).arg(&der), &what);
+            lint(Command::new(python_tool("lint_pkix_cert")).args(["lint", "-s", "WARNING"]).arg(&der), &what);
         }
         // The CRL, with one revoked entry.
         run(Command::new(env!("CARGO_BIN_EXE_cjs")).arg("--data-dir").arg(&app.data_dir).args([
@@ -63,7 +57,9 @@ async fn every_certificate_profile_passes_pkilint() {
         let crl_path = dir.path().join("crl.der");
         std::fs::write(&crl_path, &crl).unwrap();
         lint(
-            Command::new(tool("lint_crl")).args(["lint", "-t", "CRL", "-p", "PKIX", "-s", "WARNING"]).arg(&crl_path),
+            Command::new(python_tool("lint_crl"))
+                .args(["lint", "-t", "CRL", "-p", "PKIX", "-s", "WARNING"])
+                .arg(&crl_path),
             "CRL",
         );
     }
