@@ -12,12 +12,13 @@ use crate::helpers::{Options, TestDb, spawn};
 
 /// 40 interleaved pairs per round; the medians must be within a factor of 2 of each other.
 /// Without the dummy hash an unknown ID answers in about a tenth of the time, so this fails loudly
-/// if that protection goes. Finer differences are printed, not asserted: in the CI run (after the
-/// integration suite) unknown IDs took ≈ 26 ms and wrong passwords ≈ 17 ms in every round, while
-/// alone both take ≈ 26 ms — not explained yet (docs/RELIABILITY.md). The
+/// if that protection goes. Finer differences are printed, not asserted. A steady gap seen only in
+/// CI (unknown IDs ≈ 26 ms, wrong passwords ≈ 17 ms) came from argon2 allocating its 19 MiB per
+/// verification: whether those pages were already faulted in depended on the allocator's state,
+/// not on the request; the hasher now reuses per-thread memory (auth/password.rs). The
 /// Mann–Whitney z is printed, not asserted: the remaining difference (the wrong password's
-/// transaction writes the user row, the unknown ID's updates none) is 0–2 ms of ~27 ms and shows
-/// as |z| up to ≈ 4 on a quiet machine (docs/RELIABILITY.md).
+/// transaction writes the user row, the unknown ID's updates none) is 0–2 ms and shows as |z| up
+/// to ≈ 4 on a quiet machine (docs/RELIABILITY.md).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_id_and_wrong_password_take_the_same_time() {
     use sea_orm::ConnectionTrait;
