@@ -93,36 +93,65 @@ pub fn page_csp(html: &str) -> String {
     )
 }
 
-fn html_page(bytes: Vec<u8>) -> HttpResponse {
-    let csp = page_csp(&String::from_utf8_lossy(&bytes));
-    HttpResponse::Ok()
+/// An HTML page and its CSP, kept until the file's modification time or length changes: a page
+/// load costs one `stat` instead of a read and a hash, and a redeployed `dist/` is still picked up.
+#[derive(Clone)]
+struct Page {
+    stamp: (std::time::SystemTime, u64),
+    bytes: web::Bytes,
+    csp: std::sync::Arc<str>,
+}
+
+static PAGES: std::sync::Mutex<Vec<(PathBuf, Page)>> = std::sync::Mutex::new(Vec::new());
+
+async fn html_page(file: &Path) -> std::io::Result<HttpResponse> {
+    let meta = tokio::fs::metadata(file).await?;
+    let stamp = (meta.modified()?, meta.len());
+    let cached = PAGES.lock().ok().and_then(|pages| {
+        pages.iter().find(|(p, page)| p == file && page.stamp == stamp).map(|(_, page)| page.clone())
+    });
+    let page = match cached {
+        Some(page) => page,
+        None => {
+            let bytes = web::Bytes::from(tokio::fs::read(file).await?);
+            let csp = page_csp(&String::from_utf8_lossy(&bytes)).into();
+            let page = Page { stamp, bytes, csp };
+            if let Ok(mut pages) = PAGES.lock() {
+                pages.retain(|(p, _)| p != file);
+                pages.push((file.to_owned(), page.clone()));
+            }
+            page
+        }
+    };
+    Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header((header::CONTENT_SECURITY_POLICY, csp))
-        .body(bytes)
+        .insert_header((header::CONTENT_SECURITY_POLICY, &*page.csp))
+        .body(page.bytes))
 }
 
 pub async fn serve(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let root = &state.config.dist_dir;
-    if let Some(file) = resolve(root, req.path()).filter(|p| p.is_file())
-        && let Ok(bytes) = tokio::fs::read(&file).await
-    {
+    if let Some(file) = resolve(root, req.path()).filter(|p| p.is_file()) {
         if file.extension().is_some_and(|e| e == "html") {
-            return html_page(bytes);
+            if let Ok(page) = html_page(&file).await {
+                return page;
+            }
+        } else if let Ok(bytes) = tokio::fs::read(&file).await {
+            let cache = if is_hashed(&file) { "public, max-age=31536000, immutable" } else { "no-cache" };
+            return HttpResponse::Ok()
+                .insert_header((header::CONTENT_TYPE, content_type(&file)))
+                .insert_header((header::CACHE_CONTROL, cache))
+                .body(bytes);
         }
-        let cache = if is_hashed(&file) { "public, max-age=31536000, immutable" } else { "no-cache" };
-        return HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, content_type(&file)))
-            .insert_header((header::CACHE_CONTROL, cache))
-            .body(bytes);
     }
     // A missing asset (a path with an extension) is a real 404; anything else is a client route.
     let last = req.path().rsplit('/').next().unwrap_or("");
     if last.contains('.') {
         return HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("見つかりません");
     }
-    match tokio::fs::read(root.join("index.html")).await {
-        Ok(bytes) => html_page(bytes),
+    match html_page(&root.join("index.html")).await {
+        Ok(page) => page,
         Err(e) => {
             tracing::error!(error = %e, dist = %root.display(), "index.html is missing: build the frontend with trunk");
             HttpResponse::ServiceUnavailable()
@@ -154,6 +183,22 @@ mod tests {
         let script_src = csp.split(';').find(|d| d.trim_start().starts_with("script-src")).unwrap();
         assert!(!script_src.contains("unsafe-inline"), "{script_src}");
         assert!(csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"));
+    }
+
+    #[tokio::test]
+    async fn pages_are_cached_until_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("index.html");
+        let csp_of =
+            |r: HttpResponse| r.headers().get(header::CONTENT_SECURITY_POLICY).unwrap().to_str().unwrap().to_owned();
+        std::fs::write(&file, "<script>a()</script>").unwrap();
+        let first = csp_of(html_page(&file).await.unwrap());
+        assert_eq!(first, csp_of(html_page(&file).await.unwrap()));
+        // A redeploy (other content and length) is served at once with its own hash.
+        std::fs::write(&file, "<script>bb()</script>").unwrap();
+        let second = csp_of(html_page(&file).await.unwrap());
+        assert_ne!(first, second);
+        assert_eq!(second, page_csp("<script>bb()</script>"));
     }
 
     #[test]
