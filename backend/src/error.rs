@@ -47,26 +47,31 @@ impl From<sea_orm::DbErr> for ApiError {
         if database_unavailable(&e) {
             ApiError::Unavailable(anyhow::Error::new(e))
         } else if data_exception(&e) {
-            // A value the database refuses (SQLSTATE class 22) that the checks before it let
-            // through: the request's fault, not the server's. Logged, as it points at a missing check.
+            // A text the database refuses (NUL, an invalid encoding, too long) that the checks
+            // before it let through: the request's fault. Logged, as it points at a missing check.
             tracing::warn!(error = %e, "database refused a value of the request");
             ApiError::InvalidInput {
                 field: None,
                 message: "使用できない文字または値が含まれています。入力し直してください。".to_owned(),
             }
+        } else if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) {
+            // Two requests registering the same thing at once: the loser learns it exists.
+            ApiError::Conflict("同じものが同時に登録されました。一覧を確認してください。".to_owned())
         } else {
             ApiError::Internal(anyhow::Error::new(e).context("Database operation failed"))
         }
     }
 }
 
-/// Whether PostgreSQL refused a value (SQLSTATE class 22, data exception: NUL in text, a number
-/// out of range, an invalid encoding).
+/// Whether PostgreSQL refused a text value of the request: a character it cannot store (22021:
+/// NUL or an invalid byte sequence; 22P05: untranslatable) or a string too long (22001). Other
+/// data exceptions (overflow, division by zero) would be the server's own bugs and stay 500.
 fn data_exception(e: &sea_orm::DbErr) -> bool {
     use sea_orm::{DbErr, RuntimeErr};
     match e {
         DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
-            matches!(&**inner, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")))
+            matches!(&**inner, sqlx::Error::Database(db)
+                if db.code().is_some_and(|c| matches!(c.as_ref(), "22021" | "22P05" | "22001")))
         }
         _ => false,
     }

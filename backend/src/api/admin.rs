@@ -59,6 +59,7 @@ pub async fn create_organization(
     body: web::Json<NewOrganization>,
 ) -> Result<HttpResponse, ApiError> {
     let master_id = UserId::parse(&body.master_user_id)?;
+    plain_text(&[("name", Some(&body.name))])?;
     accounts::check_email(&body.email)?;
     let now = OffsetDateTime::now_utc();
     let (org, password) = accounts::create_organization(

@@ -18,6 +18,12 @@ fn path(p: &str, allow: &'static str) -> actix_web::Resource {
     web::resource(p).default_service(web::to(move || spa::method_not_allowed(allow)))
 }
 
+/// GET, and HEAD with the same handler (actix sends no body for HEAD), as RFC 9110 expects.
+fn get() -> actix_web::Route {
+    use actix_web::guard;
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
 /// Registers every route under `/api` and the SPA fallback. Each path is also described in
 /// [`openapi::ApiDoc`] (served at `/api/openapi.json`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -26,30 +32,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             // No API answer is stored by a browser or proxy unless its handler says otherwise
             // (the CA certificate and the CRL do).
             .wrap(actix_web::middleware::DefaultHeaders::new().add(("Cache-Control", "no-store")))
-            .service(path("/health", "GET").route(web::get().to(health::health)))
-            .service(path("/openapi.json", "GET").route(web::get().to(openapi::spec)))
+            .service(path("/health", "GET, HEAD").route(get().to(health::health)))
+            .service(path("/openapi.json", "GET, HEAD").route(get().to(openapi::spec)))
             .service(path("/issuance/authenticate", "POST").route(web::post().to(issuance::authenticate)))
             .service(path("/issuance/issue", "POST").route(web::post().to(issuance::issue)))
             .service(path("/password/change", "POST").route(web::post().to(password::change)))
-            .service(path("/ca.pem", "GET").route(web::get().to(pki::ca_pem)))
-            .service(path("/crl", "GET").route(web::get().to(pki::crl)))
+            .service(path("/ca.pem", "GET, HEAD").route(get().to(pki::ca_pem)))
+            .service(path("/crl", "GET, HEAD").route(get().to(pki::crl)))
             .service(path("/login", "POST").route(web::post().to(session::login)))
             .service(path("/logout", "POST").route(web::post().to(session::logout)))
-            .service(path("/me", "GET").route(web::get().to(session::current)))
-            .service(path("/org/users", "GET, POST").route(web::get().to(org::list)).route(web::post().to(org::create)))
+            .service(path("/me", "GET, HEAD").route(get().to(session::current)))
+            .service(
+                path("/org/users", "GET, HEAD, POST").route(get().to(org::list)).route(web::post().to(org::create)),
+            )
             .service(path("/org/users/{user_id}/unlock", "POST").route(web::post().to(org::unlock)))
             .service(
-                path("/admin/organizations", "GET, POST")
-                    .route(web::get().to(admin::organizations))
+                path("/admin/organizations", "GET, HEAD, POST")
+                    .route(get().to(admin::organizations))
                     .route(web::post().to(admin::create_organization)),
             )
-            .service(path("/admin/users", "GET").route(web::get().to(admin::users)))
+            .service(path("/admin/users", "GET, HEAD").route(get().to(admin::users)))
             .service(path("/admin/users/{user_id}/unlock", "POST").route(web::post().to(admin::unlock)))
-            .service(path("/admin/certificates", "GET").route(web::get().to(admin::certificates)))
+            .service(path("/admin/certificates", "GET, HEAD").route(get().to(admin::certificates)))
             .service(path("/admin/certificates/{serial}/revoke", "POST").route(web::post().to(admin::revoke)))
-            .service(path("/admin/audit", "GET").route(web::get().to(admin::audit)))
-            .service(path("/admin/mail", "GET").route(web::get().to(admin::mail)))
-            .service(path("/tls/client-certificate", "GET").route(web::get().to(pki::presented_certificate)))
+            .service(path("/admin/audit", "GET, HEAD").route(get().to(admin::audit)))
+            .service(path("/admin/mail", "GET, HEAD").route(get().to(admin::mail)))
+            .service(path("/tls/client-certificate", "GET, HEAD").route(get().to(pki::presented_certificate)))
             .default_service(web::to(spa::api_not_found)),
     )
     .default_service(web::get().to(spa::serve));

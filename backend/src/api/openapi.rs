@@ -1,6 +1,6 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 description of this API, generated from the
 //! `#[utoipa::path]` attributes on the handlers and the `ToSchema` types of `common::api`.
-//! schemathesis runs against it in CI (`backend/tests/api/schemathesis.rs`).
+//! schemathesis runs against it in CI (`backend/tests/api/bad_input.rs`).
 
 use std::sync::OnceLock;
 
@@ -93,7 +93,8 @@ pub enum Refused {
     /// CA's or another user's.
     #[response(status = 403)]
     Forbidden(ErrorBody),
-    /// Locked for 5 minutes after 3 wrong passwords (`locked`, with `locked_until`).
+    /// Locked after consecutive wrong passwords (by default 6, for 60 minutes; `locked`, with
+    /// `locked_until`). The lock that would be the third in a row blocks instead (403 `blocked`).
     #[response(status = 423)]
     Locked(ErrorBody),
 }
@@ -119,7 +120,8 @@ pub enum NotFound {
 #[derive(utoipa::IntoResponses)]
 pub enum Conflict {
     /// A valid certificate exists and renewal is not open yet (`certificate_active`, with
-    /// `renewable_from`), the company's certificate limit, already revoked, or a name or ID taken.
+    /// `renewable_from`), the company's certificate limit, already revoked, or a user ID or company
+    /// name registered by a concurrent request (`conflict`; taken before the request: 400).
     #[response(status = 409)]
     Conflict(ErrorBody),
 }

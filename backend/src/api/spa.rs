@@ -93,11 +93,12 @@ pub fn page_csp(html: &str) -> String {
     )
 }
 
-/// An HTML page and its CSP, kept until the file's modification time or length changes: a page
-/// load costs one `stat` instead of a read and a hash, and a redeployed `dist/` is still picked up.
+/// An HTML page and its CSP, kept until the file changes: a page load costs one `stat` instead of
+/// a read and a hash, and a redeployed `dist/` is still picked up. "Changes" is judged by inode,
+/// change time (which no copy tool preserves, unlike the modification time) and length.
 #[derive(Clone)]
 struct Page {
-    stamp: (std::time::SystemTime, u64),
+    stamp: (u64, i64, i64, u64),
     bytes: web::Bytes,
     csp: std::sync::Arc<str>,
 }
@@ -105,8 +106,9 @@ struct Page {
 static PAGES: std::sync::Mutex<Vec<(PathBuf, Page)>> = std::sync::Mutex::new(Vec::new());
 
 async fn html_page(file: &Path) -> std::io::Result<HttpResponse> {
+    use std::os::unix::fs::MetadataExt;
     let meta = tokio::fs::metadata(file).await?;
-    let stamp = (meta.modified()?, meta.len());
+    let stamp = (meta.ino(), meta.ctime(), meta.ctime_nsec(), meta.len());
     let cached = PAGES.lock().ok().and_then(|pages| {
         pages.iter().find(|(p, page)| p == file && page.stamp == stamp).map(|(_, page)| page.clone())
     });
@@ -199,6 +201,12 @@ mod tests {
         let second = csp_of(html_page(&file).await.unwrap());
         assert_ne!(first, second);
         assert_eq!(second, page_csp("<script>bb()</script>"));
+        // Same length and the old modification time restored (as `cp -p` or `rsync -a` do): the
+        // change time still tells.
+        let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+        std::fs::write(&file, "<script>cc()</script>").unwrap();
+        std::fs::File::options().write(true).open(&file).unwrap().set_modified(mtime).unwrap();
+        assert_eq!(csp_of(html_page(&file).await.unwrap()), page_csp("<script>cc()</script>"));
     }
 
     #[test]
