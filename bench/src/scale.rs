@@ -8,6 +8,7 @@ use std::{
 };
 
 use backend::{
+    auth::{Role, accounts},
     db::entities::{certificate, organization, user},
     directory::{CertificateQuery, certificates},
     mail::reminders,
@@ -44,24 +45,16 @@ pub async fn seed(db: &DatabaseConnection, orgs: usize, users: usize, rows: usiz
     }
     let first_org: i64 = min_id(db, "organizations").await?;
     let user_rows: Vec<user::ActiveModel> = (0..users)
-        .map(|i| user::ActiveModel {
-            user_id: Set(format!("s{i:07}")),
-            org_id: Set(Some(first_org + (i % orgs) as i64)),
-            role: Set("general".into()),
-            password_hash: Set(
-                "$argon2id$v=19$m=19456,t=2,p=1$c2NhbGVzY2FsZQ$0000000000000000000000000000000000000000000".into(),
-            ),
-            email: Set(format!("s{i:07}@example.co.jp")),
-            must_change_password: Set(false),
-            failures: Set(0),
-            locked_until: Set(None),
-            lock_count: Set(0),
-            blocked_at: Set(None),
-            version: Set(0),
-            issue_seq: Set(0),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
+        .map(|i| {
+            accounts::new_user_row(
+                format!("s{i:07}"),
+                Some(first_org + (i % orgs) as i64),
+                Role::General,
+                "$argon2id$v=19$m=19456,t=2,p=1$c2NhbGVzY2FsZQ$0000000000000000000000000000000000000000000".to_owned(),
+                format!("s{i:07}@example.co.jp"),
+                false,
+                now,
+            )
         })
         .collect();
     for c in user_rows.chunks(2000) {

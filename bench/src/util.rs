@@ -9,13 +9,16 @@ use std::{
 
 use anyhow::{Context, bail};
 use backend::{
-    auth::accounts::{self, Actor, NewAccount},
+    auth::{
+        Role,
+        accounts::{self, Actor, NewAccount},
+    },
     config::{Config, ConfigArgs},
     db::entities::user,
     startup::core_services,
 };
 use common::{Field, Password, UserId};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
+use sea_orm::{DatabaseConnection, EntityTrait};
 use time::OffsetDateTime;
 
 /// The password of every seeded user.
@@ -97,22 +100,16 @@ pub async fn seed_users(config: &Config, n: usize) -> anyhow::Result<DatabaseCon
     .await?;
     let hash = auth.hasher.hash_blocking(PASSWORD)?;
     let rows: Vec<user::ActiveModel> = (1..=n)
-        .map(|i| user::ActiveModel {
-            user_id: Set(format!("bench{i:05}")),
-            org_id: Set(Some(org.id)),
-            role: Set("general".into()),
-            password_hash: Set(hash.clone()),
-            email: Set(format!("bench{i:05}@example.co.jp")),
-            must_change_password: Set(false),
-            failures: Set(0),
-            locked_until: Set(None),
-            lock_count: Set(0),
-            blocked_at: Set(None),
-            version: Set(0),
-            issue_seq: Set(0),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
+        .map(|i| {
+            accounts::new_user_row(
+                format!("bench{i:05}"),
+                Some(org.id),
+                Role::General,
+                hash.clone(),
+                format!("bench{i:05}@example.co.jp"),
+                false,
+                now,
+            )
         })
         .collect();
     for chunk in rows.chunks(1000) {

@@ -84,18 +84,24 @@ struct NewUser<'a> {
     password_hash: String,
 }
 
-async fn insert_user<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    n: NewUser<'_>,
+/// A user row as a new account starts: no failures, no lock, version 0. Also used by the
+/// benchmarks to bulk-insert accounts.
+pub fn new_user_row(
+    user_id: String,
+    org_id: Option<i64>,
+    role: Role,
+    password_hash: String,
+    email: String,
+    must_change_password: bool,
     now: OffsetDateTime,
-) -> anyhow::Result<user::Model> {
-    let row = user::ActiveModel {
-        user_id: Set(n.user_id.as_str().to_owned()),
-        org_id: Set(n.org_id),
-        role: Set(n.role.as_str().to_owned()),
-        password_hash: Set(n.password_hash),
-        email: Set(n.email.to_owned()),
-        must_change_password: Set(true),
+) -> user::ActiveModel {
+    user::ActiveModel {
+        user_id: Set(user_id),
+        org_id: Set(org_id),
+        role: Set(role.as_str().to_owned()),
+        password_hash: Set(password_hash),
+        email: Set(email),
+        must_change_password: Set(must_change_password),
         failures: Set(0),
         locked_until: Set(None),
         lock_count: Set(0),
@@ -105,7 +111,16 @@ async fn insert_user<C: sea_orm::ConnectionTrait>(
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    };
+    }
+}
+
+async fn insert_user<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    n: NewUser<'_>,
+    now: OffsetDateTime,
+) -> anyhow::Result<user::Model> {
+    let row =
+        new_user_row(n.user_id.as_str().to_owned(), n.org_id, n.role, n.password_hash, n.email.to_owned(), true, now);
     row.insert(db).await.context("Failed to insert the user")
 }
 
