@@ -18,10 +18,6 @@ use crate::{
     views,
 };
 
-fn ok_json<T: serde::Serialize>(body: &T) -> HttpResponse {
-    HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body)
-}
-
 fn actor(s: &StaffUser) -> Actor {
     Actor::User(Box::new(s.0.user.clone()))
 }
@@ -38,7 +34,7 @@ fn actor(s: &StaffUser) -> Actor {
     )
 )]
 pub async fn organizations(state: web::Data<AppState>, _s: StaffUser) -> Result<HttpResponse, ApiError> {
-    Ok(ok_json(&directory::organizations(&state.db).await?))
+    Ok(HttpResponse::Ok().json(directory::organizations(&state.db).await?))
 }
 
 #[utoipa::path(
@@ -75,7 +71,7 @@ pub async fn create_organization(
     .map_err(|e| account_error(e, None))?;
     let summary =
         directory::organizations(&state.db).await?.into_iter().find(|o| o.id == org.id).ok_or(ApiError::NotFound)?;
-    Ok(ok_json(&CreatedOrganization {
+    Ok(HttpResponse::Ok().json(CreatedOrganization {
         organization: summary,
         master_user_id: master_id.to_string(),
         initial_password: password.expose().to_owned(),
@@ -106,7 +102,7 @@ pub async fn users(
     _s: StaffUser,
     q: web::Query<UsersQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(ok_json(&directory::users(&state.db, q.organization_id, OffsetDateTime::now_utc()).await?))
+    Ok(HttpResponse::Ok().json(directory::users(&state.db, q.organization_id, OffsetDateTime::now_utc()).await?))
 }
 
 #[utoipa::path(
@@ -134,7 +130,7 @@ pub async fn unlock(
         .into_iter()
         .find(|x| x.user_id == u.user_id)
         .ok_or(ApiError::NotFound)?;
-    Ok(ok_json(&summary))
+    Ok(HttpResponse::Ok().json(summary))
 }
 
 #[utoipa::path(
@@ -159,7 +155,7 @@ pub async fn certificates(
         ("user_id", q.user_id.as_deref()),
         ("serial", q.serial.as_deref()),
     ])?;
-    Ok(ok_json(&directory::certificates(&state.db, &q, OffsetDateTime::now_utc()).await?))
+    Ok(HttpResponse::Ok().json(directory::certificates(&state.db, &q, OffsetDateTime::now_utc()).await?))
 }
 
 #[utoipa::path(
@@ -183,7 +179,7 @@ pub async fn revoke(
 ) -> Result<HttpResponse, ApiError> {
     let now = OffsetDateTime::now_utc();
     let c = revocation::revoke(&state.db, &state.ca, &actor(&s), &path, body.reason, now).await?;
-    Ok(ok_json(&views::certificate_summary(&c, None, now)))
+    Ok(HttpResponse::Ok().json(views::certificate_summary(&c, None, now)))
 }
 
 #[utoipa::path(
@@ -204,7 +200,7 @@ pub async fn audit(
     q: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     plain_text(&[("user_id", q.user_id.as_deref()), ("action", q.action.as_deref())])?;
-    Ok(ok_json(&directory::audit(&state.db, &q).await?))
+    Ok(HttpResponse::Ok().json(directory::audit(&state.db, &q).await?))
 }
 
 #[utoipa::path(
@@ -219,5 +215,5 @@ pub async fn audit(
     )
 )]
 pub async fn mail(state: web::Data<AppState>, _s: StaffUser) -> Result<HttpResponse, ApiError> {
-    Ok(ok_json(&directory::mail(&state.db, None).await?))
+    Ok(HttpResponse::Ok().json(directory::mail(&state.db, None).await?))
 }

@@ -17,5 +17,5 @@ use crate::{error::ApiError, startup::AppState};
 )]
 pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.db.ping().await.map_err(|e| ApiError::Unavailable(anyhow::Error::new(e).context("database ping failed")))?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(Health { status: "ok".into() }))
+    Ok(HttpResponse::Ok().json(Health { status: "ok".into() }))
 }

@@ -19,7 +19,7 @@ use crate::{error::ApiError, startup::AppState};
 )]
 pub async fn authenticate(state: web::Data<AppState>, body: web::Json<Credentials>) -> Result<HttpResponse, ApiError> {
     let grant = state.issuance.authenticate(&body.user_id, &body.password, OffsetDateTime::now_utc()).await?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(IssuanceToken {
+    Ok(HttpResponse::Ok().json(IssuanceToken {
         token: grant.token,
         expires_at: grant.expires_at,
         renewal: grant.renewal,
@@ -45,7 +45,6 @@ pub async fn issue(state: web::Data<AppState>, body: web::Json<IssueRequest>) ->
     Ok(HttpResponse::Ok()
         .content_type("application/x-pkcs12")
         .insert_header(("Content-Disposition", format!("attachment; filename=\"{}\"", issued.filename)))
-        .insert_header(("Cache-Control", "no-store"))
         .insert_header((HEADER_CERT_SERIAL, issued.serial))
         .insert_header((HEADER_CERT_NOT_AFTER, issued.not_after.format(&Rfc3339).unwrap_or_default()))
         .body(issued.p12))

@@ -30,7 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api")
             // No API answer is stored by a browser or proxy unless its handler says otherwise
-            // (the CA certificate and the CRL do).
+            // (the CRL does): handlers do not repeat it.
             .wrap(actix_web::middleware::DefaultHeaders::new().add(("Cache-Control", "no-store")))
             .service(path("/health", "GET, HEAD").route(get().to(health::health)))
             .service(path("/openapi.json", "GET, HEAD").route(get().to(openapi::spec)))

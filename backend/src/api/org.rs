@@ -45,7 +45,7 @@ pub async fn list(state: web::Data<AppState>, m: MasterUser) -> Result<HttpRespo
         with_certificates: directory::users_with_certificates(&state.db, id, now).await?,
         users: directory::users(&state.db, Some(id), now).await?,
     };
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body))
+    Ok(HttpResponse::Ok().json(body))
 }
 
 #[utoipa::path(
@@ -79,9 +79,7 @@ pub async fn create(
     )
     .await
     .map_err(|e| account_error(e, Some("user_id")))?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(CreatedUser { user_id: u.user_id, initial_password: password.expose().to_owned() }))
+    Ok(HttpResponse::Ok().json(CreatedUser { user_id: u.user_id, initial_password: password.expose().to_owned() }))
 }
 
 #[utoipa::path(
@@ -109,5 +107,5 @@ pub async fn unlock(
         .into_iter()
         .find(|s| s.user_id == u.user_id)
         .ok_or(ApiError::NotFound)?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(summary))
+    Ok(HttpResponse::Ok().json(summary))
 }

@@ -29,5 +29,5 @@ pub async fn change(state: web::Data<AppState>, body: web::Json<PasswordChange>)
         email: body.email.as_deref(),
     };
     let u = change_password(&state.auth, input, OffsetDateTime::now_utc()).await?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(PasswordChanged { user_id: u.user_id }))
+    Ok(HttpResponse::Ok().json(PasswordChanged { user_id: u.user_id }))
 }

@@ -46,7 +46,7 @@ pub async fn presented_certificate(req: HttpRequest, state: web::Data<AppState>)
         serial: judged.record.as_ref().map(|r| r.serial.clone()),
         not_after: judged.record.as_ref().map(|r| r.not_after),
     };
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body))
+    Ok(HttpResponse::Ok().json(body))
 }
 
 /// `GET /api/crl`: the current CRL, DER, signed by the CA.

@@ -120,7 +120,7 @@ pub async fn login(
     txn.commit().await?;
     let s = SessionUser { user: u, certificate: cert, session_id: id.clone() };
     let body = me(&state, &s, now).await?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).cookie(session_cookie(id, None)).json(body))
+    Ok(HttpResponse::Ok().cookie(session_cookie(id, None)).json(body))
 }
 
 #[utoipa::path(
@@ -152,5 +152,5 @@ pub async fn logout(state: web::Data<AppState>, s: SessionUser) -> Result<HttpRe
 )]
 pub async fn current(state: web::Data<AppState>, s: SessionUser) -> Result<HttpResponse, ApiError> {
     let body = me(&state, &s, OffsetDateTime::now_utc()).await?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body))
+    Ok(HttpResponse::Ok().json(body))
 }
