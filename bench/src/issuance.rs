@@ -186,13 +186,10 @@ pub async fn section(cjs: &Path, cfssl: Option<&Path>, key_type: KeyType, out: &
     let plan = [(1_usize, 8_usize), (2, 16), (8, 24)];
     let users: usize = plan.iter().map(|(_, n)| n).sum();
     drop(util::seed_users(&config, users + 1).await?);
-    let kt = match key_type {
-        KeyType::Rsa2048 => "rsa2048",
-        KeyType::P256 => "p256",
-    };
+    let kt = key_type.as_str();
     let server = Server::start(cjs, &data, None, &["--cert-key-type", kt]).await?;
     let client = server.client()?;
-    let base = format!("https://127.0.0.1:{}", server.port);
+    let base = server.url("");
     // Warm-up (first connection, caches): not counted.
     issue_via_api(&client, &base, &format!("bench{:05}", users + 1)).await?;
 

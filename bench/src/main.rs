@@ -104,7 +104,7 @@ async fn main() -> anyhow::Result<()> {
         let server = Server::start(&args.cjs, &data, None, &[]).await?;
         let idle_rss = util::rss_mib(server.pid());
         let client = server.client()?;
-        let base = format!("https://127.0.0.1:{}", server.port);
+        let base = server.url("");
         let p12 = issuance::issue_via_api(&client, &base, "bench00001").await?;
         let connector = tls::connector(&p12, &data.join("ca.pem"), dir.path())?;
         let nginx_dir = dir.path().join("nginx");

@@ -406,7 +406,6 @@ impl Fixture {
         }
     }
 
-    /// Ends the browser session (call at the end of a test; Drop stops the processes anyway).
     /// Runs axe-core (npm, set up by scripts/setup-tools) on the current page; fails on any
     /// violation, naming the rule, its impact and the first offending elements.
     pub async fn axe(&self, screen: &str) -> anyhow::Result<()> {
@@ -438,6 +437,7 @@ impl Fixture {
 
     /// Closes the browser, then checks the server log of the whole test: no password this test
     /// used, no session cookie value, no issuance token (JWT) and no private key.
+    /// Ends the browser session (call at the end of a test; Drop stops the processes anyway).
     pub async fn close(self) -> anyhow::Result<()> {
         if let Ok(cookies) = self.client.get_all_cookies().await {
             for c in cookies {

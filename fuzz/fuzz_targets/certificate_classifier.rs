@@ -66,7 +66,7 @@ fn env() -> &'static Env {
                 not_before: Set(cert.not_before),
                 not_after: Set(cert.not_after),
                 fingerprint_sha256: Set(cert.fingerprint.clone()),
-                key_type: Set("p256".into()),
+                key_type: Set(KeyType::P256.as_str().into()),
                 status: Set("active".into()),
                 revoked_at: Set(None),
                 revocation_reason: Set(None),

@@ -12,11 +12,12 @@ use sea_orm_migration::MigratorTrait;
 /// Connects to `url` and applies pending migrations.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
-    options.connect_timeout(Duration::from_secs(5)).acquire_timeout(Duration::from_secs(10)).sqlx_logging(false);
+    options.sqlx_logging(false);
     if url.starts_with("sqlite:") {
         // One connection: SQLite serialises writers anyway, and this keeps transactions from
         // ever meeting SQLITE_BUSY inside one process. Other processes (the CLI) wait up to 10 s.
-        options.max_connections(1).map_sqlx_sqlite_opts(|o| {
+        options.max_connections(1).connect_timeout(Duration::from_secs(5)).acquire_timeout(Duration::from_secs(10));
+        options.map_sqlx_sqlite_opts(|o| {
             o.busy_timeout(Duration::from_secs(10))
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .foreign_keys(true)

@@ -124,12 +124,7 @@ pub async fn spawn(db: &TestDb, opts: Options) -> TestApp {
     let (dir, data_dir, database_url) = match &opts.share_with {
         Some((data_dir, url)) => (None, data_dir.clone(), url.clone()),
         None => {
-            let dir = tempfile::tempdir().unwrap();
-            let data_dir = dir.path().join("data");
-            let url = match db {
-                TestDb::Sqlite => format!("sqlite://{}/cjs.db?mode=rwc", data_dir.display()),
-                TestDb::Postgres(admin) => fresh_postgres(admin).await,
-            };
+            let (dir, data_dir, url) = fresh_store(db).await;
             (Some(dir), data_dir, url)
         }
     };
@@ -249,25 +244,26 @@ impl TestApp {
 
     /// Authenticates `id` for issuance and issues a certificate; returns the .p12 bytes.
     pub async fn issue_certificate(&self, id: &str, pw: &str) -> Vec<u8> {
-        let r = self.post("/api/issuance/authenticate", &json!({"user_id": id, "password": pw})).await;
-        assert_eq!(r.status(), 200);
-        let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
-        let r = self.post("/api/issuance/issue", &json!({"token": token, "password": pw})).await;
-        assert_eq!(r.status(), 200);
-        r.bytes().await.unwrap().to_vec()
+        self.issue(id, pw).await.0
     }
 
-    /// Issues a certificate to `id` through the API; returns its certificate + key as PEM and its serial.
-    pub async fn issued_identity(&self, id: &str, pw: &str) -> (Vec<u8>, String) {
+    /// Authenticate → issue through the API: the .p12 bytes and the serial header.
+    async fn issue(&self, id: &str, pw: &str) -> (Vec<u8>, String) {
         let r = self.post("/api/issuance/authenticate", &json!({"user_id": id, "password": pw})).await;
         assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
         let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
         let r = self.post("/api/issuance/issue", &json!({"token": token, "password": pw})).await;
         assert_eq!(r.status(), 200);
         let serial = r.headers()[common::api::HEADER_CERT_SERIAL].to_str().unwrap().to_owned();
+        (r.bytes().await.unwrap().to_vec(), serial)
+    }
+
+    /// Issues a certificate to `id` through the API; returns its certificate + key as PEM and its serial.
+    pub async fn issued_identity(&self, id: &str, pw: &str) -> (Vec<u8>, String) {
+        let (p12_bytes, serial) = self.issue(id, pw).await;
         let dir = tempfile::tempdir().unwrap();
         let p12 = dir.path().join("x.p12");
-        std::fs::write(&p12, r.bytes().await.unwrap()).unwrap();
+        std::fs::write(&p12, p12_bytes).unwrap();
         let out = dir.path().join("x.pem");
         run(Command::new("openssl")
             .args(["pkcs12", "-noenc", "-passin", &format!("pass:{pw}"), "-in"])

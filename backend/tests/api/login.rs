@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestDb, client_with, databases, run, spawn_app};
 
-/// Issues a certificate for `id` (password `pw`) and returns it with its key as PEM.
 struct Browser {
     client: reqwest::Client,
     base: String,
