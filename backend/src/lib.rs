@@ -13,6 +13,7 @@ pub mod error;
 pub mod issuance;
 pub mod mail;
 pub mod pki;
+pub mod request_context;
 pub mod revocation;
 pub mod sessions;
 pub mod startup;

@@ -124,6 +124,7 @@ impl Application {
                 .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").exclude("/api/health"))
                 .wrap(middleware::Compress::default())
                 .wrap(security_headers())
+                .wrap(middleware::from_fn(crate::request_context::middleware))
                 .configure(api::configure)
         })
         .on_connect(tls::peer::on_connect)
