@@ -119,6 +119,13 @@ pub struct ConfigArgs {
     /// Argon2id memory cost in KiB (OWASP minimum 19456).
     #[arg(long, env = "CJS_ARGON2_MEMORY_KIB", global = true)]
     pub argon2_memory_kib: Option<u32>,
+    /// Password attempts a minute per client address (token bucket, burst of three minutes'
+    /// worth); 0 turns the throttle off.
+    #[arg(long, env = "CJS_PASSWORD_ATTEMPTS_PER_MINUTE", global = true)]
+    pub password_attempts_per_minute: Option<u32>,
+    /// Password verifications that may wait for a core; beyond, 503 at once.
+    #[arg(long, env = "CJS_PASSWORD_QUEUE_LIMIT", global = true)]
+    pub password_queue_limit: Option<u32>,
     /// Log format: text or json.
     #[arg(long, env = "CJS_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
@@ -188,6 +195,8 @@ struct FileConfig {
     p12_encryption: Option<P12Encryption>,
     p12_iterations: Option<u32>,
     argon2_memory_kib: Option<u32>,
+    password_attempts_per_minute: Option<u32>,
+    password_queue_limit: Option<u32>,
     log_format: Option<String>,
     session_idle_minutes: Option<u32>,
     session_absolute_hours: Option<u32>,
@@ -222,6 +231,8 @@ const FILE_KEYS: &[&str] = &[
     "p12_encryption",
     "p12_iterations",
     "argon2_memory_kib",
+    "password_attempts_per_minute",
+    "password_queue_limit",
     "log_format",
     "session_idle_minutes",
     "session_absolute_hours",
@@ -297,6 +308,10 @@ pub struct Config {
     pub cert_key_type: KeyType,
     pub p12: P12Settings,
     pub argon2_memory_kib: u32,
+    /// Per-address throttle of password attempts (0: off).
+    pub password_attempts_per_minute: u32,
+    /// Password verifications that may wait for a core.
+    pub password_queue_limit: u32,
     pub log_format: String,
     pub sessions: crate::sessions::SessionPolicy,
     /// Most users of one company holding a valid certificate at once.
@@ -307,6 +322,12 @@ pub struct Config {
     /// Keys of `cjs.toml` that nobody reads; reported at start-up.
     pub unknown_keys: Vec<String>,
 }
+
+/// Default per-address password attempts a minute (burst: three times as many). Twenty users of
+/// one company behind one NAT address, arriving together, need about 20–30 attempts (login, or
+/// authenticate + issue, and typos): the burst of 30 covers them; sustained, one attempt every
+/// 6 s per address keeps a spray from one address to 14,400 guesses a day instead of unlimited.
+pub const DEFAULT_PASSWORD_ATTEMPTS_PER_MINUTE: u32 = 10;
 
 /// Default PBKDF2 iteration count of the .p12: ASVS 11.4.4's floor for PBKDF2-HMAC-SHA256.
 pub const DEFAULT_P12_ITERATIONS: u32 = 600_000;
@@ -351,6 +372,14 @@ impl Config {
                 iterations: args.p12_iterations.or(file.p12_iterations).unwrap_or(DEFAULT_P12_ITERATIONS),
             },
             argon2_memory_kib: args.argon2_memory_kib.or(file.argon2_memory_kib).unwrap_or(19_456),
+            password_attempts_per_minute: args
+                .password_attempts_per_minute
+                .or(file.password_attempts_per_minute)
+                .unwrap_or(DEFAULT_PASSWORD_ATTEMPTS_PER_MINUTE),
+            password_queue_limit: args
+                .password_queue_limit
+                .or(file.password_queue_limit)
+                .unwrap_or(crate::auth::password::DEFAULT_QUEUE_LIMIT as u32),
             log_format: args.log_format.clone().or(file.log_format).unwrap_or_else(|| "text".into()),
             sessions: crate::sessions::SessionPolicy {
                 idle: time::Duration::minutes(i64::from(

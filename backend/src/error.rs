@@ -38,8 +38,23 @@ pub enum ApiError {
     NotFound,
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// Password work is queued to its limit (a flood): 503 with `Retry-After`, at once.
+    #[error("busy")]
+    Busy,
+    /// Too many password attempts from this client address: 429 with `Retry-After`.
+    #[error("too many requests; retry after {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<crate::auth::password::HasherError> for ApiError {
+    fn from(e: crate::auth::password::HasherError) -> Self {
+        match e {
+            crate::auth::password::HasherError::Busy => ApiError::Busy,
+            crate::auth::password::HasherError::Failed(e) => ApiError::Internal(e),
+        }
+    }
 }
 
 impl From<sea_orm::DbErr> for ApiError {
@@ -176,6 +191,16 @@ impl ApiError {
                 C::ServiceUnavailable,
                 "現在サービスを利用できません。しばらくしてから再度お試しください。",
             ),
+            ApiError::Busy => {
+                ErrorBody::new(C::ServiceUnavailable, "ただいま混み合っています。しばらくしてから再度お試しください。")
+            }
+            ApiError::TooManyRequests { retry_after_secs } => ErrorBody::new(
+                C::TooManyRequests,
+                format!(
+                    "短時間に多くの認証が行われたため、この接続元からの認証を一時的に制限しています。{}秒ほど待ってから再度お試しください。",
+                    retry_after_secs
+                ),
+            ),
             ApiError::Internal(_) => ErrorBody::new(
                 C::Internal,
                 "システムエラーが発生しました。しばらくしてから再度お試しください。解決しない場合は労金へお問い合わせください。",
@@ -225,7 +250,8 @@ impl ResponseError for ApiError {
             ApiError::PasswordChangeRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::CertificateActive { .. } => StatusCode::CONFLICT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -236,7 +262,18 @@ impl ResponseError for ApiError {
             ApiError::Unavailable(e) => tracing::warn!(error = %format!("{e:#}"), "service unavailable"),
             _ => {}
         }
-        HttpResponse::build(self.status_code()).insert_header(("Cache-Control", "no-store")).json(self.body())
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header(("Cache-Control", "no-store"));
+        match self {
+            ApiError::TooManyRequests { retry_after_secs } => {
+                response.insert_header(("Retry-After", retry_after_secs.to_string()));
+            }
+            ApiError::Busy => {
+                response.insert_header(("Retry-After", "1"));
+            }
+            _ => {}
+        }
+        response.json(self.body())
     }
 }
 

@@ -1,9 +1,13 @@
 //! The issuance service (R3, R4, R5, R7): authentication for issuance, then the issue itself.
-//! Key, certificate and .p12 are made first; then the certificate row and its audit entry are
-//! committed in one transaction, and only then is the file returned. The private key is never
-//! stored.
+//! The token's single use is claimed first (so parallel calls with one token cost one key and
+//! one .p12); key, certificate and .p12 are made next; then the certificate row and its audit
+//! entry are committed in one transaction, and only then is the file returned. The private key
+//! is never stored.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
 
 use anyhow::Context;
 use common::{Field, Password, UserId};
@@ -34,6 +38,8 @@ pub struct IssuanceService {
     pub tokens: TokenKeys,
     pub key_type: KeyType,
     pub p12: P12Settings,
+    /// Key pairs generated (and .p12 files packed) since start.
+    pub keys_generated: Arc<AtomicU64>,
 }
 
 /// A token granted by [`IssuanceService::authenticate`].
@@ -100,6 +106,29 @@ fn check_eligible(held: &[HeldCertificate], now: OffsetDateTime) -> Result<bool,
     }
 }
 
+/// Records the single use of the token `claims` (its own committed statement); a token already
+/// used answers 401.
+async fn claim_token(
+    db: &DatabaseConnection,
+    claims: &crate::tokens::Claims,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let fresh = used_token::ActiveModel {
+        jti: Set(claims.jti.clone()),
+        used_at: Set(now),
+        expires_at: Set(OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(now)),
+    }
+    .insert(db)
+    .await;
+    match fresh {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
+            Err(ApiError::InvalidToken)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `<userID><YYYYMMDDhhmmss in JST>.p12`
 pub fn p12_filename(user_id: &str, now: OffsetDateTime) -> String {
     let t = now.to_offset(common::jst::JST);
@@ -148,10 +177,15 @@ impl IssuanceService {
                 .context("user's organization is missing")?,
             None => "労働金庫".to_owned(),
         };
-        // Key, certificate and .p12 are all made before anything is committed: a failure here
-        // leaves no recorded certificate behind that the user never received.
+        // The single use is claimed (committed) before the expensive part: of parallel calls
+        // with one token, one goes on to make a key and a .p12, the others get 401 here. If the
+        // issue then fails, the token is spent and the user authenticates again (④).
+        claim_token(db, &claims, now).await?;
+        // Key, certificate and .p12 are all made before the certificate is committed: a failure
+        // here leaves no recorded certificate behind that the user never received.
         let (ca, key_type, uid, settings) = (self.ca.clone(), self.key_type, u.user_id.clone(), self.p12);
         let secret = password.expose().to_owned();
+        self.keys_generated.fetch_add(1, Ordering::Relaxed);
         let (issued, p12) = tokio::task::spawn_blocking(move || {
             let issued = issue_client_certificate(&ca, key_type, &uid, &org_name, now)?;
             let p12 = build_p12(&issued.key_pkcs8, &issued.cert_der, ca.cert_der(), &uid, &secret, settings)?;
@@ -174,20 +208,6 @@ impl IssuanceService {
                 .filter(organization::Column::Id.eq(org_id))
                 .exec(&txn)
                 .await?;
-        }
-        let fresh = used_token::ActiveModel {
-            jti: Set(claims.jti.clone()),
-            used_at: Set(now),
-            expires_at: Set(OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(now)),
-        }
-        .insert(&txn)
-        .await;
-        if let Err(e) = fresh {
-            txn.rollback().await?;
-            return Err(match e.sql_err() {
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ApiError::InvalidToken,
-                _ => e.into(),
-            });
         }
         let renewal = check_eligible(&held_certificates(&txn, u.id).await?, now)?;
         check_company_limit(&txn, &u, renewal, now).await?;

@@ -28,6 +28,8 @@ pub struct AppState {
     pub auth: Authenticator,
     pub issuance: IssuanceService,
     pub ca: Arc<CertificateAuthority>,
+    /// Per-address throttle of password attempts.
+    pub throttle: crate::auth::throttle::Throttle,
 }
 
 /// Creates the data directory (mode 0700) if needed and checks that it is writable.
@@ -51,7 +53,7 @@ pub fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
 pub async fn core_services(config: &Config) -> anyhow::Result<(DatabaseConnection, Authenticator)> {
     prepare_data_dir(config)?;
     let db = db::connect(&config.database_url).await?;
-    let hasher = Hasher::new(config.argon2_memory_kib)?;
+    let hasher = Hasher::with_queue_limit(config.argon2_memory_kib, config.password_queue_limit as usize)?;
     let auth = Authenticator { db: db.clone(), policy: config.lockout, hasher, public_url: config.public_url.clone() };
     Ok((db, auth))
 }
@@ -72,6 +74,7 @@ fn security_headers() -> middleware::DefaultHeaders {
 pub struct Application {
     port: u16,
     server: Server,
+    state: web::Data<AppState>,
 }
 
 impl Application {
@@ -99,8 +102,15 @@ impl Application {
             tokens,
             key_type: config.cert_key_type,
             p12: config.p12,
+            keys_generated: Arc::default(),
         };
-        let state = AppState { config: Arc::new(config.clone()), db, auth, issuance, ca };
+        let throttle = crate::auth::throttle::Throttle::new(
+            config.password_attempts_per_minute,
+            crate::auth::throttle::DEFAULT_MAX_KEYS,
+        );
+        let state = AppState { config: Arc::new(config.clone()), db, auth, issuance, ca, throttle };
+        // R2 for unknown IDs keeps a bounded table.
+        crate::auth::unknown::spawn_pruner(state.db.clone(), std::time::Duration::from_secs(3600));
 
         // Mail (R2, R6): deliver the outbox, and queue the expiry reminders.
         let mail = &state.config.mail;
@@ -116,6 +126,7 @@ impl Application {
             TcpListener::bind(config.listen).with_context(|| format!("Failed to listen on {}", config.listen))?;
         let port = listener.local_addr()?.port();
         let data = web::Data::new(state);
+        let state = data.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
@@ -133,11 +144,16 @@ impl Application {
         .context("Failed to start the HTTPS listener")?
         .run();
         tracing::info!(port, "listening (HTTPS)");
-        Ok(Self { port, server })
+        Ok(Self { port, server, state })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The handlers' shared state (tests read its counters).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
     }
 
     /// Runs until SIGTERM / Ctrl-C (graceful: in-flight requests finish first).

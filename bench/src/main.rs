@@ -35,7 +35,7 @@ struct Args {
     #[arg(long, default_value = "dist")]
     dist: PathBuf,
     /// Sections to run.
-    #[arg(long, value_delimiter = ',', default_value = "issuance,tls,password,memory,frontend,scale")]
+    #[arg(long, value_delimiter = ',', default_value = "issuance,tls,password,flood,memory,frontend,scale")]
     only: Vec<String>,
     #[arg(long, default_value = "cfssl")]
     cfssl: PathBuf,
@@ -235,6 +235,91 @@ async fn main() -> anyhow::Result<()> {
         }
         server.stop();
         drop(nginx);
+    }
+
+    if on("flood") {
+        heading(
+            "Authentication flood (64 clients, unknown IDs) vs a legitimate authentication from a second address",
+            &[
+                "password queue",
+                "legitimate p50 / p95 ms (ok)",
+                "idle p50 / p95 ms",
+                "flood answers: 401 / 503",
+                "503 p50 ms",
+            ],
+        );
+        for (label, limit) in [("bounded (default 32)", None), ("unbounded (before)", Some("1000000"))] {
+            let dir = tempfile::tempdir()?;
+            let data = dir.path().join("data");
+            let config = util::config(&data, None)?;
+            drop(util::seed_users(&config, 4).await?);
+            let extra: Vec<&str> = limit.map(|l| vec!["--password-queue-limit", l]).unwrap_or_default();
+            let server = Server::start(&args.cjs, &data, None, &extra).await?;
+            let (base, flood_client) = (server.url(""), server.client()?);
+            let second = server.client_from("127.0.0.2")?;
+            let legit = |secs: u64| {
+                let (c, b) = (second.clone(), base.clone());
+                async move {
+                    let (mut lat, mut ok) = (Vec::new(), 0usize);
+                    let end = Instant::now() + Duration::from_secs(secs);
+                    while Instant::now() < end {
+                        let t = Instant::now();
+                        let r = c
+                            .post(format!("{b}/api/issuance/authenticate"))
+                            .json(&json!({"user_id": "bench00002", "password": PASSWORD}))
+                            .send()
+                            .await?;
+                        lat.push(ms(t.elapsed()));
+                        ok += usize::from(r.status().is_success());
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    anyhow::Ok((lat, ok))
+                }
+            };
+            let (idle, _) = legit(3).await?;
+            let stop = Arc::new(AtomicBool::new(false));
+            let mut tasks = Vec::new();
+            for i in 0..64 {
+                let (c, b, stop) = (flood_client.clone(), base.clone(), stop.clone());
+                tasks.push(tokio::spawn(async move {
+                    let (mut refused, mut busy) = (0usize, Vec::new());
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        n += 1;
+                        let t = Instant::now();
+                        let r = c
+                            .post(format!("{b}/api/issuance/authenticate"))
+                            .json(&json!({"user_id": format!("flood{i:02}x{n}"), "password": "Wrong1234"}))
+                            .send()
+                            .await?;
+                        match r.status().as_u16() {
+                            503 => busy.push(ms(t.elapsed())),
+                            _ => refused += 1,
+                        }
+                    }
+                    anyhow::Ok((refused, busy))
+                }));
+            }
+            let (loaded, ok) = legit(args.secs).await?;
+            stop.store(true, Ordering::Relaxed);
+            let (mut refused, mut busy) = (0, Vec::new());
+            for t in tasks {
+                let (r, b) = t.await??;
+                refused += r;
+                busy.extend(b);
+            }
+            emit(&[format!(
+                "| {label} | {:.0} / {:.0} ({ok}/{}) | {:.0} / {:.0} | {refused} / {} | {:.1} |",
+                percentile(&loaded, 50.0),
+                percentile(&loaded, 95.0),
+                loaded.len(),
+                percentile(&idle, 50.0),
+                percentile(&idle, 95.0),
+                busy.len(),
+                if busy.is_empty() { 0.0 } else { percentile(&busy, 50.0) },
+            )]);
+            server.stop();
+        }
     }
 
     if on("frontend") {

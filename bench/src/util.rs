@@ -140,6 +140,11 @@ impl Server {
         if let Some(url) = database_url {
             cmd.args(["--database-url", url]);
         }
+        // The benchmarks stand for many clients from one machine: the per-address throttle of
+        // password attempts is off unless a benchmark sets it.
+        if !extra.contains(&"--password-attempts-per-minute") {
+            cmd.args(["--password-attempts-per-minute", "0"]);
+        }
         let started = Instant::now();
         let child = cmd
             .args(extra)
@@ -187,6 +192,19 @@ impl Server {
             .use_rustls_tls()
             .tls_built_in_root_certs(false)
             .add_root_certificate(reqwest::Certificate::from_pem(&ca)?)
+            .timeout(Duration::from_secs(60))
+            .build()?)
+    }
+
+    /// [`Server::client`] whose connections come from `ip` (another loopback address: a second
+    /// client the server tells apart).
+    pub fn client_from(&self, ip: &str) -> anyhow::Result<reqwest::Client> {
+        let ca = std::fs::read(self.data_dir.join("ca.pem"))?;
+        Ok(reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca)?)
+            .local_address(ip.parse::<std::net::IpAddr>()?)
             .timeout(Duration::from_secs(60))
             .build()?)
     }

@@ -28,6 +28,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     Conflict,
     PayloadTooLarge,
+    /// Too many password attempts from this address (429, with `Retry-After`).
+    TooManyRequests,
     ServiceUnavailable,
     Internal,
     /// The request never reached the server or the answer was unreadable (frontend only).

@@ -2,9 +2,19 @@
 //! client certificate takes [`ValidCertificate`], one that needs a login takes [`SessionUser`]
 //! (or [`MasterUser`] / [`StaffUser`]); forgetting the check does not compile.
 
-use std::{future::Future, pin::Pin};
+use std::{
+    future::{Future, Ready, ready},
+    pin::Pin,
+};
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::Method, web};
+use actix_web::{
+    FromRequest, HttpRequest,
+    body::MessageBody,
+    dev::{Payload, ServiceRequest, ServiceResponse},
+    http::Method,
+    middleware::Next,
+    web,
+};
 use common::api::CertificateClass;
 use time::OffsetDateTime;
 
@@ -69,7 +79,7 @@ impl FromRequest for ValidCertificate {
 }
 
 /// A logged-in user: a live session whose certificate is presented on this connection and is
-/// still valid. State-changing requests must come from our own origin.
+/// still valid. (State-changing requests come from our own origin: [`same_origin`].)
 #[derive(Debug, Clone)]
 pub struct SessionUser {
     pub user: user::Model,
@@ -78,14 +88,55 @@ pub struct SessionUser {
     pub session_id: String,
 }
 
-/// Refuses a cross-site state-changing request (in addition to the SameSite=Strict cookie).
-fn check_origin(req: &HttpRequest) -> Result<(), ApiError> {
-    if req.method() == Method::GET || req.method() == Method::HEAD {
-        return Ok(());
+/// Whether a request with this `Origin` (and `Sec-Fetch-Site`) comes from our own pages: the
+/// origin the browser used (`https://<Host>`) or the configured public URL's. A request without
+/// an `Origin` is not from a browser's cross-site form or script (browsers send it on every
+/// POST), so it passes; `null` (sandboxed or privacy-stripped) does not.
+fn same_origin_request(origin: Option<&str>, fetch_site: Option<&str>, host: &str, public_url: &str) -> bool {
+    if fetch_site == Some("cross-site") {
+        return false;
     }
-    let Some(origin) = req.headers().get("origin") else { return Ok(()) };
-    let host = req.connection_info().host().to_owned();
-    if origin.to_str().ok() == Some(&format!("https://{host}")) { Ok(()) } else { Err(ApiError::Forbidden) }
+    let Some(origin) = origin else { return true };
+    let public_origin = public_url.trim_end_matches('/');
+    origin == format!("https://{host}") || origin == public_origin
+}
+
+/// Middleware over the API: every state-changing request (anything but GET, HEAD and OPTIONS)
+/// from a foreign origin gets 403 before any handler runs — the password endpoints, counted by
+/// R2, as much as the session routes (the SameSite=Strict cookie is the other half).
+pub async fn same_origin(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let public_url = req.app_data::<web::Data<AppState>>().map(|s| s.config.public_url.clone()).unwrap_or_default();
+        let host = req.connection_info().host().to_owned();
+        if !same_origin_request(header("origin").as_deref(), header("sec-fetch-site").as_deref(), &host, &public_url) {
+            tracing::warn!(origin = ?header("origin"), path = %req.path(), "refused a cross-site request");
+            return Err(ApiError::Forbidden.into());
+        }
+    }
+    next.call(req).await
+}
+
+/// A password attempt (authentication for issuance, the issue, a password change, a login) that
+/// the per-address throttle let through. Taken before the body, so a throttled request costs no
+/// parsing and no password work.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordAttempt;
+
+impl FromRequest for PasswordAttempt {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(state(req).and_then(|st| {
+            st.throttle.check(req.peer_addr().map(|a| a.ip())).map(|()| PasswordAttempt).map_err(|wait| {
+                ApiError::TooManyRequests { retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0) }
+            })
+        }))
+    }
 }
 
 impl FromRequest for SessionUser {
@@ -95,7 +146,6 @@ impl FromRequest for SessionUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            check_origin(&req)?;
             let st = state(&req)?;
             let now = OffsetDateTime::now_utc();
             let id = req.cookie(sessions::COOKIE).map(|c| c.value().to_owned()).ok_or(ApiError::Unauthenticated)?;
@@ -146,5 +196,31 @@ impl FromRequest for StaffUser {
             let s = fut.await?;
             if role_of(&s.user) == Role::Staff { Ok(StaffUser(s)) } else { Err(ApiError::Forbidden) }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin_request as same;
+
+    const PUBLIC: &str = "https://cjs.rokin.example.jp";
+
+    #[test]
+    fn own_origin_passes() {
+        assert!(same(Some("https://127.0.0.1:8443"), Some("same-origin"), "127.0.0.1:8443", PUBLIC));
+        assert!(same(Some("https://cjs.rokin.example.jp"), None, "10.0.0.5:8443", PUBLIC));
+    }
+
+    #[test]
+    fn no_origin_passes() {
+        assert!(same(None, None, "127.0.0.1:8443", PUBLIC));
+    }
+
+    #[test]
+    fn foreign_null_and_cross_site_are_refused() {
+        assert!(!same(Some("https://evil.example"), None, "127.0.0.1:8443", PUBLIC));
+        assert!(!same(Some("http://127.0.0.1:8443"), None, "127.0.0.1:8443", PUBLIC), "scheme differs");
+        assert!(!same(Some("null"), None, "127.0.0.1:8443", PUBLIC));
+        assert!(!same(None, Some("cross-site"), "127.0.0.1:8443", PUBLIC));
     }
 }

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use common::api::{Credentials, HEADER_CERT_NOT_AFTER, HEADER_CERT_SERIAL, IssuanceToken, IssueRequest};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
+use super::extract::PasswordAttempt;
 use crate::{error::ApiError, startup::AppState};
 
 #[utoipa::path(
@@ -17,7 +18,11 @@ use crate::{error::ApiError, startup::AppState};
         super::openapi::BadInput, super::openapi::Refused, super::openapi::Conflict, super::openapi::PasswordChangeRequired, super::openapi::Unavailable,
     )
 )]
-pub async fn authenticate(state: web::Data<AppState>, body: web::Json<Credentials>) -> Result<HttpResponse, ApiError> {
+pub async fn authenticate(
+    _: PasswordAttempt,
+    state: web::Data<AppState>,
+    body: web::Json<Credentials>,
+) -> Result<HttpResponse, ApiError> {
     let grant = state.issuance.authenticate(&body.user_id, &body.password, OffsetDateTime::now_utc()).await?;
     Ok(HttpResponse::Ok().json(IssuanceToken {
         token: grant.token,
@@ -40,7 +45,11 @@ pub async fn authenticate(state: web::Data<AppState>, body: web::Json<Credential
         super::openapi::BadInput, super::openapi::Refused, super::openapi::Conflict, super::openapi::Unavailable,
     )
 )]
-pub async fn issue(state: web::Data<AppState>, body: web::Json<IssueRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn issue(
+    _: PasswordAttempt,
+    state: web::Data<AppState>,
+    body: web::Json<IssueRequest>,
+) -> Result<HttpResponse, ApiError> {
     let issued = state.issuance.issue(&body.token, &body.password, OffsetDateTime::now_utc()).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/x-pkcs12")

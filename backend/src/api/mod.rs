@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             // No API answer is stored by a browser or proxy unless its handler says otherwise
             // (the CRL does): handlers do not repeat it.
             .wrap(actix_web::middleware::DefaultHeaders::new().add(("Cache-Control", "no-store")))
+            .wrap(actix_web::middleware::from_fn(extract::same_origin))
             .service(path("/health", "GET, HEAD").route(get().to(health::health)))
             .service(path("/openapi.json", "GET, HEAD").route(get().to(openapi::spec)))
             .service(path("/issuance/authenticate", "POST").route(web::post().to(issuance::authenticate)))

@@ -89,14 +89,19 @@ pub enum Refused {
     /// no client certificate where one is needed.
     #[response(status = 401)]
     Unauthenticated(ErrorBody),
-    /// A blocked account (`blocked`), or a client certificate that is revoked, expired, not this
-    /// CA's or another user's.
+    /// A blocked account (`blocked`), a client certificate that is revoked, expired, not this
+    /// CA's or another user's, or a cross-site request (`forbidden`: a foreign `Origin`).
     #[response(status = 403)]
     Forbidden(ErrorBody),
     /// Locked after consecutive wrong passwords (by default 6, for 60 minutes; `locked`, with
-    /// `locked_until`). The lock that would be the third in a row blocks instead (403 `blocked`).
+    /// `locked_until`; an unknown ID locks alike). The lock that would be the third in a row
+    /// blocks instead (403 `blocked`).
     #[response(status = 423)]
     Locked(ErrorBody),
+    /// Too many password attempts from this client address (`too_many_requests`; by default 10 a
+    /// minute with a burst of 30): try again after `Retry-After` seconds.
+    #[response(status = 429, headers(("retry-after" = u64, description = "Seconds until the next attempt is taken")))]
+    TooManyRequests(ErrorBody),
 }
 
 /// Operations behind a login.
@@ -135,7 +140,8 @@ pub enum PasswordChangeRequired {
 
 #[derive(utoipa::IntoResponses)]
 pub enum Unavailable {
-    /// The database cannot be reached right now (`service_unavailable`); try again.
+    /// The database cannot be reached right now, or the password checks are queued to their
+    /// limit under a flood (`service_unavailable`, with `Retry-After`); try again.
     #[response(status = 503)]
     Unavailable(ErrorBody),
 }

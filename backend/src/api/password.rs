@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use common::api::{PasswordChange, PasswordChanged};
 use time::OffsetDateTime;
 
+use super::extract::PasswordAttempt;
 use crate::{
     auth::accounts::{PasswordChangeInput, change_password},
     error::ApiError,
@@ -21,7 +22,11 @@ use crate::{
         super::openapi::BadInput, super::openapi::Refused, super::openapi::Unavailable,
     )
 )]
-pub async fn change(state: web::Data<AppState>, body: web::Json<PasswordChange>) -> Result<HttpResponse, ApiError> {
+pub async fn change(
+    _: PasswordAttempt,
+    state: web::Data<AppState>,
+    body: web::Json<PasswordChange>,
+) -> Result<HttpResponse, ApiError> {
     let input = PasswordChangeInput {
         user_id: &body.user_id,
         current: &body.current_password,

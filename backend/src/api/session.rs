@@ -13,7 +13,7 @@ use sea_orm::{EntityTrait, TransactionTrait};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::extract::SessionUser;
+use super::extract::{PasswordAttempt, SessionUser};
 use crate::{
     audit::{self, Action},
     auth::Purpose,
@@ -71,6 +71,7 @@ fn session_cookie(value: String, max_age: Option<CookieDuration>) -> Cookie<'sta
     )
 )]
 pub async fn login(
+    _: PasswordAttempt,
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<Credentials>,

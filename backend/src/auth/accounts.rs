@@ -332,6 +332,7 @@ pub async fn unlock(
         .col_expr(user::Column::LockedUntil, Expr::value(Option::<OffsetDateTime>::None))
         .col_expr(user::Column::LockCount, Expr::value(0))
         .col_expr(user::Column::BlockedAt, Expr::value(Option::<OffsetDateTime>::None))
+        .col_expr(user::Column::RefusedAttempts, Expr::value(0))
         .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
         .col_expr(user::Column::UpdatedAt, Expr::value(now))
         .filter(user::Column::Id.eq(u.id))
@@ -345,7 +346,11 @@ pub async fn unlock(
             actor: Some(&actor_name),
             subject_user: Some(&u.user_id),
             org_id: u.org_id,
-            detail: json!({"was_locked_until": u.locked_until.map(|t| t.unix_timestamp()), "was_blocked": u.blocked_at.is_some()}),
+            detail: json!({
+                "was_locked_until": u.locked_until.map(|t| t.unix_timestamp()),
+                "was_blocked": u.blocked_at.is_some(),
+                "refused_while_locked": u.refused_attempts,
+            }),
         },
         now,
     )

@@ -3,6 +3,8 @@
 pub mod accounts;
 pub mod password;
 pub mod service;
+pub mod throttle;
+pub mod unknown;
 
 pub use service::{AuthError, Authenticator, Purpose};
 

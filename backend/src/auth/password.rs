@@ -1,12 +1,25 @@
 //! argon2id password hashing (OWASP: m = 19 MiB, t = 2, p = 1), always off the async workers.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicUsize, Ordering},
+};
 
 use anyhow::Context;
 use argon2::{
     Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher as _, Version,
     password_hash::{Output, SaltString},
 };
+
+/// Why a hashing call did not give an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum HasherError {
+    /// More calls are waiting than the queue holds (a flood): refused at once, try again shortly.
+    #[error("the password hashing queue is full")]
+    Busy,
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
 
 /// Hashes and verifies passwords. Cheap to clone.
 #[derive(Clone)]
@@ -26,6 +39,19 @@ pub struct Hasher {
     memory: Arc<Mutex<Vec<Vec<Block>>>>,
     /// How many buffers `memory` keeps (the number of permits).
     keep: usize,
+    /// Calls waiting for or holding a permit, and how many may (permits + queue limit): beyond
+    /// it a call is refused at once instead of queueing without bound behind a flood.
+    queued: Arc<AtomicUsize>,
+    max_queued: usize,
+}
+
+/// A place in the queue, given back when the call ends (or is dropped).
+struct Place(Arc<AtomicUsize>);
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl std::fmt::Debug for Hasher {
@@ -35,14 +61,27 @@ impl std::fmt::Debug for Hasher {
 }
 
 impl Hasher {
-    /// A hasher with `memory_kib` of memory, 2 passes, 1 lane.
+    /// A hasher with `memory_kib` of memory, 2 passes, 1 lane, and the default queue limit.
     pub fn new(memory_kib: u32) -> anyhow::Result<Self> {
+        Self::with_queue_limit(memory_kib, DEFAULT_QUEUE_LIMIT)
+    }
+
+    /// A hasher whose calls beyond one per core plus `queue_limit` waiting are refused as
+    /// [`HasherError::Busy`].
+    pub fn with_queue_limit(memory_kib: u32, queue_limit: usize) -> anyhow::Result<Self> {
         let params =
             Params::new(memory_kib, 2, 1, None).map_err(|e| anyhow::anyhow!("Invalid argon2 parameters: {e}"))?;
         let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let permits = Arc::new(tokio::sync::Semaphore::new(cpus));
-        let mut hasher =
-            Self { params, dummy_hash: Arc::from(""), permits, memory: Arc::new(Mutex::new(Vec::new())), keep: cpus };
+        let mut hasher = Self {
+            params,
+            dummy_hash: Arc::from(""),
+            permits,
+            memory: Arc::new(Mutex::new(Vec::new())),
+            keep: cpus,
+            queued: Arc::new(AtomicUsize::new(0)),
+            max_queued: cpus + queue_limit,
+        };
         let random: String = {
             use rand::Rng;
             let bytes: [u8; 16] = rand::rng().random();
@@ -86,25 +125,37 @@ impl Hasher {
         }
     }
 
+    /// A place in the queue, or `Busy` when it is full.
+    fn enter(&self) -> Result<Place, HasherError> {
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= self.max_queued {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            return Err(HasherError::Busy);
+        }
+        Ok(Place(self.queued.clone()))
+    }
+
     /// Hashes on the blocking pool.
-    pub async fn hash(&self, password: String) -> anyhow::Result<String> {
+    pub async fn hash(&self, password: String) -> Result<String, HasherError> {
+        let place = self.enter()?;
         // Owned and moved into the task: held until the work ends even if the request is dropped.
         let permit = self.permits.clone().acquire_owned().await.context("hasher closed")?;
         let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+        let hash = tokio::task::spawn_blocking(move || {
+            let (_place, _permit) = (place, permit);
             this.hash_blocking(&password)
         })
         .await
-        .context("hashing task failed")?
+        .context("hashing task failed")??;
+        Ok(hash)
     }
 
     /// Verifies on the blocking pool; `None` as the hash verifies against the dummy hash.
-    pub async fn verify(&self, stored_hash: Option<String>, password: String) -> anyhow::Result<bool> {
+    pub async fn verify(&self, stored_hash: Option<String>, password: String) -> Result<bool, HasherError> {
+        let place = self.enter()?;
         let permit = self.permits.clone().acquire_owned().await.context("hasher closed")?;
         let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+        let ok = tokio::task::spawn_blocking(move || {
+            let (_place, _permit) = (place, permit);
             match stored_hash {
                 Some(h) => this.verify_blocking(&h, &password),
                 None => {
@@ -114,9 +165,15 @@ impl Hasher {
             }
         })
         .await
-        .context("verification task failed")
+        .context("verification task failed")?;
+        Ok(ok)
     }
 }
+
+/// Password calls that may wait for a core by default (besides one running per core): with
+/// argon2id at m = 19 MiB ≈ 45 ms a verification on this machine's two cores, the last of them
+/// waits ≈ 0.7 s; later ones get 503 at once (docs/PERFORMANCE.md, flood).
+pub const DEFAULT_QUEUE_LIMIT: usize = 32;
 
 /// Recomputes the hash of `password` with the stored hash's algorithm, version, parameters and
 /// salt in `memory` (grown to fit), and compares in constant time (`Output`'s equality).

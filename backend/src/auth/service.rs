@@ -1,20 +1,30 @@
 //! The authentication service (R2, R11): verifies a user ID and password under the lockout
-//! policy. The decision is the pure [`crate::domain::lockout::decide`]; the new state is stored with
-//! a compare-and-swap on `users.version`, so concurrent attempts are counted one at a time, and
-//! the audit entry and any lock/block mail are written in the same transaction.
+//! policy. The decision is the pure [`crate::domain::lockout::decide`]; every outcome, success
+//! included, is stored with a compare-and-swap on the row's `version`, so it is decided against
+//! the state that is committed when it is stored: concurrent attempts are counted one at a time,
+//! and a right password racing a burst of wrong ones cannot slip in after the lock. The audit
+//! entry and any lock/block mail are written in the same transaction.
+//!
+//! Unknown IDs go through the same steps on a row of their own ([`super::unknown`]), so that
+//! they lock like known ones. Attempts refused while an ID is locked or blocked are counted in its
+//! row and written to the audit log once per lock period (the count closes the period's entry).
 
 use common::{Password, UserId};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
-    sea_query::{Expr, ExprTrait},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::{Alias, Expr, ExprTrait, Query},
 };
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{Role, password::Hasher};
+use super::{
+    Role,
+    password::{Hasher, HasherError},
+    unknown,
+};
 use crate::{
     audit::{self, Action},
-    db::entities::user,
+    db::entities::{unknown_id_lockout, user},
     domain::lockout::{self, Decision, LockState, LockoutPolicy, Outcome, Precheck},
     mail::{outbox, templates},
 };
@@ -28,7 +38,7 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Purpose::Issuance => "issuance",
             Purpose::PasswordChange => "password_change",
@@ -50,6 +60,9 @@ pub enum AuthError {
     /// The password is right but is a one-time initial password (R11).
     #[error("password change required")]
     PasswordChangeRequired { user: Box<user::Model> },
+    /// The queue of password verifications is full (a flood): try again shortly.
+    #[error("password verification queue full")]
+    Busy,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -57,6 +70,15 @@ pub enum AuthError {
 impl From<sea_orm::DbErr> for AuthError {
     fn from(e: sea_orm::DbErr) -> Self {
         AuthError::Internal(anyhow::Error::new(e).context("Database operation failed during authentication"))
+    }
+}
+
+impl From<HasherError> for AuthError {
+    fn from(e: HasherError) -> Self {
+        match e {
+            HasherError::Busy => AuthError::Busy,
+            HasherError::Failed(e) => AuthError::Internal(e),
+        }
     }
 }
 
@@ -68,6 +90,7 @@ impl From<AuthError> for crate::error::ApiError {
             AuthError::Locked { until } => ApiError::Locked { until },
             AuthError::Blocked { role } => ApiError::Blocked { master_or_staff: role != Role::General },
             AuthError::PasswordChangeRequired { .. } => ApiError::PasswordChangeRequired,
+            AuthError::Busy => ApiError::Busy,
             AuthError::Internal(e) => match e.downcast::<sea_orm::DbErr>() {
                 Ok(db) => db.into(),
                 Err(e) => ApiError::Internal(e),
@@ -89,6 +112,106 @@ pub fn lock_state(u: &user::Model) -> LockState {
 /// Role of a stored user; an unknown value is treated as general (least privilege).
 pub fn role_of(u: &user::Model) -> Role {
     Role::parse(&u.role).unwrap_or(Role::General)
+}
+
+/// A row holding a lock state: a user's, or an unknown ID's.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum LockRow<'a> {
+    User(i64),
+    Unknown(&'a str),
+}
+
+impl LockRow<'_> {
+    fn table(self) -> &'static str {
+        match self {
+            LockRow::User(_) => "users",
+            LockRow::Unknown(_) => "unknown_id_lockouts",
+        }
+    }
+
+    fn key(self) -> (&'static str, sea_orm::Value) {
+        match self {
+            LockRow::User(id) => ("id", id.into()),
+            LockRow::Unknown(user_id) => ("user_id", user_id.into()),
+        }
+    }
+}
+
+/// Stores `next` in `row` if it is still at `version` (compare-and-swap; the version moves on),
+/// and closes any period of refused attempts. Returns false when the row changed meanwhile.
+pub(super) async fn store_state<C: ConnectionTrait>(
+    db: &C,
+    row: LockRow<'_>,
+    version: i64,
+    next: LockState,
+    now: OffsetDateTime,
+) -> Result<bool, sea_orm::DbErr> {
+    let (key, value) = row.key();
+    let mut update = Query::update();
+    update
+        .table(Alias::new(row.table()))
+        .value(Alias::new("failures"), next.failures as i32)
+        .value(Alias::new("locked_until"), next.locked_until)
+        .value(Alias::new("lock_count"), next.lock_count as i32)
+        .value(Alias::new("blocked_at"), next.blocked_at)
+        .value(Alias::new("refused_attempts"), 0)
+        .value(Alias::new("version"), Expr::col(Alias::new("version")).add(1))
+        .value(Alias::new("updated_at"), now)
+        .and_where(Expr::col(Alias::new(key)).eq(value))
+        .and_where(Expr::col(Alias::new("version")).eq(version));
+    let done = db.execute(&update).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Counts an attempt refused while `row` is locked or blocked. The first of a lock period is
+/// written to the audit log (returns true); the others only raise the row's count, which the
+/// next change of the lock state reports and resets.
+pub(super) async fn count_refusal<C: ConnectionTrait>(db: &C, row: LockRow<'_>) -> Result<bool, sea_orm::DbErr> {
+    let (key, value) = row.key();
+    let mut first = Query::update();
+    first
+        .table(Alias::new(row.table()))
+        .value(Alias::new("refused_attempts"), 1)
+        .and_where(Expr::col(Alias::new(key)).eq(value.clone()))
+        .and_where(Expr::col(Alias::new("refused_attempts")).eq(0));
+    if db.execute(&first).await?.rows_affected() == 1 {
+        return Ok(true);
+    }
+    let mut more = Query::update();
+    more.table(Alias::new(row.table()))
+        .value(Alias::new("refused_attempts"), Expr::col(Alias::new("refused_attempts")).add(1))
+        .and_where(Expr::col(Alias::new(key)).eq(value));
+    db.execute(&more).await?;
+    Ok(false)
+}
+
+/// The audit action and detail of `outcome` (`refused`: attempts refused during the lock period
+/// that this outcome closes).
+pub(super) fn audit_of(
+    outcome: Outcome,
+    decision: &Decision,
+    purpose: Purpose,
+    refused: i32,
+) -> (Action, serde_json::Value) {
+    let p = purpose.as_str();
+    let (action, mut detail) = match outcome {
+        Outcome::Success => (Action::AuthSuccess, json!({"purpose": p})),
+        Outcome::Failure { failures } => (Action::AuthFailure, json!({"purpose": p, "failures": failures})),
+        Outcome::NowLocked { until } => {
+            let until_s = until.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+            (
+                Action::Locked,
+                json!({"purpose": p, "locked_until": until_s, "lock_count": decision.next.map(|n| n.lock_count)}),
+            )
+        }
+        Outcome::NowBlocked => (Action::Blocked, json!({"purpose": p})),
+        Outcome::Locked { .. } => (Action::AuthRefusedLocked, json!({"purpose": p})),
+        Outcome::Blocked => (Action::AuthRefusedBlocked, json!({"purpose": p})),
+    };
+    if refused > 0 {
+        detail["refused_while_locked"] = json!(refused);
+    }
+    (action, detail)
 }
 
 /// Verifies credentials under R2. Cheap to clone.
@@ -118,33 +241,17 @@ impl Authenticator {
         loop {
             let found = user::Entity::find().filter(user::Column::UserId.eq(user_id.as_str())).one(&self.db).await?;
             let Some(u) = found else {
-                self.hasher.verify(None, password.expose().to_owned()).await?;
-                self.record_unknown(user_id, purpose, now).await?;
-                return Err(AuthError::InvalidCredentials);
+                return Err(unknown::authenticate(self, user_id, password, purpose, now).await?);
             };
             let state = lock_state(&u);
             let role = role_of(&u);
             match lockout::precheck(&state, now) {
                 Precheck::Blocked => {
-                    self.record(
-                        Action::AuthRefusedBlocked,
-                        u.org_id,
-                        Some(&u.user_id),
-                        json!({"purpose": purpose.as_str()}),
-                        now,
-                    )
-                    .await?;
+                    self.refused(&u, Action::AuthRefusedBlocked, purpose, now).await?;
                     return Err(AuthError::Blocked { role });
                 }
                 Precheck::Locked { until } => {
-                    self.record(
-                        Action::AuthRefusedLocked,
-                        u.org_id,
-                        Some(&u.user_id),
-                        json!({"purpose": purpose.as_str()}),
-                        now,
-                    )
-                    .await?;
+                    self.refused(&u, Action::AuthRefusedLocked, purpose, now).await?;
                     return Err(AuthError::Locked { until });
                 }
                 Precheck::Proceed => {}
@@ -173,8 +280,9 @@ impl Authenticator {
         }
     }
 
-    /// Stores `decision` if the row is still at the version it was read at, together with its
-    /// audit entry and mail. Returns false when the row changed meanwhile (nothing written).
+    /// Stores `decision` if the row is still at the version it was read at — a success too, so
+    /// that it cannot be stored over failures committed after the row was read — together with
+    /// its audit entry and mail. Returns false when the row changed meanwhile (nothing written).
     async fn apply(
         &self,
         u: &user::Model,
@@ -184,38 +292,12 @@ impl Authenticator {
         now: OffsetDateTime,
     ) -> Result<bool, AuthError> {
         let txn = self.db.begin().await?;
-        if let Some(next) = decision.next {
-            let updated = user::Entity::update_many()
-                .col_expr(user::Column::Failures, Expr::value(next.failures as i32))
-                .col_expr(user::Column::LockedUntil, Expr::value(next.locked_until))
-                .col_expr(user::Column::LockCount, Expr::value(next.lock_count as i32))
-                .col_expr(user::Column::BlockedAt, Expr::value(next.blocked_at))
-                .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
-                .col_expr(user::Column::UpdatedAt, Expr::value(now))
-                .filter(user::Column::Id.eq(u.id))
-                .filter(user::Column::Version.eq(u.version))
-                .exec(&txn)
-                .await?;
-            if updated.rows_affected != 1 {
-                txn.rollback().await?;
-                return Ok(false);
-            }
+        let next = decision.next.unwrap_or_else(|| lock_state(u));
+        if !store_state(&txn, LockRow::User(u.id), u.version, next, now).await? {
+            txn.rollback().await?;
+            return Ok(false);
         }
-        let p = purpose.as_str();
-        let (action, detail) = match decision.outcome {
-            Outcome::Success => (Action::AuthSuccess, json!({"purpose": p})),
-            Outcome::Failure { failures } => (Action::AuthFailure, json!({"purpose": p, "failures": failures})),
-            Outcome::NowLocked { until } => {
-                let until_s = until.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-                (
-                    Action::Locked,
-                    json!({"purpose": p, "locked_until": until_s, "lock_count": decision.next.map(|n| n.lock_count)}),
-                )
-            }
-            Outcome::NowBlocked => (Action::Blocked, json!({"purpose": p})),
-            Outcome::Locked { .. } => (Action::AuthRefusedLocked, json!({"purpose": p})),
-            Outcome::Blocked => (Action::AuthRefusedBlocked, json!({"purpose": p})),
-        };
+        let (action, detail) = audit_of(decision.outcome, &decision, purpose, u.refused_attempts);
         audit::record(
             &txn,
             audit::Entry { action, actor: None, subject_user: Some(&u.user_id), org_id: u.org_id, detail },
@@ -238,45 +320,35 @@ impl Authenticator {
         Ok(true)
     }
 
-    /// The audit entry of an unknown ID, written with the same statements a wrong password costs
-    /// (a transaction with a guarded UPDATE of the user row — here matching none — and the audit
-    /// insert), so response times do not tell unknown IDs from known ones.
-    async fn record_unknown(&self, user_id: &UserId, purpose: Purpose, now: OffsetDateTime) -> Result<(), AuthError> {
+    /// Records an attempt refused because `u` is locked or blocked (coalesced per lock period).
+    async fn refused(
+        &self,
+        u: &user::Model,
+        action: Action,
+        purpose: Purpose,
+        now: OffsetDateTime,
+    ) -> Result<(), AuthError> {
         let txn = self.db.begin().await?;
-        user::Entity::update_many()
-            .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
-            .col_expr(user::Column::UpdatedAt, Expr::value(now))
-            .filter(user::Column::UserId.eq(user_id.as_str()))
-            .filter(user::Column::Version.eq(-1))
-            .exec(&txn)
+        if count_refusal(&txn, LockRow::User(u.id)).await? {
+            let detail = json!({"purpose": purpose.as_str(), "coalesced": true});
+            audit::record(
+                &txn,
+                audit::Entry { action, actor: None, subject_user: Some(&u.user_id), org_id: u.org_id, detail },
+                now,
+            )
             .await?;
-        let detail = json!({"purpose": purpose.as_str(), "reason": "unknown_user"});
-        audit::record(
-            &txn,
-            audit::Entry {
-                action: Action::AuthFailure,
-                actor: None,
-                subject_user: Some(user_id.as_str()),
-                org_id: None,
-                detail,
-            },
-            now,
-        )
-        .await?;
+        }
         txn.commit().await?;
         Ok(())
     }
+}
 
-    async fn record(
-        &self,
-        action: Action,
-        org_id: Option<i64>,
-        subject: Option<&str>,
-        detail: serde_json::Value,
-        now: OffsetDateTime,
-    ) -> Result<(), AuthError> {
-        audit::record(&self.db, audit::Entry { action, actor: None, subject_user: subject, org_id, detail }, now)
-            .await?;
-        Ok(())
+/// The lock state stored for an unknown ID.
+pub(super) fn unknown_lock_state(r: &unknown_id_lockout::Model) -> LockState {
+    LockState {
+        failures: u32::try_from(r.failures).unwrap_or(0),
+        locked_until: r.locked_until,
+        lock_count: u32::try_from(r.lock_count).unwrap_or(0),
+        blocked_at: r.blocked_at,
     }
 }

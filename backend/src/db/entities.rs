@@ -39,6 +39,8 @@ pub mod user {
         pub blocked_at: Option<TimeDateTimeWithTimeZone>,
         pub version: i64,
         pub issue_seq: i64,
+        /// Attempts refused while locked or blocked since the lock began (coalesced audit).
+        pub refused_attempts: i32,
         pub created_at: TimeDateTimeWithTimeZone,
         pub updated_at: TimeDateTimeWithTimeZone,
     }
@@ -185,6 +187,30 @@ pub mod crl {
         pub this_update: TimeDateTimeWithTimeZone,
         pub next_update: TimeDateTimeWithTimeZone,
         pub der: Vec<u8>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod unknown_id_lockout {
+    //! The R2 lock state of an ID that has no account, so a lock answers alike for both.
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "unknown_id_lockouts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        pub failures: i32,
+        pub locked_until: Option<TimeDateTimeWithTimeZone>,
+        pub lock_count: i32,
+        pub blocked_at: Option<TimeDateTimeWithTimeZone>,
+        pub refused_attempts: i32,
+        pub version: i64,
+        pub updated_at: TimeDateTimeWithTimeZone,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

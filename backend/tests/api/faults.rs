@@ -273,13 +273,16 @@ async fn postgres_stopped_under_load_gives_503_json_then_recovers() {
     for i in 0..4 {
         let (client, base, stop, answers) = (app.client.clone(), app.url(""), stop.clone(), answers.clone());
         tasks.push(tokio::spawn(async move {
+            // A new unknown ID each time: six tries of one would lock it (423) like a known ID.
+            let mut n = 0u32;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
                 let r = if i % 2 == 0 {
                     client.get(format!("{base}/api/health")).send().await
                 } else {
                     client
                         .post(format!("{base}/api/issuance/authenticate"))
-                        .json(&json!({"user_id": format!("nobody{i:02}"), "password": "Wrong1234"}))
+                        .json(&json!({"user_id": format!("nobody{i:02}x{n}"), "password": "Wrong1234"}))
                         .send()
                         .await
                 };

@@ -78,6 +78,12 @@ pub struct Options {
     pub smtp_port: Option<u16>,
     /// TLS and AUTH towards that server.
     pub smtp_secure: Option<SmtpSecure>,
+    /// Per-address throttle of password attempts (tests: off unless they test it).
+    pub password_attempts_per_minute: u32,
+    /// Password verifications that may wait (tests: enough for every burst they send).
+    pub password_queue_limit: u32,
+    /// argon2id memory (default: the product's 19 MiB).
+    pub argon2_memory_kib: Option<u32>,
 }
 
 /// STARTTLS/TLS and credentials for the test SMTP server.
@@ -99,6 +105,9 @@ impl Default for Options {
             dist_dir: None,
             smtp_port: None,
             smtp_secure: None,
+            password_attempts_per_minute: 0,
+            password_queue_limit: 10_000,
+            argon2_memory_kib: None,
         }
     }
 }
@@ -113,6 +122,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub auth: Authenticator,
     pub db: DatabaseConnection,
+    /// The server's shared state (its counters).
+    pub state: actix_web::web::Data<backend::startup::AppState>,
 }
 
 pub async fn spawn_app(db: &TestDb) -> TestApp {
@@ -153,15 +164,19 @@ pub async fn spawn(db: &TestDb, opts: Options) -> TestApp {
         smtp_password: opts.smtp_secure.as_ref().map(|s| s.password.parse().unwrap()),
         mail_interval_seconds: Some(1),
         mail_retry_seconds: Some(1),
+        password_attempts_per_minute: Some(opts.password_attempts_per_minute),
+        password_queue_limit: Some(opts.password_queue_limit),
+        argon2_memory_kib: opts.argon2_memory_kib,
         ..Default::default()
     };
     let config = Config::resolve(&args).unwrap();
     let app = Application::build(config.clone()).await.expect("server builds");
     let port = app.port();
+    let state = app.state();
     tokio::spawn(app.run_until_stopped());
     let (db, auth) = core_services(&config).await.unwrap();
     let client = client_with(&data_dir, None);
-    TestApp { port, _dir: dir, data_dir, database_url, client, auth, db }
+    TestApp { port, _dir: dir, data_dir, database_url, client, auth, db, state }
 }
 
 /// An HTTPS client trusting the app's CA, optionally presenting a client identity (PEM).
@@ -364,9 +379,13 @@ impl Drop for SmtpSink {
 }
 
 /// `cjs serve` as a separate process (so a test can SIGKILL it) on `data_dir` and `url`,
-/// listening on `port` (0: any), with `extra` flags. Output is discarded.
+/// listening on `port` (0: any), with `extra` flags. Output is discarded. The test's load stands
+/// for many users, so the per-address throttle is off unless `extra` sets it.
 pub fn serve_process(data_dir: &std::path::Path, url: &str, port: u16, extra: &[&str]) -> std::process::Child {
+    let throttle: &[&str] =
+        if extra.contains(&"--password-attempts-per-minute") { &[] } else { &["--password-attempts-per-minute", "0"] };
     Command::new(env!("CARGO_BIN_EXE_cjs"))
+        .args(throttle)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data_dir)
         .args(["--database-url", url])

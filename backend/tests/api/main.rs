@@ -3,6 +3,7 @@
 //! (mandatory when `CI=true`).
 
 mod accounts;
+mod attacks;
 mod bad_input;
 mod faults;
 mod health;

@@ -1,0 +1,164 @@
+//! Unknown IDs under R2: an ID without an account answers exactly as a known one would — 401
+//! for the first wrong passwords, then 423 with a `locked_until` after the sixth, a block after
+//! the third lock — so the lock does not tell which IDs exist. The lock state lives in
+//! `unknown_id_lockouts`, written with the same compare-and-swap and the same statements as a
+//! user row (timing stays alike), and the table stays bounded: [`prune`] drops rows untouched
+//! for [`RETENTION`] and keeps at most [`MAX_ROWS`] (the newest).
+
+use common::{Password, UserId};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::{
+    Role,
+    service::{AuthError, Authenticator, LockRow, Purpose, audit_of, count_refusal, store_state, unknown_lock_state},
+};
+use crate::{
+    audit::{self, Action},
+    db::entities::unknown_id_lockout,
+    domain::lockout::{self, Outcome, Precheck},
+};
+
+/// How long the lock state of an unknown ID is kept after its last attempt.
+pub const RETENTION: time::Duration = time::Duration::days(30);
+/// At most this many unknown IDs are remembered (the most recently tried).
+pub const MAX_ROWS: u64 = 100_000;
+
+/// Authenticates an unknown ID: always a refusal (returned as `Ok`), after the same password
+/// work as a known ID.
+pub(super) async fn authenticate(
+    auth: &Authenticator,
+    user_id: &UserId,
+    password: &Password,
+    purpose: Purpose,
+    now: OffsetDateTime,
+) -> Result<AuthError, AuthError> {
+    let mut verified = false;
+    loop {
+        let row = unknown_id_lockout::Entity::find_by_id(user_id.as_str()).one(&auth.db).await?;
+        let state = row.as_ref().map(unknown_lock_state).unwrap_or_default();
+        match lockout::precheck(&state, now) {
+            Precheck::Blocked => {
+                refused(auth, user_id, Action::AuthRefusedBlocked, purpose, now).await?;
+                return Ok(AuthError::Blocked { role: Role::General });
+            }
+            Precheck::Locked { until } => {
+                refused(auth, user_id, Action::AuthRefusedLocked, purpose, now).await?;
+                return Ok(AuthError::Locked { until });
+            }
+            Precheck::Proceed => {}
+        }
+        if !verified {
+            auth.hasher.verify(None, password.expose().to_owned()).await?;
+            verified = true;
+        }
+        let decision = lockout::decide(&auth.policy, &state, false, now);
+        let next = decision.next.unwrap_or(state);
+        let txn = auth.db.begin().await?;
+        let stored = match &row {
+            Some(r) => store_state(&txn, LockRow::Unknown(user_id.as_str()), r.version, next, now).await?,
+            None => insert_state(&txn, user_id, next, now).await?,
+        };
+        if !stored {
+            txn.rollback().await?;
+            continue;
+        }
+        let refused_before = row.as_ref().map_or(0, |r| r.refused_attempts);
+        let (action, mut detail) = audit_of(decision.outcome, &decision, purpose, refused_before);
+        detail["reason"] = json!("unknown_user");
+        audit::record(
+            &txn,
+            audit::Entry { action, actor: None, subject_user: Some(user_id.as_str()), org_id: None, detail },
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        return Ok(match decision.outcome {
+            Outcome::NowLocked { until } | Outcome::Locked { until } => AuthError::Locked { until },
+            Outcome::NowBlocked | Outcome::Blocked => AuthError::Blocked { role: Role::General },
+            Outcome::Success | Outcome::Failure { .. } => AuthError::InvalidCredentials,
+        });
+    }
+}
+
+/// The first row of an unknown ID (version 1); false if another attempt inserted it first.
+async fn insert_state<C: ConnectionTrait>(
+    db: &C,
+    user_id: &UserId,
+    next: lockout::LockState,
+    now: OffsetDateTime,
+) -> Result<bool, sea_orm::DbErr> {
+    let row = unknown_id_lockout::ActiveModel {
+        user_id: Set(user_id.as_str().to_owned()),
+        failures: Set(next.failures as i32),
+        locked_until: Set(next.locked_until),
+        lock_count: Set(next.lock_count as i32),
+        blocked_at: Set(next.blocked_at),
+        refused_attempts: Set(0),
+        version: Set(1),
+        updated_at: Set(now),
+    };
+    let done = unknown_id_lockout::Entity::insert(row).on_conflict_do_nothing().exec_without_returning(db).await?;
+    Ok(matches!(done, sea_orm::TryInsertResult::Inserted(1)))
+}
+
+async fn refused(
+    auth: &Authenticator,
+    user_id: &UserId,
+    action: Action,
+    purpose: Purpose,
+    now: OffsetDateTime,
+) -> Result<(), AuthError> {
+    let txn = auth.db.begin().await?;
+    if count_refusal(&txn, LockRow::Unknown(user_id.as_str())).await? {
+        let detail = json!({"purpose": purpose.as_str(), "coalesced": true, "reason": "unknown_user"});
+        audit::record(
+            &txn,
+            audit::Entry { action, actor: None, subject_user: Some(user_id.as_str()), org_id: None, detail },
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Drops the lock state of unknown IDs untried for [`RETENTION`], and beyond the [`MAX_ROWS`]
+/// most recently tried. Returns how many rows went.
+pub async fn prune<C: ConnectionTrait>(db: &C, now: OffsetDateTime) -> Result<u64, sea_orm::DbErr> {
+    let mut gone = unknown_id_lockout::Entity::delete_many()
+        .filter(unknown_id_lockout::Column::UpdatedAt.lt(now - RETENTION))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let cutoff = unknown_id_lockout::Entity::find()
+        .order_by_desc(unknown_id_lockout::Column::UpdatedAt)
+        .offset(MAX_ROWS - 1)
+        .limit(1)
+        .one(db)
+        .await?;
+    if let Some(oldest_kept) = cutoff {
+        gone += unknown_id_lockout::Entity::delete_many()
+            .filter(unknown_id_lockout::Column::UpdatedAt.lt(oldest_kept.updated_at))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    Ok(gone)
+}
+
+/// Prunes every `interval` in the background.
+pub fn spawn_pruner(db: sea_orm::DatabaseConnection, interval: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        loop {
+            tick.tick().await;
+            match prune(&db, OffsetDateTime::now_utc()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "pruned the lock state of unknown IDs"),
+                Err(e) => tracing::warn!(error = %e, "pruning the lock state of unknown IDs failed"),
+            }
+        }
+    });
+}
