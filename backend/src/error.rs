@@ -36,6 +36,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("not found")]
     NotFound,
+    #[error("request body not received in time")]
+    RequestTimeout,
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -172,6 +174,10 @@ impl ApiError {
             ),
             ApiError::Conflict(message) => ErrorBody::new(C::Conflict, message.clone()),
             ApiError::NotFound => ErrorBody::new(C::NotFound, "指定されたものが見つかりません。"),
+            ApiError::RequestTimeout => ErrorBody::new(
+                C::RequestTimeout,
+                "通信に時間がかかりすぎたため、処理を中断しました。通信環境をご確認のうえ、もう一度お試しください。",
+            ),
             ApiError::Unavailable(_) => ErrorBody::new(
                 C::ServiceUnavailable,
                 "現在サービスを利用できません。しばらくしてから再度お試しください。",
@@ -225,6 +231,7 @@ impl ResponseError for ApiError {
             ApiError::PasswordChangeRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::CertificateActive { .. } => StatusCode::CONFLICT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -28,6 +28,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     Conflict,
     PayloadTooLarge,
+    /// The request body did not arrive in time (408; the connection is closed).
+    RequestTimeout,
     ServiceUnavailable,
     Internal,
     /// The request never reached the server or the answer was unreadable (frontend only).
