@@ -602,7 +602,7 @@ mod tests {
         let args = ConfigArgs { data_dir: Some(dir.path().into()), ..Default::default() };
         let c = Config::resolve(&args).unwrap();
         assert!(c.trusted_proxies.is_empty());
-        assert_eq!(c.max_connections_per_address, 64);
+        assert_eq!(c.max_connections_per_address, 128);
         std::fs::write(
             dir.path().join(CONFIG_FILE),
             "trusted_proxies = \"10.0.0.1, 10.1.0.0/16\"\nmax_connections_per_address = 8\n",

@@ -27,4 +27,4 @@ pub const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// For the whole request body, counted from the end of the head (JSON bodies are at most 16 KB).
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default of `max_connections_per_address`.
-pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: u32 = 64;
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: u32 = 128;

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod bad_input;
+mod connections;
 mod faults;
 mod health;
 mod helpers;
