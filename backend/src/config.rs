@@ -7,7 +7,10 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
 
-use crate::domain::lockout::LockoutPolicy;
+use crate::{
+    domain::lockout::LockoutPolicy,
+    net::{DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, IpNetwork, TrustedProxies},
+};
 
 /// Name of the optional configuration file inside the data directory.
 pub const CONFIG_FILE: &str = "cjs.toml";
@@ -174,6 +177,13 @@ pub struct ConfigArgs {
     /// Minutes between two scans for certificates to remind about.
     #[arg(long, env = "CJS_REMINDER_INTERVAL_MINUTES", global = true)]
     pub reminder_interval_minutes: Option<u32>,
+    /// Load balancers whose PROXY protocol v2 header gives the client address (comma-separated
+    /// IP addresses or CIDR networks); they must send one. Default: none.
+    #[arg(long, env = "CJS_TRUSTED_PROXIES", global = true, value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<IpNetwork>>,
+    /// Concurrent connections one client address may hold (further ones are closed at once).
+    #[arg(long, env = "CJS_MAX_CONNECTIONS_PER_ADDRESS", global = true)]
+    pub max_connections_per_address: Option<u32>,
 }
 
 /// The optional `cjs.toml`; every key mirrors a flag (without `--`, `-` as `_`).
@@ -213,6 +223,26 @@ struct FileConfig {
     mail_retry_seconds: Option<u32>,
     reminder_days: Option<Vec<u32>>,
     reminder_interval_minutes: Option<u32>,
+    trusted_proxies: Option<NetworkList>,
+    max_connections_per_address: Option<u32>,
+}
+
+/// `trusted_proxies` in the file: `"10.0.0.1, 10.1.0.0/16"` or `["10.0.0.1", "10.1.0.0/16"]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum NetworkList {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl NetworkList {
+    fn parse(&self) -> anyhow::Result<Vec<IpNetwork>> {
+        let items: Vec<&str> = match self {
+            NetworkList::Text(s) => s.split(',').filter(|p| !p.trim().is_empty()).collect(),
+            NetworkList::List(v) => v.iter().map(String::as_str).collect(),
+        };
+        items.into_iter().map(|p| p.parse().context("Invalid trusted_proxies entry")).collect()
+    }
 }
 
 const FILE_KEYS: &[&str] = &[
@@ -249,6 +279,8 @@ const FILE_KEYS: &[&str] = &[
     "mail_retry_seconds",
     "reminder_days",
     "reminder_interval_minutes",
+    "trusted_proxies",
+    "max_connections_per_address",
 ];
 
 /// Where mail goes.
@@ -319,6 +351,10 @@ pub struct Config {
     /// The URL users reach this service at.
     pub public_url: String,
     pub mail: MailSettings,
+    /// Peers whose PROXY protocol header is believed (and required).
+    pub trusted_proxies: TrustedProxies,
+    /// Concurrent connections per client address.
+    pub max_connections_per_address: u32,
     /// Keys of `cjs.toml` that nobody reads; reported at start-up.
     pub unknown_keys: Vec<String>,
 }
@@ -352,6 +388,13 @@ impl Config {
             locks_before_block: args.lockout_locks_before_block.or(file.lockout_locks_before_block).unwrap_or(3),
         };
         let mail = mail_settings(args, &file, &data_dir);
+        let trusted_proxies = match (&args.trusted_proxies, &file.trusted_proxies) {
+            (Some(flag), _) => flag.clone(),
+            (None, Some(list)) => {
+                list.parse().with_context(|| format!("Invalid configuration file {}", path.display()))?
+            }
+            (None, None) => Vec::new(),
+        };
         let config = Config {
             token_key_file: args
                 .token_key_file
@@ -392,6 +435,11 @@ impl Config {
             certificate_limit: args.certificate_limit.or(file.certificate_limit).unwrap_or(20),
             public_url: args.public_url.clone().or(file.public_url).unwrap_or_default(),
             mail,
+            trusted_proxies: TrustedProxies::new(trusted_proxies),
+            max_connections_per_address: args
+                .max_connections_per_address
+                .or(file.max_connections_per_address)
+                .unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
             data_dir,
             unknown_keys,
         };
@@ -448,6 +496,9 @@ impl Config {
             if smtp.password.is_some() && smtp.security == SmtpSecurity::None {
                 bail!("refusing to send the SMTP password without TLS: set smtp_security to starttls or tls");
             }
+        }
+        if self.max_connections_per_address == 0 {
+            bail!("max_connections_per_address must be at least 1");
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("log_format must be text or json");
@@ -572,6 +623,36 @@ mod tests {
         let args = ConfigArgs { data_dir: Some(dir.path().into()), ..Default::default() };
         let e = Config::resolve(&args).unwrap_err();
         assert!(format!("{e:#}").contains("without TLS"), "{e:#}");
+    }
+
+    #[test]
+    fn trusted_proxies_and_connection_cap_resolve() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = ConfigArgs { data_dir: Some(dir.path().into()), ..Default::default() };
+        let c = Config::resolve(&args).unwrap();
+        assert!(c.trusted_proxies.is_empty());
+        assert_eq!(c.max_connections_per_address, 128);
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "trusted_proxies = \"10.0.0.1, 10.1.0.0/16\"\nmax_connections_per_address = 8\n",
+        )
+        .unwrap();
+        let c = Config::resolve(&args).unwrap();
+        assert!(c.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+        assert!(!c.trusted_proxies.contains("10.0.0.2".parse().unwrap()));
+        assert_eq!(c.max_connections_per_address, 8);
+        std::fs::write(dir.path().join(CONFIG_FILE), "trusted_proxies = [\"2001:db8::/32\"]\n").unwrap();
+        let c = Config::resolve(&args).unwrap();
+        assert!(c.trusted_proxies.contains("2001:db8::7".parse().unwrap()));
+        let flag = ConfigArgs { trusted_proxies: Some(vec!["127.0.0.1".parse().unwrap()]), ..args.clone() };
+        let c = Config::resolve(&flag).unwrap();
+        assert_eq!(c.trusted_proxies.networks().len(), 1);
+        assert!(c.trusted_proxies.contains("127.0.0.1".parse().unwrap()));
+        std::fs::write(dir.path().join(CONFIG_FILE), "trusted_proxies = \"10.0.0.1/8\"\n").unwrap();
+        let e = Config::resolve(&args).unwrap_err();
+        assert!(format!("{e:#}").contains("host bits"), "{e:#}");
+        std::fs::write(dir.path().join(CONFIG_FILE), "max_connections_per_address = 0\n").unwrap();
+        assert!(Config::resolve(&args).is_err());
     }
 
     #[test]

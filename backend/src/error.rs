@@ -36,6 +36,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("not found")]
     NotFound,
+    #[error("request body not received in time")]
+    RequestTimeout,
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
     /// Password work is queued to its limit (a flood): 503 with `Retry-After`, at once.
@@ -187,6 +189,10 @@ impl ApiError {
             ),
             ApiError::Conflict(message) => ErrorBody::new(C::Conflict, message.clone()),
             ApiError::NotFound => ErrorBody::new(C::NotFound, "指定されたものが見つかりません。"),
+            ApiError::RequestTimeout => ErrorBody::new(
+                C::RequestTimeout,
+                "通信に時間がかかりすぎたため、処理を中断しました。通信環境をご確認のうえ、もう一度お試しください。",
+            ),
             ApiError::Unavailable(_) => ErrorBody::new(
                 C::ServiceUnavailable,
                 "現在サービスを利用できません。しばらくしてから再度お試しください。",
@@ -252,6 +258,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) | ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod issuance;
 pub mod mail;
+pub mod net;
 pub mod pki;
 pub mod request_context;
 pub mod revocation;

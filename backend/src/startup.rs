@@ -1,9 +1,16 @@
 //! Start-up: prepares the data directory, database, CA, server certificate and keys, and builds
 //! the HTTPS server. Tests call [`Application::build`] with port 0 and read [`Application::port`].
+//!
+//! The server is actix-web's `HttpServer` taken apart so that connections pass through
+//! [`net::Acceptor`] (PROXY protocol, per-address cap, TLS handshake) before the HTTP service:
+//! `actix_server` workers and signals, `actix_http::HttpService` with the same settings
+//! `HttpServer` uses, and the `App` mapped onto it as `HttpServer` maps it.
 
-use std::{net::TcpListener, sync::Arc};
+use std::{net::TcpListener, sync::Arc, time::Duration};
 
-use actix_web::{App, HttpServer, dev::Server, middleware, web};
+use actix_http::{HttpService, KeepAlive};
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
+use actix_web::{App, dev::AppConfig, dev::Server, middleware, web};
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 use time::OffsetDateTime;
@@ -15,6 +22,7 @@ use crate::{
     db,
     error::{json_error_handler, query_error_handler},
     issuance::IssuanceService,
+    net,
     pki::CertificateAuthority,
     tls,
     tokens::TokenKeys,
@@ -124,25 +132,60 @@ impl Application {
 
         let listener =
             TcpListener::bind(config.listen).with_context(|| format!("Failed to listen on {}", config.listen))?;
-        let port = listener.local_addr()?.port();
+        let local_addr = listener.local_addr()?;
+        let port = local_addr.port();
+        let acceptor = net::Acceptor::new(
+            Arc::new(tls_config),
+            config.trusted_proxies.clone(),
+            usize::try_from(config.max_connections_per_address).unwrap_or(usize::MAX),
+            net::HANDSHAKE_TIMEOUT,
+        );
         let data = web::Data::new(state);
         let state = data.clone();
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .app_data(web::JsonConfig::default().limit(16 * 1024).error_handler(json_error_handler))
-                .app_data(web::QueryConfig::default().error_handler(query_error_handler))
-                .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").exclude("/api/health"))
-                .wrap(middleware::Compress::default())
-                .wrap(security_headers())
-                .wrap(middleware::from_fn(crate::request_context::middleware))
-                .configure(api::configure)
-        })
-        .on_connect(tls::peer::on_connect)
-        .shutdown_timeout(10)
-        .listen_rustls_0_23(listener, tls_config)
-        .context("Failed to start the HTTPS listener")?
-        .run();
+        let builder = actix_server::Server::build().shutdown_timeout(10);
+        let shutdown = builder.graceful_shutdown_signal();
+        let server = builder
+            .listen("cjs-https", listener, move || {
+                let data = data.clone();
+                let app = App::new()
+                    .app_data(data)
+                    .app_data(web::JsonConfig::default().limit(16 * 1024).error_handler(json_error_handler))
+                    .app_data(web::QueryConfig::default().error_handler(query_error_handler))
+                    .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").exclude("/api/health"))
+                    .wrap(middleware::Compress::default())
+                    .wrap(security_headers())
+                    .wrap(middleware::from_fn(crate::request_context::middleware))
+                    .wrap(middleware::from_fn(net::body_deadline::middleware))
+                    .configure(api::configure);
+                let shutdown = shutdown.clone();
+                // HttpServer's settings (keep-alive 5 s, disconnect 1 s, half-closed reads allowed)
+                // with our request head timeout.
+                let http = HttpService::build()
+                    .keep_alive(KeepAlive::default())
+                    .client_request_timeout(net::REQUEST_HEAD_TIMEOUT)
+                    .client_disconnect_timeout(Duration::from_secs(1))
+                    .h1_allow_half_closed(true)
+                    .local_addr(local_addr)
+                    .on_connect_ext(crate::tls::peer::on_connect)
+                    .graceful_shutdown_signal(move || {
+                        let signal = shutdown.clone();
+                        async move { signal.notified().await }
+                    })
+                    .finish(map_config(app.into_factory().map_err(|e| e.error_response()), move |()| {
+                        // What HttpServer passes: HTTPS, host = the listening address (used only when a
+                        // request has no Host header). The constructor is public for actix-test.
+                        AppConfig::__priv_test_new(true, local_addr.to_string(), local_addr)
+                    }))
+                    .map_err(|e| tracing::debug!(error = %e, "HTTP connection ended with an error"));
+                let acceptor = acceptor.clone();
+                fn_service(move |tcp| {
+                    let acceptor = acceptor.clone();
+                    async move { acceptor.accept(tcp).await }
+                })
+                .and_then(http)
+            })
+            .context("Failed to start the HTTPS listener")?
+            .run();
         tracing::info!(port, "listening (HTTPS)");
         Ok(Self { port, server, state })
     }

@@ -30,6 +30,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// Too many password attempts from this address (429, with `Retry-After`).
     TooManyRequests,
+    /// The request body did not arrive in time (408; the connection is closed).
+    RequestTimeout,
     ServiceUnavailable,
     Internal,
     /// The request never reached the server or the answer was unreadable (frontend only).

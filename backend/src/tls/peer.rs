@@ -1,15 +1,13 @@
-//! The client certificate of a connection: captured at connect time (`on_connect`), available
+//! The client certificate of a connection: captured at connect time ([`on_connect`]), available
 //! to handlers through [`PeerCertificates`], and judged against our records by [`classify`].
 
-use std::any::Any;
-
-use actix_web::{dev::Extensions, rt::net::TcpStream};
+use actix_web::dev::Extensions;
 use common::api::CertificateClass;
 use rustls_pki_types::CertificateDer;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 
-use crate::{db::entities::certificate, pki::issue::fingerprint};
+use crate::{db::entities::certificate, net::ClientConnection, pki::issue::fingerprint};
 
 /// The certificate chain the client presented in the TLS handshake (leaf first).
 #[derive(Debug, Clone)]
@@ -21,13 +19,11 @@ impl PeerCertificates {
     }
 }
 
-/// `HttpServer::on_connect` callback: stores the presented chain in the connection's data.
-pub fn on_connect(conn: &dyn Any, ext: &mut Extensions) {
-    if let Some(tls) = conn.downcast_ref::<actix_tls::accept::rustls_0_23::TlsStream<TcpStream>>() {
-        let (_, session) = tls.get_ref();
-        if let Some(certs) = session.peer_certificates() {
-            ext.insert(PeerCertificates(certs.iter().map(|c| c.clone().into_owned()).collect()));
-        }
+/// The HTTP service's `on_connect_ext` callback: stores the presented chain in the connection's
+/// data, which every request on the connection sees.
+pub fn on_connect(conn: &ClientConnection, ext: &mut Extensions) {
+    if let Some(certs) = conn.tls_session().peer_certificates() {
+        ext.insert(PeerCertificates(certs.iter().map(|c| c.clone().into_owned()).collect()));
     }
 }
 

@@ -84,6 +84,9 @@ pub struct Options {
     pub password_queue_limit: u32,
     /// argon2id memory (default: the product's 19 MiB).
     pub argon2_memory_kib: Option<u32>,
+    /// `trusted_proxies` (comma-separated), e.g. "127.0.0.1".
+    pub trusted_proxies: Option<String>,
+    pub max_connections_per_address: Option<u32>,
 }
 
 /// STARTTLS/TLS and credentials for the test SMTP server.
@@ -108,6 +111,8 @@ impl Default for Options {
             password_attempts_per_minute: 0,
             password_queue_limit: 10_000,
             argon2_memory_kib: None,
+            trusted_proxies: None,
+            max_connections_per_address: None,
         }
     }
 }
@@ -167,6 +172,11 @@ pub async fn spawn(db: &TestDb, opts: Options) -> TestApp {
         password_attempts_per_minute: Some(opts.password_attempts_per_minute),
         password_queue_limit: Some(opts.password_queue_limit),
         argon2_memory_kib: opts.argon2_memory_kib,
+        trusted_proxies: opts
+            .trusted_proxies
+            .as_deref()
+            .map(|list| backend::net::TrustedProxies::parse_list(list).expect("trusted_proxies").networks().to_vec()),
+        max_connections_per_address: opts.max_connections_per_address,
         ..Default::default()
     };
     let config = Config::resolve(&args).unwrap();
@@ -181,8 +191,18 @@ pub async fn spawn(db: &TestDb, opts: Options) -> TestApp {
 
 /// An HTTPS client trusting the app's CA, optionally presenting a client identity (PEM).
 pub fn client_with(data_dir: &std::path::Path, identity_pem: Option<&[u8]>) -> reqwest::Client {
+    client_from(data_dir, identity_pem, None)
+}
+
+/// [`client_with`] whose connections leave from `local` (e.g. 127.0.0.2: all of 127/8 is loopback).
+pub fn client_from(
+    data_dir: &std::path::Path,
+    identity_pem: Option<&[u8]>,
+    local: Option<std::net::IpAddr>,
+) -> reqwest::Client {
     let ca = std::fs::read(data_dir.join("ca.pem")).unwrap();
     let mut b = reqwest::Client::builder()
+        .local_address(local)
         .use_rustls_tls()
         .tls_built_in_root_certs(false)
         .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())

@@ -5,6 +5,7 @@
 mod accounts;
 mod attacks;
 mod bad_input;
+mod connections;
 mod faults;
 mod health;
 mod helpers;

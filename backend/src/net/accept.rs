@@ -1,0 +1,254 @@
+//! From an accepted TCP stream to a TLS connection with a known client address: the PROXY
+//! protocol header of trusted proxies, the per-address cap, and the TLS handshake, all within
+//! [`super::HANDSHAKE_TIMEOUT`]. Refused connections are closed without a byte written.
+
+use std::{
+    io,
+    net::SocketAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+
+use actix_http::Protocol;
+use actix_web::rt::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio_rustls::{TlsAcceptor, server::TlsStream};
+
+use super::{
+    limit::{ConnectionLimiter, ConnectionSlot, LOG_INTERVAL, LogThrottle},
+    networks::TrustedProxies,
+    proxy_protocol::{self, Header, HeaderError, Prefix},
+};
+
+/// An established client connection: the TLS stream, the client's address (from the PROXY
+/// header when a trusted proxy relayed it) and its slot under the per-address cap, freed when the
+/// connection is dropped.
+#[derive(Debug)]
+pub struct ClientConnection {
+    tls: TlsStream<TcpStream>,
+    client: SocketAddr,
+    _slot: ConnectionSlot,
+}
+
+impl ClientConnection {
+    /// The TLS session (client certificates, negotiated parameters).
+    pub fn tls_session(&self) -> &rustls::ServerConnection {
+        self.tls.get_ref().1
+    }
+
+    /// The client's address, as the handlers see it in `req.peer_addr()`.
+    pub fn client(&self) -> SocketAddr {
+        self.client
+    }
+}
+
+impl AsyncRead for ClientConnection {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.tls).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ClientConnection {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.tls).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.tls).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tls.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.tls).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.tls).poll_shutdown(cx)
+    }
+}
+
+/// Why a connection was closed before it reached the HTTP layer.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("PROXY protocol header from a peer that is not a trusted proxy: closed (check trusted_proxies)")]
+    UntrustedHeader,
+    #[error("connection from a trusted proxy without a valid PROXY protocol v2 header: closed")]
+    MissingHeader(#[source] HeaderError),
+    #[error("over the per-address connection cap")]
+    OverCap,
+    #[error("connection failed before the TLS handshake")]
+    Io(#[source] io::Error),
+    #[error("TLS handshake failed")]
+    Tls(#[source] io::Error),
+    #[error("PROXY header and TLS handshake not done within {0:?}")]
+    Timeout(Duration),
+}
+
+/// Accepts connections for the HTTP service; cheap to clone (one per worker).
+#[derive(Clone)]
+pub struct Acceptor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    tls: TlsAcceptor,
+    trusted: TrustedProxies,
+    limiter: Arc<ConnectionLimiter>,
+    handshake_timeout: Duration,
+    /// PROXY protocol misuse is logged at warn, at most once per interval.
+    header_refusals: LogThrottle,
+}
+
+impl std::fmt::Debug for Acceptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Acceptor")
+            .field("trusted", &self.inner.trusted)
+            .field("limiter", &self.inner.limiter)
+            .field("handshake_timeout", &self.inner.handshake_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Acceptor {
+    pub fn new(
+        tls: Arc<rustls::ServerConfig>,
+        trusted: TrustedProxies,
+        max_connections_per_address: usize,
+        handshake_timeout: Duration,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                tls: TlsAcceptor::from(tls),
+                trusted,
+                limiter: ConnectionLimiter::new(max_connections_per_address),
+                handshake_timeout,
+                header_refusals: LogThrottle::new(LOG_INTERVAL),
+            }),
+        }
+    }
+
+    /// The request of `actix_http::HttpService`: the connection, HTTP/1.1 (our only ALPN
+    /// protocol) and the client address. `Err` means the connection was refused and closed (it
+    /// has been logged).
+    pub async fn accept(&self, tcp: TcpStream) -> Result<(ClientConnection, Protocol, Option<SocketAddr>), ()> {
+        let peer = match tcp.peer_addr() {
+            Ok(peer) => peer,
+            Err(e) => {
+                tracing::debug!(error = %e, "connection gone before it could be served");
+                return Err(());
+            }
+        };
+        let timeout = self.inner.handshake_timeout;
+        let result = match tokio::time::timeout(timeout, self.establish(tcp, peer)).await {
+            Ok(result) => result,
+            Err(_) => Err(Refusal::Timeout(timeout)),
+        };
+        match result {
+            Ok(conn) => {
+                let client = conn.client;
+                Ok((conn, Protocol::Http1, Some(client)))
+            }
+            Err(refusal) => {
+                self.log(&refusal, peer);
+                Err(())
+            }
+        }
+    }
+
+    async fn establish(&self, mut tcp: TcpStream, peer: SocketAddr) -> Result<ClientConnection, Refusal> {
+        let (client, slot) = if self.inner.trusted.contains(peer.ip()) {
+            let client = match read_proxy_header(&mut tcp).await? {
+                Header::Proxy { source } => source,
+                Header::Local | Header::Unknown => peer,
+            };
+            (client, self.slot(client)?)
+        } else {
+            // The slot first: a client holding silent connections is capped before they cost more.
+            let slot = self.slot(peer)?;
+            if begins_with_proxy_header(&tcp).await.map_err(Refusal::Io)? {
+                return Err(Refusal::UntrustedHeader);
+            }
+            (peer, slot)
+        };
+        let tls = self.inner.tls.accept(tcp).await.map_err(Refusal::Tls)?;
+        Ok(ClientConnection { tls, client, _slot: slot })
+    }
+
+    fn slot(&self, client: SocketAddr) -> Result<ConnectionSlot, Refusal> {
+        self.inner.limiter.acquire(client.ip()).ok_or(Refusal::OverCap)
+    }
+
+    fn log(&self, refusal: &Refusal, peer: SocketAddr) {
+        match refusal {
+            // Logged, with a count, by the limiter.
+            Refusal::OverCap => {}
+            Refusal::UntrustedHeader | Refusal::MissingHeader(_) => {
+                if let Some(count) = self.inner.header_refusals.record(Instant::now()) {
+                    tracing::warn!(peer = %peer, refused = count, error = %error_chain(refusal), "PROXY protocol refusal (count since the last such line)");
+                }
+            }
+            Refusal::Io(_) | Refusal::Tls(_) | Refusal::Timeout(_) => {
+                tracing::debug!(peer = %peer, error = %error_chain(refusal), "connection closed before HTTP");
+            }
+        }
+    }
+}
+
+/// `e` and its sources, `: `-separated.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Reads exactly the PROXY protocol v2 header of a trusted proxy's connection: 16 bytes, then the
+/// length they announce. What follows (the TLS ClientHello) stays in the socket.
+async fn read_proxy_header(tcp: &mut TcpStream) -> Result<Header, Refusal> {
+    let mut fixed = [0u8; proxy_protocol::V2_FIXED_LEN];
+    tcp.read_exact(&mut fixed).await.map_err(|e| header_read_error(e, proxy_protocol::V2_FIXED_LEN))?;
+    let fixed = proxy_protocol::parse_fixed(&fixed).map_err(Refusal::MissingHeader)?;
+    let mut block = vec![0u8; usize::from(fixed.len)];
+    tcp.read_exact(&mut block).await.map_err(|e| header_read_error(e, block.len()))?;
+    proxy_protocol::parse_addresses(&fixed, &block).map_err(Refusal::MissingHeader)
+}
+
+/// A header cut short by the end of the stream is a missing header; other errors are I/O.
+fn header_read_error(e: io::Error, needed: usize) -> Refusal {
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        Refusal::MissingHeader(HeaderError::Truncated { needed, got: 0 })
+    } else {
+        Refusal::Io(e)
+    }
+}
+
+/// Looks at (without consuming) the first bytes of an untrusted peer: whether they are a PROXY
+/// header. A TLS ClientHello decides at its first byte; only a prefix of a signature waits for more.
+async fn begins_with_proxy_header(tcp: &TcpStream) -> io::Result<bool> {
+    let mut buf = [0u8; proxy_protocol::V2_SIGNATURE.len()];
+    loop {
+        let n = tcp.peek(&mut buf).await?;
+        if n == 0 {
+            return Ok(false); // closed: the TLS handshake will fail on its own
+        }
+        match proxy_protocol::classify_prefix(&buf[..n]) {
+            Prefix::Proxy => return Ok(true),
+            Prefix::NotProxy => return Ok(false),
+            // `peek` returns at once while those bytes wait unread: poll gently until more come.
+            Prefix::Undecided => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! The connection path in front of the HTTP service: who the client is and how long and how often
+//! it may hold the server's attention.
+//!
+//! Every accepted TCP connection goes through [`accept::Acceptor`]: a peer listed in
+//! `trusted_proxies` must open with a PROXY protocol v2 header ([`proxy_protocol`]) whose source
+//! becomes the client address; any other peer that opens with a PROXY header is closed. The
+//! client address then takes one of its `max_connections_per_address` slots ([`limit`]) before the
+//! TLS handshake, which must finish within [`HANDSHAKE_TIMEOUT`]. The HTTP layer reads the request
+//! head within [`REQUEST_HEAD_TIMEOUT`] (actix's `client_request_timeout`) and the body within
+//! [`BODY_TIMEOUT`] ([`body_deadline`]). Handlers see the client address as `req.peer_addr()`.
+
+pub mod accept;
+pub mod body_deadline;
+pub mod limit;
+pub mod networks;
+pub mod proxy_protocol;
+
+use std::time::Duration;
+
+pub use accept::{Acceptor, ClientConnection};
+pub use networks::{IpNetwork, TrustedProxies};
+
+/// From the TCP accept to the end of the TLS handshake, PROXY header included.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// For the request head (actix-http answers 408 and closes after it).
+pub const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// For the whole request body, counted from the end of the head (JSON bodies are at most 16 KB).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default of `max_connections_per_address`.
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: u32 = 128;
