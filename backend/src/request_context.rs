@@ -36,7 +36,10 @@ pub async fn scope<F: Future>(ctx: RequestContext, f: F) -> F::Output {
 }
 
 /// The middleware (`middleware::from_fn(request_context::middleware)`) that sets the context.
-pub async fn middleware(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, Error> {
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let ctx = RequestContext { client: req.peer_addr().map(|a| a.ip()) };
     scope(ctx, next.call(req)).await
 }
