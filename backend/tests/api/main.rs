@@ -3,6 +3,7 @@
 //! (mandatory when `CI=true`).
 
 mod accounts;
+mod audit;
 mod bad_input;
 mod faults;
 mod health;
@@ -10,4 +11,5 @@ mod helpers;
 mod issuance;
 mod login;
 mod mail;
+mod notices;
 mod pki_lint;
