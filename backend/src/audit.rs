@@ -1,10 +1,12 @@
 //! The append-only audit log. Every entry is written with the same connection (usually the same
-//! transaction) as the change it records; the table refuses UPDATE and DELETE.
+//! transaction) as the change it records; the table refuses UPDATE and DELETE. Each entry carries
+//! the client address of the request it was made in ([`crate::request_context`]), taken here so
+//! that no call site can forget it; entries made outside a request (CLI, workers) have none.
 
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
 use time::OffsetDateTime;
 
-use crate::db::entities::audit_log;
+use crate::{db::entities::audit_log, request_context};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +56,8 @@ pub struct Entry<'a> {
     pub detail: serde_json::Value,
 }
 
-/// Appends `entry` at `now` through `db` (a connection or an open transaction).
+/// Appends `entry` at `now` through `db` (a connection or an open transaction), with the client
+/// address of the request being served, if any.
 pub async fn record<C: ConnectionTrait>(db: &C, entry: Entry<'_>, now: OffsetDateTime) -> Result<(), DbErr> {
     audit_log::ActiveModel {
         at: Set(now),
@@ -63,6 +66,7 @@ pub async fn record<C: ConnectionTrait>(db: &C, entry: Entry<'_>, now: OffsetDat
         subject_user: Set(entry.subject_user.map(str::to_owned)),
         org_id: Set(entry.org_id),
         detail: Set(entry.detail.to_string()),
+        client_address: Set(request_context::client_address().map(|ip| ip.to_canonical().to_string())),
         ..Default::default()
     }
     .insert(db)

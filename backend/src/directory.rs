@@ -138,8 +138,13 @@ pub struct AuditQuery {
     pub action: Option<String>,
 }
 
-pub async fn audit<C: ConnectionTrait>(db: &C, query: &AuditQuery) -> Result<Vec<AuditEntry>, DbErr> {
-    let mut q = audit_log::Entity::find().order_by_desc(audit_log::Column::Id).limit(200);
+/// How many entries the audit log screen shows.
+pub const AUDIT_SCREEN_LIMIT: u64 = 200;
+
+/// The audit log, newest first, at most `limit` entries (the screen shows
+/// [`AUDIT_SCREEN_LIMIT`]; `cjs admin audit --limit` chooses).
+pub async fn audit<C: ConnectionTrait>(db: &C, query: &AuditQuery, limit: u64) -> Result<Vec<AuditEntry>, DbErr> {
+    let mut q = audit_log::Entity::find().order_by_desc(audit_log::Column::Id).limit(limit);
     if let Some(uid) = nonempty(&query.user_id) {
         q = q.filter(audit_log::Column::SubjectUser.eq(uid));
     }
@@ -157,6 +162,7 @@ pub async fn audit<C: ConnectionTrait>(db: &C, query: &AuditQuery) -> Result<Vec
             subject_user: a.subject_user,
             organization_id: a.org_id,
             detail: a.detail,
+            client_address: a.client_address,
         })
         .collect())
 }

@@ -1,8 +1,8 @@
 //! The issuance service (R3, R4, R5, R7): authentication for issuance, then the issue itself.
 //! The token's single use is claimed first (so parallel calls with one token cost one key and
-//! one .p12); key, certificate and .p12 are made next; then the certificate row and its audit
-//! entry are committed in one transaction, and only then is the file returned. The private key
-//! is never stored.
+//! one .p12); key, certificate and .p12 are made next; then the certificate row, its audit
+//! entry and the owner's notice of the issue are committed in one transaction, and only then
+//! is the file returned. The private key is never stored.
 
 use std::sync::{
     Arc,
@@ -129,6 +129,28 @@ async fn claim_token(
     }
 }
 
+/// Queues the owner's notice of the issue (`issued:<serial>`) in the issuing transaction, so a
+/// certificate is recorded if and only if its owner's notice is queued.
+async fn notify_owner<C: ConnectionTrait>(
+    txn: &C,
+    u: &user::Model,
+    serial: &str,
+    not_after: OffsetDateTime,
+    url: &str,
+    now: OffsetDateTime,
+) -> Result<(), sea_orm::DbErr> {
+    use crate::mail::{outbox, templates};
+    let facts = templates::ChangeFacts {
+        user_pk: u.id,
+        user_id: &u.user_id,
+        at: now,
+        address: crate::request_context::client_address(),
+        url,
+    };
+    outbox::enqueue(txn, templates::certificate_issued(&facts, &u.email, serial, not_after), now).await?;
+    Ok(())
+}
+
 /// `<userID><YYYYMMDDhhmmss in JST>.p12`
 pub fn p12_filename(user_id: &str, now: OffsetDateTime) -> String {
     let t = now.to_offset(common::jst::JST);
@@ -247,6 +269,7 @@ impl IssuanceService {
             now,
         )
         .await?;
+        notify_owner(&txn, &u, &issued.serial, issued.not_after, &self.auth.public_url, now).await?;
         txn.commit().await?;
 
         let serial = issued.serial.clone();

@@ -411,6 +411,10 @@ pub struct AuditEntry {
     pub organization_id: Option<i64>,
     /// JSON text with the details.
     pub detail: String,
+    /// The client's IP address (as the server saw it, or as a trusted proxy reported it); absent
+    /// for entries made outside a request (`cjs admin`, background workers).
+    #[serde(default)]
+    pub client_address: Option<String>,
 }
 
 /// One row of the mail outbox.

@@ -200,7 +200,7 @@ pub async fn audit(
     q: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     plain_text(&[("user_id", q.user_id.as_deref()), ("action", q.action.as_deref())])?;
-    Ok(HttpResponse::Ok().json(directory::audit(&state.db, &q).await?))
+    Ok(HttpResponse::Ok().json(directory::audit(&state.db, &q, directory::AUDIT_SCREEN_LIMIT).await?))
 }
 
 #[utoipa::path(

@@ -1,5 +1,6 @@
 //! Account operations shared by the CLI and the API: creating organizations and users with
-//! one-time initial passwords (R11), changing a password, and lifting a lock or block (R2).
+//! one-time initial passwords (R11), changing a password (and the e-mail address; the owner is
+//! told by mail), and lifting a lock or block (R2).
 
 use anyhow::Context;
 use common::{Field, Password, UserId};
@@ -16,6 +17,7 @@ use crate::{
     audit::{self, Action},
     db::entities::{organization, user},
     error::ApiError,
+    mail::{outbox, templates},
 };
 
 /// Who performs an administrative operation.
@@ -293,13 +295,44 @@ pub async fn change_password(
             actor: None,
             subject_user: Some(&u.user_id),
             org_id: u.org_id,
-            detail: json!({"initial": u.must_change_password, "email_changed": input.email.is_some()}),
+            detail: json!({"initial": u.must_change_password, "email_changed": input.email.is_some_and(|e| e != u.email)}),
         },
         now,
     )
     .await?;
+    notify_owner_of_change(&txn, &u, input.email, &auth.public_url, now).await?;
     txn.commit().await?;
     user::Entity::find_by_id(u.id).one(&auth.db).await?.ok_or(ApiError::NotFound)
+}
+
+/// Queues, in the transaction of a password change, the owner's notices: the password change to
+/// the address on record before it (so someone who changes both cannot hide it), and when the
+/// address changes, a notice to the old and to the new address.
+///
+/// The replacement of a one-time initial password is notified too: the initial password travels
+/// on paper, and if someone else used the letter first, this mail to the address the bank or the
+/// master user registered is how the owner learns of it. For the owner it is one expected mail
+/// right after registering.
+async fn notify_owner_of_change<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    u: &user::Model,
+    new_email: Option<&str>,
+    url: &str,
+    now: OffsetDateTime,
+) -> Result<(), sea_orm::DbErr> {
+    let facts = templates::ChangeFacts {
+        user_pk: u.id,
+        user_id: &u.user_id,
+        at: now,
+        address: crate::request_context::client_address(),
+        url,
+    };
+    let mut mails = vec![templates::password_changed(&facts, &u.email)];
+    if let Some(new) = new_email.filter(|new| *new != u.email) {
+        mails.extend(templates::email_changed(&facts, &u.email, new));
+    }
+    outbox::enqueue_many(txn, mails, now).await?;
+    Ok(())
 }
 
 /// Lifts the lock or block of `target` (R2). A master user may unlock only the general users of

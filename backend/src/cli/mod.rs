@@ -83,6 +83,15 @@ pub enum Admin {
     },
     /// Queue the expiry reminders due now (the server also does this periodically).
     Reminders,
+    /// List the audit log (newest first): time (JST), action, actor, subject, client address, detail.
+    Audit {
+        /// Only entries about this user.
+        #[arg(long)]
+        user_id: Option<String>,
+        /// At most this many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
 }
 
 fn read_password_stdin() -> anyhow::Result<Password> {
@@ -216,6 +225,7 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
             }
             println!("{} 件", mails.len());
         }
+        Admin::Audit { user_id, limit } => print_audit(&db, user_id, limit).await?,
         Admin::Reminders => {
             let r = crate::mail::reminders::scan(&db, &config.mail.reminder_days, &config.public_url, now).await?;
             println!(
@@ -224,5 +234,26 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// `cjs admin audit`: the same query as the /admin screen (`GET /api/admin/audit`).
+async fn print_audit(db: &sea_orm::DatabaseConnection, user_id: Option<String>, limit: u64) -> anyhow::Result<()> {
+    let user_id = user_id.map(|id| parse_id(&id)).transpose()?.map(|id| id.to_string());
+    let query = crate::directory::AuditQuery { user_id, action: None };
+    let entries = crate::directory::audit(db, &query, limit).await?;
+    println!("{:<16}  {:<22}  {:<12}  {:<12}  {:<39}  詳細", "日時（日本時間）", "操作", "実行者", "対象", "接続元");
+    for e in &entries {
+        println!(
+            "{:<16}  {:<22}  {:<12}  {:<12}  {:<39}  {}",
+            common::jst::format_datetime(e.at),
+            e.action,
+            e.actor.as_deref().unwrap_or("本人"),
+            e.subject_user.as_deref().unwrap_or("—"),
+            e.client_address.as_deref().unwrap_or("—"),
+            e.detail
+        );
+    }
+    println!("{} 件", entries.len());
     Ok(())
 }

@@ -103,6 +103,8 @@ pub mod audit_log {
         pub subject_user: Option<String>,
         pub org_id: Option<i64>,
         pub detail: String,
+        /// The client's IP address (text), when the entry was made while serving a request.
+        pub client_address: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,4 +1,8 @@
-//! Japanese plain-text mail templates: what happened, what to do next, who to contact.
+//! Japanese plain-text mail templates: what happened, what to do next, who to contact. Besides the
+//! R2/R6 notices, the owner of an ID is told of every issued certificate, password change and
+//! e-mail change, with the time and the client address it came from.
+
+use std::net::IpAddr;
 
 use common::jst;
 use time::OffsetDateTime;
@@ -100,6 +104,115 @@ pub fn expired(r: &ReminderFacts<'_>) -> Mail {
     }
 }
 
+/// How a notice names where a change came from: the client address, or 「不明」 outside a request.
+fn source(address: Option<IpAddr>) -> String {
+    address.map_or_else(|| "不明".to_owned(), |ip| ip.to_canonical().to_string())
+}
+
+/// `taro@example.co.jp` → `t***@example.co.jp`: enough for the owner to recognise an address in a
+/// mail to another one, without spelling it out.
+fn masked(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_owned(),
+    }
+}
+
+/// Who an owner asks when a change was not theirs.
+const NOT_YOU: &str = "お心当たりのない場合は、第三者がお客さまのユーザーIDとパスワードを使用したおそれがあります。\n\
+                       至急マスターユーザーまたは労金へご連絡ください。";
+
+/// Who, when and from where: the facts an owner's notice of a change states.
+#[derive(Debug, Clone, Copy)]
+pub struct ChangeFacts<'a> {
+    pub user_pk: i64,
+    pub user_id: &'a str,
+    pub at: OffsetDateTime,
+    /// The client address of the request ([`crate::request_context::client_address`]).
+    pub address: Option<IpAddr>,
+    pub url: &'a str,
+}
+
+/// Issue 13: a certificate was issued for the owner's ID (to the address on record).
+pub fn certificate_issued(f: &ChangeFacts<'_>, to: &str, serial: &str, not_after: OffsetDateTime) -> Mail {
+    Mail {
+        dedupe_key: format!("issued:{serial}"),
+        to: to.to_owned(),
+        subject: format!("【{SYSTEM}】電子証明書が発行されました"),
+        body: format!(
+            "ユーザーID {user} の電子証明書が発行されましたので、お知らせします。\n\n\
+             ■ 発行の内容\n\
+             発行日時: {at}（日本時間）\n\
+             シリアル番号: {serial}\n\
+             有効期限: {expiry}（日本時間）\n\
+             接続元: {source}\n\n\
+             ご自身で発行された場合は、このメールへの対応は不要です。\n\
+             お心当たりのない場合は、第三者がお客さまのユーザーIDとパスワードで電子証明書を取得したおそれがあります。\n\
+             至急労金へご連絡のうえ、この電子証明書（シリアル番号 {serial}）の失効をご依頼ください。\n{footer}",
+            user = f.user_id,
+            at = jst::format_datetime(f.at),
+            expiry = jst::format_datetime(not_after),
+            source = source(f.address),
+            footer = footer(f.url),
+        ),
+    }
+}
+
+/// Issue 13: the owner's password was changed (to the address on record before the change).
+pub fn password_changed(f: &ChangeFacts<'_>, to: &str) -> Mail {
+    Mail {
+        dedupe_key: format!("password:{}:{}", f.user_pk, f.at.unix_timestamp_nanos()),
+        to: to.to_owned(),
+        subject: format!("【{SYSTEM}】パスワードが変更されました"),
+        body: format!(
+            "ユーザーID {user} のパスワードが {at}（日本時間）に変更されました。\n\
+             接続元: {source}\n\n\
+             ご自身で変更された場合（初期登録を含みます）は、このメールへの対応は不要です。\n\
+             {NOT_YOU}\n{footer}",
+            user = f.user_id,
+            at = jst::format_datetime(f.at),
+            source = source(f.address),
+            footer = footer(f.url),
+        ),
+    }
+}
+
+/// Issue 13: the owner's e-mail address was changed from `old` to `new`: one notice to each.
+pub fn email_changed(f: &ChangeFacts<'_>, old: &str, new: &str) -> [Mail; 2] {
+    let key = format!("email:{}:{}", f.user_pk, f.at.unix_timestamp_nanos());
+    let (user, at, source, footer) = (f.user_id, jst::format_datetime(f.at), source(f.address), footer(f.url));
+    let subject = format!("【{SYSTEM}】メールアドレスが変更されました");
+    let to_old = Mail {
+        dedupe_key: format!("{key}:old"),
+        to: old.to_owned(),
+        subject: subject.clone(),
+        body: format!(
+            "ユーザーID {user} の登録メールアドレスが {at}（日本時間）に変更されました。\n\
+             変更後のメールアドレス: {new_masked}\n\
+             接続元: {source}\n\n\
+             今後のお知らせは変更後のメールアドレスへお送りします。このアドレスへのお知らせはこれが最後です。\n\
+             ご自身で変更された場合は、このメールへの対応は不要です。\n\
+             {NOT_YOU}\n{footer}",
+            new_masked = masked(new),
+        ),
+    };
+    let to_new = Mail {
+        dedupe_key: format!("{key}:new"),
+        to: new.to_owned(),
+        subject,
+        body: format!(
+            "このメールアドレスが、ユーザーID {user} の連絡先として {at}（日本時間）に登録されました。\n\
+             接続元: {source}\n\n\
+             今後、ロック・閉塞や電子証明書の有効期限などのお知らせをこのアドレスへお送りします。\n\
+             お心当たりのない場合は、お手数ですが労金へご連絡ください。\n{footer}"
+        ),
+    };
+    [to_old, to_new]
+}
+
 /// What the expiry mails say about a certificate.
 #[derive(Debug, Clone, Copy)]
 pub struct ReminderFacts<'a> {
@@ -154,6 +267,66 @@ mod tests {
         assert_eq!(m.dedupe_key, "expired:42");
         assert!(m.subject.contains("切れました"));
         assert!(m.body.contains("マスターユーザー"));
+    }
+
+    fn change() -> ChangeFacts<'static> {
+        ChangeFacts {
+            user_pk: 7,
+            user_id: "abc123",
+            at: datetime!(2026-11-24 10:30:15 UTC),
+            address: Some("203.0.113.9".parse().unwrap()),
+            url: "https://cjs.example.jp",
+        }
+    }
+
+    #[test]
+    fn issued_notice_gives_serial_expiry_time_address_and_revocation_advice() {
+        let m = certificate_issued(&change(), "a@example.jp", "0A1B", datetime!(2027-11-24 14:59:59 UTC));
+        assert_eq!(m.dedupe_key, "issued:0A1B");
+        assert_eq!(m.to, "a@example.jp");
+        assert_eq!(m.subject, "【ろうきん賃金控除事務支援システム】電子証明書が発行されました");
+        for part in [
+            "シリアル番号: 0A1B",
+            "2026年11月24日 19:30",
+            "2027年11月24日 23:59",
+            "接続元: 203.0.113.9",
+            "失効",
+            "労金",
+        ] {
+            assert!(m.body.contains(part), "{part}: {}", m.body);
+        }
+        assert!(m.body.contains("https://cjs.example.jp"), "{}", m.body);
+    }
+
+    #[test]
+    fn unknown_source_is_said_so_and_mapped_addresses_read_as_ipv4() {
+        let f = ChangeFacts { address: None, ..change() };
+        assert!(password_changed(&f, "a@x.jp").body.contains("接続元: 不明"));
+        let f = ChangeFacts { address: Some("::ffff:192.0.2.1".parse().unwrap()), ..change() };
+        assert!(password_changed(&f, "a@x.jp").body.contains("接続元: 192.0.2.1\n"));
+    }
+
+    #[test]
+    fn two_password_changes_are_two_notices() {
+        let first = password_changed(&change(), "a@x.jp");
+        let later =
+            password_changed(&ChangeFacts { at: datetime!(2026-11-24 10:30:15.000000001 UTC), ..change() }, "a@x.jp");
+        assert!(first.dedupe_key.starts_with("password:7:"));
+        assert_ne!(first.dedupe_key, later.dedupe_key);
+        assert!(first.body.contains("2026年11月24日 19:30") && first.body.contains("接続元: 203.0.113.9"));
+        assert!(first.body.contains("お心当たりのない場合"), "{}", first.body);
+    }
+
+    #[test]
+    fn email_change_tells_the_old_and_the_new_address() {
+        let [old, new] = email_changed(&change(), "old@example.jp", "taro@example.co.jp");
+        assert_eq!((old.to.as_str(), new.to.as_str()), ("old@example.jp", "taro@example.co.jp"));
+        assert_ne!(old.dedupe_key, new.dedupe_key);
+        assert!(old.body.contains("t***@example.co.jp") && !old.body.contains("taro@"), "{}", old.body);
+        for m in [&old, &new] {
+            assert!(m.subject.contains("メールアドレスが変更されました"));
+            assert!(m.body.contains("2026年11月24日 19:30") && m.body.contains("接続元: 203.0.113.9"), "{}", m.body);
+        }
     }
 
     #[test]

@@ -207,7 +207,9 @@ async fn fifty_parallel_wrong_attempts(apps: &[&TestApp]) {
         .await,
         1
     );
-    assert_eq!(app.count("SELECT COUNT(*) AS n FROM mail_outbox").await, 1);
+    // One lock notice (besides the notice of the registration's password change).
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM mail_outbox WHERE dedupe_key NOT LIKE 'password:%'").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM mail_outbox WHERE dedupe_key LIKE 'lock:%'").await, 1);
     let (status, _) = authenticate(app, "master01", "Secret123").await;
     assert_eq!(status, 423);
 }

@@ -421,8 +421,6 @@ async fn mutual_tls_works_through_haproxy_and_the_app_sees_the_client_address() 
     assert_eq!(status, 200, "mutual-TLS login through haproxy");
 
     // The access log line of the login names 127.0.0.2 (the PROXY source), not HAProxy's 127.0.0.1.
-    // TODO(after merging audit_log.client_address): also assert
-    //   SELECT client_address FROM audit_log WHERE action = 'login' → '127.0.0.2'.
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
         let text = std::fs::read_to_string(&log).unwrap();
@@ -434,4 +432,12 @@ async fn mutual_tls_works_through_haproxy_and_the_app_sees_the_client_address() 
         assert!(Instant::now() < deadline, "no login line from 127.0.0.2 in the server log:\n{text}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // And so does the audit log: the one login comes from the client behind HAProxy.
+    let logins = "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'login'";
+    assert_eq!(setup.count(logins).await, 1);
+    assert_eq!(
+        setup.count(&format!("{logins} AND client_address = '127.0.0.2'")).await,
+        1,
+        "the audit log names the client"
+    );
 }

@@ -7,18 +7,19 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestDb, client_with, databases, run, spawn_app};
 
-struct Browser {
+/// A browser: a client with an optional certificate and the session cookie it was given.
+pub struct Browser {
     client: reqwest::Client,
     base: String,
     cookie: Option<String>,
 }
 
 impl Browser {
-    fn new(app: &TestApp, identity: Option<&[u8]>) -> Self {
+    pub fn new(app: &TestApp, identity: Option<&[u8]>) -> Self {
         Self { client: client_with(&app.data_dir, identity), base: app.url(""), cookie: None }
     }
 
-    async fn login(&mut self, id: &str, pw: &str) -> (u16, Value) {
+    pub async fn login(&mut self, id: &str, pw: &str) -> (u16, Value) {
         let r = self
             .client
             .post(format!("{}/api/login", self.base))
@@ -35,7 +36,7 @@ impl Browser {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    async fn get(&self, path: &str) -> (u16, Value) {
+    pub async fn get(&self, path: &str) -> (u16, Value) {
         let mut rb = self.client.get(format!("{}{}", self.base, path));
         if let Some(c) = &self.cookie {
             rb = rb.header("cookie", c);
@@ -44,7 +45,7 @@ impl Browser {
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
-    async fn post(&self, path: &str, body: &Value, origin: Option<&str>) -> (u16, Value) {
+    pub async fn post(&self, path: &str, body: &Value, origin: Option<&str>) -> (u16, Value) {
         let mut rb = self.client.post(format!("{}{}", self.base, path)).json(body);
         if let Some(c) = &self.cookie {
             rb = rb.header("cookie", c);

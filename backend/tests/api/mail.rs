@@ -65,20 +65,27 @@ fn smtp(port: u16) -> Options {
     Options { smtp_port: Some(port), ..Options::default() }
 }
 
+/// The .eml files in `dir` (none when it does not exist yet).
+fn eml_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect()
+}
+
 #[tokio::test]
 async fn lock_mail_is_delivered_as_an_eml_file() {
     let app = spawn_app(&TestDb::Sqlite).await;
     app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    // The registration's password-change notice first (one file), so the lock's file is the second.
+    wait_count(&app.db, SENT, 1, 20).await;
     for _ in 0..6 {
         app.post("/api/issuance/authenticate", &json!({"user_id": "master01", "password": "Wrong1234"})).await;
     }
     let dir = app.data_dir.join("mail");
+    let before = eml_files(&dir);
+    assert_eq!(before.len(), 1, "the password-change notice");
     let deadline = Instant::now() + Duration::from_secs(20);
     let file = loop {
-        let found = std::fs::read_dir(&dir).ok().and_then(|mut d| {
-            d.find_map(|e| e.ok().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")))
-        });
-        if let Some(f) = found {
+        if let Some(f) = eml_files(&dir).into_iter().find(|p| !before.contains(p)) {
             break f;
         }
         assert!(Instant::now() < deadline, "no .eml appeared in {}", dir.display());
@@ -88,9 +95,9 @@ async fn lock_mail_is_delivered_as_an_eml_file() {
     assert!(text.contains("To: master01@example.co.jp"), "{text}");
     assert!(text.to_lowercase().contains("subject: =?utf-8?b?"), "the Japanese subject is MIME-encoded: {text}");
     assert!(text.contains("Content-Type: text/plain; charset=utf-8"), "{text}");
-    assert_eq!(app.count(SENT).await, 1);
-    // Exactly one file for the one lock.
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    wait_count(&app.db, SENT, 2, 10).await;
+    // Exactly one more file for the one lock.
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -103,8 +110,13 @@ async fn lock_and_block_mails_arrive_over_smtp_in_japanese() {
         for _ in 0..6 {
             app.post("/api/issuance/authenticate", &json!({"user_id": "master01", "password": "Wrong1234"})).await;
         }
-        let mails = sink.wait_for(1, 30).await;
-        let m = &mails[0];
+        // The registration's password-change notice, then the lock notice.
+        let mails = sink.wait_for(2, 30).await;
+        let m = mails.iter().find(|m| m["subject"].as_str().unwrap().contains("ロック")).unwrap();
+        assert!(
+            mails.iter().any(|m| m["subject"].as_str().unwrap().contains("パスワードが変更されました")),
+            "{mails:?}"
+        );
         assert_eq!(m["rcpt_tos"], json!(["master01@example.co.jp"]), "{db:?}");
         assert_eq!(m["subject"], "【ろうきん賃金控除事務支援システム】ユーザーIDがロックされました");
         assert!(m["raw_subject"].as_str().unwrap().to_lowercase().starts_with("subject: =?utf-8?b?"), "{m}");
@@ -113,7 +125,7 @@ async fn lock_and_block_mails_arrive_over_smtp_in_japanese() {
         assert!(body.contains("ユーザーID master01") && body.contains("（日本時間）に自動で解除"), "{body}");
         assert!(body.contains("労金"), "says whom to contact: {body}");
         assert!(m["message_id"].as_str().unwrap().starts_with("<outbox-"), "{m}");
-        wait_count(&app.db, SENT, 1, 10).await;
+        wait_count(&app.db, SENT, 2, 10).await;
         // The block (third lock) mail, once the locks are lifted early by the test.
         for _ in 0..2 {
             app.db.execute_unprepared("UPDATE users SET locked_until = NULL, failures = 0").await.unwrap();
@@ -121,9 +133,9 @@ async fn lock_and_block_mails_arrive_over_smtp_in_japanese() {
                 app.post("/api/issuance/authenticate", &json!({"user_id": "master01", "password": "Wrong1234"})).await;
             }
         }
-        let mails = sink.wait_for(3, 30).await;
+        let mails = sink.wait_for(4, 30).await;
         assert!(mails.iter().any(|m| m["subject"].as_str().unwrap().contains("閉塞されました")), "{mails:?}");
-        assert_eq!(arrivals(&mails).len(), 3, "three distinct mails: lock, lock, block");
+        assert_eq!(arrivals(&mails).len(), 4, "four distinct mails: password change, lock, lock, block");
     }
 }
 
@@ -205,12 +217,15 @@ async fn expiry_reminders_are_queued_once_each_and_delivered() {
         assert_eq!(scan(after).await, 1, "expired without renewal");
         assert_eq!(scan(after + time::Duration::days(3)).await, 0);
 
-        let mails = sink.wait_for(3, 30).await;
-        assert_eq!(mails.len(), 3, "{mails:?}");
+        // Besides the notices of the registration's password change and of the issue: three.
+        let all = sink.wait_for(5, 30).await;
+        assert_eq!(all.len(), 5, "{all:?}");
+        let mails: Vec<&Value> = all.iter().filter(|m| m["subject"].as_str().unwrap().contains("有効期限")).collect();
+        assert_eq!(mails.len(), 3, "{all:?}");
         let subjects: Vec<&str> = mails.iter().map(|m| m["subject"].as_str().unwrap()).collect();
         assert_eq!(subjects.iter().filter(|s| s.contains("有効期限が近づいています")).count(), 2, "{subjects:?}");
         assert_eq!(subjects.iter().filter(|s| s.contains("有効期限が切れました")).count(), 1, "{subjects:?}");
-        for m in &mails {
+        for m in mails {
             let body = m["body"].as_str().unwrap();
             assert!(body.contains(&cert.serial) && body.contains("https://cjs.example.jp/issuance/auth"), "{body}");
             assert!(body.contains("23:59（日本時間）"), "expiry shown in JST: {body}");

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod attacks;
+mod audit;
 mod bad_input;
 mod connections;
 mod faults;
@@ -12,4 +13,5 @@ mod helpers;
 mod issuance;
 mod login;
 mod mail;
+mod notices;
 mod pki_lint;

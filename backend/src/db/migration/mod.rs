@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261125_000001_create_schema;
 mod m20261125_000002_create_sessions_and_crls;
 mod m20261126_000003_certificate_search_indexes;
+mod m20261127_000004_add_audit_client_address;
 mod m20261201_000005_lockout_refusals_and_unknown_ids;
 
 /// All migrations in order.
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_schema::Migration),
             Box::new(m20261125_000002_create_sessions_and_crls::Migration),
             Box::new(m20261126_000003_certificate_search_indexes::Migration),
+            Box::new(m20261127_000004_add_audit_client_address::Migration),
             Box::new(m20261201_000005_lockout_refusals_and_unknown_ids::Migration),
         ]
     }

@@ -1,4 +1,5 @@
-//! 監査ログ tab: the audit log, newest first (at most 200 entries), filtered by user ID and action.
+//! 監査ログ tab: the audit log, newest first (at most 200 entries), filtered by user ID and action;
+//! 接続元 is the client address of the request (— for entries made by `cjs admin`).
 
 use common::{api::AuditEntry, jst, testids};
 use leptos::{ev::SubmitEvent, prelude::*};
@@ -74,6 +75,7 @@ pub fn AuditTab() -> impl IntoView {
                                     <span class="cell-detail mono">{entry.action}</span>
                                 </td>
                                 <td class="mono">{entry.subject_user.unwrap_or_else(|| "—".to_owned())}</td>
+                                <td class="mono">{entry.client_address.unwrap_or_else(|| "—".to_owned())}</td>
                                 <td class="detail mono">{entry.detail}</td>
                             </tr>
                         }
@@ -88,6 +90,7 @@ pub fn AuditTab() -> impl IntoView {
                                     <th scope="col">"実行者"</th>
                                     <th scope="col">"操作"</th>
                                     <th scope="col">"対象ユーザー"</th>
+                                    <th scope="col">"接続元"</th>
                                     <th scope="col">"詳細"</th>
                                 </tr>
                             </thead>
