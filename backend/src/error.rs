@@ -150,13 +150,12 @@ impl ApiError {
                 b.locked_until = Some(*until);
                 b
             }
-            ApiError::Blocked { master_or_staff } => ErrorBody::new(
+            // One text for every role: a role-specific text would tell a blocked privileged ID
+            // from an unknown one (which blocks like a general user). The block mail names the
+            // right contact.
+            ApiError::Blocked { .. } => ErrorBody::new(
                 C::Blocked,
-                if *master_or_staff {
-                    "ロックを繰り返したため、このユーザーIDは閉塞されています。労金へお問い合わせください。"
-                } else {
-                    "ロックを繰り返したため、このユーザーIDは閉塞されています。マスターユーザーにお問い合わせください。"
-                },
+                "ロックを繰り返したため、このユーザーIDは閉塞されています。一般ユーザーの方はマスターユーザーへ、マスターユーザーの方は労金へお問い合わせください。",
             ),
             ApiError::PasswordChangeRequired => ErrorBody::new(
                 C::PasswordChangeRequired,
@@ -338,8 +337,9 @@ mod tests {
     }
 
     #[test]
-    fn blocked_message_depends_on_role() {
-        assert!(ApiError::Blocked { master_or_staff: false }.body().message.contains("マスターユーザー"));
-        assert!(ApiError::Blocked { master_or_staff: true }.body().message.contains("労金"));
+    fn blocked_message_is_the_same_for_every_role_and_names_both_contacts() {
+        let general = ApiError::Blocked { master_or_staff: false }.body().message;
+        assert_eq!(general, ApiError::Blocked { master_or_staff: true }.body().message);
+        assert!(general.contains("マスターユーザーへ") && general.contains("労金へ"), "{general}");
     }
 }

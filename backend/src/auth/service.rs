@@ -137,31 +137,47 @@ impl LockRow<'_> {
     }
 }
 
-/// Stores `next` in `row` if it is still at `version` (compare-and-swap; the version moves on),
-/// and closes any period of refused attempts. Returns false when the row changed meanwhile.
+/// Stores `next` in `row` if it is still at `version` and has counted `refused` refusals
+/// (compare-and-swap), and closes the period of refused attempts. `bump: false` (a success on a
+/// clean row, which changes nothing) only compares: it still cannot pass a change committed after
+/// the row was read, but does not make concurrent successes collide. Returns false when the row
+/// changed meanwhile.
 pub(super) async fn store_state<C: ConnectionTrait>(
     db: &C,
     row: LockRow<'_>,
-    version: i64,
+    (version, refused): (i64, i32),
     next: LockState,
+    bump: bool,
     now: OffsetDateTime,
 ) -> Result<bool, sea_orm::DbErr> {
     let (key, value) = row.key();
     let mut update = Query::update();
+    update.table(Alias::new(row.table()));
+    if bump {
+        update
+            .value(Alias::new("failures"), next.failures as i32)
+            .value(Alias::new("locked_until"), next.locked_until)
+            .value(Alias::new("lock_count"), next.lock_count as i32)
+            .value(Alias::new("blocked_at"), next.blocked_at)
+            .value(Alias::new("refused_attempts"), 0)
+            .value(Alias::new("version"), Expr::col(Alias::new("version")).add(1))
+            .value(Alias::new("updated_at"), now);
+    } else {
+        update.value(Alias::new("version"), Expr::col(Alias::new("version")));
+    }
     update
-        .table(Alias::new(row.table()))
-        .value(Alias::new("failures"), next.failures as i32)
-        .value(Alias::new("locked_until"), next.locked_until)
-        .value(Alias::new("lock_count"), next.lock_count as i32)
-        .value(Alias::new("blocked_at"), next.blocked_at)
-        .value(Alias::new("refused_attempts"), 0)
-        .value(Alias::new("version"), Expr::col(Alias::new("version")).add(1))
-        .value(Alias::new("updated_at"), now)
         .and_where(Expr::col(Alias::new(key)).eq(value))
-        .and_where(Expr::col(Alias::new("version")).eq(version));
+        .and_where(Expr::col(Alias::new("version")).eq(version))
+        .and_where(Expr::col(Alias::new("refused_attempts")).eq(refused));
     let done = db.execute(&update).await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// The most refused attempts a row counts (the column is a 32-bit integer).
+const MAX_REFUSED: i32 = 2_000_000_000;
+/// Compare-and-swap attempts before an authentication gives up with 503: each failed one means
+/// another attempt on the same ID committed first, so this only ends a pathological pile-up.
+pub(super) const MAX_RETRIES: usize = 50;
 
 /// Counts an attempt refused while `row` is locked or blocked. The first of a lock period is
 /// written to the audit log (returns true); the others only raise the row's count, which the
@@ -172,6 +188,7 @@ pub(super) async fn count_refusal<C: ConnectionTrait>(db: &C, row: LockRow<'_>) 
     first
         .table(Alias::new(row.table()))
         .value(Alias::new("refused_attempts"), 1)
+        .value(Alias::new("updated_at"), OffsetDateTime::now_utc())
         .and_where(Expr::col(Alias::new(key)).eq(value.clone()))
         .and_where(Expr::col(Alias::new("refused_attempts")).eq(0));
     if db.execute(&first).await?.rows_affected() == 1 {
@@ -180,7 +197,8 @@ pub(super) async fn count_refusal<C: ConnectionTrait>(db: &C, row: LockRow<'_>) 
     let mut more = Query::update();
     more.table(Alias::new(row.table()))
         .value(Alias::new("refused_attempts"), Expr::col(Alias::new("refused_attempts")).add(1))
-        .and_where(Expr::col(Alias::new(key)).eq(value));
+        .and_where(Expr::col(Alias::new(key)).eq(value))
+        .and_where(Expr::col(Alias::new("refused_attempts")).lt(MAX_REFUSED));
     db.execute(&more).await?;
     Ok(false)
 }
@@ -238,11 +256,14 @@ impl Authenticator {
     ) -> Result<user::Model, AuthError> {
         // The verified (hash, result) pair, reused when a concurrent change forces a retry.
         let mut verified: Option<(String, bool)> = None;
-        loop {
+        for _ in 0..MAX_RETRIES {
             let found = user::Entity::find().filter(user::Column::UserId.eq(user_id.as_str())).one(&self.db).await?;
             let Some(u) = found else {
                 return Err(unknown::authenticate(self, user_id, password, purpose, now).await?);
             };
+            // The lock-state read an unknown ID costs, so that neither path is shorter (a locked
+            // ID answers without password work: one statement would show).
+            unknown_id_lockout::Entity::find_by_id(user_id.as_str()).one(&self.db).await?;
             let state = lock_state(&u);
             let role = role_of(&u);
             match lockout::precheck(&state, now) {
@@ -278,6 +299,8 @@ impl Authenticator {
                 Outcome::NowBlocked | Outcome::Blocked => Err(AuthError::Blocked { role }),
             };
         }
+        tracing::warn!(user_id = %user_id, "authentication gave up after {MAX_RETRIES} concurrent changes of the row");
+        Err(AuthError::Busy)
     }
 
     /// Stores `decision` if the row is still at the version it was read at — a success too, so
@@ -293,7 +316,8 @@ impl Authenticator {
     ) -> Result<bool, AuthError> {
         let txn = self.db.begin().await?;
         let next = decision.next.unwrap_or_else(|| lock_state(u));
-        if !store_state(&txn, LockRow::User(u.id), u.version, next, now).await? {
+        let bump = decision.next.is_some() || u.refused_attempts > 0;
+        if !store_state(&txn, LockRow::User(u.id), (u.version, u.refused_attempts), next, bump, now).await? {
             txn.rollback().await?;
             return Ok(false);
         }

@@ -2,14 +2,15 @@
 //! one ID, this holds one client trying many IDs (spraying) or flooding. A token bucket per
 //! client address (governor's GCRA): `per_minute` attempts a minute sustained, with a burst of
 //! [`BURST_MINUTES`] minutes' worth, so the twenty users of a company behind one NAT address can
-//! all log in at nine o'clock and mistype.
+//! all go through their first day (password change, authenticate, issue, login: 80 attempts) at
+//! once. The buckets live in each process: behind a load balancer with N instances an address
+//! gets N times the rate.
 //!
 //! Memory is bounded: IPv6 clients are keyed by their /64 (one subscriber's prefix), at most
 //! `max_keys` addresses are remembered, idle buckets are dropped when the table is full (at most
-//! once a second), and while it is still full new addresses share one bucket.
+//! once a second), and while it is still full new addresses share [`OVERFLOW_BUCKETS`] buckets.
 
 use std::{
-    hash::Hash,
     net::IpAddr,
     num::NonZeroU32,
     sync::{
@@ -28,38 +29,36 @@ use governor::{
 };
 
 /// The burst, in minutes of the sustained rate.
-pub const BURST_MINUTES: u32 = 3;
+pub const BURST_MINUTES: u32 = 8;
+/// Buckets shared by new addresses while the table is full (chosen by a hash of the address, so
+/// one spraying range does not starve every newcomer).
+const OVERFLOW_BUCKETS: usize = 1024;
 /// Addresses remembered at most (≈ 100 bytes each).
 pub const DEFAULT_MAX_KEYS: usize = 100_000;
 
-/// What a bucket belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Key {
-    V4([u8; 4]),
-    /// The /64 prefix.
-    V6([u8; 8]),
-    /// No address known (not on a real connection).
-    Unknown,
-}
+/// What a bucket belongs to: the subscriber's address ([`crate::net::subscriber`]: IPv4, or the
+/// IPv6 /64), or `None` off a real connection.
+type Key = Option<IpAddr>;
 
 fn key_of(ip: Option<IpAddr>) -> Key {
-    match ip.map(|ip| ip.to_canonical()) {
-        Some(IpAddr::V4(v4)) => Key::V4(v4.octets()),
-        Some(IpAddr::V6(v6)) => {
-            let mut prefix = [0u8; 8];
-            prefix.copy_from_slice(&v6.octets()[..8]);
-            Key::V6(prefix)
-        }
-        None => Key::Unknown,
-    }
+    ip.map(crate::net::subscriber)
 }
 
 /// governor's DashMap store with a size limit: while it holds `max` keys, keys it does not hold
 /// share one overflow bucket instead of being added.
 struct BoundedStore {
     inner: DashMapStateStore<Key>,
-    overflow: InMemoryState,
+    overflow: Vec<InMemoryState>,
     max: usize,
+}
+
+impl BoundedStore {
+    fn overflow_of(&self, key: &Key) -> &InMemoryState {
+        use std::hash::{BuildHasher, RandomState};
+        static SEED: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
+        let hash = SEED.get_or_init(RandomState::new).hash_one(key);
+        &self.overflow[(hash as usize) % self.overflow.len()]
+    }
 }
 
 impl StateStore for BoundedStore {
@@ -70,7 +69,7 @@ impl StateStore for BoundedStore {
         F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
     {
         if self.inner.len() >= self.max && !self.inner.contains_key(key) {
-            return self.overflow.measure_and_replace(&NotKeyed::NonKey, f);
+            return self.overflow_of(key).measure_and_replace(&NotKeyed::NonKey, f);
         }
         self.inner.measure_and_replace(key, f)
     }
@@ -118,8 +117,8 @@ impl Throttle {
         let max_keys = max_keys.max(1);
         let limiter = NonZeroU32::new(per_minute).map(|rate| {
             let burst = NonZeroU32::new(per_minute.saturating_mul(BURST_MINUTES)).unwrap_or(rate);
-            let store =
-                BoundedStore { inner: DashMapStateStore::default(), overflow: InMemoryState::default(), max: max_keys };
+            let overflow = (0..OVERFLOW_BUCKETS).map(|_| InMemoryState::default()).collect();
+            let store = BoundedStore { inner: DashMapStateStore::default(), overflow, max: max_keys };
             Arc::new(RateLimiter::new(Quota::per_minute(rate).allow_burst(burst), store, DefaultClock::default()))
         });
         Self { limiter, max_keys, started: Instant::now(), last_cleanup_ms: Arc::default() }
@@ -166,9 +165,9 @@ mod tests {
     }
 
     #[test]
-    fn burst_of_three_minutes_then_refused_with_a_wait() {
+    fn burst_of_eight_minutes_then_refused_with_a_wait() {
         let t = Throttle::new(10, 100);
-        for i in 0..30 {
+        for i in 0..80 {
             assert!(t.check(ip("192.0.2.1")).is_ok(), "attempt {i} of the burst");
         }
         let wait = t.check(ip("192.0.2.1")).unwrap_err();
@@ -189,13 +188,13 @@ mod tests {
     #[test]
     fn ipv6_addresses_of_one_slash_64_share_a_bucket() {
         let t = Throttle::new(1, 100);
-        for _ in 0..3 {
+        for _ in 0..8 {
             assert!(t.check(ip("2001:db8:1:2::1")).is_ok());
         }
         assert!(t.check(ip("2001:db8:1:2:ffff::9")).is_err(), "same /64");
         assert!(t.check(ip("2001:db8:1:3::1")).is_ok(), "another /64");
         // An IPv4-mapped address is the IPv4 address.
-        for _ in 0..3 {
+        for _ in 0..8 {
             assert!(t.check(ip("198.51.100.7")).is_ok());
         }
         assert!(t.check(ip("::ffff:198.51.100.7")).is_err());
@@ -208,8 +207,10 @@ mod tests {
             let _ = t.check(Some(IpAddr::V4(n.to_be_bytes().into())));
             assert!(t.len() <= 1_000, "after {n}: {}", t.len());
         }
-        // Beyond the table's size new addresses share one bucket: a spray from a million
-        // addresses is throttled as one.
-        assert!(t.check(ip("203.0.113.250")).is_err());
+        // Beyond the table's size new addresses share 1,024 buckets: a spray from a million
+        // addresses gets about 1,024 × 80 attempts in its burst, not a million × 80.
+        let refused =
+            (0..2000u32).filter(|n| t.check(Some(IpAddr::V4((0xcb00_7100 + n).to_be_bytes().into()))).is_err()).count();
+        assert!(refused > 1500, "{refused}");
     }
 }

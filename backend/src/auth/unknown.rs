@@ -2,11 +2,15 @@
 //! for the first wrong passwords, then 423 with a `locked_until` after the sixth, a block after
 //! the third lock — so the lock does not tell which IDs exist. The lock state lives in
 //! `unknown_id_lockouts`, written with the same compare-and-swap and the same statements as a
-//! user row (timing stays alike), and the table stays bounded: [`prune`] drops rows untouched
-//! for [`RETENTION`] and keeps at most [`MAX_ROWS`] (the newest).
+//! user row (timing stays alike), and the table stays bounded: [`prune`] drops rows that never
+//! locked once untried for [`RETENTION`] and keeps at most [`MAX_ROWS`]. What stays distinguishable:
+//! a few wrong tries (no lock) on an unknown ID are forgotten after 30 days, a known ID's are not.
 
 use common::{Password, UserId};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -35,7 +39,7 @@ pub(super) async fn authenticate(
     now: OffsetDateTime,
 ) -> Result<AuthError, AuthError> {
     let mut verified = false;
-    loop {
+    for _ in 0..super::service::MAX_RETRIES {
         let row = unknown_id_lockout::Entity::find_by_id(user_id.as_str()).one(&auth.db).await?;
         let state = row.as_ref().map(unknown_lock_state).unwrap_or_default();
         match lockout::precheck(&state, now) {
@@ -57,7 +61,10 @@ pub(super) async fn authenticate(
         let next = decision.next.unwrap_or(state);
         let txn = auth.db.begin().await?;
         let stored = match &row {
-            Some(r) => store_state(&txn, LockRow::Unknown(user_id.as_str()), r.version, next, now).await?,
+            Some(r) => {
+                let read = (r.version, r.refused_attempts);
+                store_state(&txn, LockRow::Unknown(user_id.as_str()), read, next, true, now).await?
+            }
             None => insert_state(&txn, user_id, next, now).await?,
         };
         if !stored {
@@ -80,6 +87,7 @@ pub(super) async fn authenticate(
             Outcome::Success | Outcome::Failure { .. } => AuthError::InvalidCredentials,
         });
     }
+    Err(AuthError::Busy)
 }
 
 /// The first row of an unknown ID (version 1); false if another attempt inserted it first.
@@ -124,26 +132,36 @@ async fn refused(
     Ok(())
 }
 
-/// Drops the lock state of unknown IDs untried for [`RETENTION`], and beyond the [`MAX_ROWS`]
-/// most recently tried. Returns how many rows went.
+/// Drops the lock state of unknown IDs that holds nothing a known ID would remember for long —
+/// rows without a lock or block ever (`lock_count` 0) untried for [`RETENTION`] — and, beyond the
+/// [`MAX_ROWS`] most recently tried, the oldest rows, those without a lock or block first (a spray
+/// of fresh IDs cannot push out the row of an ID it locked). Returns how many rows went.
 pub async fn prune<C: ConnectionTrait>(db: &C, now: OffsetDateTime) -> Result<u64, sea_orm::DbErr> {
+    use unknown_id_lockout::Column as C;
+    let clean =
+        || sea_orm::Condition::all().add(C::LockCount.eq(0)).add(C::BlockedAt.is_null()).add(C::LockedUntil.is_null());
     let mut gone = unknown_id_lockout::Entity::delete_many()
-        .filter(unknown_id_lockout::Column::UpdatedAt.lt(now - RETENTION))
+        .filter(clean())
+        .filter(C::UpdatedAt.lt(now - RETENTION))
         .exec(db)
         .await?
         .rows_affected;
-    let cutoff = unknown_id_lockout::Entity::find()
-        .order_by_desc(unknown_id_lockout::Column::UpdatedAt)
-        .offset(MAX_ROWS - 1)
-        .limit(1)
-        .one(db)
-        .await?;
-    if let Some(oldest_kept) = cutoff {
-        gone += unknown_id_lockout::Entity::delete_many()
-            .filter(unknown_id_lockout::Column::UpdatedAt.lt(oldest_kept.updated_at))
-            .exec(db)
-            .await?
-            .rows_affected;
+    let mut excess = unknown_id_lockout::Entity::find().count(db).await?.saturating_sub(MAX_ROWS);
+    for only_clean in [true, false] {
+        while excess > 0 {
+            let mut oldest = unknown_id_lockout::Entity::find().order_by_asc(C::UpdatedAt).limit(excess.min(1_000));
+            if only_clean {
+                oldest = oldest.filter(clean());
+            }
+            let ids: Vec<String> = oldest.all(db).await?.into_iter().map(|r| r.user_id).collect();
+            if ids.is_empty() {
+                break;
+            }
+            let deleted =
+                unknown_id_lockout::Entity::delete_many().filter(C::UserId.is_in(ids)).exec(db).await?.rows_affected;
+            excess = excess.saturating_sub(deleted.max(1));
+            gone += deleted;
+        }
     }
     Ok(gone)
 }

@@ -25,11 +25,17 @@ use super::{
 /// An established client connection: the TLS stream, the client's address (from the PROXY
 /// header when a trusted proxy relayed it) and its slot under the per-address cap, freed when the
 /// connection is dropped.
+///
+/// Each request on it must be answered within [`super::REQUEST_DEADLINE`] of its first byte:
+/// actix-http times only the head of a connection's *first* request, so a client could otherwise
+/// answer one request and then drip the next head forever.
 #[derive(Debug)]
 pub struct ClientConnection {
     tls: TlsStream<TcpStream>,
     client: SocketAddr,
     _slot: ConnectionSlot,
+    /// Armed by the first byte read after the last byte written; cleared by the next write.
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl ClientConnection {
@@ -46,13 +52,36 @@ impl ClientConnection {
 
 impl AsyncRead for ClientConnection {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.tls).poll_read(cx, buf)
+        if let Some(deadline) = self.deadline.as_mut()
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "request not answered in time")));
+        }
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.tls).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before && self.deadline.is_none() {
+            let mut deadline = Box::pin(tokio::time::sleep(super::REQUEST_DEADLINE));
+            // Registers the waker, so a client that falls silent is cut off too.
+            let _ = deadline.as_mut().poll(cx);
+            self.deadline = Some(deadline);
+        }
+        polled
+    }
+}
+
+impl ClientConnection {
+    fn answered(&mut self, written: &Poll<io::Result<usize>>) {
+        if matches!(written, Poll::Ready(Ok(n)) if *n > 0) {
+            self.deadline = None;
+        }
     }
 }
 
 impl AsyncWrite for ClientConnection {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.tls).poll_write(cx, buf)
+        let written = Pin::new(&mut self.tls).poll_write(cx, buf);
+        self.answered(&written);
+        written
     }
 
     fn poll_write_vectored(
@@ -60,7 +89,9 @@ impl AsyncWrite for ClientConnection {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.tls).poll_write_vectored(cx, bufs)
+        let written = Pin::new(&mut self.tls).poll_write_vectored(cx, bufs);
+        self.answered(&written);
+        written
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -180,7 +211,7 @@ impl Acceptor {
             (peer, slot)
         };
         let tls = self.inner.tls.accept(tcp).await.map_err(Refusal::Tls)?;
-        Ok(ClientConnection { tls, client, _slot: slot })
+        Ok(ClientConnection { tls, client, _slot: slot, deadline: None })
     }
 
     fn slot(&self, client: SocketAddr) -> Result<ConnectionSlot, Refusal> {

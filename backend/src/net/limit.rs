@@ -26,7 +26,7 @@ impl ConnectionLimiter {
     /// A slot for one more connection from `ip`, or `None` when `ip` already holds the maximum
     /// (the refusal is logged at most once per [`LOG_INTERVAL`], with a count).
     pub fn acquire(self: &Arc<Self>, ip: IpAddr) -> Option<ConnectionSlot> {
-        let ip = ip.to_canonical();
+        let ip = super::subscriber(ip);
         {
             let mut open = self.lock();
             let count = open.entry(ip).or_insert(0);
@@ -48,7 +48,7 @@ impl ConnectionLimiter {
 
     /// Open connections of `ip`.
     pub fn open_connections(&self, ip: IpAddr) -> usize {
-        self.lock().get(&ip.to_canonical()).copied().unwrap_or(0)
+        self.lock().get(&super::subscriber(ip)).copied().unwrap_or(0)
     }
 
     /// Addresses with at least one open connection.
@@ -156,6 +156,15 @@ mod tests {
         let _a = limiter.acquire(ip("10.0.0.1"));
         assert!(limiter.acquire(ip("::ffff:10.0.0.1")).is_none());
         assert_eq!(limiter.open_connections(ip("10.0.0.1")), 1);
+    }
+
+    #[test]
+    fn an_ipv6_slash_64_counts_as_one_address() {
+        let limiter = ConnectionLimiter::new(2);
+        let _a = limiter.acquire(ip("2001:db8:1:2::1"));
+        let _b = limiter.acquire(ip("2001:db8:1:2:aaaa::2"));
+        assert!(limiter.acquire(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")).is_none(), "same /64");
+        assert!(limiter.acquire(ip("2001:db8:1:3::1")).is_some(), "another /64");
     }
 
     #[test]

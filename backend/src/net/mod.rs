@@ -7,7 +7,9 @@
 //! client address then takes one of its `max_connections_per_address` slots ([`limit`]) before the
 //! TLS handshake, which must finish within [`HANDSHAKE_TIMEOUT`]. The HTTP layer reads the request
 //! head within [`REQUEST_HEAD_TIMEOUT`] (actix's `client_request_timeout`) and the body within
-//! [`BODY_TIMEOUT`] ([`body_deadline`]). Handlers see the client address as `req.peer_addr()`.
+//! [`BODY_TIMEOUT`] ([`body_deadline`]), and every later request on the connection must be answered
+//! within [`REQUEST_DEADLINE`] of its first byte. Handlers see the client address as `req.peer_addr()`.
+//! Addresses are counted per subscriber ([`subscriber`]): an IPv4 address, or an IPv6 /64.
 
 pub mod accept;
 pub mod body_deadline;
@@ -18,6 +20,19 @@ pub mod proxy_protocol;
 use std::time::Duration;
 
 pub use accept::{Acceptor, ClientConnection};
+
+/// The address that stands for one subscriber when counting connections and password attempts:
+/// an IPv4 address as it is (IPv4-mapped IPv6 as IPv4), an IPv6 address's /64 prefix (every
+/// IPv6 subscriber gets at least a /64, so its single addresses cost an attacker nothing).
+pub fn subscriber(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip.to_canonical() {
+        std::net::IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            std::net::IpAddr::V6(bits.into())
+        }
+        v4 => v4,
+    }
+}
 pub use networks::{IpNetwork, TrustedProxies};
 
 /// From the TCP accept to the end of the TLS handshake, PROXY header included.
@@ -26,5 +41,8 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// For the whole request body, counted from the end of the head (JSON bodies are at most 16 KB).
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// From the first byte of a request to the first byte of its answer, on any request of a
+/// connection (the head timeout above applies to the first request only).
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(20);
 /// Default of `max_connections_per_address`.
 pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: u32 = 128;

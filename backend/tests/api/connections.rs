@@ -170,6 +170,37 @@ async fn slow_handshakes_heads_and_bodies_are_cut_off() {
     assert!(body_at >= Duration::from_secs(9), "body cut at ~10 s: {body_at:?}");
 }
 
+#[tokio::test]
+async fn a_later_request_dripped_on_a_kept_alive_connection_is_cut_off() {
+    // actix-http times only a connection's first request head; the connection's own deadline
+    // (net::REQUEST_DEADLINE, 20 s from a request's first byte to its answer) covers the rest.
+    let app = spawn_app(&TestDb::Sqlite).await;
+    let tls = tls_connector(&app.data_dir);
+    let mut io = tls.connect(server_name(), connect_from(FLOODER, app.port).await.unwrap()).await.unwrap();
+    io.write_all(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
+    let mut buf = [0u8; 4096];
+    let n = io.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"), "the first request is answered");
+    let started = Instant::now();
+    io.write_all(b"GET /api/hea").await.unwrap();
+    let mut dripping = true;
+    let closed = tokio::time::timeout(Duration::from_secs(40), async {
+        loop {
+            tokio::select! {
+                r = io.read(&mut buf) => match r { Ok(0) | Err(_) => return, Ok(_) => {} },
+                _ = tokio::time::sleep(Duration::from_secs(2)), if dripping => {
+                    // One byte every 2 s: under any idle timeout, never a whole head.
+                    dripping = io.write_all(b"l").await.is_ok();
+                }
+            }
+        }
+    })
+    .await;
+    let at = started.elapsed();
+    assert!(closed.is_ok(), "the dripped second request was never cut off");
+    assert!(at >= Duration::from_secs(18) && at < Duration::from_secs(30), "cut at ~20 s: {at:?}");
+}
+
 /// `cjs serve` in its own process with a soft limit of `fd_limit` open files (1024 is the
 /// default soft limit of Debian and of systemd services), logging (RUST_LOG=info) to `log`.
 struct Served {
