@@ -47,14 +47,24 @@ pub enum ApiError {
     #[error("too many requests; retry after {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("internal error")]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+/// An unexpected error from below: 500 — unless a database error in its chain says the database
+/// is unreachable or going away, which is 503 whichever path it came up (the CRL, revocation and
+/// the certificate insert go through `anyhow`), so one classifier decides for every path.
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        let unavailable = e.chain().any(|c| c.downcast_ref::<sea_orm::DbErr>().is_some_and(database_unavailable));
+        if unavailable { ApiError::Unavailable(e) } else { ApiError::Internal(e) }
+    }
 }
 
 impl From<crate::auth::password::HasherError> for ApiError {
     fn from(e: crate::auth::password::HasherError) -> Self {
         match e {
             crate::auth::password::HasherError::Busy => ApiError::Busy,
-            crate::auth::password::HasherError::Failed(e) => ApiError::Internal(e),
+            crate::auth::password::HasherError::Failed(e) => e.into(),
         }
     }
 }

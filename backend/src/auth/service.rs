@@ -93,7 +93,7 @@ impl From<AuthError> for crate::error::ApiError {
             AuthError::Busy => ApiError::Busy,
             AuthError::Internal(e) => match e.downcast::<sea_orm::DbErr>() {
                 Ok(db) => db.into(),
-                Err(e) => ApiError::Internal(e),
+                Err(e) => e.into(),
             },
         }
     }

@@ -270,14 +270,17 @@ async fn postgres_stopped_under_load_gives_503_json_then_recovers() {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let answers = Arc::new(std::sync::Mutex::new(Vec::<(Instant, u16, String)>::new()));
     let mut tasks = Vec::new();
-    for i in 0..4 {
+    for i in 0..5 {
         let (client, base, stop, answers) = (app.client.clone(), app.url(""), stop.clone(), answers.clone());
         tasks.push(tokio::spawn(async move {
             // A new unknown ID each time: six tries of one would lock it (423) like a known ID.
             let mut n = 0u32;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 n += 1;
-                let r = if i % 2 == 0 {
+                let r = if i == 4 {
+                    // The CRL comes from the database through `anyhow`: 503 too, not 500.
+                    client.get(format!("{base}/api/crl")).send().await
+                } else if i % 2 == 0 {
                     client.get(format!("{base}/api/health")).send().await
                 } else {
                     client
@@ -289,6 +292,7 @@ async fn postgres_stopped_under_load_gives_503_json_then_recovers() {
                 if let Ok(r) = r {
                     let status = r.status().as_u16();
                     let body = r.text().await.unwrap_or_default();
+                    let body = if i == 4 { format!("crl:{body}") } else { body };
                     answers.lock().unwrap().push((Instant::now(), status, body));
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -332,15 +336,18 @@ async fn postgres_stopped_under_load_gives_503_json_then_recovers() {
         "no 503 while the database was down: {:?}",
         during.iter().map(|a| a.1).collect::<Vec<_>>()
     );
+    let crl_unavailable = during.iter().filter(|(_, s, b)| *s == 503 && b.starts_with("crl:")).count();
+    assert!(crl_unavailable > 0, "the CRL answered 503 during the outage too");
     for (_, status, body) in answers.iter() {
         assert!(matches!(status, 200 | 401 | 503), "unexpected {status}: {body}");
         if *status == 503 {
-            let v: serde_json::Value = serde_json::from_str(body).expect("503 answers are JSON");
+            let json = body.strip_prefix("crl:").unwrap_or(body);
+            let v: serde_json::Value = serde_json::from_str(json).expect("503 answers are JSON");
             assert_eq!(v["code"], "service_unavailable", "{body}");
         }
     }
     eprintln!(
-        "{} answers; {answered_during} while PostgreSQL was down for 7 s ({unavailable} × 503 JSON, no 500); healthy again {:.1} s after it restarted",
+        "{} answers; {answered_during} while PostgreSQL was down for 7 s ({unavailable} × 503 JSON, {crl_unavailable} of them the CRL, no 500); healthy again {:.1} s after it restarted",
         answers.len(),
         (recovered - restarted_at).as_secs_f64()
     );
