@@ -197,16 +197,19 @@ impl Server {
     }
 
     /// [`Server::client`] whose connections come from `ip` (another loopback address: a second
-    /// client the server tells apart).
-    pub fn client_from(&self, ip: &str) -> anyhow::Result<reqwest::Client> {
+    /// client the server tells apart), presenting `identity` (certificate + key, PEM) if given.
+    pub fn client_from(&self, ip: &str, identity: Option<&[u8]>) -> anyhow::Result<reqwest::Client> {
         let ca = std::fs::read(self.data_dir.join("ca.pem"))?;
-        Ok(reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .tls_built_in_root_certs(false)
             .add_root_certificate(reqwest::Certificate::from_pem(&ca)?)
             .local_address(ip.parse::<std::net::IpAddr>()?)
-            .timeout(Duration::from_secs(60))
-            .build()?)
+            .timeout(Duration::from_secs(60));
+        if let Some(pem) = identity {
+            builder = builder.identity(reqwest::Identity::from_pem(pem)?);
+        }
+        Ok(builder.build()?)
     }
 
     /// Stops the server now (what dropping it does).

@@ -43,6 +43,29 @@ pub struct Hasher {
     /// it a call is refused at once instead of queueing without bound behind a flood.
     queued: Arc<AtomicUsize>,
     max_queued: usize,
+    /// The lane of calls whose request proved more than knowledge of an ID ([`Lane::Certified`]:
+    /// a login, which presented a valid client certificate of this CA before any password work):
+    /// its own permit and queue, so a flood of uncertified attempts from many addresses cannot
+    /// hold up a legitimate login. (One argon2 job more than there are cores while both lanes
+    /// work: bounded, and the certified lane is only as busy as real users are.)
+    certified: CertifiedLane,
+}
+
+/// See [`Hasher::certified`].
+#[derive(Clone)]
+struct CertifiedLane {
+    permits: Arc<tokio::sync::Semaphore>,
+    queued: Arc<AtomicUsize>,
+    max_queued: usize,
+}
+
+/// Which queue a verification waits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Anyone who knows (or guesses) an ID: authentication for issuance, password change.
+    Open,
+    /// A request that presented a valid client certificate of this CA first: login.
+    Certified,
 }
 
 /// A place in the queue, given back when the call ends (or is dropped).
@@ -78,9 +101,14 @@ impl Hasher {
             dummy_hash: Arc::from(""),
             permits,
             memory: Arc::new(Mutex::new(Vec::new())),
-            keep: cpus,
+            keep: cpus + 1,
             queued: Arc::new(AtomicUsize::new(0)),
             max_queued: cpus + queue_limit,
+            certified: CertifiedLane {
+                permits: Arc::new(tokio::sync::Semaphore::new(1)),
+                queued: Arc::new(AtomicUsize::new(0)),
+                max_queued: 1 + queue_limit,
+            },
         };
         let random: String = {
             use rand::Rng;
@@ -125,13 +153,9 @@ impl Hasher {
         }
     }
 
-    /// A place in the queue, or `Busy` when it is full.
+    /// A place in the open queue, or `Busy` when it is full.
     fn enter(&self) -> Result<Place, HasherError> {
-        if self.queued.fetch_add(1, Ordering::AcqRel) >= self.max_queued {
-            self.queued.fetch_sub(1, Ordering::AcqRel);
-            return Err(HasherError::Busy);
-        }
-        Ok(Place(self.queued.clone()))
+        enter(&self.queued, self.max_queued)
     }
 
     /// Hashes on the blocking pool.
@@ -149,10 +173,24 @@ impl Hasher {
         Ok(hash)
     }
 
-    /// Verifies on the blocking pool; `None` as the hash verifies against the dummy hash.
+    /// Verifies on the blocking pool in the open lane; `None` as the hash verifies against the
+    /// dummy hash.
     pub async fn verify(&self, stored_hash: Option<String>, password: String) -> Result<bool, HasherError> {
-        let place = self.enter()?;
-        let permit = self.permits.clone().acquire_owned().await.context("hasher closed")?;
+        self.verify_in(Lane::Open, stored_hash, password).await
+    }
+
+    /// [`Hasher::verify`] in `lane`.
+    pub async fn verify_in(
+        &self,
+        lane: Lane,
+        stored_hash: Option<String>,
+        password: String,
+    ) -> Result<bool, HasherError> {
+        let (place, permits) = match lane {
+            Lane::Open => (self.enter()?, &self.permits),
+            Lane::Certified => (enter(&self.certified.queued, self.certified.max_queued)?, &self.certified.permits),
+        };
+        let permit = permits.clone().acquire_owned().await.context("hasher closed")?;
         let this = self.clone();
         let ok = tokio::task::spawn_blocking(move || {
             let (_place, _permit) = (place, permit);
@@ -168,6 +206,15 @@ impl Hasher {
         .context("verification task failed")?;
         Ok(ok)
     }
+}
+
+/// A place in a queue counted by `queued`, or `Busy` when `max` are in it.
+fn enter(queued: &Arc<AtomicUsize>, max: usize) -> Result<Place, HasherError> {
+    if queued.fetch_add(1, Ordering::AcqRel) >= max {
+        queued.fetch_sub(1, Ordering::AcqRel);
+        return Err(HasherError::Busy);
+    }
+    Ok(Place(queued.clone()))
 }
 
 /// Password calls that may wait for a core by default (besides one running per core): with

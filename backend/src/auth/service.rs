@@ -38,6 +38,16 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    /// The password queue of this purpose: a login has presented a valid client certificate of
+    /// this CA before its password is checked (`api::session::login`), so it does not wait behind
+    /// a flood of attempts anyone can make.
+    pub fn lane(self) -> super::password::Lane {
+        match self {
+            Purpose::Login => super::password::Lane::Certified,
+            Purpose::Issuance | Purpose::PasswordChange => super::password::Lane::Open,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::Issuance => "issuance",
@@ -280,7 +290,11 @@ impl Authenticator {
             let ok = match &verified {
                 Some((hash, ok)) if *hash == u.password_hash => *ok,
                 _ => {
-                    let ok = self.hasher.verify(Some(u.password_hash.clone()), password.expose().to_owned()).await?;
+                    let lane = purpose.lane();
+                    let ok = self
+                        .hasher
+                        .verify_in(lane, Some(u.password_hash.clone()), password.expose().to_owned())
+                        .await?;
                     verified = Some((u.password_hash.clone(), ok));
                     ok
                 }

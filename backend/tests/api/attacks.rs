@@ -416,3 +416,46 @@ async fn fifty_parallel_issues_with_one_token_cost_one_key() {
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM certificates").await, 1);
     }
 }
+
+#[tokio::test]
+async fn a_login_with_its_certificate_keeps_working_during_a_flood_that_fills_the_queue() {
+    // The queue of one overflows under the flood of uncertified attempts; a login has shown a
+    // valid client certificate before its password is checked and waits in a lane of its own.
+    let app = spawn(&TestDb::Sqlite, Options { password_queue_limit: 1, ..Options::default() }).await;
+    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    let (identity, _) = app.issued_identity("master01", "Secret123").await;
+    let browser = client_with(&app.data_dir, Some(&identity));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut flood = Vec::new();
+    for n in 0..48 {
+        let (client, url, stop) = (app.client.clone(), app.url("/api/issuance/authenticate"), stop.clone());
+        flood.push(tokio::spawn(async move {
+            let mut busy = 0;
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                let body = json!({"user_id": format!("flood{n:02}x{i}"), "password": "Wrong1234"});
+                busy += usize::from(client.post(&url).json(&body).send().await.unwrap().status() == 503);
+            }
+            busy
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut logins = Vec::new();
+    for _ in 0..5 {
+        let r = browser
+            .post(app.url("/api/login"))
+            .json(&json!({"user_id": "master01", "password": "Secret123"}))
+            .send()
+            .await
+            .unwrap();
+        logins.push(r.status().as_u16());
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut busy = 0;
+    for t in flood {
+        busy += t.await.unwrap();
+    }
+    assert!(busy > 0, "the flood overflowed the open queue");
+    assert_eq!(logins, [200; 5], "logins during the flood ({busy} flood attempts got 503)");
+}
