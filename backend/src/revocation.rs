@@ -110,7 +110,7 @@ pub async fn revoke(
     now: OffsetDateTime,
 ) -> Result<certificate::Model, ApiError> {
     if let Actor::User(u) = actor
-        && crate::auth::service::role_of(u) != crate::auth::Role::Staff
+        && crate::auth::role_of(u) != crate::auth::Role::Staff
     {
         return Err(ApiError::Forbidden);
     }

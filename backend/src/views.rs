@@ -4,7 +4,7 @@ use common::api::{self, AccountState, CertificateStatus, CertificateSummary, Rev
 use time::OffsetDateTime;
 
 use crate::{
-    auth::{Role, service::role_of},
+    auth::{Role, role_of},
     db::entities::{certificate, user},
     domain::eligibility::RENEWAL_WINDOW,
 };

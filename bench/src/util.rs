@@ -145,6 +145,10 @@ impl Server {
         if !extra.contains(&"--password-attempts-per-minute") {
             cmd.args(["--password-attempts-per-minute", "0"]);
         }
+        // Likewise the per-address connection cap (the memory section holds 1,000 connections).
+        if !extra.contains(&"--max-connections-per-address") {
+            cmd.args(["--max-connections-per-address", "1000000"]);
+        }
         let started = Instant::now();
         let child = cmd
             .args(extra)

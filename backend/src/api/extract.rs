@@ -19,7 +19,7 @@ use common::api::CertificateClass;
 use time::OffsetDateTime;
 
 use crate::{
-    auth::{Role, service::role_of},
+    auth::{Role, role_of},
     db::entities::{certificate, user},
     error::ApiError,
     sessions,

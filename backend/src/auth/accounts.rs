@@ -12,7 +12,7 @@ use sea_orm::{
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{AuthError, Authenticator, Purpose, Role, password::Hasher, service::role_of};
+use super::{AuthError, Authenticator, Purpose, Role, password::Hasher, role_of};
 use crate::{
     audit::{self, Action},
     db::entities::{organization, user},

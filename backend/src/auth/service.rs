@@ -10,237 +10,22 @@
 //! row and written to the audit log once per lock period (the count closes the period's entry).
 
 use common::{Password, UserId};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
-    sea_query::{Alias, Expr, ExprTrait, Query},
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::json;
 use time::OffsetDateTime;
 
 use super::{
-    Role,
-    password::{Hasher, HasherError},
+    AuthError, Purpose, Role,
+    lock_store::{LockRow, MAX_RETRIES, audit_of, count_refusal, lock_state, role_of, store_state},
+    password::Hasher,
     unknown,
 };
 use crate::{
     audit::{self, Action},
     db::entities::{unknown_id_lockout, user},
-    domain::lockout::{self, Decision, LockState, LockoutPolicy, Outcome, Precheck},
+    domain::lockout::{self, Decision, LockoutPolicy, Outcome, Precheck},
     mail::{outbox, templates},
 };
-
-/// Why an authentication is needed; recorded in the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    Issuance,
-    PasswordChange,
-    Login,
-}
-
-impl Purpose {
-    /// The password queue of this purpose: a login has presented a valid client certificate of
-    /// this CA before its password is checked (`api::session::login`), so it does not wait behind
-    /// a flood of attempts anyone can make.
-    pub fn lane(self) -> super::password::Lane {
-        match self {
-            Purpose::Login => super::password::Lane::Certified,
-            Purpose::Issuance | Purpose::PasswordChange => super::password::Lane::Open,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Issuance => "issuance",
-            Purpose::PasswordChange => "password_change",
-            Purpose::Login => "login",
-        }
-    }
-}
-
-/// Refusals of [`Authenticator::authenticate`].
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    /// Wrong password or unknown ID (deliberately indistinguishable).
-    #[error("invalid credentials")]
-    InvalidCredentials,
-    #[error("locked until {until}")]
-    Locked { until: OffsetDateTime },
-    #[error("blocked")]
-    Blocked { role: Role },
-    /// The password is right but is a one-time initial password (R11).
-    #[error("password change required")]
-    PasswordChangeRequired { user: Box<user::Model> },
-    /// The queue of password verifications is full (a flood): try again shortly.
-    #[error("password verification queue full")]
-    Busy,
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-impl From<sea_orm::DbErr> for AuthError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        AuthError::Internal(anyhow::Error::new(e).context("Database operation failed during authentication"))
-    }
-}
-
-impl From<HasherError> for AuthError {
-    fn from(e: HasherError) -> Self {
-        match e {
-            HasherError::Busy => AuthError::Busy,
-            HasherError::Failed(e) => AuthError::Internal(e),
-        }
-    }
-}
-
-impl From<AuthError> for crate::error::ApiError {
-    fn from(e: AuthError) -> Self {
-        use crate::error::ApiError;
-        match e {
-            AuthError::InvalidCredentials => ApiError::InvalidCredentials,
-            AuthError::Locked { until } => ApiError::Locked { until },
-            AuthError::Blocked { role } => ApiError::Blocked { master_or_staff: role != Role::General },
-            AuthError::PasswordChangeRequired { .. } => ApiError::PasswordChangeRequired,
-            AuthError::Busy => ApiError::Busy,
-            AuthError::Internal(e) => match e.downcast::<sea_orm::DbErr>() {
-                Ok(db) => db.into(),
-                Err(e) => e.into(),
-            },
-        }
-    }
-}
-
-/// The lock state stored in a user row.
-pub fn lock_state(u: &user::Model) -> LockState {
-    LockState {
-        failures: u32::try_from(u.failures).unwrap_or(0),
-        locked_until: u.locked_until,
-        lock_count: u32::try_from(u.lock_count).unwrap_or(0),
-        blocked_at: u.blocked_at,
-    }
-}
-
-/// Role of a stored user; an unknown value is treated as general (least privilege).
-pub fn role_of(u: &user::Model) -> Role {
-    Role::parse(&u.role).unwrap_or(Role::General)
-}
-
-/// A row holding a lock state: a user's, or an unknown ID's.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum LockRow<'a> {
-    User(i64),
-    Unknown(&'a str),
-}
-
-impl LockRow<'_> {
-    fn table(self) -> &'static str {
-        match self {
-            LockRow::User(_) => "users",
-            LockRow::Unknown(_) => "unknown_id_lockouts",
-        }
-    }
-
-    fn key(self) -> (&'static str, sea_orm::Value) {
-        match self {
-            LockRow::User(id) => ("id", id.into()),
-            LockRow::Unknown(user_id) => ("user_id", user_id.into()),
-        }
-    }
-}
-
-/// Stores `next` in `row` if it is still at `version` and has counted `refused` refusals
-/// (compare-and-swap), and closes the period of refused attempts. `bump: false` (a success on a
-/// clean row, which changes nothing) only compares: it still cannot pass a change committed after
-/// the row was read, but does not make concurrent successes collide. Returns false when the row
-/// changed meanwhile.
-pub(super) async fn store_state<C: ConnectionTrait>(
-    db: &C,
-    row: LockRow<'_>,
-    (version, refused): (i64, i32),
-    next: LockState,
-    bump: bool,
-    now: OffsetDateTime,
-) -> Result<bool, sea_orm::DbErr> {
-    let (key, value) = row.key();
-    let mut update = Query::update();
-    update.table(Alias::new(row.table()));
-    if bump {
-        update
-            .value(Alias::new("failures"), next.failures as i32)
-            .value(Alias::new("locked_until"), next.locked_until)
-            .value(Alias::new("lock_count"), next.lock_count as i32)
-            .value(Alias::new("blocked_at"), next.blocked_at)
-            .value(Alias::new("refused_attempts"), 0)
-            .value(Alias::new("version"), Expr::col(Alias::new("version")).add(1))
-            .value(Alias::new("updated_at"), now);
-    } else {
-        update.value(Alias::new("version"), Expr::col(Alias::new("version")));
-    }
-    update
-        .and_where(Expr::col(Alias::new(key)).eq(value))
-        .and_where(Expr::col(Alias::new("version")).eq(version))
-        .and_where(Expr::col(Alias::new("refused_attempts")).eq(refused));
-    let done = db.execute(&update).await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// The most refused attempts a row counts (the column is a 32-bit integer).
-const MAX_REFUSED: i32 = 2_000_000_000;
-/// Compare-and-swap attempts before an authentication gives up with 503: each failed one means
-/// another attempt on the same ID committed first, so this only ends a pathological pile-up.
-pub(super) const MAX_RETRIES: usize = 50;
-
-/// Counts an attempt refused while `row` is locked or blocked. The first of a lock period is
-/// written to the audit log (returns true); the others only raise the row's count, which the
-/// next change of the lock state reports and resets.
-pub(super) async fn count_refusal<C: ConnectionTrait>(db: &C, row: LockRow<'_>) -> Result<bool, sea_orm::DbErr> {
-    let (key, value) = row.key();
-    let mut first = Query::update();
-    first
-        .table(Alias::new(row.table()))
-        .value(Alias::new("refused_attempts"), 1)
-        .value(Alias::new("updated_at"), OffsetDateTime::now_utc())
-        .and_where(Expr::col(Alias::new(key)).eq(value.clone()))
-        .and_where(Expr::col(Alias::new("refused_attempts")).eq(0));
-    if db.execute(&first).await?.rows_affected() == 1 {
-        return Ok(true);
-    }
-    let mut more = Query::update();
-    more.table(Alias::new(row.table()))
-        .value(Alias::new("refused_attempts"), Expr::col(Alias::new("refused_attempts")).add(1))
-        .and_where(Expr::col(Alias::new(key)).eq(value))
-        .and_where(Expr::col(Alias::new("refused_attempts")).lt(MAX_REFUSED));
-    db.execute(&more).await?;
-    Ok(false)
-}
-
-/// The audit action and detail of `outcome` (`refused`: attempts refused during the lock period
-/// that this outcome closes).
-pub(super) fn audit_of(
-    outcome: Outcome,
-    decision: &Decision,
-    purpose: Purpose,
-    refused: i32,
-) -> (Action, serde_json::Value) {
-    let p = purpose.as_str();
-    let (action, mut detail) = match outcome {
-        Outcome::Success => (Action::AuthSuccess, json!({"purpose": p})),
-        Outcome::Failure { failures } => (Action::AuthFailure, json!({"purpose": p, "failures": failures})),
-        Outcome::NowLocked { until } => {
-            let until_s = until.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-            (
-                Action::Locked,
-                json!({"purpose": p, "locked_until": until_s, "lock_count": decision.next.map(|n| n.lock_count)}),
-            )
-        }
-        Outcome::NowBlocked => (Action::Blocked, json!({"purpose": p})),
-        Outcome::Locked { .. } => (Action::AuthRefusedLocked, json!({"purpose": p})),
-        Outcome::Blocked => (Action::AuthRefusedBlocked, json!({"purpose": p})),
-    };
-    if refused > 0 {
-        detail["refused_while_locked"] = json!(refused);
-    }
-    (action, detail)
-}
 
 /// Verifies credentials under R2. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -269,7 +54,8 @@ impl Authenticator {
         for _ in 0..MAX_RETRIES {
             let found = user::Entity::find().filter(user::Column::UserId.eq(user_id.as_str())).one(&self.db).await?;
             let Some(u) = found else {
-                return Err(unknown::authenticate(self, user_id, password, purpose, now).await?);
+                let checks = unknown::Checks { db: &self.db, policy: &self.policy, hasher: &self.hasher };
+                return Err(unknown::authenticate(checks, user_id, password, purpose, now).await?);
             };
             // The lock-state read an unknown ID costs, so that neither path is shorter (a locked
             // ID answers without password work: one statement would show).
@@ -378,15 +164,5 @@ impl Authenticator {
         }
         txn.commit().await?;
         Ok(())
-    }
-}
-
-/// The lock state stored for an unknown ID.
-pub(super) fn unknown_lock_state(r: &unknown_id_lockout::Model) -> LockState {
-    LockState {
-        failures: u32::try_from(r.failures).unwrap_or(0),
-        locked_until: r.locked_until,
-        lock_count: u32::try_from(r.lock_count).unwrap_or(0),
-        blocked_at: r.blocked_at,
     }
 }

@@ -15,8 +15,9 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::{
-    Role,
-    service::{AuthError, Authenticator, LockRow, Purpose, audit_of, count_refusal, store_state, unknown_lock_state},
+    AuthError, Purpose, Role,
+    lock_store::{LockRow, MAX_RETRIES, audit_of, count_refusal, store_state, unknown_lock_state},
+    password::Hasher,
 };
 use crate::{
     audit::{self, Action},
@@ -29,18 +30,27 @@ pub const RETENTION: time::Duration = time::Duration::days(30);
 /// At most this many unknown IDs are remembered (the most recently tried).
 pub const MAX_ROWS: u64 = 100_000;
 
+/// What checking a password needs: the database, the policy and the hasher (the
+/// authenticator's parts, so this module does not depend on the service that calls it).
+#[derive(Clone, Copy)]
+pub(super) struct Checks<'a> {
+    pub db: &'a sea_orm::DatabaseConnection,
+    pub policy: &'a crate::domain::lockout::LockoutPolicy,
+    pub hasher: &'a Hasher,
+}
+
 /// Authenticates an unknown ID: always a refusal (returned as `Ok`), after the same password
 /// work as a known ID.
 pub(super) async fn authenticate(
-    auth: &Authenticator,
+    auth: Checks<'_>,
     user_id: &UserId,
     password: &Password,
     purpose: Purpose,
     now: OffsetDateTime,
 ) -> Result<AuthError, AuthError> {
     let mut verified = false;
-    for _ in 0..super::service::MAX_RETRIES {
-        let row = unknown_id_lockout::Entity::find_by_id(user_id.as_str()).one(&auth.db).await?;
+    for _ in 0..MAX_RETRIES {
+        let row = unknown_id_lockout::Entity::find_by_id(user_id.as_str()).one(auth.db).await?;
         let state = row.as_ref().map(unknown_lock_state).unwrap_or_default();
         match lockout::precheck(&state, now) {
             Precheck::Blocked => {
@@ -57,7 +67,7 @@ pub(super) async fn authenticate(
             auth.hasher.verify(None, password.expose().to_owned()).await?;
             verified = true;
         }
-        let decision = lockout::decide(&auth.policy, &state, false, now);
+        let decision = lockout::decide(auth.policy, &state, false, now);
         let next = decision.next.unwrap_or(state);
         let txn = auth.db.begin().await?;
         let stored = match &row {
@@ -112,7 +122,7 @@ async fn insert_state<C: ConnectionTrait>(
 }
 
 async fn refused(
-    auth: &Authenticator,
+    auth: Checks<'_>,
     user_id: &UserId,
     action: Action,
     purpose: Purpose,

@@ -1,0 +1,162 @@
+//! Where lock states live and how they change: the `users` row of a known ID or the
+//! `unknown_id_lockouts` row of an unknown one, changed only by compare-and-swap on the row's
+//! version ([`store_state`]), refusals while locked counted in the row ([`count_refusal`]), and
+//! the audit entry of each outcome ([`audit_of`]). Shared by [`super::service`] and
+//! [`super::unknown`], which take the same steps on the two kinds of row.
+
+use sea_orm::{
+    ConnectionTrait,
+    sea_query::{Alias, Expr, ExprTrait, Query},
+};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::Purpose;
+use crate::{
+    audit::Action,
+    db::entities::{unknown_id_lockout, user},
+    domain::lockout::{Decision, LockState, Outcome},
+};
+
+/// The lock state stored in a user row.
+pub fn lock_state(u: &user::Model) -> LockState {
+    LockState {
+        failures: u32::try_from(u.failures).unwrap_or(0),
+        locked_until: u.locked_until,
+        lock_count: u32::try_from(u.lock_count).unwrap_or(0),
+        blocked_at: u.blocked_at,
+    }
+}
+
+/// Role of a stored user; an unknown value is treated as general (least privilege).
+pub fn role_of(u: &user::Model) -> super::Role {
+    super::Role::parse(&u.role).unwrap_or(super::Role::General)
+}
+
+/// A row holding a lock state: a user's, or an unknown ID's.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum LockRow<'a> {
+    User(i64),
+    Unknown(&'a str),
+}
+
+impl LockRow<'_> {
+    fn table(self) -> &'static str {
+        match self {
+            LockRow::User(_) => "users",
+            LockRow::Unknown(_) => "unknown_id_lockouts",
+        }
+    }
+
+    fn key(self) -> (&'static str, sea_orm::Value) {
+        match self {
+            LockRow::User(id) => ("id", id.into()),
+            LockRow::Unknown(user_id) => ("user_id", user_id.into()),
+        }
+    }
+}
+
+/// Stores `next` in `row` if it is still at `version` and has counted `refused` refusals
+/// (compare-and-swap), and closes the period of refused attempts. `bump: false` (a success on a
+/// clean row, which changes nothing) only compares: it still cannot pass a change committed after
+/// the row was read, but does not make concurrent successes collide. Returns false when the row
+/// changed meanwhile.
+pub(super) async fn store_state<C: ConnectionTrait>(
+    db: &C,
+    row: LockRow<'_>,
+    (version, refused): (i64, i32),
+    next: LockState,
+    bump: bool,
+    now: OffsetDateTime,
+) -> Result<bool, sea_orm::DbErr> {
+    let (key, value) = row.key();
+    let mut update = Query::update();
+    update.table(Alias::new(row.table()));
+    if bump {
+        update
+            .value(Alias::new("failures"), next.failures as i32)
+            .value(Alias::new("locked_until"), next.locked_until)
+            .value(Alias::new("lock_count"), next.lock_count as i32)
+            .value(Alias::new("blocked_at"), next.blocked_at)
+            .value(Alias::new("refused_attempts"), 0)
+            .value(Alias::new("version"), Expr::col(Alias::new("version")).add(1))
+            .value(Alias::new("updated_at"), now);
+    } else {
+        update.value(Alias::new("version"), Expr::col(Alias::new("version")));
+    }
+    update
+        .and_where(Expr::col(Alias::new(key)).eq(value))
+        .and_where(Expr::col(Alias::new("version")).eq(version))
+        .and_where(Expr::col(Alias::new("refused_attempts")).eq(refused));
+    let done = db.execute(&update).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The most refused attempts a row counts (the column is a 32-bit integer).
+const MAX_REFUSED: i32 = 2_000_000_000;
+/// Compare-and-swap attempts before an authentication gives up with 503: each failed one means
+/// another attempt on the same ID committed first, so this only ends a pathological pile-up.
+pub(super) const MAX_RETRIES: usize = 50;
+
+/// Counts an attempt refused while `row` is locked or blocked. The first of a lock period is
+/// written to the audit log (returns true); the others only raise the row's count, which the
+/// next change of the lock state reports and resets.
+pub(super) async fn count_refusal<C: ConnectionTrait>(db: &C, row: LockRow<'_>) -> Result<bool, sea_orm::DbErr> {
+    let (key, value) = row.key();
+    let mut first = Query::update();
+    first
+        .table(Alias::new(row.table()))
+        .value(Alias::new("refused_attempts"), 1)
+        .value(Alias::new("updated_at"), OffsetDateTime::now_utc())
+        .and_where(Expr::col(Alias::new(key)).eq(value.clone()))
+        .and_where(Expr::col(Alias::new("refused_attempts")).eq(0));
+    if db.execute(&first).await?.rows_affected() == 1 {
+        return Ok(true);
+    }
+    let mut more = Query::update();
+    more.table(Alias::new(row.table()))
+        .value(Alias::new("refused_attempts"), Expr::col(Alias::new("refused_attempts")).add(1))
+        .and_where(Expr::col(Alias::new(key)).eq(value))
+        .and_where(Expr::col(Alias::new("refused_attempts")).lt(MAX_REFUSED));
+    db.execute(&more).await?;
+    Ok(false)
+}
+
+/// The audit action and detail of `outcome` (`refused`: attempts refused during the lock period
+/// that this outcome closes).
+pub(super) fn audit_of(
+    outcome: Outcome,
+    decision: &Decision,
+    purpose: Purpose,
+    refused: i32,
+) -> (Action, serde_json::Value) {
+    let p = purpose.as_str();
+    let (action, mut detail) = match outcome {
+        Outcome::Success => (Action::AuthSuccess, json!({"purpose": p})),
+        Outcome::Failure { failures } => (Action::AuthFailure, json!({"purpose": p, "failures": failures})),
+        Outcome::NowLocked { until } => {
+            let until_s = until.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+            (
+                Action::Locked,
+                json!({"purpose": p, "locked_until": until_s, "lock_count": decision.next.map(|n| n.lock_count)}),
+            )
+        }
+        Outcome::NowBlocked => (Action::Blocked, json!({"purpose": p})),
+        Outcome::Locked { .. } => (Action::AuthRefusedLocked, json!({"purpose": p})),
+        Outcome::Blocked => (Action::AuthRefusedBlocked, json!({"purpose": p})),
+    };
+    if refused > 0 {
+        detail["refused_while_locked"] = json!(refused);
+    }
+    (action, detail)
+}
+
+/// The lock state stored for an unknown ID.
+pub(super) fn unknown_lock_state(r: &unknown_id_lockout::Model) -> LockState {
+    LockState {
+        failures: u32::try_from(r.failures).unwrap_or(0),
+        locked_until: r.locked_until,
+        lock_count: u32::try_from(r.lock_count).unwrap_or(0),
+        blocked_at: r.blocked_at,
+    }
+}
