@@ -140,13 +140,7 @@ async fn notify_owner<C: ConnectionTrait>(
     now: OffsetDateTime,
 ) -> Result<(), sea_orm::DbErr> {
     use crate::mail::{outbox, templates};
-    let facts = templates::ChangeFacts {
-        user_pk: u.id,
-        user_id: &u.user_id,
-        at: now,
-        address: crate::request_context::client_address(),
-        url,
-    };
+    let facts = templates::ChangeFacts::of(u, url, now);
     outbox::enqueue(txn, templates::certificate_issued(&facts, &u.email, serial, not_after), now).await?;
     Ok(())
 }

@@ -320,13 +320,7 @@ async fn notify_owner_of_change<C: sea_orm::ConnectionTrait>(
     url: &str,
     now: OffsetDateTime,
 ) -> Result<(), sea_orm::DbErr> {
-    let facts = templates::ChangeFacts {
-        user_pk: u.id,
-        user_id: &u.user_id,
-        at: now,
-        address: crate::request_context::client_address(),
-        url,
-    };
+    let facts = templates::ChangeFacts::of(u, url, now);
     let mut mails = vec![templates::password_changed(&facts, &u.email)];
     if let Some(new) = new_email.filter(|new| *new != u.email) {
         mails.extend(templates::email_changed(&facts, &u.email, new));

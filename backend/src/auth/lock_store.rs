@@ -1,6 +1,6 @@
 //! Where lock states live and how they change: the `users` row of a known ID or the
 //! `unknown_id_lockouts` row of an unknown one, changed only by compare-and-swap on the row's
-//! version ([`store_state`]), refusals while locked counted in the row ([`count_refusal`]), and
+//! version ([`store_state`]), refusals while locked counted in the row ([`record_refusal`]), and
 //! the audit entry of each outcome ([`audit_of`]). Shared by [`super::service`] and
 //! [`super::unknown`], which take the same steps on the two kinds of row.
 
@@ -98,28 +98,37 @@ const MAX_REFUSED: i32 = 2_000_000_000;
 /// another attempt on the same ID committed first, so this only ends a pathological pile-up.
 pub(super) const MAX_RETRIES: usize = 50;
 
-/// Counts an attempt refused while `row` is locked or blocked. The first of a lock period is
-/// written to the audit log (returns true); the others only raise the row's count, which the
-/// next change of the lock state reports and resets.
-pub(super) async fn count_refusal<C: ConnectionTrait>(db: &C, row: LockRow<'_>) -> Result<bool, sea_orm::DbErr> {
+/// Records an attempt refused while `row` (of `subject`) is locked or blocked, in one
+/// transaction. The first of a lock period is written to the audit log with `detail`; the others
+/// only raise the row's count, which the next change of the lock state reports and resets.
+pub(super) async fn record_refusal(
+    db: &sea_orm::DatabaseConnection,
+    row: LockRow<'_>,
+    entry: crate::audit::Entry<'_>,
+    now: OffsetDateTime,
+) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::TransactionTrait;
     let (key, value) = row.key();
+    let txn = db.begin().await?;
     let mut first = Query::update();
     first
         .table(Alias::new(row.table()))
         .value(Alias::new("refused_attempts"), 1)
-        .value(Alias::new("updated_at"), OffsetDateTime::now_utc())
+        .value(Alias::new("updated_at"), now)
         .and_where(Expr::col(Alias::new(key)).eq(value.clone()))
         .and_where(Expr::col(Alias::new("refused_attempts")).eq(0));
-    if db.execute(&first).await?.rows_affected() == 1 {
-        return Ok(true);
+    if txn.execute(&first).await?.rows_affected() == 1 {
+        crate::audit::record(&txn, entry, now).await?;
+    } else {
+        let mut more = Query::update();
+        more.table(Alias::new(row.table()))
+            .value(Alias::new("refused_attempts"), Expr::col(Alias::new("refused_attempts")).add(1))
+            .value(Alias::new("updated_at"), now)
+            .and_where(Expr::col(Alias::new(key)).eq(value))
+            .and_where(Expr::col(Alias::new("refused_attempts")).lt(MAX_REFUSED));
+        txn.execute(&more).await?;
     }
-    let mut more = Query::update();
-    more.table(Alias::new(row.table()))
-        .value(Alias::new("refused_attempts"), Expr::col(Alias::new("refused_attempts")).add(1))
-        .and_where(Expr::col(Alias::new(key)).eq(value))
-        .and_where(Expr::col(Alias::new("refused_attempts")).lt(MAX_REFUSED));
-    db.execute(&more).await?;
-    Ok(false)
+    txn.commit().await
 }
 
 /// The audit action and detail of `outcome` (`refused`: attempts refused during the lock period

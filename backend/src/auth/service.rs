@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use super::{
     AuthError, Purpose, Role,
-    lock_store::{LockRow, MAX_RETRIES, audit_of, count_refusal, lock_state, role_of, store_state},
+    lock_store::{LockRow, MAX_RETRIES, audit_of, lock_state, record_refusal, role_of, store_state},
     password::Hasher,
     unknown,
 };
@@ -152,17 +152,8 @@ impl Authenticator {
         purpose: Purpose,
         now: OffsetDateTime,
     ) -> Result<(), AuthError> {
-        let txn = self.db.begin().await?;
-        if count_refusal(&txn, LockRow::User(u.id)).await? {
-            let detail = json!({"purpose": purpose.as_str(), "coalesced": true});
-            audit::record(
-                &txn,
-                audit::Entry { action, actor: None, subject_user: Some(&u.user_id), org_id: u.org_id, detail },
-                now,
-            )
-            .await?;
-        }
-        txn.commit().await?;
-        Ok(())
+        let detail = json!({"purpose": purpose.as_str(), "coalesced": true});
+        let entry = audit::Entry { action, actor: None, subject_user: Some(&u.user_id), org_id: u.org_id, detail };
+        Ok(record_refusal(&self.db, LockRow::User(u.id), entry, now).await?)
     }
 }

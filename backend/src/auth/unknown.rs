@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use super::{
     AuthError, Purpose, Role,
-    lock_store::{LockRow, MAX_RETRIES, audit_of, count_refusal, store_state, unknown_lock_state},
+    lock_store::{LockRow, MAX_RETRIES, audit_of, record_refusal, store_state, unknown_lock_state},
     password::Hasher,
 };
 use crate::{
@@ -128,18 +128,9 @@ async fn refused(
     purpose: Purpose,
     now: OffsetDateTime,
 ) -> Result<(), AuthError> {
-    let txn = auth.db.begin().await?;
-    if count_refusal(&txn, LockRow::Unknown(user_id.as_str())).await? {
-        let detail = json!({"purpose": purpose.as_str(), "coalesced": true, "reason": "unknown_user"});
-        audit::record(
-            &txn,
-            audit::Entry { action, actor: None, subject_user: Some(user_id.as_str()), org_id: None, detail },
-            now,
-        )
-        .await?;
-    }
-    txn.commit().await?;
-    Ok(())
+    let detail = json!({"purpose": purpose.as_str(), "coalesced": true, "reason": "unknown_user"});
+    let entry = audit::Entry { action, actor: None, subject_user: Some(user_id.as_str()), org_id: None, detail };
+    Ok(record_refusal(auth.db, LockRow::Unknown(user_id.as_str()), entry, now).await?)
 }
 
 /// Drops the lock state of unknown IDs that holds nothing a known ID would remember for long —

@@ -136,6 +136,13 @@ pub struct ChangeFacts<'a> {
     pub url: &'a str,
 }
 
+impl<'a> ChangeFacts<'a> {
+    /// The facts of a change to `u` at `now`, from the request being served.
+    pub fn of(u: &'a crate::db::entities::user::Model, url: &'a str, now: OffsetDateTime) -> Self {
+        Self { user_pk: u.id, user_id: &u.user_id, at: now, address: crate::request_context::client_address(), url }
+    }
+}
+
 /// Issue 13: a certificate was issued for the owner's ID (to the address on record).
 pub fn certificate_issued(f: &ChangeFacts<'_>, to: &str, serial: &str, not_after: OffsetDateTime) -> Mail {
     Mail {
