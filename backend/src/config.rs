@@ -1,42 +1,31 @@
 //! Configuration: command-line flags > `CJS_*` environment > `cjs.toml` in the data directory >
-//! defaults. Unknown keys in the file are reported loudly at start-up; values are validated once.
+//! defaults. Every setting is declared once, in [`ConfigArgs`]: its flag and variable (clap), its
+//! key in the file (serde, the same name), and its doc line. The file and the flags are merged by
+//! serde (flags and environment over the file), keys of the file that no setting reads are
+//! collected by `serde_ignored` and reported loudly at start-up, and defaults come from the
+//! policies' `Default`s. Values are validated once, in [`Config::validate`].
 
-use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::lockout::LockoutPolicy,
+    auth::password::DEFAULT_QUEUE_LIMIT,
+    domain::{lockout::LockoutPolicy, session::SessionPolicy},
     net::{DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, IpNetwork, TrustedProxies},
+    pki::{
+        issue::KeyType,
+        p12::{P12Encryption, P12Settings},
+    },
 };
 
 /// Name of the optional configuration file inside the data directory.
 pub const CONFIG_FILE: &str = "cjs.toml";
 
-/// Key algorithm of issued client certificates (R7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum KeyType {
-    /// RSA 2048-bit with SHA-256 (the default: imports everywhere).
-    Rsa2048,
-    /// ECDSA P-256 with SHA-256.
-    P256,
-}
-
-/// Password-based encryption of the .p12 (R7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum P12Encryption {
-    /// PBES2: PBKDF2-HMAC-SHA256 + AES-256-CBC, HMAC-SHA256 MAC (Windows 10 1709+, OpenSSL 3, NSS).
-    Aes256,
-    /// pbeWithSHAAnd3-KeyTripleDES-CBC + HMAC-SHA1 MAC, for old Windows/macOS importers.
-    TripleDes,
-}
-
 /// How the connection to the SMTP relay is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum SmtpSecurity {
     /// Plain connection upgraded with STARTTLS, which is required (port 587 by default).
@@ -47,8 +36,9 @@ pub enum SmtpSecurity {
     None,
 }
 
-/// A secret from the configuration: never printed by `Debug`.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
+/// A secret from the configuration: never printed by `Debug`. (`Serialize` serves only the
+/// merge of the file with the flags, in memory.)
+#[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(transparent)]
 pub struct Secret(String);
 
@@ -71,11 +61,16 @@ impl std::str::FromStr for Secret {
     }
 }
 
-/// Options shared by `cjs serve` and every `cjs admin` command. `None` means "not given here".
-#[derive(Debug, Clone, Default, Args)]
+/// Every setting, once: options shared by `cjs serve` and every `cjs admin` command (flag
+/// `--name`, variable `CJS_NAME`) and the keys of `cjs.toml` (`name`). `None` means "not given
+/// here".
+#[derive(Debug, Clone, Default, Args, Deserialize, Serialize)]
+#[serde(default)]
 pub struct ConfigArgs {
-    /// Data directory: database, CA, server certificate, keys, mail.
+    /// Data directory: database, CA, server certificate, keys, mail. (Not a key of the file,
+    /// which lives in it.)
     #[arg(long, env = "CJS_DATA_DIR", global = true)]
+    #[serde(skip)]
     pub data_dir: Option<PathBuf>,
     /// Database URL: sqlite://… (default: a file in the data directory) or postgres://…
     #[arg(long, env = "CJS_DATABASE_URL", global = true)]
@@ -122,7 +117,7 @@ pub struct ConfigArgs {
     /// Argon2id memory cost in KiB (OWASP minimum 19456).
     #[arg(long, env = "CJS_ARGON2_MEMORY_KIB", global = true)]
     pub argon2_memory_kib: Option<u32>,
-    /// Password attempts a minute per client address (token bucket, burst of three minutes'
+    /// Password attempts a minute per client address (token bucket, burst of eight minutes'
     /// worth); 0 turns the throttle off.
     #[arg(long, env = "CJS_PASSWORD_ATTEMPTS_PER_MINUTE", global = true)]
     pub password_attempts_per_minute: Option<u32>,
@@ -178,110 +173,65 @@ pub struct ConfigArgs {
     #[arg(long, env = "CJS_REMINDER_INTERVAL_MINUTES", global = true)]
     pub reminder_interval_minutes: Option<u32>,
     /// Load balancers whose PROXY protocol v2 header gives the client address (comma-separated
-    /// IP addresses or CIDR networks); they must send one. Default: none.
+    /// IP addresses or CIDR networks; in the file also a list); they must send one. Default: none.
     #[arg(long, env = "CJS_TRUSTED_PROXIES", global = true, value_delimiter = ',')]
+    #[serde(with = "network_list")]
     pub trusted_proxies: Option<Vec<IpNetwork>>,
     /// Concurrent connections one client address may hold (further ones are closed at once).
     #[arg(long, env = "CJS_MAX_CONNECTIONS_PER_ADDRESS", global = true)]
     pub max_connections_per_address: Option<u32>,
 }
 
-/// The optional `cjs.toml`; every key mirrors a flag (without `--`, `-` as `_`).
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct FileConfig {
-    database_url: Option<String>,
-    listen: Option<SocketAddr>,
-    dist_dir: Option<PathBuf>,
-    tls_cert: Option<PathBuf>,
-    tls_key: Option<PathBuf>,
-    ca_cert: Option<PathBuf>,
-    ca_key: Option<PathBuf>,
-    token_key_file: Option<PathBuf>,
-    lockout_max_failures: Option<u32>,
-    lockout_minutes: Option<u32>,
-    lockout_locks_before_block: Option<u32>,
-    cert_key_type: Option<KeyType>,
-    p12_encryption: Option<P12Encryption>,
-    p12_iterations: Option<u32>,
-    argon2_memory_kib: Option<u32>,
-    password_attempts_per_minute: Option<u32>,
-    password_queue_limit: Option<u32>,
-    log_format: Option<String>,
-    session_idle_minutes: Option<u32>,
-    session_absolute_hours: Option<u32>,
-    certificate_limit: Option<u32>,
-    public_url: Option<String>,
-    smtp_host: Option<String>,
-    smtp_port: Option<u16>,
-    smtp_security: Option<SmtpSecurity>,
-    smtp_username: Option<String>,
-    smtp_password: Option<Secret>,
-    smtp_ca_file: Option<PathBuf>,
-    mail_from: Option<String>,
-    mail_interval_seconds: Option<u32>,
-    mail_retry_seconds: Option<u32>,
-    reminder_days: Option<Vec<u32>>,
-    reminder_interval_minutes: Option<u32>,
-    trusted_proxies: Option<NetworkList>,
-    max_connections_per_address: Option<u32>,
-}
-
 /// `trusted_proxies` in the file: `"10.0.0.1, 10.1.0.0/16"` or `["10.0.0.1", "10.1.0.0/16"]`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum NetworkList {
-    Text(String),
-    List(Vec<String>),
-}
+mod network_list {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
-impl NetworkList {
-    fn parse(&self) -> anyhow::Result<Vec<IpNetwork>> {
-        let items: Vec<&str> = match self {
-            NetworkList::Text(s) => s.split(',').filter(|p| !p.trim().is_empty()).collect(),
-            NetworkList::List(v) => v.iter().map(String::as_str).collect(),
+    use crate::net::IpNetwork;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Text(String),
+        List(Vec<String>),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<IpNetwork>>, D::Error> {
+        let items: Vec<String> = match Option::<Given>::deserialize(d)? {
+            None => return Ok(None),
+            Some(Given::Text(s)) => s.split(',').filter(|p| !p.trim().is_empty()).map(str::to_owned).collect(),
+            Some(Given::List(v)) => v,
         };
-        items.into_iter().map(|p| p.parse().context("Invalid trusted_proxies entry")).collect()
+        let parsed = items.iter().map(|p| p.trim().parse::<IpNetwork>());
+        parsed.collect::<Result<_, _>>().map(Some).map_err(|e| D::Error::custom(format!("trusted_proxies: {e}")))
+    }
+
+    pub fn serialize<S: Serializer>(v: &Option<Vec<IpNetwork>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(list) => s.collect_seq(list.iter().map(ToString::to_string)),
+            None => s.serialize_none(),
+        }
     }
 }
 
-const FILE_KEYS: &[&str] = &[
-    "database_url",
-    "listen",
-    "dist_dir",
-    "tls_cert",
-    "tls_key",
-    "ca_cert",
-    "ca_key",
-    "token_key_file",
-    "lockout_max_failures",
-    "lockout_minutes",
-    "lockout_locks_before_block",
-    "cert_key_type",
-    "p12_encryption",
-    "p12_iterations",
-    "argon2_memory_kib",
-    "password_attempts_per_minute",
-    "password_queue_limit",
-    "log_format",
-    "session_idle_minutes",
-    "session_absolute_hours",
-    "certificate_limit",
-    "public_url",
-    "smtp_host",
-    "smtp_port",
-    "smtp_security",
-    "smtp_username",
-    "smtp_password",
-    "smtp_ca_file",
-    "mail_from",
-    "mail_interval_seconds",
-    "mail_retry_seconds",
-    "reminder_days",
-    "reminder_interval_minutes",
-    "trusted_proxies",
-    "max_connections_per_address",
-];
+impl ConfigArgs {
+    /// These settings (flags and environment) over those of the file `text`, and the keys of the
+    /// file that no setting reads.
+    fn over_file(&self, text: &str) -> anyhow::Result<(ConfigArgs, Vec<String>)> {
+        let mut unknown = Vec::new();
+        let file: toml::Table = toml::from_str(text)?;
+        let mut merged = file.clone();
+        match toml::Value::try_from(self).context("settings from flags")? {
+            toml::Value::Table(flags) => merged.extend(flags),
+            _ => bail!("settings from flags are not a table"),
+        }
+        let mut settings: ConfigArgs = serde_ignored::deserialize(toml::Value::Table(merged), |path| {
+            unknown.push(path.to_string());
+        })?;
+        settings.data_dir.clone_from(&self.data_dir);
+        unknown.retain(|key| file.contains_key(key.split('.').next().unwrap_or(key)));
+        Ok((settings, unknown))
+    }
+}
 
 /// Where mail goes.
 #[derive(Debug, Clone)]
@@ -317,13 +267,6 @@ pub struct MailSettings {
 /// Default sender.
 pub const DEFAULT_MAIL_FROM: &str = "ろうきん賃金控除事務支援システム <noreply@cjs.localhost>";
 
-/// PKCS#12 protection parameters.
-#[derive(Debug, Clone, Copy)]
-pub struct P12Settings {
-    pub encryption: P12Encryption,
-    pub iterations: u32,
-}
-
 /// The resolved, validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -345,7 +288,7 @@ pub struct Config {
     /// Password verifications that may wait for a core.
     pub password_queue_limit: u32,
     pub log_format: String,
-    pub sessions: crate::sessions::SessionPolicy,
+    pub sessions: SessionPolicy,
     /// Most users of one company holding a valid certificate at once.
     pub certificate_limit: u32,
     /// The URL users reach this service at.
@@ -359,91 +302,64 @@ pub struct Config {
     pub unknown_keys: Vec<String>,
 }
 
-/// Default per-address password attempts a minute (burst: three times as many). Twenty users of
-/// one company behind one NAT address, arriving together, need about 20–30 attempts (login, or
-/// authenticate + issue, and typos): the burst of 30 covers them; sustained, one attempt every
-/// 6 s per address keeps a spray from one address to 14,400 guesses a day instead of unlimited.
-pub const DEFAULT_PASSWORD_ATTEMPTS_PER_MINUTE: u32 = 10;
-
-/// Default PBKDF2 iteration count of the .p12: ASVS 11.4.4's floor for PBKDF2-HMAC-SHA256.
-pub const DEFAULT_P12_ITERATIONS: u32 = 600_000;
-
 impl Config {
     /// Resolves the configuration from flags/environment (already merged by clap) and the file.
     pub fn resolve(args: &ConfigArgs) -> anyhow::Result<Self> {
         let data_dir = args.data_dir.clone().unwrap_or_else(|| PathBuf::from("data"));
         let path = data_dir.join(CONFIG_FILE);
-        let (file, unknown_keys) = if path.exists() {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("Failed to read {}", path.display()))?;
-            parse_file(&text).with_context(|| format!("Invalid configuration file {}", path.display()))?
+        let text = if path.exists() {
+            std::fs::read_to_string(&path).with_context(|| format!("Failed to read {}", path.display()))?
         } else {
-            (FileConfig::default(), Vec::new())
+            String::new()
         };
-        let default_url = format!("sqlite://{}?mode=rwc", data_dir.join("cjs.db").display());
-        let lockout = LockoutPolicy {
-            max_failures: args.lockout_max_failures.or(file.lockout_max_failures).unwrap_or(6),
-            lock_duration: Duration::from_secs(
-                60 * u64::from(args.lockout_minutes.or(file.lockout_minutes).unwrap_or(60)),
-            ),
-            locks_before_block: args.lockout_locks_before_block.or(file.lockout_locks_before_block).unwrap_or(3),
-        };
-        let mail = mail_settings(args, &file, &data_dir);
-        let trusted_proxies = match (&args.trusted_proxies, &file.trusted_proxies) {
-            (Some(flag), _) => flag.clone(),
-            (None, Some(list)) => {
-                list.parse().with_context(|| format!("Invalid configuration file {}", path.display()))?
-            }
-            (None, None) => Vec::new(),
-        };
-        let config = Config {
-            token_key_file: args
-                .token_key_file
+        let (s, unknown_keys) =
+            args.over_file(&text).with_context(|| format!("Invalid configuration file {}", path.display()))?;
+        let lockout = LockoutPolicy::default();
+        let sessions = SessionPolicy::default();
+        let p12 = P12Settings::default();
+        let listen = s.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8443)));
+        let mut config = Config {
+            token_key_file: s.token_key_file.clone().unwrap_or_else(|| data_dir.join("token.key")),
+            database_url: s
+                .database_url
                 .clone()
-                .or(file.token_key_file)
-                .unwrap_or_else(|| data_dir.join("token.key")),
-            database_url: args.database_url.clone().or(file.database_url).unwrap_or(default_url),
-            listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8443))),
-            dist_dir: args.dist_dir.clone().or(file.dist_dir).unwrap_or_else(|| PathBuf::from("dist")),
-            tls_cert: args.tls_cert.clone().or(file.tls_cert),
-            tls_key: args.tls_key.clone().or(file.tls_key),
-            ca_cert: args.ca_cert.clone().or(file.ca_cert),
-            ca_key: args.ca_key.clone().or(file.ca_key),
-            lockout,
-            cert_key_type: args.cert_key_type.or(file.cert_key_type).unwrap_or(KeyType::Rsa2048),
+                .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("cjs.db").display())),
+            listen,
+            dist_dir: s.dist_dir.clone().unwrap_or_else(|| PathBuf::from("dist")),
+            tls_cert: s.tls_cert.clone(),
+            tls_key: s.tls_key.clone(),
+            ca_cert: s.ca_cert.clone(),
+            ca_key: s.ca_key.clone(),
+            lockout: LockoutPolicy {
+                max_failures: s.lockout_max_failures.unwrap_or(lockout.max_failures),
+                lock_duration: s.lockout_minutes.map_or(lockout.lock_duration, minutes),
+                locks_before_block: s.lockout_locks_before_block.unwrap_or(lockout.locks_before_block),
+            },
+            cert_key_type: s.cert_key_type.unwrap_or(KeyType::Rsa2048),
             p12: P12Settings {
-                encryption: args.p12_encryption.or(file.p12_encryption).unwrap_or(P12Encryption::Aes256),
-                iterations: args.p12_iterations.or(file.p12_iterations).unwrap_or(DEFAULT_P12_ITERATIONS),
+                encryption: s.p12_encryption.unwrap_or(p12.encryption),
+                iterations: s.p12_iterations.unwrap_or(p12.iterations),
             },
-            argon2_memory_kib: args.argon2_memory_kib.or(file.argon2_memory_kib).unwrap_or(19_456),
-            password_attempts_per_minute: args
+            argon2_memory_kib: s.argon2_memory_kib.unwrap_or(crate::auth::password::DEFAULT_MEMORY_KIB),
+            password_attempts_per_minute: s
                 .password_attempts_per_minute
-                .or(file.password_attempts_per_minute)
-                .unwrap_or(DEFAULT_PASSWORD_ATTEMPTS_PER_MINUTE),
-            password_queue_limit: args
+                .unwrap_or(crate::auth::throttle::DEFAULT_ATTEMPTS_PER_MINUTE),
+            password_queue_limit: s
                 .password_queue_limit
-                .or(file.password_queue_limit)
-                .unwrap_or(crate::auth::password::DEFAULT_QUEUE_LIMIT as u32),
-            log_format: args.log_format.clone().or(file.log_format).unwrap_or_else(|| "text".into()),
-            sessions: crate::sessions::SessionPolicy {
-                idle: time::Duration::minutes(i64::from(
-                    args.session_idle_minutes.or(file.session_idle_minutes).unwrap_or(30),
-                )),
-                absolute: time::Duration::hours(i64::from(
-                    args.session_absolute_hours.or(file.session_absolute_hours).unwrap_or(12),
-                )),
+                .unwrap_or(u32::try_from(DEFAULT_QUEUE_LIMIT).unwrap_or(u32::MAX)),
+            log_format: s.log_format.clone().unwrap_or_else(|| "text".into()),
+            sessions: SessionPolicy {
+                idle: s.session_idle_minutes.map_or(sessions.idle, |m| time::Duration::minutes(i64::from(m))),
+                absolute: s.session_absolute_hours.map_or(sessions.absolute, |h| time::Duration::hours(i64::from(h))),
             },
-            certificate_limit: args.certificate_limit.or(file.certificate_limit).unwrap_or(20),
-            public_url: args.public_url.clone().or(file.public_url).unwrap_or_default(),
-            mail,
-            trusted_proxies: TrustedProxies::new(trusted_proxies),
-            max_connections_per_address: args
-                .max_connections_per_address
-                .or(file.max_connections_per_address)
-                .unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
+            certificate_limit: s.certificate_limit.unwrap_or(DEFAULT_CERTIFICATE_LIMIT),
+            public_url: s.public_url.clone().unwrap_or_else(|| format!("https://{listen}")),
+            mail: mail_settings(&s, &data_dir),
+            trusted_proxies: TrustedProxies::new(s.trusted_proxies.clone().unwrap_or_default()),
+            max_connections_per_address: s.max_connections_per_address.unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
             data_dir,
             unknown_keys,
         };
-        let mut config = config;
         if config.public_url.is_empty() {
             config.public_url = format!("https://{}", config.listen);
         }
@@ -512,11 +428,18 @@ impl Config {
     }
 }
 
-fn mail_settings(args: &ConfigArgs, file: &FileConfig, data_dir: &std::path::Path) -> MailSettings {
-    let transport = match args.smtp_host.clone().or(file.smtp_host.clone()) {
+/// Default per-company limit of users holding a valid certificate.
+pub const DEFAULT_CERTIFICATE_LIMIT: u32 = 20;
+
+fn minutes(m: u32) -> Duration {
+    Duration::from_secs(60 * u64::from(m))
+}
+
+fn mail_settings(s: &ConfigArgs, data_dir: &std::path::Path) -> MailSettings {
+    let transport = match s.smtp_host.clone() {
         None => MailTransport::Files(data_dir.join("mail")),
         Some(host) => {
-            let security = args.smtp_security.or(file.smtp_security).unwrap_or(SmtpSecurity::Starttls);
+            let security = s.smtp_security.unwrap_or(SmtpSecurity::Starttls);
             let default_port = match security {
                 SmtpSecurity::Starttls => 587,
                 SmtpSecurity::Tls => 465,
@@ -524,36 +447,25 @@ fn mail_settings(args: &ConfigArgs, file: &FileConfig, data_dir: &std::path::Pat
             };
             MailTransport::Smtp(SmtpSettings {
                 host,
-                port: args.smtp_port.or(file.smtp_port).unwrap_or(default_port),
+                port: s.smtp_port.unwrap_or(default_port),
                 security,
-                username: args.smtp_username.clone().or(file.smtp_username.clone()),
-                password: args.smtp_password.clone().or(file.smtp_password.clone()),
-                ca_file: args.smtp_ca_file.clone().or(file.smtp_ca_file.clone()),
+                username: s.smtp_username.clone(),
+                password: s.smtp_password.clone(),
+                ca_file: s.smtp_ca_file.clone(),
             })
         }
     };
-    let mut reminder_days = args.reminder_days.clone().or(file.reminder_days.clone()).unwrap_or_else(|| vec![30]);
+    let mut reminder_days = s.reminder_days.clone().unwrap_or_else(|| vec![30]);
     reminder_days.sort_unstable_by(|a, b| b.cmp(a));
     reminder_days.dedup();
     MailSettings {
         transport,
-        from: args.mail_from.clone().or(file.mail_from.clone()).unwrap_or_else(|| DEFAULT_MAIL_FROM.to_owned()),
-        interval: Duration::from_secs(u64::from(
-            args.mail_interval_seconds.or(file.mail_interval_seconds).unwrap_or(5),
-        )),
-        retry_base: Duration::from_secs(u64::from(args.mail_retry_seconds.or(file.mail_retry_seconds).unwrap_or(60))),
+        from: s.mail_from.clone().unwrap_or_else(|| DEFAULT_MAIL_FROM.to_owned()),
+        interval: Duration::from_secs(u64::from(s.mail_interval_seconds.unwrap_or(5))),
+        retry_base: Duration::from_secs(u64::from(s.mail_retry_seconds.unwrap_or(60))),
         reminder_days,
-        reminder_interval: Duration::from_secs(
-            60 * u64::from(args.reminder_interval_minutes.or(file.reminder_interval_minutes).unwrap_or(60)),
-        ),
+        reminder_interval: minutes(s.reminder_interval_minutes.unwrap_or(60)),
     }
-}
-
-fn parse_file(text: &str) -> anyhow::Result<(FileConfig, Vec<String>)> {
-    let table: BTreeMap<String, toml::Value> = toml::from_str(text)?;
-    let unknown = table.keys().filter(|k| !FILE_KEYS.contains(&k.as_str())).cloned().collect();
-    let file: FileConfig = toml::Value::Table(table.into_iter().collect()).try_into()?;
-    Ok((file, unknown))
 }
 
 #[cfg(test)]
@@ -570,7 +482,7 @@ mod tests {
         assert_eq!(c.lockout.lock_duration, Duration::from_secs(3600));
         assert_eq!(c.lockout.locks_before_block, 3);
         assert!(c.database_url.starts_with("sqlite://") && c.database_url.contains("cjs.db"));
-        assert_eq!(c.p12.iterations, DEFAULT_P12_ITERATIONS);
+        assert_eq!(c.p12.iterations, crate::pki::p12::DEFAULT_P12_ITERATIONS);
     }
 
     #[test]
@@ -661,5 +573,29 @@ mod tests {
         std::fs::write(dir.path().join(CONFIG_FILE), "cert_key_type = \"dsa\"\n").unwrap();
         let args = ConfigArgs { data_dir: Some(dir.path().into()), ..Default::default() };
         assert!(Config::resolve(&args).is_err());
+    }
+
+    #[test]
+    fn flags_win_key_by_key_and_the_data_dir_is_no_key_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "data_dir = \"/elsewhere\"\ncert_key_type = \"p256\"\nsmtp_host = \"relay\"\nsmtp_port = 2525\nsession_idle_minutes = 10\n",
+        )
+        .unwrap();
+        let args = ConfigArgs {
+            data_dir: Some(dir.path().into()),
+            cert_key_type: Some(KeyType::Rsa2048),
+            session_idle_minutes: Some(20),
+            ..Default::default()
+        };
+        let c = Config::resolve(&args).unwrap();
+        assert_eq!(c.unknown_keys, vec!["data_dir".to_owned()]);
+        assert_eq!(c.data_dir, dir.path());
+        assert_eq!(c.cert_key_type, KeyType::Rsa2048, "the flag wins over the file");
+        assert_eq!(c.sessions.idle, time::Duration::minutes(20));
+        assert_eq!(c.sessions.absolute, SessionPolicy::default().absolute, "the policy's default");
+        let MailTransport::Smtp(smtp) = &c.mail.transport else { panic!("smtp expected") };
+        assert_eq!((smtp.host.as_str(), smtp.port), ("relay", 2525), "the file fills what the flags leave");
     }
 }

@@ -1,9 +1,18 @@
-//! The one way to fail over HTTP: [`ApiError`] maps to a status and the shared
-//! `{code, message}` body. Unexpected errors become a generic 500 whose cause chain is logged.
+//! The one way to fail over HTTP, and the one place failures get their words: the services'
+//! own errors ([`AuthError`], [`LoginError`], [`AccountError`], [`CertificateError`]) carry no
+//! status and no text; they become an [`ApiError`] here, which maps to a status and the shared
+//! `{code, message}` body (the CLI prints the same message). Every database error goes through
+//! one classifier, `From<DbErr>` (503 / 409 / 400 / 500). Unexpected errors become a generic
+//! 500 whose cause chain is logged.
 
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
-use common::{ErrorBody, ErrorCode, FormatError, jst};
+use common::{ErrorBody, ErrorCode, FormatError, api::Role, jst};
 use time::OffsetDateTime;
+
+use crate::{
+    auth::{AccountError, AuthError, LoginError, error::NameProblem},
+    certificates::CertificateError,
+};
 
 /// Errors a handler can answer with.
 #[derive(Debug, thiserror::Error)]
@@ -12,6 +21,9 @@ pub enum ApiError {
     Format(#[from] FormatError),
     #[error("{message}")]
     InvalidInput { field: Option<&'static str>, message: String },
+    /// A line break or another control character in free text (a search term, a name).
+    #[error("control character in {field}")]
+    ControlCharacters { field: &'static str },
     #[error("invalid credentials")]
     InvalidCredentials,
     #[error("locked until {until}")]
@@ -60,11 +72,78 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
-impl From<crate::auth::password::HasherError> for ApiError {
-    fn from(e: crate::auth::password::HasherError) -> Self {
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
         match e {
-            crate::auth::password::HasherError::Busy => ApiError::Busy,
-            crate::auth::password::HasherError::Failed(e) => e.into(),
+            AuthError::InvalidCredentials => ApiError::InvalidCredentials,
+            AuthError::Locked { until } => ApiError::Locked { until },
+            AuthError::Blocked { role } => ApiError::Blocked { master_or_staff: role != Role::General },
+            AuthError::PasswordChangeRequired { .. } => ApiError::PasswordChangeRequired,
+            AuthError::Busy => ApiError::Busy,
+            AuthError::Database(e) => e.into(),
+            AuthError::Internal(e) => e.into(),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::Format(e) => e.into(),
+            LoginError::Certificate(class) => ApiError::Certificate(class),
+            LoginError::CertificateMismatch => ApiError::CertificateMismatch,
+            LoginError::Auth(e) => e.into(),
+            LoginError::Database(e) => e.into(),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        let invalid = |field: &'static str, message: &str| ApiError::InvalidInput {
+            field: Some(field),
+            message: message.to_owned(),
+        };
+        match e {
+            AccountError::Format(e) => e.into(),
+            AccountError::InvalidEmail => {
+                invalid("email", "メールアドレスの形式が正しくありません（例: taro@example.co.jp）。")
+            }
+            AccountError::InvalidCompanyName(NameProblem::Length) => {
+                invalid("name", "会社名は1〜100文字で入力してください")
+            }
+            AccountError::InvalidCompanyName(NameProblem::ControlCharacter) => {
+                invalid("name", "会社名に改行や制御文字は使えません")
+            }
+            AccountError::UserIdTaken(id) => invalid("user_id", &format!("ユーザーID {id} は既に使われています")),
+            AccountError::CompanyNameTaken(name) => invalid("name", &format!("会社名 {name} は既に登録されています")),
+            AccountError::SamePassword => {
+                invalid("new_password", "新しいパスワードには現在のパスワードと異なるものを設定してください。")
+            }
+            AccountError::NotFound => ApiError::NotFound,
+            AccountError::Forbidden => ApiError::Forbidden,
+            AccountError::Auth(e) => e.into(),
+            AccountError::Database(e) => e.into(),
+            AccountError::Internal(e) => e.into(),
+        }
+    }
+}
+
+impl From<CertificateError> for ApiError {
+    fn from(e: CertificateError) -> Self {
+        match e {
+            CertificateError::Format(e) => e.into(),
+            CertificateError::InvalidToken => ApiError::InvalidToken,
+            CertificateError::Auth(e) => e.into(),
+            CertificateError::Active { renewable_from } => ApiError::CertificateActive { renewable_from },
+            CertificateError::CompanyLimitReached { limit } => ApiError::Conflict(format!(
+                "電子証明書を保有できる利用者数の上限（{limit}名）に達しています。不要な電子証明書の失効を労金へご依頼ください。"
+            )),
+            CertificateError::NotFound => ApiError::NotFound,
+            CertificateError::AlreadyRevoked => ApiError::Conflict("この電子証明書は既に失効しています。".to_owned()),
+            CertificateError::Forbidden => ApiError::Forbidden,
+            CertificateError::Database(e) => e.into(),
+            CertificateError::Internal(e) => e.into(),
         }
     }
 }
@@ -143,6 +222,11 @@ impl ApiError {
             ApiError::InvalidInput { field, message } => {
                 let mut b = ErrorBody::new(C::InvalidInput, message.clone());
                 b.field = field.map(str::to_owned);
+                b
+            }
+            ApiError::ControlCharacters { field } => {
+                let mut b = ErrorBody::new(C::InvalidInput, "改行や制御文字は使えません。入力し直してください。");
+                b.field = Some((*field).to_owned());
                 b
             }
             ApiError::InvalidCredentials => ErrorBody::new(
@@ -254,7 +338,9 @@ fn certificate_error(class: common::api::CertificateClass) -> ErrorBody {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::Format(_) | ApiError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Format(_) | ApiError::InvalidInput { .. } | ApiError::ControlCharacters { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::InvalidCredentials | ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
             ApiError::Locked { .. } => StatusCode::LOCKED,
             ApiError::Blocked { .. } | ApiError::Forbidden | ApiError::CertificateMismatch => StatusCode::FORBIDDEN,
@@ -293,12 +379,15 @@ impl ResponseError for ApiError {
     }
 }
 
-/// An account-creation failure: database trouble stays a 503/500; anything else is one of the
-/// Japanese refusals of `auth::accounts` (ID or company name taken, bad e-mail), a 400.
-pub fn account_error(e: anyhow::Error, field: Option<&'static str>) -> ApiError {
-    match e.downcast::<sea_orm::DbErr>() {
-        Ok(db) => db.into(),
-        Err(e) => ApiError::InvalidInput { field, message: e.to_string() },
+impl ApiError {
+    /// What `cjs admin` prints for a refusal: the API's message, and the cause of an unexpected
+    /// failure (the operator at the shell may see it; a browser does not).
+    pub fn for_operator(self) -> anyhow::Error {
+        let message = self.body().message;
+        match self {
+            ApiError::Internal(e) | ApiError::Unavailable(e) => e.context(message),
+            _ => anyhow::anyhow!(message),
+        }
     }
 }
 
@@ -351,5 +440,39 @@ mod tests {
         let general = ApiError::Blocked { master_or_staff: false }.body().message;
         assert_eq!(general, ApiError::Blocked { master_or_staff: true }.body().message);
         assert!(general.contains("マスターユーザーへ") && general.contains("労金へ"), "{general}");
+    }
+
+    /// A database that cannot be reached is 503 whichever service met it: the one classifier
+    /// sees the database error of every path (issuance, revocation and the CRL, accounts, login,
+    /// the authentication itself), typed or inside an `anyhow` chain.
+    #[test]
+    fn an_unreachable_database_is_503_on_every_path() {
+        let down = || sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal("connection refused".into()));
+        let answers = [
+            ApiError::from(CertificateError::Database(down())),
+            ApiError::from(AccountError::Database(down())),
+            ApiError::from(LoginError::Database(down())),
+            ApiError::from(AuthError::Database(down())),
+            ApiError::from(LoginError::Auth(AuthError::Database(down()))),
+            ApiError::from(CertificateError::Internal(anyhow::Error::new(down()).context("signing the CRL"))),
+        ];
+        for e in answers {
+            assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE, "{e:?}");
+            assert_eq!(e.body().code, ErrorCode::ServiceUnavailable);
+        }
+    }
+
+    #[test]
+    fn service_refusals_get_their_words_here() {
+        let limit = ApiError::from(CertificateError::CompanyLimitReached { limit: 20 });
+        assert_eq!(limit.status_code(), StatusCode::CONFLICT);
+        assert!(limit.body().message.contains("上限（20名）"), "{}", limit.body().message);
+        let taken = ApiError::from(AccountError::UserIdTaken("abc123".into())).body();
+        assert_eq!((taken.code, taken.field.as_deref()), (ErrorCode::InvalidInput, Some("user_id")));
+        assert!(taken.message.contains("abc123"));
+        let revoked = ApiError::from(CertificateError::AlreadyRevoked);
+        assert_eq!(revoked.status_code(), StatusCode::CONFLICT);
+        let blocked = ApiError::from(AuthError::Blocked { role: Role::Master });
+        assert_eq!(blocked.status_code(), StatusCode::FORBIDDEN);
     }
 }

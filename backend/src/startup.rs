@@ -18,14 +18,14 @@ use time::OffsetDateTime;
 use crate::{
     api,
     auth::{Authenticator, password::Hasher},
+    background::Tasks,
+    certificates::{IssuanceService, tokens::TokenKeys},
     config::Config,
     db,
     error::{json_error_handler, query_error_handler},
-    issuance::IssuanceService,
     net,
     pki::CertificateAuthority,
     tls,
-    tokens::TokenKeys,
 };
 
 /// Shared state of the handlers.
@@ -78,11 +78,12 @@ fn security_headers() -> middleware::DefaultHeaders {
         .add(("Referrer-Policy", "no-referrer"))
 }
 
-/// A built server, bound and ready to run.
+/// A built server, bound and ready to run, with its background tasks started.
 pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    tasks: Tasks,
 }
 
 impl Application {
@@ -117,18 +118,23 @@ impl Application {
             crate::auth::throttle::DEFAULT_MAX_KEYS,
         );
         let state = AppState { config: Arc::new(config.clone()), db, auth, issuance, ca, throttle };
+        let mut tasks = Tasks::default();
         // R2 for unknown IDs keeps a bounded table.
-        crate::auth::unknown::spawn_pruner(state.db.clone(), std::time::Duration::from_secs(3600));
-
+        let pruning = crate::auth::unknown::prune_forever(state.db.clone(), std::time::Duration::from_secs(3600));
+        tasks.spawn("unknown-ID pruning", pruning);
         // Mail (R2, R6): deliver the outbox, and queue the expiry reminders.
         let mail = &state.config.mail;
-        crate::mail::worker::Worker::new(state.db.clone(), mail)?.spawn(mail.interval);
-        crate::mail::reminders::spawn(
+        tasks.spawn(
+            "mail delivery",
+            crate::mail::worker::Worker::new(state.db.clone(), mail)?.run_forever(mail.interval),
+        );
+        let scan = crate::mail::reminders::scan_forever(
             state.db.clone(),
             mail.reminder_days.clone(),
             state.config.public_url.clone(),
             mail.reminder_interval,
         );
+        tasks.spawn("expiry reminder scan", scan);
 
         let listener =
             TcpListener::bind(config.listen).with_context(|| format!("Failed to listen on {}", config.listen))?;
@@ -187,11 +193,16 @@ impl Application {
             .context("Failed to start the HTTPS listener")?
             .run();
         tracing::info!(port, "listening (HTTPS)");
-        Ok(Self { port, server, state })
+        Ok(Self { port, server, state, tasks })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Adds `task` to the background tasks watched by [`Application::run_until_stopped`].
+    pub fn watch(&mut self, name: &'static str, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.tasks.spawn(name, task);
     }
 
     /// The handlers' shared state (tests read its counters).
@@ -199,8 +210,19 @@ impl Application {
         self.state.clone()
     }
 
-    /// Runs until SIGTERM / Ctrl-C (graceful: in-flight requests finish first).
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// Runs until SIGTERM / Ctrl-C (graceful: in-flight requests finish first), or until a
+    /// background task dies: then the cause is logged, the server stops, and the error is
+    /// returned (`cjs serve` exits non-zero, so a supervisor restarts it whole).
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Self { server, mut tasks, .. } = self;
+        let handle = server.handle();
+        tokio::select! {
+            done = server => done.context("server failed"),
+            death = tasks.first_death() => {
+                tracing::error!(error = %death, "a background task stopped; shutting down");
+                handle.stop(true).await;
+                Err(death)
+            }
+        }
     }
 }

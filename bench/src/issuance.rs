@@ -14,8 +14,11 @@ use std::{
 use anyhow::{Context, bail};
 use backend::{
     auth::password::Hasher,
-    config::{DEFAULT_P12_ITERATIONS, KeyType, P12Encryption, P12Settings},
-    pki::{CertificateAuthority, issue::issue_client_certificate, p12::build_p12},
+    pki::{
+        CertificateAuthority,
+        issue::{KeyType, issue_client_certificate},
+        p12::{DEFAULT_P12_ITERATIONS, P12Encryption, P12Settings, build_p12},
+    },
 };
 use serde_json::json;
 use time::OffsetDateTime;

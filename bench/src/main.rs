@@ -18,7 +18,7 @@ use std::{
 };
 
 use anyhow::Context;
-use backend::config::KeyType;
+use backend::pki::issue::KeyType;
 use clap::Parser;
 use sea_orm::ConnectionTrait;
 use serde_json::json;

@@ -8,12 +8,12 @@ use std::{
 };
 
 use backend::{
-    auth::{Role, accounts},
+    auth::accounts,
     db::entities::{certificate, organization, user},
     directory::{CertificateQuery, certificates},
     mail::reminders,
 };
-use common::api::CertificateStatus;
+use common::api::{CertificateStatus, Role};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
 use time::OffsetDateTime;
 
@@ -80,7 +80,7 @@ pub async fn seed(db: &DatabaseConnection, orgs: usize, users: usize, rows: usiz
                     not_after: Set(not_after),
                     fingerprint_sha256: Set(format!("{:064x}", i)),
                     key_type: Set("rsa2048".into()),
-                    status: Set(if i % 20 == 0 { "revoked".into() } else { "active".into() }),
+                    status: Set(if i % 20 == 0 { CertificateStatus::Revoked } else { CertificateStatus::Active }),
                     revoked_at: Set(None),
                     revocation_reason: Set(None),
                     created_at: Set(not_after - time::Duration::days(366)),
@@ -175,10 +175,10 @@ pub async fn section(
     // Reminder scan: the first pass queues every due notice; the second finds them all queued.
     let now = OffsetDateTime::now_utc();
     let t = Instant::now();
-    let first = reminders::scan(&db, &[30, 10], "https://cjs.example.jp", now).await?;
+    let first = reminders::scan(&db, &[30, 10], "https://cjs.example.jp", now, now).await?;
     let first_t = t.elapsed();
     let t = Instant::now();
-    let second = reminders::scan(&db, &[30, 10], "https://cjs.example.jp", now).await?;
+    let second = reminders::scan(&db, &[30, 10], "https://cjs.example.jp", now, now).await?;
     let second_t = t.elapsed();
     out.push(format!(
         "| {label} | reminder scan | first {:.2} s ({} certificates in the window, {} mails queued); repeat {:.2} s ({} queued) | {:.0} certificates/s examined | |",

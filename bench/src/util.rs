@@ -9,15 +9,12 @@ use std::{
 
 use anyhow::{Context, bail};
 use backend::{
-    auth::{
-        Role,
-        accounts::{self, Actor, NewAccount},
-    },
+    auth::accounts::{self, Actor, NewAccount},
     config::{Config, ConfigArgs},
     db::entities::user,
     startup::core_services,
 };
-use common::{Field, Password, UserId};
+use common::{Field, Password, UserId, api::Role};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use time::OffsetDateTime;
 

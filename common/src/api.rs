@@ -146,17 +146,34 @@ pub struct PresentedCertificate {
 
 // ---- Login, sessions and the screens behind them (login, home, master, bank staff) ----
 
-/// A user's role.
+/// A user's role (SPEC §2): on the wire, and (feature `db`) the `users.role` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "db", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(feature = "db", sea_orm(rs_type = "String", db_type = "Text"))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// 一般ユーザー
+    #[cfg_attr(feature = "db", sea_orm(string_value = "general"))]
     General,
+    /// マスターユーザー
+    #[cfg_attr(feature = "db", sea_orm(string_value = "master"))]
     Master,
+    /// 労金 staff
+    #[cfg_attr(feature = "db", sea_orm(string_value = "staff"))]
     Staff,
 }
 
 impl Role {
+    /// The name on the wire, in the database and in the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::General => "general",
+            Role::Master => "master",
+            Role::Staff => "staff",
+        }
+    }
+
     /// 一般ユーザー / マスターユーザー / 労金スタッフ
     pub fn label(self) -> &'static str {
         match self {
@@ -167,13 +184,20 @@ impl Role {
     }
 }
 
-/// State of a certificate as shown to people.
+/// State of a certificate as shown to people. The `certificates.status` column (feature `db`)
+/// stores only `active` or `revoked`; `expired` is computed from the time (the backend's
+/// `domain::certificate::status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "db", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(feature = "db", sea_orm(rs_type = "String", db_type = "Text"))]
 #[serde(rename_all = "snake_case")]
 pub enum CertificateStatus {
+    #[cfg_attr(feature = "db", sea_orm(string_value = "active"))]
     Active,
+    #[cfg_attr(feature = "db", sea_orm(string_value = "expired"))]
     Expired,
+    #[cfg_attr(feature = "db", sea_orm(string_value = "revoked"))]
     Revoked,
 }
 
@@ -426,8 +450,7 @@ pub struct MailEntry {
     pub created_at: OffsetDateTime,
     pub to: String,
     pub subject: String,
-    /// pending / sent / failed
-    pub status: String,
+    pub status: MailStatus,
     pub attempts: u32,
     pub last_error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
@@ -435,4 +458,38 @@ pub struct MailEntry {
     /// When a pending mail is tried (again).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
     pub next_attempt_at: Option<OffsetDateTime>,
+}
+
+/// Where a mail of the outbox stands: on the wire, and (feature `db`) the `mail_outbox.status`
+/// column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "db", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(feature = "db", sea_orm(rs_type = "String", db_type = "Text"))]
+#[serde(rename_all = "snake_case")]
+pub enum MailStatus {
+    /// Waiting for (another) delivery attempt.
+    #[cfg_attr(feature = "db", sea_orm(string_value = "pending"))]
+    Pending,
+    #[cfg_attr(feature = "db", sea_orm(string_value = "sent"))]
+    Sent,
+    /// Given up after the last retry.
+    #[cfg_attr(feature = "db", sea_orm(string_value = "failed"))]
+    Failed,
+}
+
+impl MailStatus {
+    pub const ALL: [MailStatus; 3] = [MailStatus::Pending, MailStatus::Sent, MailStatus::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailStatus::Pending => "pending",
+            MailStatus::Sent => "sent",
+            MailStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
 }

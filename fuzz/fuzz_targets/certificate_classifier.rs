@@ -7,9 +7,12 @@ use std::sync::OnceLock;
 
 use backend::{
     auth::accounts::{self, Actor, NewAccount},
-    config::{Config, ConfigArgs, KeyType},
+    config::{Config, ConfigArgs},
     db::entities::certificate,
-    pki::{CertificateAuthority, issue::issue_client_certificate},
+    pki::{
+        CertificateAuthority,
+        issue::{KeyType, issue_client_certificate},
+    },
     startup::core_services,
     tls::peer::classify,
 };
@@ -67,7 +70,7 @@ fn env() -> &'static Env {
                 not_after: Set(cert.not_after),
                 fingerprint_sha256: Set(cert.fingerprint.clone()),
                 key_type: Set(KeyType::P256.as_str().into()),
-                status: Set("active".into()),
+                status: Set(common::api::CertificateStatus::Active),
                 revoked_at: Set(None),
                 revocation_reason: Set(None),
                 created_at: Set(now),

@@ -11,15 +11,19 @@ use time::OffsetDateTime;
 use super::extract::{StaffUser, plain_text};
 use crate::{
     auth::accounts::{self, Actor, NewAccount},
-    directory::{self, AuditQuery, CertificateQuery},
-    error::{ApiError, account_error},
-    revocation,
+    certificates::revocation,
+    directory::{self, AuditQuery, CertificateQuery, views},
+    error::ApiError,
     startup::AppState,
-    views,
 };
 
-fn actor(s: &StaffUser) -> Actor {
-    Actor::User(Box::new(s.0.user.clone()))
+/// Lifts the lock of the user in `path` as `actor` and answers with the user's row: the
+/// handler of both unlock routes (staff: anyone; a master user: their company's general users).
+pub(super) async fn unlock_as(state: &AppState, actor: &Actor, path: &str) -> Result<HttpResponse, ApiError> {
+    let target = UserId::parse(path).map_err(|_| ApiError::NotFound)?;
+    let now = OffsetDateTime::now_utc();
+    let u = accounts::unlock(&state.db, actor, &target, now).await?;
+    Ok(HttpResponse::Ok().json(directory::user(&state.db, &u, now).await?))
 }
 
 #[utoipa::path(
@@ -55,8 +59,6 @@ pub async fn create_organization(
     body: web::Json<NewOrganization>,
 ) -> Result<HttpResponse, ApiError> {
     let master_id = UserId::parse(&body.master_user_id)?;
-    plain_text(&[("name", Some(&body.name))])?;
-    accounts::check_email(&body.email)?;
     let now = OffsetDateTime::now_utc();
     let (org, password) = accounts::create_organization(
         &state.db,
@@ -64,13 +66,11 @@ pub async fn create_organization(
         &body.name,
         state.config.certificate_limit,
         NewAccount { user_id: &master_id, email: &body.email, password: None },
-        &actor(&s),
+        &s.0.actor(),
         now,
     )
-    .await
-    .map_err(|e| account_error(e, None))?;
-    let summary =
-        directory::organizations(&state.db).await?.into_iter().find(|o| o.id == org.id).ok_or(ApiError::NotFound)?;
+    .await?;
+    let summary = directory::organization(&state.db, org.id).await?.ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(CreatedOrganization {
         organization: summary,
         master_user_id: master_id.to_string(),
@@ -122,15 +122,7 @@ pub async fn unlock(
     s: StaffUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let target = UserId::parse(&path).map_err(|_| ApiError::NotFound)?;
-    let now = OffsetDateTime::now_utc();
-    let u = accounts::unlock(&state.db, &actor(&s), &target, now).await?;
-    let summary = directory::users(&state.db, u.org_id, now)
-        .await?
-        .into_iter()
-        .find(|x| x.user_id == u.user_id)
-        .ok_or(ApiError::NotFound)?;
-    Ok(HttpResponse::Ok().json(summary))
+    unlock_as(&state, &s.0.actor(), &path).await
 }
 
 #[utoipa::path(
@@ -178,7 +170,7 @@ pub async fn revoke(
     body: web::Json<Revoke>,
 ) -> Result<HttpResponse, ApiError> {
     let now = OffsetDateTime::now_utc();
-    let c = revocation::revoke(&state.db, &state.ca, &actor(&s), &path, body.reason, now).await?;
+    let c = revocation::revoke(&state.db, &state.ca, &s.0.actor(), &path, body.reason, now).await?;
     Ok(HttpResponse::Ok().json(views::certificate_summary(&c, None, now)))
 }
 

@@ -15,26 +15,22 @@ use actix_web::{
     middleware::Next,
     web,
 };
-use common::api::CertificateClass;
+use common::api::Role;
 use time::OffsetDateTime;
 
 use crate::{
-    auth::{Role, role_of},
+    auth::{accounts::Actor, sessions},
     db::entities::{certificate, user},
     error::ApiError,
-    sessions,
     startup::AppState,
-    tls::peer::{PeerCertificates, classify},
+    tls::peer::{classify, presented_leaf},
 };
 
 /// Refuses free text (search terms, names) with control characters: none belongs there, and
 /// PostgreSQL cannot even compare a string holding NUL.
 pub fn plain_text(fields: &[(&'static str, Option<&str>)]) -> Result<(), ApiError> {
     match fields.iter().find(|(_, v)| v.is_some_and(|v| v.chars().any(char::is_control))) {
-        Some((field, _)) => Err(ApiError::InvalidInput {
-            field: Some(field),
-            message: "改行や制御文字は使えません。入力し直してください。".to_owned(),
-        }),
+        Some((field, _)) => Err(ApiError::ControlCharacters { field }),
         None => Ok(()),
     }
 }
@@ -57,12 +53,8 @@ async fn valid_certificate(
     st: &AppState,
     now: OffsetDateTime,
 ) -> Result<certificate::Model, ApiError> {
-    let leaf = req.conn_data::<PeerCertificates>().and_then(|p| p.leaf()).map(|c| c.as_ref().to_vec());
-    let judged = classify(&st.db, leaf.as_deref(), now).await?;
-    match (judged.class, judged.record) {
-        (CertificateClass::Valid, Some(record)) => Ok(record),
-        (class, _) => Err(ApiError::Certificate(class)),
-    }
+    let judged = classify(&st.db, presented_leaf(req).as_deref(), now).await?;
+    judged.valid().map_err(ApiError::Certificate)
 }
 
 impl FromRequest for ValidCertificate {
@@ -165,6 +157,27 @@ impl FromRequest for SessionUser {
     }
 }
 
+impl SessionUser {
+    /// This user as the actor of an administrative operation.
+    pub fn actor(&self) -> Actor {
+        Actor::User(Box::new(self.user.clone()))
+    }
+}
+
+/// A [`SessionUser`] of `role`, wrapped by `wrap`; any other role is refused with 403.
+fn session_of_role<T: 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    role: Role,
+    wrap: fn(SessionUser) -> T,
+) -> Boxed<T> {
+    let fut = SessionUser::from_request(req, payload);
+    Box::pin(async move {
+        let s = fut.await?;
+        if s.user.role == role { Ok(wrap(s)) } else { Err(ApiError::Forbidden) }
+    })
+}
+
 /// A logged-in master user.
 #[derive(Debug, Clone)]
 pub struct MasterUser(pub SessionUser);
@@ -174,11 +187,7 @@ impl FromRequest for MasterUser {
     type Future = Boxed<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let fut = SessionUser::from_request(req, payload);
-        Box::pin(async move {
-            let s = fut.await?;
-            if role_of(&s.user) == Role::Master { Ok(MasterUser(s)) } else { Err(ApiError::Forbidden) }
-        })
+        session_of_role(req, payload, Role::Master, MasterUser)
     }
 }
 
@@ -191,11 +200,7 @@ impl FromRequest for StaffUser {
     type Future = Boxed<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let fut = SessionUser::from_request(req, payload);
-        Box::pin(async move {
-            let s = fut.await?;
-            if role_of(&s.user) == Role::Staff { Ok(StaffUser(s)) } else { Err(ApiError::Forbidden) }
-        })
+        session_of_role(req, payload, Role::Staff, StaffUser)
     }
 }
 

@@ -13,7 +13,7 @@ use utoipa::{
 use common::ErrorBody;
 
 use super::{admin, health, issuance, org, password, pki, session};
-use crate::sessions;
+use crate::auth::sessions;
 
 /// Names of the two security schemes: the TLS client certificate and the session cookie.
 pub const CLIENT_CERTIFICATE: &str = "client_certificate";

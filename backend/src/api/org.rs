@@ -3,20 +3,15 @@
 use actix_web::{HttpResponse, web};
 use common::{
     UserId,
-    api::{CreatedUser, NewUser, OrganizationUsers},
+    api::{CreatedUser, NewUser, Role},
 };
-use sea_orm::EntityTrait;
 use time::OffsetDateTime;
 
 use super::extract::MasterUser;
 use crate::{
-    auth::{
-        Role,
-        accounts::{self, Actor, NewAccount},
-    },
-    db::entities::organization,
+    auth::accounts::{self, NewAccount},
     directory,
-    error::{ApiError, account_error},
+    error::ApiError,
     startup::AppState,
 };
 
@@ -36,16 +31,8 @@ fn org_id(m: &MasterUser) -> Result<i64, ApiError> {
     )
 )]
 pub async fn list(state: web::Data<AppState>, m: MasterUser) -> Result<HttpResponse, ApiError> {
-    let now = OffsetDateTime::now_utc();
-    let id = org_id(&m)?;
-    let org = organization::Entity::find_by_id(id).one(&state.db).await?.ok_or(ApiError::NotFound)?;
-    let body = OrganizationUsers {
-        organization: org.name,
-        certificate_limit: u32::try_from(org.certificate_limit).unwrap_or(0),
-        with_certificates: directory::users_with_certificates(&state.db, id, now).await?,
-        users: directory::users(&state.db, Some(id), now).await?,
-    };
-    Ok(HttpResponse::Ok().json(body))
+    let body = directory::organization_users(&state.db, org_id(&m)?, OffsetDateTime::now_utc()).await?;
+    Ok(HttpResponse::Ok().json(body.ok_or(ApiError::NotFound)?))
 }
 
 #[utoipa::path(
@@ -66,8 +53,7 @@ pub async fn create(
     body: web::Json<NewUser>,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = UserId::parse(&body.user_id)?;
-    accounts::check_email(&body.email)?;
-    let actor = Actor::User(Box::new(m.0.user.clone()));
+    let actor = m.0.actor();
     let (u, password) = accounts::create_user(
         &state.db,
         &state.auth.hasher,
@@ -77,8 +63,7 @@ pub async fn create(
         &actor,
         OffsetDateTime::now_utc(),
     )
-    .await
-    .map_err(|e| account_error(e, Some("user_id")))?;
+    .await?;
     Ok(HttpResponse::Ok().json(CreatedUser { user_id: u.user_id, initial_password: password.expose().to_owned() }))
 }
 
@@ -99,13 +84,5 @@ pub async fn unlock(
     m: MasterUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let target = UserId::parse(&path).map_err(|_| ApiError::NotFound)?;
-    let now = OffsetDateTime::now_utc();
-    let u = accounts::unlock(&state.db, &Actor::User(Box::new(m.0.user.clone())), &target, now).await?;
-    let summary = directory::users(&state.db, u.org_id, now)
-        .await?
-        .into_iter()
-        .find(|s| s.user_id == u.user_id)
-        .ok_or(ApiError::NotFound)?;
-    Ok(HttpResponse::Ok().json(summary))
+    super::admin::unlock_as(&state, &m.0.actor(), &path).await
 }

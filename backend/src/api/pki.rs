@@ -5,9 +5,10 @@ use common::api::PresentedCertificate;
 use time::OffsetDateTime;
 
 use crate::{
+    certificates::revocation,
     error::ApiError,
     startup::AppState,
-    tls::peer::{PeerCertificates, classify},
+    tls::peer::{classify, presented_leaf},
 };
 
 #[utoipa::path(
@@ -37,9 +38,7 @@ pub async fn ca_pem(state: web::Data<AppState>) -> HttpResponse {
     )
 )]
 pub async fn presented_certificate(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let peer = req.conn_data::<PeerCertificates>();
-    let leaf = peer.and_then(|p| p.leaf()).map(|c| c.as_ref());
-    let judged = classify(&state.db, leaf, OffsetDateTime::now_utc()).await?;
+    let judged = classify(&state.db, presented_leaf(&req).as_deref(), OffsetDateTime::now_utc()).await?;
     let body = PresentedCertificate {
         class: judged.class,
         user_id: judged.record.as_ref().map(|r| r.subject_cn.clone()),
@@ -61,6 +60,6 @@ pub async fn presented_certificate(req: HttpRequest, state: web::Data<AppState>)
     )
 )]
 pub async fn crl(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let der = crate::revocation::current(&state.db, &state.ca, OffsetDateTime::now_utc()).await?;
+    let der = revocation::current(&state.db, &state.ca, OffsetDateTime::now_utc()).await?;
     Ok(HttpResponse::Ok().content_type("application/pkix-crl").insert_header(("Cache-Control", "no-cache")).body(der))
 }

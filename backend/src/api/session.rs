@@ -5,43 +5,17 @@ use actix_web::{
     cookie::{Cookie, SameSite, time::Duration as CookieDuration},
     web,
 };
-use common::{
-    Field, Password, UserId,
-    api::{CertificateClass, Credentials, Me},
-};
-use sea_orm::{EntityTrait, TransactionTrait};
-use serde_json::json;
+use common::api::Credentials;
 use time::OffsetDateTime;
 
 use super::extract::{PasswordAttempt, SessionUser};
 use crate::{
-    audit::{self, Action},
-    auth::Purpose,
-    db::entities::organization,
+    auth::{login::login as log_in, sessions},
+    directory,
     error::ApiError,
-    sessions,
     startup::AppState,
-    tls::peer::{PeerCertificates, classify},
-    views,
+    tls::peer::presented_leaf,
 };
-
-async fn organization_name(st: &AppState, org_id: Option<i64>) -> Result<Option<String>, ApiError> {
-    Ok(match org_id {
-        Some(id) => organization::Entity::find_by_id(id).one(&st.db).await?.map(|o| o.name),
-        None => None,
-    })
-}
-
-async fn me(st: &AppState, s: &SessionUser, now: OffsetDateTime) -> Result<Me, ApiError> {
-    let org = organization_name(st, s.user.org_id).await?;
-    Ok(Me {
-        user_id: s.user.user_id.clone(),
-        role: views::role(&s.user),
-        organization: org.clone(),
-        email: s.user.email.clone(),
-        certificate: views::certificate_summary(&s.certificate, org, now),
-    })
-}
 
 fn session_cookie(value: String, max_age: Option<CookieDuration>) -> Cookie<'static> {
     let mut c = Cookie::build(sessions::COOKIE, value)
@@ -56,8 +30,8 @@ fn session_cookie(value: String, max_age: Option<CookieDuration>) -> Cookie<'sta
     c
 }
 
-/// Login needs a valid certificate of this user (judged here, so each case gets its own
-/// message) AND the user's password under R2.
+/// Login needs a valid certificate of this user AND the user's password under R2
+/// ([`crate::auth::login`]).
 #[utoipa::path(
     post,
     path = "/api/login",
@@ -77,51 +51,10 @@ pub async fn login(
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
     let now = OffsetDateTime::now_utc();
-    let leaf = req.conn_data::<PeerCertificates>().and_then(|p| p.leaf()).map(|c| c.as_ref().to_vec());
-    let judged = classify(&state.db, leaf.as_deref(), now).await?;
-    let cert = match (judged.class, judged.record) {
-        (CertificateClass::Valid, Some(c)) => c,
-        (class, _) => return Err(ApiError::Certificate(class)),
-    };
-    let user_id = UserId::parse(&body.user_id)?;
-    let password = Password::parse(Field::Password, &body.password)?;
-    if cert.subject_cn != user_id.as_str() {
-        audit::record(
-            &state.db,
-            audit::Entry {
-                action: Action::AuthFailure,
-                actor: None,
-                subject_user: Some(user_id.as_str()),
-                org_id: None,
-                detail: json!({"purpose": "login", "reason": "certificate_mismatch", "certificate_of": cert.subject_cn}),
-            },
-            now,
-        )
-        .await?;
-        return Err(ApiError::CertificateMismatch);
-    }
-    let u = state.auth.authenticate(&user_id, &password, Purpose::Login, now).await?;
-    if u.id != cert.user_pk {
-        return Err(ApiError::CertificateMismatch);
-    }
-    let txn = state.db.begin().await?;
-    let id = sessions::create(&txn, &state.config.sessions, u.id, &cert.serial, now).await?;
-    audit::record(
-        &txn,
-        audit::Entry {
-            action: Action::Login,
-            actor: None,
-            subject_user: Some(&u.user_id),
-            org_id: u.org_id,
-            detail: json!({"serial": cert.serial}),
-        },
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    let s = SessionUser { user: u, certificate: cert, session_id: id.clone() };
-    let body = me(&state, &s, now).await?;
-    Ok(HttpResponse::Ok().cookie(session_cookie(id, None)).json(body))
+    let credentials = (body.user_id.as_str(), body.password.as_str());
+    let done = log_in(&state.auth, &state.config.sessions, presented_leaf(&req).as_deref(), credentials, now).await?;
+    let me = directory::me(&state.db, &done.user, &done.certificate, now).await?;
+    Ok(HttpResponse::Ok().cookie(session_cookie(done.session_id, None)).json(me))
 }
 
 #[utoipa::path(
@@ -152,6 +85,5 @@ pub async fn logout(state: web::Data<AppState>, s: SessionUser) -> Result<HttpRe
     )
 )]
 pub async fn current(state: web::Data<AppState>, s: SessionUser) -> Result<HttpResponse, ApiError> {
-    let body = me(&state, &s, OffsetDateTime::now_utc()).await?;
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(directory::me(&state.db, &s.user, &s.certificate, OffsetDateTime::now_utc()).await?))
 }

@@ -2,8 +2,7 @@
 //! one-time initial passwords (R11), changing a password (and the e-mail address; the owner is
 //! told by mail), and lifting a lock or block (R2).
 
-use anyhow::Context;
-use common::{Field, Password, UserId};
+use common::{Field, Password, UserId, api::Role};
 use rand::Rng;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
@@ -12,11 +11,10 @@ use sea_orm::{
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{AuthError, Authenticator, Purpose, Role, password::Hasher, role_of};
+use super::{AccountError, AuthError, Authenticator, Purpose, error::NameProblem, lock_store, password::Hasher};
 use crate::{
     audit::{self, Action},
     db::entities::{organization, user},
-    error::ApiError,
     mail::{outbox, templates},
 };
 
@@ -54,18 +52,23 @@ pub fn generate_initial_password() -> Password {
 }
 
 /// A minimal e-mail check: one `@`, something on both sides, a dot in the domain, no spaces.
-pub fn check_email(email: &str) -> Result<(), ApiError> {
+pub fn check_email(email: &str) -> Result<(), AccountError> {
     let ok = email.len() <= 254
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && matches!(email.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.') && !d.contains('@'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::InvalidInput {
-            field: Some("email"),
-            message: "メールアドレスの形式が正しくありません（例: taro@example.co.jp）。".to_owned(),
-        })
+    if ok { Ok(()) } else { Err(AccountError::InvalidEmail) }
+}
+
+/// A company name: 1 to 100 characters after trimming, no line breaks or control characters.
+pub fn check_company_name(name: &str) -> Result<&str, AccountError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AccountError::InvalidCompanyName(NameProblem::Length));
     }
+    if name.chars().any(char::is_control) {
+        return Err(AccountError::InvalidCompanyName(NameProblem::ControlCharacter));
+    }
+    Ok(name)
 }
 
 /// The person a new account is for, as given by the creator.
@@ -100,7 +103,7 @@ pub fn new_user_row(
     user::ActiveModel {
         user_id: Set(user_id),
         org_id: Set(org_id),
-        role: Set(role.as_str().to_owned()),
+        role: Set(role),
         password_hash: Set(password_hash),
         email: Set(email),
         must_change_password: Set(must_change_password),
@@ -120,15 +123,15 @@ async fn insert_user<C: sea_orm::ConnectionTrait>(
     db: &C,
     n: NewUser<'_>,
     now: OffsetDateTime,
-) -> anyhow::Result<user::Model> {
+) -> Result<user::Model, sea_orm::DbErr> {
     let row =
         new_user_row(n.user_id.as_str().to_owned(), n.org_id, n.role, n.password_hash, n.email.to_owned(), true, now);
-    row.insert(db).await.context("Failed to insert the user")
+    row.insert(db).await
 }
 
-async fn ensure_user_id_free(db: &DatabaseConnection, user_id: &UserId) -> anyhow::Result<()> {
+async fn ensure_user_id_free(db: &DatabaseConnection, user_id: &UserId) -> Result<(), AccountError> {
     if user::Entity::find().filter(user::Column::UserId.eq(user_id.as_str())).one(db).await?.is_some() {
-        anyhow::bail!("ユーザーID {user_id} は既に使われています");
+        return Err(AccountError::UserIdTaken(user_id.to_string()));
     }
     Ok(())
 }
@@ -143,15 +146,13 @@ pub async fn create_organization(
     master: NewAccount<'_>,
     actor: &Actor,
     now: OffsetDateTime,
-) -> anyhow::Result<(organization::Model, Password)> {
+) -> Result<(organization::Model, Password), AccountError> {
     let NewAccount { user_id: master_id, email, password } = master;
-    let name = name.trim();
-    anyhow::ensure!(!name.is_empty() && name.chars().count() <= 100, "会社名は1〜100文字で入力してください");
-    anyhow::ensure!(!name.chars().any(char::is_control), "会社名に改行や制御文字は使えません");
-    check_email(email).map_err(|e| anyhow::anyhow!(e.body().message))?;
+    let name = check_company_name(name)?;
+    check_email(email)?;
     ensure_user_id_free(db, master_id).await?;
     if organization::Entity::find().filter(organization::Column::Name.eq(name)).one(db).await?.is_some() {
-        anyhow::bail!("会社名 {name} は既に登録されています");
+        return Err(AccountError::CompanyNameTaken(name.to_owned()));
     }
     let password = password.unwrap_or_else(generate_initial_password);
     let password_hash = hasher.hash(password.expose().to_owned()).await?;
@@ -163,8 +164,7 @@ pub async fn create_organization(
         ..Default::default()
     }
     .insert(&txn)
-    .await
-    .context("Failed to insert the organization")?;
+    .await?;
     let master = insert_user(
         &txn,
         NewUser { user_id: master_id, org_id: Some(org.id), role: Role::Master, email, password_hash },
@@ -191,7 +191,7 @@ pub async fn create_organization(
             actor: Some(&actor_name),
             subject_user: Some(&master.user_id),
             org_id: Some(org.id),
-            detail: json!({"role": "master"}),
+            detail: json!({"role": Role::Master.as_str()}),
         },
         now,
     )
@@ -209,9 +209,9 @@ pub async fn create_user(
     org_id: Option<i64>,
     actor: &Actor,
     now: OffsetDateTime,
-) -> anyhow::Result<(user::Model, Password)> {
+) -> Result<(user::Model, Password), AccountError> {
     let NewAccount { user_id, email, password } = account;
-    check_email(email).map_err(|e| anyhow::anyhow!(e.body().message))?;
+    check_email(email)?;
     ensure_user_id_free(db, user_id).await?;
     let password = password.unwrap_or_else(generate_initial_password);
     let password_hash = hasher.hash(password.expose().to_owned()).await?;
@@ -249,15 +249,12 @@ pub async fn change_password(
     auth: &Authenticator,
     input: PasswordChangeInput<'_>,
     now: OffsetDateTime,
-) -> Result<user::Model, ApiError> {
+) -> Result<user::Model, AccountError> {
     let user_id = UserId::parse(input.user_id)?;
     let current = Password::parse(Field::CurrentPassword, input.current)?;
     let new = Password::parse(Field::NewPassword, input.new)?;
     if new == current {
-        return Err(ApiError::InvalidInput {
-            field: Some("new_password"),
-            message: "新しいパスワードには現在のパスワードと異なるものを設定してください。".to_owned(),
-        });
+        return Err(AccountError::SamePassword);
     }
     if let Some(email) = input.email {
         check_email(email)?;
@@ -286,7 +283,7 @@ pub async fn change_password(
         .await?;
     if changed.rows_affected != 1 {
         txn.rollback().await?;
-        return Err(ApiError::InvalidCredentials);
+        return Err(AuthError::InvalidCredentials.into());
     }
     audit::record(
         &txn,
@@ -302,7 +299,7 @@ pub async fn change_password(
     .await?;
     notify_owner_of_change(&txn, &u, input.email, &auth.public_url, now).await?;
     txn.commit().await?;
-    user::Entity::find_by_id(u.id).one(&auth.db).await?.ok_or(ApiError::NotFound)
+    user::Entity::find_by_id(u.id).one(&auth.db).await?.ok_or(AccountError::NotFound)
 }
 
 /// Queues, in the transaction of a password change, the owner's notices: the password change to
@@ -329,42 +326,34 @@ async fn notify_owner_of_change<C: sea_orm::ConnectionTrait>(
     Ok(())
 }
 
-/// Lifts the lock or block of `target` (R2). A master user may unlock only the general users of
-/// their own organization; bank staff and the CLI may unlock anyone.
+/// Whether `actor` may lift the lock of `target`: bank staff and the CLI anyone; a master user
+/// only the general users of their own company (others of another company are not even
+/// visible: `NotFound`).
+fn may_unlock(actor: &Actor, target: &user::Model) -> Result<(), AccountError> {
+    let Actor::User(a) = actor else { return Ok(()) };
+    match a.role {
+        Role::Staff => Ok(()),
+        Role::Master if target.org_id.is_none() || target.org_id != a.org_id => Err(AccountError::NotFound),
+        Role::Master if target.role == Role::General => Ok(()),
+        Role::Master | Role::General => Err(AccountError::Forbidden),
+    }
+}
+
+/// Lifts the lock or block of `target` (R2): the state becomes [`crate::domain::lockout::unlocked`].
 pub async fn unlock(
     db: &DatabaseConnection,
     actor: &Actor,
     target: &UserId,
     now: OffsetDateTime,
-) -> Result<user::Model, ApiError> {
+) -> Result<user::Model, AccountError> {
     let u = user::Entity::find()
         .filter(user::Column::UserId.eq(target.as_str()))
         .one(db)
         .await?
-        .ok_or(ApiError::NotFound)?;
-    if let Actor::User(a) = actor {
-        let allowed = match role_of(a) {
-            Role::Staff => true,
-            Role::Master if u.org_id.is_none() || u.org_id != a.org_id => return Err(ApiError::NotFound),
-            Role::Master => role_of(&u) == Role::General,
-            Role::General => false,
-        };
-        if !allowed {
-            return Err(ApiError::Forbidden);
-        }
-    }
+        .ok_or(AccountError::NotFound)?;
+    may_unlock(actor, &u)?;
     let txn = db.begin().await?;
-    user::Entity::update_many()
-        .col_expr(user::Column::Failures, Expr::value(0))
-        .col_expr(user::Column::LockedUntil, Expr::value(Option::<OffsetDateTime>::None))
-        .col_expr(user::Column::LockCount, Expr::value(0))
-        .col_expr(user::Column::BlockedAt, Expr::value(Option::<OffsetDateTime>::None))
-        .col_expr(user::Column::RefusedAttempts, Expr::value(0))
-        .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
-        .col_expr(user::Column::UpdatedAt, Expr::value(now))
-        .filter(user::Column::Id.eq(u.id))
-        .exec(&txn)
-        .await?;
+    lock_store::store_unlocked(&txn, u.id, now).await?;
     let actor_name = actor.name();
     audit::record(
         &txn,
@@ -383,7 +372,7 @@ pub async fn unlock(
     )
     .await?;
     txn.commit().await?;
-    user::Entity::find_by_id(u.id).one(db).await?.ok_or(ApiError::NotFound)
+    user::Entity::find_by_id(u.id).one(db).await?.ok_or(AccountError::NotFound)
 }
 
 #[cfg(test)]

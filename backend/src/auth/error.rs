@@ -1,8 +1,11 @@
-//! Why an authentication did not succeed, and how each refusal reaches the API.
+//! Why an authentication, a login or an account operation did not succeed. No status codes and
+//! no user-facing text here: `crate::error` maps each case to the API's answer once.
 
-use super::{Role, password::HasherError};
-use crate::db::entities::user;
+use common::{FormatError, api::CertificateClass, api::Role};
 use time::OffsetDateTime;
+
+use super::password::HasherError;
+use crate::db::entities::user;
 
 /// Refusals of [`super::Authenticator::authenticate`].
 #[derive(Debug, thiserror::Error)]
@@ -20,14 +23,10 @@ pub enum AuthError {
     /// The queue of password verifications is full (a flood): try again shortly.
     #[error("password verification queue full")]
     Busy,
+    #[error("database operation failed during authentication")]
+    Database(#[from] sea_orm::DbErr),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
-}
-
-impl From<sea_orm::DbErr> for AuthError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        AuthError::Internal(anyhow::Error::new(e).context("Database operation failed during authentication"))
-    }
 }
 
 impl From<HasherError> for AuthError {
@@ -39,19 +38,63 @@ impl From<HasherError> for AuthError {
     }
 }
 
-impl From<AuthError> for crate::error::ApiError {
-    fn from(e: AuthError) -> Self {
-        use crate::error::ApiError;
-        match e {
-            AuthError::InvalidCredentials => ApiError::InvalidCredentials,
-            AuthError::Locked { until } => ApiError::Locked { until },
-            AuthError::Blocked { role } => ApiError::Blocked { master_or_staff: role != Role::General },
-            AuthError::PasswordChangeRequired { .. } => ApiError::PasswordChangeRequired,
-            AuthError::Busy => ApiError::Busy,
-            AuthError::Internal(e) => match e.downcast::<sea_orm::DbErr>() {
-                Ok(db) => db.into(),
-                Err(e) => e.into(),
-            },
-        }
+/// Refusals of a login ([`super::login`]).
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// The presented certificate is missing, foreign, revoked, expired or not yet valid.
+    #[error("certificate: {0:?}")]
+    Certificate(CertificateClass),
+    /// A valid certificate, of another user than the one logging in.
+    #[error("certificate of another user")]
+    CertificateMismatch,
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("database operation failed during login")]
+    Database(#[from] sea_orm::DbErr),
+}
+
+/// What is wrong with a company name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameProblem {
+    /// Empty or longer than 100 characters.
+    Length,
+    /// A line break or another control character.
+    ControlCharacter,
+}
+
+/// Refusals of the account operations ([`super::accounts`]).
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    #[error("invalid e-mail address")]
+    InvalidEmail,
+    #[error("invalid company name: {0:?}")]
+    InvalidCompanyName(NameProblem),
+    #[error("user ID {0} is taken")]
+    UserIdTaken(String),
+    #[error("company name {0} is taken")]
+    CompanyNameTaken(String),
+    /// The new password is the current one.
+    #[error("the new password equals the current one")]
+    SamePassword,
+    /// The user to unlock does not exist, or is not visible to the actor.
+    #[error("no such user")]
+    NotFound,
+    #[error("not allowed")]
+    Forbidden,
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("database operation failed")]
+    Database(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<HasherError> for AccountError {
+    fn from(e: HasherError) -> Self {
+        AccountError::Auth(e.into())
     }
 }

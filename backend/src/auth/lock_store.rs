@@ -15,22 +15,60 @@ use super::Purpose;
 use crate::{
     audit::Action,
     db::entities::{unknown_id_lockout, user},
-    domain::lockout::{Decision, LockState, Outcome},
+    domain::lockout::{self, Decision, LockState, Outcome},
 };
 
 /// The lock state stored in a user row.
 pub fn lock_state(u: &user::Model) -> LockState {
+    state_of(u.failures, u.locked_until, u.lock_count, u.blocked_at)
+}
+
+/// The lock state stored for an unknown ID.
+pub(super) fn unknown_lock_state(r: &unknown_id_lockout::Model) -> LockState {
+    state_of(r.failures, r.locked_until, r.lock_count, r.blocked_at)
+}
+
+/// Columns → state: the one reading of the lock columns both kinds of row share.
+fn state_of(
+    failures: i32,
+    locked_until: Option<OffsetDateTime>,
+    lock_count: i32,
+    blocked_at: Option<OffsetDateTime>,
+) -> LockState {
     LockState {
-        failures: u32::try_from(u.failures).unwrap_or(0),
-        locked_until: u.locked_until,
-        lock_count: u32::try_from(u.lock_count).unwrap_or(0),
-        blocked_at: u.blocked_at,
+        failures: u32::try_from(failures).unwrap_or(0),
+        locked_until,
+        lock_count: u32::try_from(lock_count).unwrap_or(0),
+        blocked_at,
     }
 }
 
-/// Role of a stored user; an unknown value is treated as general (least privilege).
-pub fn role_of(u: &user::Model) -> super::Role {
-    super::Role::parse(&u.role).unwrap_or(super::Role::General)
+/// State → columns: the one writing of the lock columns (with the closed refusal count, the
+/// version bump and the time of the change).
+fn set_state(update: &mut sea_orm::sea_query::UpdateStatement, next: LockState, now: OffsetDateTime) {
+    update
+        .value(Alias::new("failures"), i32::try_from(next.failures).unwrap_or(i32::MAX))
+        .value(Alias::new("locked_until"), next.locked_until)
+        .value(Alias::new("lock_count"), i32::try_from(next.lock_count).unwrap_or(i32::MAX))
+        .value(Alias::new("blocked_at"), next.blocked_at)
+        .value(Alias::new("refused_attempts"), 0)
+        .value(Alias::new("version"), Expr::col(Alias::new("version")).add(1))
+        .value(Alias::new("updated_at"), now);
+}
+
+/// Lifts the lock or block of user `user_pk` (R2): stores [`lockout::unlocked`] whatever the
+/// row holds, through the same columns as every other change of the lock state.
+pub async fn store_unlocked<C: ConnectionTrait>(
+    db: &C,
+    user_pk: i64,
+    now: OffsetDateTime,
+) -> Result<(), sea_orm::DbErr> {
+    let mut update = Query::update();
+    update.table(Alias::new(LockRow::User(user_pk).table()));
+    set_state(&mut update, lockout::unlocked(), now);
+    update.and_where(Expr::col(Alias::new("id")).eq(user_pk));
+    db.execute(&update).await?;
+    Ok(())
 }
 
 /// A row holding a lock state: a user's, or an unknown ID's.
@@ -73,14 +111,7 @@ pub(super) async fn store_state<C: ConnectionTrait>(
     let mut update = Query::update();
     update.table(Alias::new(row.table()));
     if bump {
-        update
-            .value(Alias::new("failures"), next.failures as i32)
-            .value(Alias::new("locked_until"), next.locked_until)
-            .value(Alias::new("lock_count"), next.lock_count as i32)
-            .value(Alias::new("blocked_at"), next.blocked_at)
-            .value(Alias::new("refused_attempts"), 0)
-            .value(Alias::new("version"), Expr::col(Alias::new("version")).add(1))
-            .value(Alias::new("updated_at"), now);
+        set_state(&mut update, next, now);
     } else {
         update.value(Alias::new("version"), Expr::col(Alias::new("version")));
     }
@@ -158,14 +189,4 @@ pub(super) fn audit_of(
         detail["refused_while_locked"] = json!(refused);
     }
     (action, detail)
-}
-
-/// The lock state stored for an unknown ID.
-pub(super) fn unknown_lock_state(r: &unknown_id_lockout::Model) -> LockState {
-    LockState {
-        failures: u32::try_from(r.failures).unwrap_or(0),
-        locked_until: r.locked_until,
-        lock_count: u32::try_from(r.lock_count).unwrap_or(0),
-        blocked_at: r.blocked_at,
-    }
 }

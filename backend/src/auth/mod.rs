@@ -1,46 +1,18 @@
-//! Accounts and password authentication: one service used by issuance, password change and login.
+//! Who someone is: password authentication under R2 (one service used by issuance, password
+//! change and login), the login itself and its sessions (R9), and the accounts (R1, R11).
 
 pub mod accounts;
 pub mod error;
 pub mod lock_store;
+pub mod login;
 pub mod password;
 pub mod service;
+pub mod sessions;
 pub mod throttle;
 pub mod unknown;
 
-pub use error::AuthError;
-pub use lock_store::role_of;
+pub use error::{AccountError, AuthError, LoginError};
 pub use service::Authenticator;
-
-/// A user's role (SPEC §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// 一般ユーザー
-    General,
-    /// マスターユーザー
-    Master,
-    /// 労金 staff
-    Staff,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::General => "general",
-            Role::Master => "master",
-            Role::Staff => "staff",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "general" => Some(Role::General),
-            "master" => Some(Role::Master),
-            "staff" => Some(Role::Staff),
-            _ => None,
-        }
-    }
-}
 
 /// Why an authentication is needed; recorded in the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -220,6 +220,9 @@ fn enter(queued: &Arc<AtomicUsize>, max: usize) -> Result<Place, HasherError> {
 /// Password calls that may wait for a core by default (besides one running per core): with
 /// argon2id at m = 19 MiB ≈ 45 ms a verification on this machine's two cores, the last of them
 /// waits ≈ 0.7 s; later ones get 503 at once (docs/PERFORMANCE.md, flood).
+/// Default Argon2id memory cost in KiB: OWASP's minimum for Argon2id (t = 2, p = 1).
+pub const DEFAULT_MEMORY_KIB: u32 = 19_456;
+
 pub const DEFAULT_QUEUE_LIMIT: usize = 32;
 
 /// Recomputes the hash of `password` with the stored hash's algorithm, version, parameters and

@@ -9,16 +9,16 @@
 //! they lock like known ones. Attempts refused while an ID is locked or blocked are counted in its
 //! row and written to the audit log once per lock period (the count closes the period's entry).
 
-use common::{Password, UserId};
+use common::{Password, UserId, api::Role};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::json;
 use time::OffsetDateTime;
 
 use super::{
-    AuthError, Purpose, Role,
-    lock_store::{LockRow, MAX_RETRIES, audit_of, lock_state, record_refusal, role_of, store_state},
+    AuthError, Purpose,
+    lock_store::{LockRow, MAX_RETRIES, audit_of, lock_state, record_refusal, store_state},
     password::Hasher,
-    unknown,
+    sessions, unknown,
 };
 use crate::{
     audit::{self, Action},
@@ -61,7 +61,7 @@ impl Authenticator {
             // ID answers without password work: one statement would show).
             unknown_id_lockout::Entity::find_by_id(user_id.as_str()).one(&self.db).await?;
             let state = lock_state(&u);
-            let role = role_of(&u);
+            let role = u.role;
             match lockout::precheck(&state, now) {
                 Precheck::Blocked => {
                     self.refused(&u, Action::AuthRefusedBlocked, purpose, now).await?;
@@ -134,7 +134,7 @@ impl Authenticator {
                     .await?;
             }
             Outcome::NowBlocked => {
-                crate::sessions::end_all_of_user(&txn, u.id).await?;
+                sessions::end_all_of_user(&txn, u.id).await?;
                 let mail = templates::blocked(&u.user_id, u.id, &u.email, now, role != Role::General, &self.public_url);
                 outbox::enqueue(&txn, mail, now).await?;
             }

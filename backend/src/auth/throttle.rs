@@ -28,6 +28,13 @@ use governor::{
     state::{InMemoryState, NotKeyed, StateStore, keyed::DashMapStateStore, keyed::ShrinkableKeyedStateStore},
 };
 
+/// Default per-address password attempts a minute (burst: [`BURST_MINUTES`] minutes' worth).
+/// Twenty users of one company behind one NAT address, arriving together, need about 20–30
+/// attempts (login, or authenticate + issue, and typos): the burst covers them; sustained, one
+/// attempt every 6 s per address keeps a spray from one address to 14,400 guesses a day instead
+/// of unlimited.
+pub const DEFAULT_ATTEMPTS_PER_MINUTE: u32 = 10;
+
 /// The burst, in minutes of the sustained rate.
 pub const BURST_MINUTES: u32 = 8;
 /// Buckets shared by new addresses while the table is full (chosen by a hash of the address, so

@@ -6,7 +6,7 @@
 //! locked once untried for [`RETENTION`] and keeps at most [`MAX_ROWS`]. What stays distinguishable:
 //! a few wrong tries (no lock) on an unknown ID are forgotten after 30 days, a known ID's are not.
 
-use common::{Password, UserId};
+use common::{Password, UserId, api::Role};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionTrait,
@@ -15,7 +15,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::{
-    AuthError, Purpose, Role,
+    AuthError, Purpose,
     lock_store::{LockRow, MAX_RETRIES, audit_of, record_refusal, store_state, unknown_lock_state},
     password::Hasher,
 };
@@ -167,17 +167,15 @@ pub async fn prune<C: ConnectionTrait>(db: &C, now: OffsetDateTime) -> Result<u6
     Ok(gone)
 }
 
-/// Prunes every `interval` in the background.
-pub fn spawn_pruner(db: sea_orm::DatabaseConnection, interval: std::time::Duration) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(interval);
-        loop {
-            tick.tick().await;
-            match prune(&db, OffsetDateTime::now_utc()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(rows = n, "pruned the lock state of unknown IDs"),
-                Err(e) => tracing::warn!(error = %e, "pruning the lock state of unknown IDs failed"),
-            }
+/// Prunes every `interval`, for the life of the process (a failed pass is logged and retried).
+pub async fn prune_forever(db: sea_orm::DatabaseConnection, interval: std::time::Duration) {
+    let mut tick = tokio::time::interval(interval);
+    loop {
+        tick.tick().await;
+        match prune(&db, OffsetDateTime::now_utc()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "pruned the lock state of unknown IDs"),
+            Err(e) => tracing::warn!(error = %e, "pruning the lock state of unknown IDs failed"),
         }
-    });
+    }
 }

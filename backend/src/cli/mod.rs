@@ -6,17 +6,26 @@ use std::io::Read;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use common::{Field, Password, UserId};
+use common::{
+    Field, Password, UserId,
+    api::{MailStatus, Role},
+};
 use time::OffsetDateTime;
 
 use crate::{
-    auth::{
-        Role,
-        accounts::{self, Actor, NewAccount},
-    },
+    auth::accounts::{self, Actor, NewAccount},
+    certificates::revocation,
     config::{Config, ConfigArgs},
+    directory,
+    error::ApiError,
     startup::{Application, core_services},
 };
+
+/// A refusal of a service, as the operator reads it: the API's message (and the cause of an
+/// unexpected failure).
+fn refused(e: impl Into<ApiError>) -> anyhow::Error {
+    e.into().for_operator()
+}
 
 #[derive(Debug, Parser)]
 #[command(name = "cjs", version, about = "ろうきん賃金控除事務支援システム — 電子証明書サービス")]
@@ -78,8 +87,8 @@ pub enum Admin {
     /// List the mail outbox (newest first): status, attempts, last error.
     Mail {
         /// Only rows with this status: pending, sent or failed.
-        #[arg(long)]
-        status: Option<String>,
+        #[arg(long, value_parser = parse_mail_status)]
+        status: Option<MailStatus>,
     },
     /// Queue the expiry reminders due now (the server also does this periodically).
     Reminders,
@@ -94,20 +103,24 @@ pub enum Admin {
     },
 }
 
+fn parse_mail_status(s: &str) -> Result<MailStatus, String> {
+    MailStatus::parse(s).ok_or_else(|| "status は pending, sent, failed のいずれかです".to_owned())
+}
+
 fn read_password_stdin() -> anyhow::Result<Password> {
     let mut s = String::new();
     std::io::stdin().read_to_string(&mut s).context("Failed to read the password from standard input")?;
-    Password::parse(Field::Password, s.trim_end_matches(['\r', '\n'])).map_err(|e| anyhow::anyhow!("{e}"))
+    Password::parse(Field::Password, s.trim_end_matches(['\r', '\n'])).map_err(refused)
 }
 
 fn parse_id(s: &str) -> anyhow::Result<UserId> {
-    UserId::parse(s).map_err(|e| anyhow::anyhow!("{e}"))
+    UserId::parse(s).map_err(refused)
 }
 
 /// Runs `command` with `config`.
 pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
-        Command::Serve => Application::build(config).await?.run_until_stopped().await.context("server failed"),
+        Command::Serve => Application::build(config).await?.run_until_stopped().await,
         Command::Admin(admin) => run_admin(admin, config).await,
         Command::Openapi => {
             print_openapi();
@@ -137,7 +150,8 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
                 &Actor::Cli,
                 now,
             )
-            .await?;
+            .await
+            .map_err(refused)?;
             println!("会社を登録しました: {} (id {})", org.name, org.id);
             println!("マスターユーザーID: {master_id}");
             if given.is_none() {
@@ -156,7 +170,8 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
                 &Actor::Cli,
                 now,
             )
-            .await?;
+            .await
+            .map_err(refused)?;
             println!("労金スタッフを登録しました: {}", u.user_id);
             if given.is_none() {
                 println!("初期パスワード（一度だけ表示します）: {}", password.expose());
@@ -164,9 +179,7 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
         }
         Admin::Unlock { user_id } => {
             let id = parse_id(&user_id)?;
-            let u = accounts::unlock(&db, &Actor::Cli, &id, now)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.body().message))?;
+            let u = accounts::unlock(&db, &Actor::Cli, &id, now).await.map_err(refused)?;
             println!("ロック・閉塞を解除しました: {}", u.user_id);
         }
         Admin::Revoke { user_id, reason } => {
@@ -178,28 +191,20 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
                 config.ca_cert.as_deref().zip(config.ca_key.as_deref()),
                 now,
             )?;
-            let query = crate::directory::CertificateQuery {
+            let query = directory::CertificateQuery {
                 user_id: Some(id.to_string()),
                 status: Some(common::api::CertificateStatus::Active),
                 ..Default::default()
             };
-            let active = crate::directory::certificates(&db, &query, now).await?;
+            let active = directory::certificates(&db, &query, now).await.map_err(refused)?;
             anyhow::ensure!(!active.is_empty(), "{id} に有効な電子証明書はありません");
             for c in active {
-                crate::revocation::revoke(&db, &ca, &Actor::Cli, &c.serial, reason, now)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}", e.body().message))?;
+                revocation::revoke(&db, &ca, &Actor::Cli, &c.serial, reason, now).await.map_err(refused)?;
                 println!("失効しました: {} serial {}", id, c.serial);
             }
         }
         Admin::Mail { status } => {
-            if let Some(s) = status.as_deref() {
-                anyhow::ensure!(
-                    matches!(s, "pending" | "sent" | "failed"),
-                    "status は pending, sent, failed のいずれかです"
-                );
-            }
-            let mails = crate::directory::mail(&db, status.as_deref()).await?;
+            let mails = directory::mail(&db, status).await.map_err(refused)?;
             println!(
                 "{:>8}  {:<16}  {:<7}  {:>4}  {:<32}  件名 / 最後のエラー",
                 "id", "作成（日本時間）", "状態", "試行", "宛先"
@@ -209,13 +214,14 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
                     "{:>8}  {:<16}  {:<7}  {:>4}  {:<32}  {}",
                     m.id,
                     common::jst::format_datetime(m.created_at),
-                    m.status,
+                    m.status.as_str(),
                     m.attempts,
                     m.to,
                     m.subject
                 );
                 if let Some(e) = &m.last_error {
-                    let retry = m.next_attempt_at.filter(|_| m.status == "pending").map(common::jst::format_datetime);
+                    let retry =
+                        m.next_attempt_at.filter(|_| m.status == MailStatus::Pending).map(common::jst::format_datetime);
                     println!(
                         "{:>8}  エラー: {e}{}",
                         "",
@@ -227,7 +233,9 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
         }
         Admin::Audit { user_id, limit } => print_audit(&db, user_id, limit).await?,
         Admin::Reminders => {
-            let r = crate::mail::reminders::scan(&db, &config.mail.reminder_days, &config.public_url, now).await?;
+            let r = crate::mail::reminders::scan(&db, &config.mail.reminder_days, &config.public_url, now, now)
+                .await
+                .map_err(refused)?;
             println!(
                 "有効期限のお知らせ: {} 件の証明書を確認し、{} 件のメールを送信待ちにしました",
                 r.examined, r.queued
@@ -240,8 +248,8 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
 /// `cjs admin audit`: the same query as the /admin screen (`GET /api/admin/audit`).
 async fn print_audit(db: &sea_orm::DatabaseConnection, user_id: Option<String>, limit: u64) -> anyhow::Result<()> {
     let user_id = user_id.map(|id| parse_id(&id)).transpose()?.map(|id| id.to_string());
-    let query = crate::directory::AuditQuery { user_id, action: None };
-    let entries = crate::directory::audit(db, &query, limit).await?;
+    let query = directory::AuditQuery { user_id, action: None };
+    let entries = directory::audit(db, &query, limit).await.map_err(refused)?;
     println!("{:<16}  {:<22}  {:<12}  {:<12}  {:<39}  詳細", "日時（日本時間）", "操作", "実行者", "対象", "接続元");
     for e in &entries {
         println!(

@@ -29,7 +29,7 @@ pub mod user {
         pub id: i64,
         pub user_id: String,
         pub org_id: Option<i64>,
-        pub role: String,
+        pub role: common::api::Role,
         pub password_hash: String,
         pub email: String,
         pub must_change_password: bool,
@@ -77,10 +77,23 @@ pub mod certificate {
         pub not_after: TimeDateTimeWithTimeZone,
         pub fingerprint_sha256: String,
         pub key_type: String,
-        pub status: String,
+        /// Only `Active` or `Revoked` is stored: expiry is a matter of time
+        /// ([`crate::domain::certificate::status`]).
+        pub status: common::api::CertificateStatus,
         pub revoked_at: Option<TimeDateTimeWithTimeZone>,
         pub revocation_reason: Option<String>,
         pub created_at: TimeDateTimeWithTimeZone,
+    }
+
+    impl Model {
+        /// What the judgement of this certificate at a given time depends on.
+        pub fn facts(&self) -> crate::domain::certificate::CertificateFacts {
+            crate::domain::certificate::CertificateFacts {
+                stored: self.status,
+                not_before: self.not_before,
+                not_after: self.not_after,
+            }
+        }
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -125,7 +138,7 @@ pub mod mail_outbox {
         pub to_addr: String,
         pub subject: String,
         pub body: String,
-        pub status: String,
+        pub status: common::api::MailStatus,
         pub attempts: i32,
         pub last_error: Option<String>,
         pub next_attempt_at: TimeDateTimeWithTimeZone,

@@ -1,6 +1,7 @@
 //! R3/R5: who may be issued a certificate. Authentication for issuance is refused while the user
 //! holds an active certificate that expires in more than 30 days; renewal opens exactly 30 days
-//! before expiry. Expired and revoked certificates do not count.
+//! before expiry. Expired and revoked certificates do not count. A company's certificate limit
+//! holds back new issues, never renewals.
 
 use time::{Duration, OffsetDateTime};
 
@@ -27,7 +28,8 @@ pub enum Eligibility {
 
 /// Decides eligibility at `now` given all certificates the user holds.
 pub fn eligibility(held: &[HeldCertificate], now: OffsetDateTime) -> Eligibility {
-    let latest = held.iter().filter(|c| !c.revoked && c.not_after > now).map(|c| c.not_after).max();
+    let latest =
+        held.iter().filter(|c| !c.revoked && !super::certificate::expired(c.not_after, now)).map(|c| c.not_after).max();
     match latest {
         None => Eligibility::NewIssue,
         Some(not_after) => {
@@ -35,6 +37,13 @@ pub fn eligibility(held: &[HeldCertificate], now: OffsetDateTime) -> Eligibility
             if now >= renewable_from { Eligibility::Renewal } else { Eligibility::Refused { renewable_from } }
         }
     }
+}
+
+/// Whether the company's limit lets this issue through: a renewal always (the user already holds
+/// a certificate that counts), a new issue while fewer than `limit` users of the company hold a
+/// valid certificate.
+pub fn within_company_limit(holders: u32, limit: u32, renewal: bool) -> bool {
+    renewal || holders < limit
 }
 
 #[cfg(test)]
@@ -87,5 +96,18 @@ mod tests {
         let new = HeldCertificate { not_after: EXPIRY + Duration::days(365), revoked: false };
         let now = EXPIRY - Duration::days(10);
         assert!(matches!(eligibility(&[old, new], now), Eligibility::Refused { .. }));
+    }
+
+    #[test]
+    fn company_limit_refuses_the_new_issue_that_would_exceed_it() {
+        assert!(within_company_limit(19, 20, false));
+        assert!(!within_company_limit(20, 20, false));
+        assert!(!within_company_limit(0, 0, false));
+    }
+
+    #[test]
+    fn company_limit_never_holds_back_a_renewal() {
+        assert!(within_company_limit(20, 20, true));
+        assert!(within_company_limit(25, 20, true));
     }
 }

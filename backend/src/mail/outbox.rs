@@ -39,7 +39,7 @@ fn row(mail: Mail, now: OffsetDateTime) -> mail_outbox::ActiveModel {
         to_addr: Set(mail.to),
         subject: Set(mail.subject),
         body: Set(mail.body),
-        status: Set("pending".to_owned()),
+        status: Set(common::api::MailStatus::Pending),
         attempts: Set(0),
         last_error: Set(None),
         next_attempt_at: Set(now),

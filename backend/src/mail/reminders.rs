@@ -5,6 +5,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
+use common::api::{CertificateStatus, Role};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::OffsetDateTime;
 
@@ -29,16 +30,17 @@ pub struct ScanReport {
     pub queued: usize,
 }
 
-/// Queues every notice due at `now` (the rows themselves are stamped with the wall clock, so
-/// they are due for delivery at once).
+/// Queues every notice due at `now`, stamped `queued_at` (due for delivery from then on; the
+/// caller's wall clock, which differs from `now` only when a test or an operator judges another
+/// moment).
 pub async fn scan(
     db: &DatabaseConnection,
     reminder_days: &[u32],
     public_url: &str,
     now: OffsetDateTime,
+    queued_at: OffsetDateTime,
 ) -> Result<ScanReport, DbErr> {
     let (from, to) = scan_window(reminder_days, now);
-    let queued_at = OffsetDateTime::now_utc();
     let mut report = ScanReport::default();
     // Keyset pagination in (not_after, id) order: every chunk reads the next 1,000 entries of
     // the not_after index instead of re-reading and re-sorting the whole window.
@@ -68,7 +70,7 @@ pub async fn scan(
         // certificate was renewed. Read through the (user_pk, not_after) index and folded here: a
         // status equality in SQL would again tempt SQLite into the status index.
         let mut latest: HashMap<i64, OffsetDateTime> = HashMap::new();
-        let held: Vec<(i64, OffsetDateTime, String)> = certificate::Entity::find()
+        let held: Vec<(i64, OffsetDateTime, CertificateStatus)> = certificate::Entity::find()
             .select_only()
             .column(certificate::Column::UserPk)
             .column(certificate::Column::NotAfter)
@@ -78,7 +80,7 @@ pub async fn scan(
             .all(db)
             .await?;
         for (user_pk, not_after, status) in held {
-            if status == "active" {
+            if status == CertificateStatus::Active {
                 let entry = latest.entry(user_pk).or_insert(not_after);
                 *entry = (*entry).max(not_after);
             }
@@ -96,7 +98,7 @@ pub async fn scan(
             let Some(owner) = users.get(&cert.user_pk) else { continue };
             let facts = CertificateFacts {
                 not_after: cert.not_after,
-                revoked: cert.status != "active",
+                revoked: cert.status != CertificateStatus::Active,
                 superseded: latest.get(&cert.user_pk).is_some_and(|&l| l > cert.not_after),
             };
             let Some(notice) = notice_due(facts, reminder_days, now) else { continue };
@@ -106,7 +108,7 @@ pub async fn scan(
                 user_id: &owner.user_id,
                 to: &owner.email,
                 not_after: cert.not_after,
-                master_or_staff: owner.role != "general",
+                master_or_staff: owner.role != Role::General,
                 url: public_url,
             };
             let mail = match notice {
@@ -121,21 +123,19 @@ pub async fn scan(
     Ok(report)
 }
 
-/// Runs [`scan`] [`FIRST_SCAN_DELAY`] after start-up and then every `interval`.
-pub fn spawn(db: DatabaseConnection, reminder_days: Vec<u32>, public_url: String, interval: Duration) {
-    tokio::spawn(async move {
-        // The first scan waits a little: start-up (and the first requests) never queue behind it.
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + FIRST_SCAN_DELAY, interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match scan(&db, &reminder_days, &public_url, OffsetDateTime::now_utc()).await {
-                Ok(r) if r.queued > 0 => {
-                    tracing::info!(examined = r.examined, queued = r.queued, "expiry mails queued")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "expiry reminder scan failed; the next scan retries"),
-            }
+/// Runs [`scan`] [`FIRST_SCAN_DELAY`] after start-up and then every `interval`, for the life of
+/// the process (a failed scan is logged and retried at the next tick).
+pub async fn scan_forever(db: DatabaseConnection, reminder_days: Vec<u32>, public_url: String, interval: Duration) {
+    // The first scan waits a little: start-up (and the first requests) never queue behind it.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + FIRST_SCAN_DELAY, interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = OffsetDateTime::now_utc();
+        match scan(&db, &reminder_days, &public_url, now, now).await {
+            Ok(r) if r.queued > 0 => tracing::info!(examined = r.examined, queued = r.queued, "expiry mails queued"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "expiry reminder scan failed; the next scan retries"),
         }
-    });
+    }
 }

@@ -16,6 +16,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
+use common::api::MailStatus;
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{Mailbox, header::ContentType},
@@ -104,7 +105,7 @@ fn smtp_transport(s: &SmtpSettings) -> anyhow::Result<AsyncSmtpTransport<Tokio1E
 
 fn due(now: OffsetDateTime) -> Select<mail_outbox::Entity> {
     mail_outbox::Entity::find()
-        .filter(mail_outbox::Column::Status.eq("pending"))
+        .filter(mail_outbox::Column::Status.eq(MailStatus::Pending))
         .filter(mail_outbox::Column::NextAttemptAt.lte(now))
         .order_by_asc(mail_outbox::Column::Id)
 }
@@ -177,7 +178,7 @@ impl Worker {
             .filter(mail_outbox::Column::Id.eq(row.id));
         let update = match outcome {
             Outcome::Sent => update
-                .col_expr(mail_outbox::Column::Status, Expr::value("sent"))
+                .col_expr(mail_outbox::Column::Status, Expr::value(MailStatus::Sent))
                 .col_expr(mail_outbox::Column::SentAt, Expr::value(Some(now)))
                 .col_expr(mail_outbox::Column::LastError, Expr::value(Option::<String>::None)),
             Outcome::Retry(error) => {
@@ -190,7 +191,7 @@ impl Worker {
             Outcome::Failed(error) => {
                 tracing::error!(mail_id = row.id, attempts, error = %error, "mail refused permanently");
                 update
-                    .col_expr(mail_outbox::Column::Status, Expr::value("failed"))
+                    .col_expr(mail_outbox::Column::Status, Expr::value(MailStatus::Failed))
                     .col_expr(mail_outbox::Column::LastError, Expr::value(Some(error.clone())))
             }
         };
@@ -231,20 +232,19 @@ impl Worker {
         Ok(sent)
     }
 
-    /// Runs [`Worker::run_once`] every `interval` for the life of the process.
-    pub fn spawn(self, interval: Duration) {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                match self.run_once(OffsetDateTime::now_utc()).await {
-                    Ok(0) => {}
-                    Ok(sent) => tracing::info!(sent, "mail delivered"),
-                    Err(e) => tracing::warn!(error = %format!("{e:#}"), "mail worker pass failed; next pass retries"),
-                }
+    /// Runs [`Worker::run_once`] every `interval` for the life of the process (a failed pass is
+    /// logged and retried at the next tick).
+    pub async fn run_forever(self, interval: Duration) {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match self.run_once(OffsetDateTime::now_utc()).await {
+                Ok(0) => {}
+                Ok(sent) => tracing::info!(sent, "mail delivered"),
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "mail worker pass failed; next pass retries"),
             }
-        });
+        }
     }
 }
 

@@ -10,24 +10,19 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, Issuer,
-    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, SerialNumber, string::PrintableString,
+    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, string::PrintableString,
 };
 use time::{Duration, OffsetDateTime};
 
-use super::files;
+use super::{
+    files,
+    profile::{add_subject_key_identifier, random_serial},
+};
 
 /// Lifetime of a CA created here.
 pub const CA_LIFETIME: Duration = Duration::days(3652);
 /// Lifetime of the generated server certificate; it is renewed at start when 30 days are left.
 pub const SERVER_CERT_LIFETIME: Duration = Duration::days(397);
-
-/// A random positive 128-bit serial number (RFC 5280 §4.1.2.2: at most 20 octets).
-pub fn random_serial() -> (SerialNumber, String) {
-    use rand::Rng;
-    let mut bytes: [u8; 16] = rand::rng().random();
-    bytes[0] = (bytes[0] & 0x7f) | 0x01; // positive, and never a leading zero octet
-    (SerialNumber::from_slice(&bytes), hex::encode(bytes))
-}
 
 /// The loaded CA.
 pub struct CertificateAuthority {
@@ -148,7 +143,7 @@ impl CertificateAuthority {
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.use_authority_key_identifier_extension = true;
-        super::issue::add_subject_key_identifier(&mut params, &key)?;
+        add_subject_key_identifier(&mut params, &key)?;
         params.not_before = now - Duration::minutes(5);
         params.not_after = now + SERVER_CERT_LIFETIME;
         params.serial_number = Some(random_serial().0);

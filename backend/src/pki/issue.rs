@@ -4,14 +4,16 @@
 
 use anyhow::Context;
 use rcgen::{
-    CertificateParams, CustomExtension, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair, KeyUsagePurpose,
+    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair, KeyUsagePurpose,
     PKCS_ECDSA_P256_SHA256, PKCS_RSA_SHA256, RsaKeySize,
 };
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::{CertificateAuthority, ca::random_serial};
-use crate::{config::KeyType, domain::validity::validity};
+use super::{
+    CertificateAuthority,
+    profile::{add_subject_key_identifier, fingerprint, random_serial},
+};
+use crate::domain::validity::validity;
 
 /// A just-issued certificate with its private key.
 pub struct IssuedCertificate {
@@ -35,6 +37,16 @@ impl std::fmt::Debug for IssuedCertificate {
     }
 }
 
+/// Key algorithm of issued client certificates (R7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyType {
+    /// RSA 2048-bit with SHA-256 (the default: imports everywhere).
+    Rsa2048,
+    /// ECDSA P-256 with SHA-256.
+    P256,
+}
+
 impl KeyType {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -42,21 +54,6 @@ impl KeyType {
             KeyType::P256 => "p256",
         }
     }
-}
-
-/// Lowercase hex SHA-256 of `der`.
-pub fn fingerprint(der: &[u8]) -> String {
-    hex::encode(Sha256::digest(der))
-}
-
-/// rcgen writes a subject key identifier only for CA certificates; RFC 5280 §4.2.1.2 asks for
-/// one on end-entity certificates too (client and server).
-pub fn add_subject_key_identifier(params: &mut CertificateParams, key: &KeyPair) -> anyhow::Result<()> {
-    let ski = params.key_identifier(key);
-    let mut ski_der = vec![0x04, u8::try_from(ski.len()).context("key identifier too long")?];
-    ski_der.extend_from_slice(&ski);
-    params.custom_extensions.push(CustomExtension::from_oid_content(&[2, 5, 29, 14], ski_der));
-    Ok(())
 }
 
 /// Generates a key of `key_type` and a client certificate for `user_id` of `organization`, valid

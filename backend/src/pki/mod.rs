@@ -1,9 +1,12 @@
 //! The certificate authority: its key and certificate, the server certificate, client
-//! certificate issuance (R4, R7) and PKCS#12 packing.
+//! certificate issuance (R4, R7), the CRL's signature (R8) and PKCS#12 packing. No database
+//! here: what to sign comes from `crate::certificates`.
 
 pub mod ca;
+pub mod crl;
 pub mod files;
 pub mod issue;
 pub mod p12;
+pub mod profile;
 
 pub use ca::CertificateAuthority;

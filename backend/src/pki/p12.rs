@@ -9,7 +9,31 @@ use p12_keystore::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::config::{P12Encryption, P12Settings};
+/// Password-based encryption of the .p12 (R7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum P12Encryption {
+    /// PBES2: PBKDF2-HMAC-SHA256 + AES-256-CBC, HMAC-SHA256 MAC (Windows 10 1709+, OpenSSL 3, NSS).
+    Aes256,
+    /// pbeWithSHAAnd3-KeyTripleDES-CBC + HMAC-SHA1 MAC, for old Windows/macOS importers.
+    TripleDes,
+}
+
+/// Default PBKDF2 iteration count of the .p12: ASVS 11.4.4's floor for PBKDF2-HMAC-SHA256.
+pub const DEFAULT_P12_ITERATIONS: u32 = 600_000;
+
+/// PKCS#12 protection parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct P12Settings {
+    pub encryption: P12Encryption,
+    pub iterations: u32,
+}
+
+impl Default for P12Settings {
+    fn default() -> Self {
+        Self { encryption: P12Encryption::Aes256, iterations: DEFAULT_P12_ITERATIONS }
+    }
+}
 
 /// Builds the .p12. CPU-bound (the KDF): call it off the async workers.
 pub fn build_p12(

@@ -7,7 +7,7 @@ use rustls_pki_types::CertificateDer;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 
-use crate::{db::entities::certificate, net::ClientConnection, pki::issue::fingerprint};
+use crate::{db::entities::certificate, domain::certificate::class, net::ClientConnection, pki::profile::fingerprint};
 
 /// The certificate chain the client presented in the TLS handshake (leaf first).
 #[derive(Debug, Clone)]
@@ -17,6 +17,11 @@ impl PeerCertificates {
     pub fn leaf(&self) -> Option<&CertificateDer<'static>> {
         self.0.first()
     }
+}
+
+/// The DER of the leaf certificate presented on the connection of `req`, if any.
+pub fn presented_leaf(req: &actix_web::HttpRequest) -> Option<Vec<u8>> {
+    req.conn_data::<PeerCertificates>().and_then(|p| p.leaf()).map(|c| c.as_ref().to_vec())
 }
 
 /// The HTTP service's `on_connect_ext` callback: stores the presented chain in the connection's
@@ -35,8 +40,18 @@ pub struct Judgement {
     pub record: Option<certificate::Model>,
 }
 
+impl Judgement {
+    /// The record of a valid certificate, or why the certificate is not one.
+    pub fn valid(self) -> Result<certificate::Model, CertificateClass> {
+        match (self.class, self.record) {
+            (CertificateClass::Valid, Some(record)) => Ok(record),
+            (class, _) => Err(class),
+        }
+    }
+}
+
 /// Judges `leaf` at `now`: a certificate is ours only if its exact bytes (SHA-256) were issued
-/// here; then it is revoked, not yet valid, expired or valid.
+/// here; then [`crate::domain::certificate::class`] says what it is.
 pub async fn classify<C: ConnectionTrait>(
     db: &C,
     leaf: Option<&[u8]>,
@@ -50,14 +65,5 @@ pub async fn classify<C: ConnectionTrait>(
     let Some(row) = found else {
         return Ok(Judgement { class: CertificateClass::UnknownIssuer, record: None });
     };
-    let class = if row.status == "revoked" {
-        CertificateClass::Revoked
-    } else if now < row.not_before {
-        CertificateClass::NotYetValid
-    } else if now > row.not_after {
-        CertificateClass::Expired
-    } else {
-        CertificateClass::Valid
-    };
-    Ok(Judgement { class, record: Some(row) })
+    Ok(Judgement { class: class(row.facts(), now), record: Some(row) })
 }

@@ -6,12 +6,9 @@ use std::process::Command;
 
 use backend::db::entities::audit_log;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::{
-    helpers::{TestApp, databases, run, spawn_app},
-    login::Browser,
-};
+use crate::helpers::{TestApp, TestDb, each_database, run, spawn_app};
 
 /// `cjs admin …` on the app's data directory and database, as the bank runs it.
 fn cjs_admin(app: &TestApp, args: &[&str]) -> String {
@@ -35,74 +32,52 @@ async fn addresses(app: &TestApp, action: &str) -> Vec<Option<String>> {
 
 const LOCALHOST: Option<&str> = Some("127.0.0.1");
 
-#[tokio::test]
-async fn api_entries_record_the_client_address_and_cli_entries_none() {
-    for db in databases() {
-        let app = spawn_app(&db).await;
-        // The bank's CLI path, in this process and outside any request.
-        app.create_master("テスト株式会社", "master01", "init1234").await;
-        // Through the API.
-        let r = app
-            .post(
-                "/api/password/change",
-                &json!({"user_id": "master01", "current_password": "init1234", "new_password": "Secret123"}),
-            )
-            .await;
-        assert_eq!(r.status(), 200, "{db:?}");
-        let r = app.post("/api/issuance/authenticate", &json!({"user_id": "master01", "password": "Wrong1234"})).await;
-        assert_eq!(r.status(), 401);
-        // The `cjs admin` binary.
-        cjs_admin(&app, &["unlock", "--user-id", "master01"]);
+each_database!(api_entries_record_the_client_address_and_cli_entries_none);
+async fn api_entries_record_the_client_address_and_cli_entries_none(db: &TestDb) {
+    let app = spawn_app(db).await;
+    // The bank's CLI path, in this process and outside any request.
+    app.create_master("テスト株式会社", "master01", "init1234").await;
+    // Through the API.
+    assert_eq!(app.change_password("master01", "init1234", "Secret123", None).await.0, 200, "{db:?}");
+    assert_eq!(app.authenticate("master01", "Wrong1234").await.0, 401);
+    // The `cjs admin` binary.
+    cjs_admin(&app, &["unlock", "--user-id", "master01"]);
 
-        for (action, expected) in [
-            ("organization_created", None),
-            ("user_created", None),
-            ("password_changed", LOCALHOST),
-            ("auth_failure", LOCALHOST),
-            ("unlocked", None),
-        ] {
-            assert_eq!(addresses(&app, action).await, vec![expected.map(str::to_owned)], "{db:?}: {action}");
-        }
-        assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE client_address IS NULL").await, 3, "{db:?}");
-
-        // `cjs admin audit` lists the address (— for the CLI's own entries), newest first.
-        let out = cjs_admin(&app, &["audit", "--user-id", "master01"]);
-        let line = |action: &str| out.lines().find(|l| l.contains(action)).unwrap_or_else(|| panic!("{action}: {out}"));
-        assert!(line("password_changed").contains("127.0.0.1"), "{out}");
-        assert!(line("unlocked").contains("cli") && line("unlocked").contains("—"), "{out}");
-        assert!(out.lines().nth(1).unwrap().contains("unlocked"), "newest first: {out}");
-        let one = cjs_admin(&app, &["audit", "--user-id", "master01", "--limit", "1"]);
-        assert!(one.trim_end().ends_with("1 件"), "{one}");
+    for (action, expected) in [
+        ("organization_created", None),
+        ("user_created", None),
+        ("password_changed", LOCALHOST),
+        ("auth_failure", LOCALHOST),
+        ("unlocked", None),
+    ] {
+        assert_eq!(addresses(&app, action).await, vec![expected.map(str::to_owned)], "{db:?}: {action}");
     }
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE client_address IS NULL").await, 3, "{db:?}");
+
+    // `cjs admin audit` lists the address (— for the CLI's own entries), newest first.
+    let out = cjs_admin(&app, &["audit", "--user-id", "master01"]);
+    let line = |action: &str| out.lines().find(|l| l.contains(action)).unwrap_or_else(|| panic!("{action}: {out}"));
+    assert!(line("password_changed").contains("127.0.0.1"), "{out}");
+    assert!(line("unlocked").contains("cli") && line("unlocked").contains("—"), "{out}");
+    assert!(out.lines().nth(1).unwrap().contains("unlocked"), "newest first: {out}");
+    let one = cjs_admin(&app, &["audit", "--user-id", "master01", "--limit", "1"]);
+    assert!(one.trim_end().ends_with("1 件"), "{one}");
 }
 
-#[tokio::test]
-async fn the_admin_audit_api_and_its_description_carry_the_address() {
-    for db in databases() {
-        let app = spawn_app(&db).await;
-        app.master_ready("テスト株式会社", "master01", "Secret123").await;
-        app.create_staff("staff001", "Init1234").await;
-        let r = app
-            .post(
-                "/api/password/change",
-                &json!({"user_id": "staff001", "current_password": "Init1234", "new_password": "Staff1234"}),
-            )
-            .await;
-        assert_eq!(r.status(), 200);
-        let (pem, _) = app.issued_identity("staff001", "Staff1234").await;
-        let mut staff = Browser::new(&app, Some(&pem));
-        assert_eq!(staff.login("staff001", "Staff1234").await.0, 200, "{db:?}");
+each_database!(the_admin_audit_api_and_its_description_carry_the_address);
+async fn the_admin_audit_api_and_its_description_carry_the_address(db: &TestDb) {
+    let app = spawn_app(db).await;
+    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    let staff = app.staff_session("staff001", "Staff1234").await;
 
-        let (s, entries) = staff.get("/api/admin/audit?user_id=master01").await;
-        assert_eq!(s, 200, "{entries}");
-        let entries = entries.as_array().unwrap();
-        let of = |action: &str| entries.iter().find(|e| e["action"] == action).unwrap_or_else(|| panic!("{action}"));
-        assert_eq!(of("password_changed")["client_address"], "127.0.0.1", "{db:?}");
-        assert_eq!(of("organization_created")["client_address"], Value::Null, "made by the CLI");
-        assert!(entries.iter().all(|e| e.as_object().unwrap().contains_key("client_address")));
-    }
+    let (s, entries) = staff.get("/api/admin/audit?user_id=master01").await;
+    assert_eq!(s, 200, "{entries}");
+    let entries = entries.as_array().unwrap();
+    let of = |action: &str| entries.iter().find(|e| e["action"] == action).unwrap_or_else(|| panic!("{action}"));
+    assert_eq!(of("password_changed")["client_address"], "127.0.0.1", "{db:?}");
+    assert_eq!(of("organization_created")["client_address"], Value::Null, "made by the CLI");
+    assert!(entries.iter().all(|e| e.as_object().unwrap().contains_key("client_address")));
     // The OpenAPI description follows the type.
-    let app = spawn_app(&crate::helpers::TestDb::Sqlite).await;
     let doc: Value = app.client.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
     let field = &doc["components"]["schemas"]["AuditEntry"]["properties"]["client_address"];
     assert!(field.is_object(), "{}", doc["components"]["schemas"]["AuditEntry"]);

@@ -12,39 +12,7 @@ use std::{path::Path, process::Command};
 
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestDb, client_with, databases, python_tool, spawn_app};
-
-/// Logs `id` in with its certificate; returns the session cookie (`cjs_session=…`).
-async fn login(app: &TestApp, identity: &[u8], id: &str, pw: &str) -> String {
-    let r = client_with(&app.data_dir, Some(identity))
-        .post(app.url("/api/login"))
-        .json(&json!({"user_id": id, "password": pw}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let cookie = r.headers()["set-cookie"].to_str().unwrap();
-    cookie.split(';').next().unwrap().to_owned()
-}
-
-/// A logged-in bank staff user (`staff001`) and master user (`master01`): (certificate + key as
-/// PEM, session cookie) each.
-async fn staff_and_master(app: &TestApp) -> [(Vec<u8>, String); 2] {
-    app.create_staff("staff001", "Init1234").await;
-    let r = app
-        .post(
-            "/api/password/change",
-            &json!({"user_id": "staff001", "current_password": "Init1234", "new_password": "Staff1234"}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
-    app.master_ready("テスト株式会社", "master01", "Master123").await;
-    let (staff_pem, _) = app.issued_identity("staff001", "Staff1234").await;
-    let (master_pem, _) = app.issued_identity("master01", "Master123").await;
-    let staff_cookie = login(app, &staff_pem, "staff001", "Staff1234").await;
-    let master_cookie = login(app, &master_pem, "master01", "Master123").await;
-    [(staff_pem, staff_cookie), (master_pem, master_cookie)]
-}
+use crate::helpers::{TestDb, each_database, python_tool, spawn_app};
 
 /// Runs schemathesis as one user; returns (passed, output).
 fn schemathesis(
@@ -93,9 +61,11 @@ fn schemathesis(
     (out.status.success(), text)
 }
 
-async fn run_against(db: &TestDb) {
+each_database!(schemathesis_finds_no_server_error_and_no_undocumented_answer, flavor = "multi_thread");
+async fn schemathesis_finds_no_server_error_and_no_undocumented_answer(db: &TestDb) {
     let app = spawn_app(db).await;
-    let [(staff_pem, staff_cookie), (master_pem, master_cookie)] = staff_and_master(&app).await;
+    let staff = app.staff_session("staff001", "Staff1234").await;
+    let master = app.master_session("テスト株式会社", "master01", "Master123").await;
 
     let dir = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
@@ -114,18 +84,18 @@ async fn run_against(db: &TestDb) {
     //    left for last: schemathesis learns real serials from the certificate list and would
     //    revoke the certificates these sessions run on.
     let revoke = "/api/admin/certificates/{serial}/revoke";
-    let staff = run("staff", &staff_pem, &staff_cookie, &["--exclude-tag", "master", "--exclude-path", revoke]);
-    let master = run("master", &master_pem, &master_cookie, &["--include-tag", "master"]);
-    check("bank staff", staff.await.unwrap());
-    check("master user", master.await.unwrap());
+    let as_staff =
+        run("staff", staff.identity(), staff.cookie(), &["--exclude-tag", "master", "--exclude-path", revoke]);
+    let as_master = run("master", master.identity(), master.cookie(), &["--include-tag", "master"]);
+    check("bank staff", as_staff.await.unwrap());
+    check("master user", as_master.await.unwrap());
     // Nothing it sent ended or corrupted the two sessions.
-    for (pem, cookie) in [(&staff_pem, &staff_cookie), (&master_pem, &master_cookie)] {
-        let me = client_with(&app.data_dir, Some(pem)).get(app.url("/api/me")).header("cookie", cookie);
-        assert_eq!(me.send().await.unwrap().status(), 200);
+    for browser in [&staff, &master] {
+        assert_eq!(browser.get("/api/me").await.0, 200);
     }
     // 2. Revocation, with the certificate list it takes real serials from.
     let filter = ["--include-path", revoke, "--include-path", "/api/admin/certificates"];
-    check("bank staff (revocation)", run("staff-revoke", &staff_pem, &staff_cookie, &filter).await.unwrap());
+    check("bank staff (revocation)", run("staff-revoke", staff.identity(), staff.cookie(), &filter).await.unwrap());
     eprintln!("schemathesis on {db:?} took {:.1} s", started.elapsed().as_secs_f64());
 
     // Whatever it changed, it changed through the audited paths, and the service is healthy.
@@ -139,88 +109,58 @@ async fn run_against(db: &TestDb) {
     assert_eq!(app.client.get(app.url("/api/health")).send().await.unwrap().status(), 200);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
-    for db in databases() {
-        run_against(&db).await;
-    }
-}
-
+each_database!(control_characters_in_free_text_are_refused_and_change_nothing, flavor = "multi_thread");
 /// Inputs schemathesis reaches only by chance: control characters (NUL above all, which
 /// PostgreSQL refuses in text) in every free-text field and path. Each is a 400 naming the field
 /// (or a 404 for a path), and nothing is written.
-#[tokio::test(flavor = "multi_thread")]
-async fn control_characters_in_free_text_are_refused_and_change_nothing() {
-    for db in databases() {
-        let app = spawn_app(&db).await;
-        let [(staff_pem, staff_cookie), (master_pem, master_cookie)] = staff_and_master(&app).await;
-        let staff = client_with(&app.data_dir, Some(&staff_pem));
-        let master = client_with(&app.data_dir, Some(&master_pem));
-        let rows = "SELECT (SELECT COUNT(*) FROM audit_log) + (SELECT COUNT(*) FROM organizations) \
-                    + (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM certificates WHERE revoked_at IS NOT NULL) AS n";
-        let before = app.count(rows).await;
+async fn control_characters_in_free_text_are_refused_and_change_nothing(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let staff = app.staff_session("staff001", "Staff1234").await;
+    let master = app.master_session("テスト株式会社", "master01", "Master123").await;
+    let rows = "SELECT (SELECT COUNT(*) FROM audit_log) + (SELECT COUNT(*) FROM organizations) \
+                + (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM certificates WHERE revoked_at IS NOT NULL) AS n";
+    let before = app.count(rows).await;
 
-        for c in ["%00", "%0A", "%1B", "%7F", "%C2%85"] {
-            for (path, field) in [
-                (format!("/api/admin/certificates?user_id=a{c}"), "user_id"),
-                (format!("/api/admin/certificates?serial={c}"), "serial"),
-                (format!("/api/admin/certificates?organization=x{c}y"), "organization"),
-                (format!("/api/admin/audit?user_id={c}"), "user_id"),
-                (format!("/api/admin/audit?action=login{c}"), "action"),
-            ] {
-                let r = staff.get(app.url(&path)).header("cookie", &staff_cookie).send().await.unwrap();
-                assert_eq!(r.status(), 400, "{db:?} {path}");
-                let body: serde_json::Value = r.json().await.unwrap();
-                assert_eq!(
-                    (body["code"].as_str(), body["field"].as_str()),
-                    (Some("invalid_input"), Some(field)),
-                    "{path}"
-                );
-            }
-            let r = staff
-                .post(app.url(&format!("/api/admin/certificates/{c}/revoke")))
-                .header("cookie", &staff_cookie)
-                .json(&json!({"reason": "superseded"}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 404, "{db:?} revoke {c}");
+    for c in ["%00", "%0A", "%1B", "%7F", "%C2%85"] {
+        for (path, field) in [
+            (format!("/api/admin/certificates?user_id=a{c}"), "user_id"),
+            (format!("/api/admin/certificates?serial={c}"), "serial"),
+            (format!("/api/admin/certificates?organization=x{c}y"), "organization"),
+            (format!("/api/admin/audit?user_id={c}"), "user_id"),
+            (format!("/api/admin/audit?action=login{c}"), "action"),
+        ] {
+            let (status, body) = staff.get(&path).await;
+            assert_eq!(status, 400, "{db:?} {path}");
+            assert_eq!((body["code"].as_str(), body["field"].as_str()), (Some("invalid_input"), Some(field)), "{path}");
         }
-        for ch in ['\0', '\n', '\u{1b}', '\u{7f}', '\u{85}'] {
-            let posts = [
-                (
-                    &staff,
-                    &staff_cookie,
-                    "/api/admin/organizations",
-                    json!({"name": format!("会{ch}社"), "master_user_id": "abc123", "email": "a@b.co.jp"}),
-                    "name",
-                ),
-                (
-                    &staff,
-                    &staff_cookie,
-                    "/api/admin/organizations",
-                    json!({"name": "会社", "master_user_id": "abc123", "email": format!("a{ch}@b.co.jp")}),
-                    "email",
-                ),
-                (
-                    &master,
-                    &master_cookie,
-                    "/api/org/users",
-                    json!({"user_id": "abc123", "email": format!("a@b{ch}.co.jp")}),
-                    "email",
-                ),
-            ];
-            for (client, cookie, path, body, field) in posts {
-                let r = client.post(app.url(path)).header("cookie", cookie).json(&body).send().await.unwrap();
-                assert_eq!(r.status(), 400, "{db:?} {path} {body}");
-                // Refused by the check naming the field, not by the database's fallback.
-                let answer = r.json::<serde_json::Value>().await.unwrap();
-                assert_eq!((answer["code"].as_str(), answer["field"].as_str()), (Some("invalid_input"), Some(field)));
-            }
-        }
-        assert_eq!(app.count(rows).await, before, "{db:?}: nothing was written");
-        assert_eq!(app.client.get(app.url("/api/health")).send().await.unwrap().status(), 200);
+        let revoke = format!("/api/admin/certificates/{c}/revoke");
+        assert_eq!(staff.post(&revoke, &json!({"reason": "superseded"}), None).await.0, 404, "{db:?} revoke {c}");
     }
+    for ch in ['\0', '\n', '\u{1b}', '\u{7f}', '\u{85}'] {
+        let posts = [
+            (
+                &staff,
+                "/api/admin/organizations",
+                json!({"name": format!("会{ch}社"), "master_user_id": "abc123", "email": "a@b.co.jp"}),
+                "name",
+            ),
+            (
+                &staff,
+                "/api/admin/organizations",
+                json!({"name": "会社", "master_user_id": "abc123", "email": format!("a{ch}@b.co.jp")}),
+                "email",
+            ),
+            (&master, "/api/org/users", json!({"user_id": "abc123", "email": format!("a@b{ch}.co.jp")}), "email"),
+        ];
+        for (browser, path, body, field) in posts {
+            let (status, answer) = browser.post(path, &body, None).await;
+            assert_eq!(status, 400, "{db:?} {path} {body}");
+            // Refused by the check naming the field, not by the database's fallback.
+            assert_eq!((answer["code"].as_str(), answer["field"].as_str()), (Some("invalid_input"), Some(field)));
+        }
+    }
+    assert_eq!(app.count(rows).await, before, "{db:?}: nothing was written");
+    assert_eq!(app.client.get(app.url("/api/health")).send().await.unwrap().status(), 200);
 }
 
 /// A known path with a method it does not have is a JSON 405 naming the allowed methods; an
@@ -251,62 +191,60 @@ async fn wrong_methods_get_405_with_allow_and_the_description_is_served() {
     assert!(doc["paths"]["/api/admin/certificates/{serial}/revoke"]["post"].is_object());
 }
 
+each_database!(the_classifier_accepts_only_the_exact_bytes_it_issued);
 /// The client-certificate classifier (`tls::peer::classify`, which decides whether a presented
 /// certificate is one of ours) on arbitrary DER, in CI: 2,000 seeded mutations of an issued
 /// certificate (bit flips, truncations, insertions, overwritten runs, random bytes) and a forged
 /// twin (same common name and serial, issuer name copied from our CA, signed by another key) are all
 /// `unknown_issuer`; only the exact issued bytes are `valid`. The coverage-guided variant is the
 /// cargo-fuzz target `certificate_classifier` (docs/RELIABILITY.md).
-#[tokio::test]
-async fn the_classifier_accepts_only_the_exact_bytes_it_issued() {
+async fn the_classifier_accepts_only_the_exact_bytes_it_issued(db: &TestDb) {
     use backend::tls::peer::classify;
     use common::api::CertificateClass;
     use rand::{Rng, SeedableRng, rngs::StdRng};
 
-    for db in databases() {
-        let app = spawn_app(&db).await;
-        app.master_ready("分類株式会社", "master01", "Master123").await;
-        let (pem, serial) = app.issued_identity("master01", "Master123").await;
-        let der = x509_parser::pem::Pem::iter_from_buffer(&pem)
-            .map(Result::unwrap)
-            .find(|p| p.label == "CERTIFICATE")
-            .unwrap()
-            .contents;
-        let now = time::OffsetDateTime::now_utc();
-        let judge = |bytes: Vec<u8>| {
-            let db = &app.db;
-            async move { classify(db, Some(&bytes), now).await.expect("classify never errs").class }
-        };
-        assert_eq!(judge(der.clone()).await, CertificateClass::Valid);
+    let app = spawn_app(db).await;
+    app.master_ready("分類株式会社", "master01", "Master123").await;
+    let (pem, serial) = app.issued_identity("master01", "Master123").await;
+    let der = x509_parser::pem::Pem::iter_from_buffer(&pem)
+        .map(Result::unwrap)
+        .find(|p| p.label == "CERTIFICATE")
+        .unwrap()
+        .contents;
+    let now = time::OffsetDateTime::now_utc();
+    let judge = |bytes: Vec<u8>| {
+        let db = &app.db;
+        async move { classify(db, Some(&bytes), now).await.expect("classify never errs").class }
+    };
+    assert_eq!(judge(der.clone()).await, CertificateClass::Valid);
 
-        let ca_pem = std::fs::read_to_string(app.data_dir.join("ca.pem")).unwrap();
-        let fake_ca = rcgen::Issuer::from_ca_cert_pem(&ca_pem, rcgen::KeyPair::generate().unwrap()).unwrap();
-        let mut twin = rcgen::CertificateParams::new(vec![]).unwrap();
-        twin.distinguished_name.push(rcgen::DnType::CommonName, "master01");
-        twin.serial_number = Some(rcgen::SerialNumber::from_slice(&hex::decode(&serial).unwrap()));
-        let twin = twin.signed_by(&rcgen::KeyPair::generate().unwrap(), &fake_ca).unwrap();
-        assert_eq!(judge(twin.der().to_vec()).await, CertificateClass::UnknownIssuer, "forged twin");
+    let ca_pem = std::fs::read_to_string(app.data_dir.join("ca.pem")).unwrap();
+    let fake_ca = rcgen::Issuer::from_ca_cert_pem(&ca_pem, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let mut twin = rcgen::CertificateParams::new(vec![]).unwrap();
+    twin.distinguished_name.push(rcgen::DnType::CommonName, "master01");
+    twin.serial_number = Some(rcgen::SerialNumber::from_slice(&hex::decode(&serial).unwrap()));
+    let twin = twin.signed_by(&rcgen::KeyPair::generate().unwrap(), &fake_ca).unwrap();
+    assert_eq!(judge(twin.der().to_vec()).await, CertificateClass::UnknownIssuer, "forged twin");
 
-        let mut rng = StdRng::seed_from_u64(20261126);
-        let mut judged = 0;
-        for _ in 0..2000 {
-            let mut m = der.clone();
-            let at = rng.random_range(0..m.len());
-            match rng.random_range(0..5) {
-                0 => m[at] ^= 1 << rng.random_range(0..8),
-                1 => m.truncate(at),
-                2 => m.insert(at, rng.random()),
-                3 => {
-                    let end = (at + rng.random_range(1..64)).min(m.len());
-                    rng.fill(&mut m[at..end]);
-                }
-                _ => m = (0..rng.random_range(0..2048)).map(|_| rng.random()).collect(),
+    let mut rng = StdRng::seed_from_u64(20261126);
+    let mut judged = 0;
+    for _ in 0..2000 {
+        let mut m = der.clone();
+        let at = rng.random_range(0..m.len());
+        match rng.random_range(0..5) {
+            0 => m[at] ^= 1 << rng.random_range(0..8),
+            1 => m.truncate(at),
+            2 => m.insert(at, rng.random()),
+            3 => {
+                let end = (at + rng.random_range(1..64)).min(m.len());
+                rng.fill(&mut m[at..end]);
             }
-            if m != der {
-                assert_eq!(judge(m.clone()).await, CertificateClass::UnknownIssuer, "{} bytes", m.len());
-                judged += 1;
-            }
+            _ => m = (0..rng.random_range(0..2048)).map(|_| rng.random()).collect(),
         }
-        assert!(judged > 1900, "{judged}");
+        if m != der {
+            assert_eq!(judge(m.clone()).await, CertificateClass::UnknownIssuer, "{} bytes", m.len());
+            judged += 1;
+        }
     }
+    assert!(judged > 1900, "{judged}");
 }

@@ -7,19 +7,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use backend::{
-    auth::{
-        Role,
-        accounts::{self, Actor, NewAccount},
-    },
-    startup::core_services,
-};
-use common::{Field, Password, UserId};
 use sea_orm::ConnectionTrait;
-use serde_json::json;
-use time::OffsetDateTime;
 
-use crate::helpers::{client_with, count, databases, fresh_store, serve_process};
+use crate::helpers::{Browser, TestDb, TestStore, client_with, each_database, serve_process};
 
 async fn wait_healthy(client: &reqwest::Client, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -34,157 +24,98 @@ async fn wait_healthy(client: &reqwest::Client, base: &str) {
     }
 }
 
-/// Authenticate + issue for `id`; the HTTP status of the step that ended it (or 0: connection lost).
-async fn issue(client: &reqwest::Client, base: &str, id: &str) -> u16 {
-    let Ok(r) = client
-        .post(format!("{base}/api/issuance/authenticate"))
-        .json(&json!({"user_id": id, "password": "Secret123"}))
-        .send()
-        .await
-    else {
-        return 0;
-    };
-    if r.status() != 200 {
-        return r.status().as_u16();
-    }
-    let Ok(body) = r.json::<serde_json::Value>().await else { return 0 };
-    let token = body["token"].as_str().unwrap_or_default().to_owned();
-    match client
-        .post(format!("{base}/api/issuance/issue"))
-        .json(&json!({"token": token, "password": "Secret123"}))
-        .send()
-        .await
-    {
-        Ok(r) => {
-            let status = r.status().as_u16();
-            if r.bytes().await.is_err() { 0 } else { status }
-        }
-        Err(_) => 0,
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_during_issuance_and_logins_leaves_no_half_written_state() {
+each_database!(
+    sigkill_during_issuance_and_logins_leaves_no_half_written_state,
+    flavor = "multi_thread",
+    worker_threads = 2
+);
+async fn sigkill_during_issuance_and_logins_leaves_no_half_written_state(db: &TestDb) {
     const USERS: usize = 24;
-    crate::helpers::init();
-    for db in databases() {
-        let (_dir, data_dir, url) = fresh_store(&db).await;
-        let config = backend::config::Config::resolve(&backend::config::ConfigArgs {
-            data_dir: Some(data_dir.clone()),
-            database_url: Some(url.clone()),
-            ..Default::default()
-        })
-        .unwrap();
-        let (conn, auth) = core_services(&config).await.unwrap();
-        let pw = || Some(Password::parse(Field::Password, "Secret123").unwrap());
-        let (org, _) = accounts::create_organization(
-            &conn,
-            &auth.hasher,
-            "障害試験株式会社",
-            100,
-            NewAccount { user_id: &UserId::parse("master01").unwrap(), email: "m@example.co.jp", password: pw() },
-            &Actor::Cli,
-            OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap();
-        for i in 0..USERS {
-            accounts::create_user(
-                &conn,
-                &auth.hasher,
-                NewAccount {
-                    user_id: &UserId::parse(&format!("user{i:02}")).unwrap(),
-                    email: &format!("user{i:02}@example.co.jp"),
-                    password: pw(),
-                },
-                Role::General,
-                Some(org.id),
-                &Actor::Cli,
-                OffsetDateTime::now_utc(),
-            )
-            .await
-            .unwrap();
-        }
-        conn.execute_unprepared("UPDATE users SET must_change_password = false").await.unwrap();
-
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let base = format!("https://127.0.0.1:{port}");
-        let mut child = serve_process(&data_dir, &url, port, &[]);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !data_dir.join("ca.pem").exists() {
-            assert!(Instant::now() < deadline, "no CA");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let client = client_with(&data_dir, None);
-        wait_healthy(&client, &base).await;
-
-        // Every user issues at once while master01 keeps failing logins; the server dies mid-way.
-        let client = Arc::new(client);
-        let mut tasks = Vec::new();
-        for i in 0..USERS {
-            let (c, b) = (client.clone(), base.clone());
-            tasks.push(tokio::spawn(async move { issue(&c, &b, &format!("user{i:02}")).await }));
-        }
-        let (c, b) = (client.clone(), base.clone());
-        let wrong = tokio::spawn(async move {
-            for _ in 0..20 {
-                let _ = c
-                    .post(format!("{b}/api/issuance/authenticate"))
-                    .json(&json!({"user_id": "master01", "password": "Wrong1234"}))
-                    .send()
-                    .await;
-            }
-        });
-        // Kill once some certificates exist and others are still being made.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while count(&conn, "SELECT COUNT(*) AS n FROM certificates").await < 3 {
-            assert!(Instant::now() < deadline, "no certificate was issued");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        let mut outcomes = Vec::new();
-        for t in tasks {
-            outcomes.push(t.await.unwrap());
-        }
-        wrong.await.unwrap();
-        let issued_before = count(&conn, "SELECT COUNT(*) AS n FROM certificates").await;
-        let lost = outcomes.iter().filter(|&&s| s == 0).count();
-        assert!(lost > 0 && (issued_before as usize) < USERS, "{db:?}: the kill came after everything finished");
-
-        // No half-written state.
-        let audited = count(&conn, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'certificate_issued'").await;
-        assert_eq!(issued_before, audited, "{db:?}: every certificate row has its audit entry and no more");
-        let locks = count(&conn, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'locked'").await;
-        let lock_mails = count(&conn, "SELECT COUNT(*) AS n FROM mail_outbox WHERE dedupe_key LIKE 'lock:%'").await;
-        let locked_rows =
-            count(&conn, "SELECT COUNT(*) AS n FROM users WHERE user_id = 'master01' AND locked_until IS NOT NULL")
-                .await;
-        assert_eq!(locks, lock_mails, "{db:?}: every lock has its mail");
-        assert_eq!(locks, locked_rows, "{db:?}: a lock row only with its audit entry");
-
-        // The service comes back on the same data and finishes the job.
-        let mut child = serve_process(&data_dir, &url, port, &[]);
-        wait_healthy(&client, &base).await;
-        let mut again = 0;
-        for i in 0..USERS {
-            match issue(&client, &base, &format!("user{i:02}")).await {
-                200 => again += 1,
-                409 => {} // already holds the certificate issued before the kill
-                other => panic!("{db:?}: user{i:02} after restart: {other}"),
-            }
-        }
-        let total = count(&conn, "SELECT COUNT(*) AS n FROM certificates").await;
-        assert_eq!(total, USERS as i64, "{db:?}: one certificate per user in the end");
-        assert_eq!(issued_before + again, total);
-        eprintln!(
-            "{db:?}: killed with {issued_before} of {USERS} issued ({lost} requests cut off); after restart {again} \
-             more issued, {total} certificates = {total} audit entries"
-        );
-        child.kill().unwrap();
-        child.wait().unwrap();
-        drop(conn);
+    let store = TestStore::fresh(db).await;
+    store.create_master("障害試験株式会社", "master01", "Secret123").await;
+    for i in 0..USERS {
+        store.create_general("master01", &format!("user{i:02}"), "Secret123").await;
     }
+    // Room for every user's certificate, and no password change first.
+    store.db.execute_unprepared("UPDATE organizations SET certificate_limit = 100").await.unwrap();
+    store.db.execute_unprepared("UPDATE users SET must_change_password = false").await.unwrap();
+    let (data_dir, url) = (&store.data_dir, &store.database_url);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("https://127.0.0.1:{port}");
+    let mut child = serve_process(data_dir, url, port, &[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !data_dir.join("ca.pem").exists() {
+        assert!(Instant::now() < deadline, "no CA");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let client = client_with(data_dir, None);
+    wait_healthy(&client, &base).await;
+    let server = Browser::of(&base, client.clone());
+
+    // Every user issues at once while master01 keeps failing logins; the server dies mid-way.
+    // An outcome is the status of the step that ended the issuance (0: the connection was lost).
+    let mut tasks = Vec::new();
+    for i in 0..USERS {
+        let server = server.clone();
+        tasks.push(tokio::spawn(async move {
+            server.issuance(&format!("user{i:02}"), "Secret123").await.map_or_else(|(status, _)| status, |_| 200)
+        }));
+    }
+    let attacker = server.clone();
+    let wrong = tokio::spawn(async move {
+        for _ in 0..20 {
+            let _ = attacker.authenticate("master01", "Wrong1234").await;
+        }
+    });
+    // Kill once some certificates exist and others are still being made.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store.count("SELECT COUNT(*) AS n FROM certificates").await < 3 {
+        assert!(Instant::now() < deadline, "no certificate was issued");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    wrong.await.unwrap();
+    let issued_before = store.count("SELECT COUNT(*) AS n FROM certificates").await;
+    let lost = outcomes.iter().filter(|&&s| s == 0).count();
+    assert!(lost > 0 && (issued_before as usize) < USERS, "{db:?}: the kill came after everything finished");
+
+    // No half-written state.
+    let audited = store.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'certificate_issued'").await;
+    assert_eq!(issued_before, audited, "{db:?}: every certificate row has its audit entry and no more");
+    let locks = store.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'locked'").await;
+    let lock_mails = store.count("SELECT COUNT(*) AS n FROM mail_outbox WHERE dedupe_key LIKE 'lock:%'").await;
+    let locked_rows =
+        store.count("SELECT COUNT(*) AS n FROM users WHERE user_id = 'master01' AND locked_until IS NOT NULL").await;
+    assert_eq!(locks, lock_mails, "{db:?}: every lock has its mail");
+    assert_eq!(locks, locked_rows, "{db:?}: a lock row only with its audit entry");
+
+    // The service comes back on the same data and finishes the job.
+    let mut child = serve_process(data_dir, url, port, &[]);
+    wait_healthy(&client, &base).await;
+    let mut again = 0;
+    for i in 0..USERS {
+        match server.issuance(&format!("user{i:02}"), "Secret123").await {
+            Ok(_) => again += 1,
+            Err((409, _)) => {} // already holds the certificate issued before the kill
+            Err((other, body)) => panic!("{db:?}: user{i:02} after restart: {other} {body}"),
+        }
+    }
+    let total = store.count("SELECT COUNT(*) AS n FROM certificates").await;
+    assert_eq!(total, USERS as i64, "{db:?}: one certificate per user in the end");
+    assert_eq!(issued_before + again, total);
+    eprintln!(
+        "{db:?}: killed with {issued_before} of {USERS} issued ({lost} requests cut off); after restart {again} \
+         more issued, {total} certificates = {total} audit entries"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(store);
 }
 
 /// A PostgreSQL server of the test's own (initdb in a temporary directory, run as the
@@ -271,7 +202,8 @@ async fn postgres_stopped_under_load_gives_503_json_then_recovers() {
     let answers = Arc::new(std::sync::Mutex::new(Vec::<(Instant, u16, String)>::new()));
     let mut tasks = Vec::new();
     for i in 0..5 {
-        let (client, base, stop, answers) = (app.client.clone(), app.url(""), stop.clone(), answers.clone());
+        let (browser, client, base) = (app.browser(), app.client.clone(), app.url(""));
+        let (stop, answers) = (stop.clone(), answers.clone());
         tasks.push(tokio::spawn(async move {
             // A new unknown ID each time: six tries of one would lock it (423) like a known ID.
             let mut n = 0u32;
@@ -283,11 +215,7 @@ async fn postgres_stopped_under_load_gives_503_json_then_recovers() {
                 } else if i % 2 == 0 {
                     client.get(format!("{base}/api/health")).send().await
                 } else {
-                    client
-                        .post(format!("{base}/api/issuance/authenticate"))
-                        .json(&json!({"user_id": format!("nobody{i:02}x{n}"), "password": "Wrong1234"}))
-                        .send()
-                        .await
+                    browser.authenticate(&format!("nobody{i:02}x{n}"), "Wrong1234").await
                 };
                 if let Ok(r) = r {
                     let status = r.status().as_u16();

@@ -3,34 +3,30 @@
 use rcgen::{CertificateParams, KeyPair};
 use serde_json::Value;
 
-use crate::helpers::{TestDb, client_with, databases, spawn_app};
+use crate::helpers::{TestDb, client_with, each_database, spawn_app};
 
-#[tokio::test]
-async fn health_is_ok_on_every_database() {
-    for db in databases() {
-        let app = spawn_app(&db).await;
-        let r = app.client.get(app.url("/api/health")).send().await.unwrap();
-        assert_eq!(r.status(), 200, "{db:?}");
-        assert_eq!(r.json::<Value>().await.unwrap(), serde_json::json!({"status": "ok"}));
-    }
+each_database!(health_is_ok_on_every_database);
+async fn health_is_ok_on_every_database(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let r = app.client.get(app.url("/api/health")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{db:?}");
+    assert_eq!(r.json::<Value>().await.unwrap(), serde_json::json!({"status": "ok"}));
 }
 
 #[tokio::test]
 async fn health_is_503_json_when_the_database_is_gone() {
     // PostgreSQL: drop the app's database under it (terminating its connections).
-    for db in databases() {
-        let TestDb::Postgres(admin_url) = &db else { continue };
-        let app = spawn_app(&db).await;
-        assert_eq!(app.client.get(app.url("/api/health")).send().await.unwrap().status(), 200);
-        app.db.clone().close().await.ok();
-        let name = app.database_url.rsplit('/').next().unwrap().to_owned();
-        let admin = sea_orm::Database::connect(admin_url.as_str()).await.unwrap();
-        use sea_orm::ConnectionTrait;
-        admin.execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)")).await.unwrap();
-        let r = app.client.get(app.url("/api/health")).send().await.unwrap();
-        assert_eq!(r.status(), 503);
-        assert_eq!(r.json::<Value>().await.unwrap()["code"], "service_unavailable");
-    }
+    let Some(ref db @ TestDb::Postgres(ref admin_url)) = TestDb::postgres() else { return };
+    let app = spawn_app(db).await;
+    assert_eq!(app.client.get(app.url("/api/health")).send().await.unwrap().status(), 200);
+    app.db.clone().close().await.ok();
+    let name = app.database_url.rsplit('/').next().unwrap().to_owned();
+    let admin = sea_orm::Database::connect(admin_url.as_str()).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    admin.execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)")).await.unwrap();
+    let r = app.client.get(app.url("/api/health")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "service_unavailable");
 }
 
 #[tokio::test]

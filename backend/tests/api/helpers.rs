@@ -4,13 +4,14 @@ use std::{path::PathBuf, process::Command, sync::Once};
 
 use backend::{
     auth::{
-        Authenticator, Role,
+        Authenticator,
         accounts::{self, Actor, NewAccount},
     },
-    config::{Config, ConfigArgs, KeyType, P12Encryption},
+    config::{Config, ConfigArgs},
+    pki::{issue::KeyType, p12::P12Encryption},
     startup::{Application, core_services},
 };
-use common::{Field, Password, UserId};
+use common::{Field, Password, UserId, api::Role};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -24,18 +25,46 @@ pub enum TestDb {
     Postgres(String),
 }
 
-/// SQLite always; PostgreSQL too when `CJS_TEST_DATABASE_URL` is set (required when `CI=true`).
-pub fn databases() -> Vec<TestDb> {
-    let mut dbs = vec![TestDb::Sqlite];
-    match std::env::var("CJS_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => dbs.push(TestDb::Postgres(url)),
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI=true but CJS_TEST_DATABASE_URL is not set: the PostgreSQL tests are mandatory in CI")
+impl TestDb {
+    /// PostgreSQL when `CJS_TEST_DATABASE_URL` is set. Without it: a panic when `CI=true` (the
+    /// PostgreSQL tests are mandatory in CI), else a note and `None` (the test passes unrun).
+    pub fn postgres() -> Option<Self> {
+        match std::env::var("CJS_TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => Some(Self::Postgres(url)),
+            _ if std::env::var("CI").as_deref() == Ok("true") => {
+                panic!("CI=true but CJS_TEST_DATABASE_URL is not set: the PostgreSQL tests are mandatory in CI")
+            }
+            _ => {
+                eprintln!("note: CJS_TEST_DATABASE_URL not set; PostgreSQL variant skipped");
+                None
+            }
         }
-        _ => eprintln!("note: CJS_TEST_DATABASE_URL not set; PostgreSQL variants skipped"),
     }
-    dbs
 }
+
+/// `each_database!(name);` beside `async fn name(db: &TestDb)` makes two tests of it,
+/// `name::sqlite` and `name::postgres` (which passes unrun without a server, see
+/// [`TestDb::postgres`]). Options after the name go to `#[tokio::test(…)]`:
+/// `each_database!(name, flavor = "multi_thread");`. The test stays an ordinary function, so
+/// rustfmt formats its body (it leaves the insides of a `macro! { … }` alone).
+macro_rules! each_database {
+    ($name:ident $(, $($runtime:tt)+)?) => {
+        mod $name {
+            #[tokio::test $(($($runtime)+))?]
+            async fn sqlite() {
+                super::$name(&$crate::helpers::TestDb::Sqlite).await
+            }
+
+            #[tokio::test $(($($runtime)+))?]
+            async fn postgres() {
+                if let Some(db) = $crate::helpers::TestDb::postgres() {
+                    super::$name(&db).await
+                }
+            }
+        }
+    };
+}
+pub(crate) use each_database;
 
 static INIT: Once = Once::new();
 
@@ -117,18 +146,33 @@ impl Default for Options {
     }
 }
 
-/// A running server.
-pub struct TestApp {
-    pub port: u16,
-    /// Keeps the temporary directory alive as long as the app.
-    pub _dir: Option<TempDir>,
+/// A data directory and a database, migrated, with the services on them: what a [`TestApp`]
+/// serves, and what a test that runs `cjs serve` as a process of its own prepares its users in.
+pub struct TestStore {
+    /// Keeps the temporary directory alive as long as the store (`None`: a second instance's).
+    _dir: Option<TempDir>,
     pub data_dir: PathBuf,
     pub database_url: String,
-    pub client: reqwest::Client,
-    pub auth: Authenticator,
     pub db: DatabaseConnection,
+    pub auth: Authenticator,
+}
+
+/// A running server: its store (through `Deref`: `app.db`, `app.create_master(…)`) and an
+/// anonymous HTTPS client of it.
+pub struct TestApp {
+    pub port: u16,
+    pub client: reqwest::Client,
     /// The server's shared state (its counters).
     pub state: actix_web::web::Data<backend::startup::AppState>,
+    store: TestStore,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = TestStore;
+
+    fn deref(&self) -> &TestStore {
+        &self.store
+    }
 }
 
 pub async fn spawn_app(db: &TestDb) -> TestApp {
@@ -184,9 +228,9 @@ pub async fn spawn(db: &TestDb, opts: Options) -> TestApp {
     let port = app.port();
     let state = app.state();
     tokio::spawn(app.run_until_stopped());
-    let (db, auth) = core_services(&config).await.unwrap();
     let client = client_with(&data_dir, None);
-    TestApp { port, _dir: dir, data_dir, database_url, client, auth, db, state }
+    let store = TestStore::open(dir, data_dir, database_url, &config).await;
+    TestApp { port, client, state, store }
 }
 
 /// An HTTPS client trusting the app's CA, optionally presenting a client identity (PEM).
@@ -213,18 +257,23 @@ pub fn client_from(
     b.build().unwrap()
 }
 
-impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("https://127.0.0.1:{}{}", self.port, path)
+impl TestStore {
+    /// A fresh store on `db` with the default configuration, and no server on it.
+    pub async fn fresh(db: &TestDb) -> Self {
+        init();
+        let (dir, data_dir, database_url) = fresh_store(db).await;
+        let config = Config::resolve(&ConfigArgs {
+            data_dir: Some(data_dir.clone()),
+            database_url: Some(database_url.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        Self::open(Some(dir), data_dir, database_url, &config).await
     }
 
-    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client.post(self.url(path)).json(body).send().await.unwrap()
-    }
-
-    /// Options for a second instance on the same database and data directory.
-    pub fn second_instance(&self) -> Options {
-        Options { share_with: Some((self.data_dir.clone(), self.database_url.clone())), ..Options::default() }
+    async fn open(dir: Option<TempDir>, data_dir: PathBuf, database_url: String, config: &Config) -> Self {
+        let (db, auth) = core_services(config).await.unwrap();
+        Self { _dir: dir, data_dir, database_url, db, auth }
     }
 
     /// Creates a company with master `id` whose initial password is `initial`.
@@ -246,18 +295,27 @@ impl TestApp {
         .unwrap();
     }
 
+    /// Creates a general user of master `master`'s company whose initial password is `initial`.
+    pub async fn create_general(&self, master: &str, id: &str, initial: &str) {
+        self.create_user(id, &format!("{id}@example.co.jp"), initial, Role::General, self.org_of(master).await).await;
+    }
+
     /// Creates a staff user.
     pub async fn create_staff(&self, id: &str, initial: &str) {
+        self.create_user(id, &format!("{id}@rokin.example.jp"), initial, Role::Staff, None).await;
+    }
+
+    async fn create_user(&self, id: &str, email: &str, initial: &str, role: Role, org_id: Option<i64>) {
         accounts::create_user(
             &self.db,
             &self.auth.hasher,
             NewAccount {
                 user_id: &UserId::parse(id).unwrap(),
-                email: &format!("{id}@rokin.example.jp"),
+                email,
                 password: Some(Password::parse(Field::Password, initial).unwrap()),
             },
-            Role::Staff,
-            None,
+            role,
+            org_id,
             &Actor::Cli,
             OffsetDateTime::now_utc(),
         )
@@ -265,37 +323,96 @@ impl TestApp {
         .unwrap();
     }
 
+    /// The company of user `id`.
+    async fn org_of(&self, id: &str) -> Option<i64> {
+        use backend::db::entities::user;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let user = user::Entity::find().filter(user::Column::UserId.eq(id)).one(&self.db).await.unwrap();
+        user.unwrap_or_else(|| panic!("no user {id}")).org_id
+    }
+
+    /// Counts rows of `sql` (a `SELECT COUNT(*) AS n …`).
+    pub async fn count(&self, sql: &str) -> i64 {
+        count(&self.db, sql).await
+    }
+}
+
+/// The API as the tests call it: one method per endpoint and per common flow. JSON endpoints
+/// answer `(status, body)` (body `Null` when there is none); issuing answers the response itself
+/// (a file, with headers).
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{}", self.port, path)
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(body).send().await.unwrap()
+    }
+
+    /// Options for a second instance on the same database and data directory.
+    pub fn second_instance(&self) -> Options {
+        Options { share_with: Some((self.data_dir.clone(), self.database_url.clone())), ..Options::default() }
+    }
+
+    /// The app's anonymous browser (its client: no certificate, no session). Cheap: clone it
+    /// into concurrent tasks.
+    pub fn browser(&self) -> Browser {
+        Browser::of(&self.url(""), self.client.clone())
+    }
+
+    /// `POST /api/issuance/authenticate`.
+    pub async fn authenticate(&self, id: &str, pw: &str) -> (u16, Value) {
+        answer(self.browser().authenticate(id, pw).await.unwrap()).await
+    }
+
+    /// An issuance token for `id`, or the refusal (status and body).
+    pub async fn token(&self, id: &str, pw: &str) -> Result<String, (u16, String)> {
+        self.browser().token(id, pw).await
+    }
+
+    /// `POST /api/issuance/issue`.
+    pub async fn issue(&self, token: &str, pw: &str) -> reqwest::Response {
+        self.browser().issue(token, pw).await.unwrap()
+    }
+
+    /// `POST /api/password/change`, with a new e-mail address or none.
+    pub async fn change_password(&self, id: &str, current: &str, new: &str, email: Option<&str>) -> (u16, Value) {
+        let mut body = json!({"user_id": id, "current_password": current, "new_password": new});
+        if let Some(email) = email {
+            body["email"] = json!(email);
+        }
+        answer(self.post("/api/password/change", &body).await).await
+    }
+
     /// Creates a master and replaces the initial password with `password` through the API.
     pub async fn master_ready(&self, org: &str, id: &str, password: &str) {
         self.create_master(org, id, "init1234").await;
-        let r = self
-            .post(
-                "/api/password/change",
-                &json!({"user_id": id, "current_password": "init1234", "new_password": password, "email": format!("{id}@example.co.jp")}),
-            )
-            .await;
-        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let email = format!("{id}@example.co.jp");
+        let (status, body) = self.change_password(id, "init1234", password, Some(&email)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Creates a staff user and replaces the initial password with `password` through the API.
+    pub async fn staff_ready(&self, id: &str, password: &str) {
+        self.create_staff(id, "Init1234").await;
+        let (status, body) = self.change_password(id, "Init1234", password, None).await;
+        assert_eq!(status, 200, "{body}");
     }
 
     /// Authenticates `id` for issuance and issues a certificate; returns the .p12 bytes.
     pub async fn issue_certificate(&self, id: &str, pw: &str) -> Vec<u8> {
-        self.issue(id, pw).await.0
+        self.issued(id, pw).await.0
     }
 
     /// Authenticate → issue through the API: the .p12 bytes and the serial header.
-    async fn issue(&self, id: &str, pw: &str) -> (Vec<u8>, String) {
-        let r = self.post("/api/issuance/authenticate", &json!({"user_id": id, "password": pw})).await;
-        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-        let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
-        let r = self.post("/api/issuance/issue", &json!({"token": token, "password": pw})).await;
-        assert_eq!(r.status(), 200);
-        let serial = r.headers()[common::api::HEADER_CERT_SERIAL].to_str().unwrap().to_owned();
-        (r.bytes().await.unwrap().to_vec(), serial)
+    async fn issued(&self, id: &str, pw: &str) -> (Vec<u8>, String) {
+        let issued = self.browser().issuance(id, pw).await;
+        issued.unwrap_or_else(|(status, body)| panic!("issuance for {id}: {status} {body}"))
     }
 
     /// Issues a certificate to `id` through the API; returns its certificate + key as PEM and its serial.
     pub async fn issued_identity(&self, id: &str, pw: &str) -> (Vec<u8>, String) {
-        let (p12_bytes, serial) = self.issue(id, pw).await;
+        let (p12_bytes, serial) = self.issued(id, pw).await;
         let dir = tempfile::tempdir().unwrap();
         let p12 = dir.path().join("x.p12");
         std::fs::write(&p12, p12_bytes).unwrap();
@@ -308,10 +425,148 @@ impl TestApp {
         (std::fs::read(&out).unwrap(), serial)
     }
 
-    /// Counts rows of `sql` (a `SELECT COUNT(*) AS n …`).
-    pub async fn count(&self, sql: &str) -> i64 {
-        count(&self.db, sql).await
+    /// A browser presenting `identity` (PEM), logged in as `id`.
+    pub async fn login(&self, identity: &[u8], id: &str, pw: &str) -> Browser {
+        let mut browser = Browser::new(self, Some(identity));
+        let (status, body) = browser.login(id, pw).await;
+        assert_eq!(status, 200, "login of {id}: {body}");
+        browser
     }
+
+    /// A staff user ready ([`TestApp::staff_ready`]) with a certificate, logged in with it.
+    pub async fn staff_session(&self, id: &str, password: &str) -> Browser {
+        self.staff_ready(id, password).await;
+        let (identity, _) = self.issued_identity(id, password).await;
+        self.login(&identity, id, password).await
+    }
+
+    /// A company's master ready ([`TestApp::master_ready`]) with a certificate, logged in with it.
+    pub async fn master_session(&self, org: &str, id: &str, password: &str) -> Browser {
+        self.master_ready(org, id, password).await;
+        let (identity, _) = self.issued_identity(id, password).await;
+        self.login(&identity, id, password).await
+    }
+}
+
+/// A browser: a client of one server, with an optional client certificate and the session cookie
+/// it was given. Session endpoints answer `(status, body)` and fail the test when nothing answers;
+/// the issuance endpoints answer the `reqwest::Result`, as tests run them while the server is
+/// killed or flooded.
+#[derive(Clone)]
+pub struct Browser {
+    client: reqwest::Client,
+    base: String,
+    identity: Option<Vec<u8>>,
+    cookie: Option<String>,
+}
+
+impl Browser {
+    /// A new browser of `app` (a client of its own), presenting `identity` (PEM) when given.
+    pub fn new(app: &TestApp, identity: Option<&[u8]>) -> Self {
+        let client = client_with(&app.data_dir, identity);
+        Self { identity: identity.map(<[u8]>::to_vec), ..Self::of(&app.url(""), client) }
+    }
+
+    /// A browser of the server at `base` (e.g. a `cjs serve` process) using `client`.
+    pub fn of(base: &str, client: reqwest::Client) -> Self {
+        Self { client, base: base.to_owned(), identity: None, cookie: None }
+    }
+
+    /// The certificate and key it presents (PEM).
+    pub fn identity(&self) -> &[u8] {
+        self.identity.as_deref().expect("a browser with a certificate")
+    }
+
+    /// Its session cookie (`cjs_session=…`).
+    pub fn cookie(&self) -> &str {
+        self.cookie.as_deref().expect("a logged-in browser")
+    }
+
+    /// The same browser with the session cookie `cookie` (taken from another).
+    pub fn with_cookie(self, cookie: &str) -> Self {
+        Self { cookie: Some(cookie.to_owned()), ..self }
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let rb = self.client.request(method, format!("{}{}", self.base, path));
+        match &self.cookie {
+            Some(c) => rb.header("cookie", c),
+            None => rb,
+        }
+    }
+
+    /// `POST /api/login`; keeps the session cookie, which must be HttpOnly, Secure and SameSite=Strict.
+    pub async fn login(&mut self, id: &str, pw: &str) -> (u16, Value) {
+        let body = json!({"user_id": id, "password": pw});
+        let r = self.request(reqwest::Method::POST, "/api/login").json(&body).send().await.unwrap();
+        if let Some(c) = r.headers().get("set-cookie") {
+            let c = c.to_str().unwrap().to_owned();
+            assert!(c.contains("HttpOnly") && c.contains("Secure") && c.contains("SameSite=Strict"), "{c}");
+            self.cookie = Some(c.split(';').next().unwrap().to_owned());
+        }
+        answer(r).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        answer(self.request(reqwest::Method::GET, path).send().await.unwrap()).await
+    }
+
+    /// `POST path` with a JSON body, from `origin` when given.
+    pub async fn post(&self, path: &str, body: &Value, origin: Option<&str>) -> (u16, Value) {
+        let mut rb = self.request(reqwest::Method::POST, path).json(body);
+        if let Some(o) = origin {
+            rb = rb.header("origin", o);
+        }
+        answer(rb.send().await.unwrap()).await
+    }
+
+    /// `POST /api/issuance/authenticate`.
+    pub async fn authenticate(&self, id: &str, pw: &str) -> reqwest::Result<reqwest::Response> {
+        let body = json!({"user_id": id, "password": pw});
+        self.request(reqwest::Method::POST, "/api/issuance/authenticate").json(&body).send().await
+    }
+
+    /// `POST /api/issuance/issue`.
+    pub async fn issue(&self, token: &str, pw: &str) -> reqwest::Result<reqwest::Response> {
+        let body = json!({"token": token, "password": pw});
+        self.request(reqwest::Method::POST, "/api/issuance/issue").json(&body).send().await
+    }
+
+    /// An issuance token for `id`, or the refusal: its status and body (status 0: no answer).
+    pub async fn token(&self, id: &str, pw: &str) -> Result<String, (u16, String)> {
+        let r = self.authenticate(id, pw).await.map_err(no_answer)?;
+        let status = r.status().as_u16();
+        let body = r.text().await.map_err(no_answer)?;
+        if status != 200 {
+            return Err((status, body));
+        }
+        let body: Value = serde_json::from_str(&body).unwrap();
+        Ok(body["token"].as_str().unwrap().to_owned())
+    }
+
+    /// Authenticate, then issue, as the issuance pages do: the .p12 bytes and the serial, or the
+    /// status and body of the step that refused (status 0: no answer, the connection was lost).
+    pub async fn issuance(&self, id: &str, pw: &str) -> Result<(Vec<u8>, String), (u16, String)> {
+        let token = self.token(id, pw).await?;
+        let r = self.issue(&token, pw).await.map_err(no_answer)?;
+        let status = r.status().as_u16();
+        let serial = r.headers().get(common::api::HEADER_CERT_SERIAL).map(|v| v.to_str().unwrap().to_owned());
+        let bytes = r.bytes().await.map_err(no_answer)?;
+        match serial {
+            Some(serial) if status == 200 => Ok((bytes.to_vec(), serial)),
+            _ => Err((status, String::from_utf8_lossy(&bytes).into_owned())),
+        }
+    }
+}
+
+/// A response's status and JSON body (`Null` when it has none).
+async fn answer(r: reqwest::Response) -> (u16, Value) {
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// The refusal of a request nothing answered: status 0 and the error.
+fn no_answer(e: reqwest::Error) -> (u16, String) {
+    (0, e.to_string())
 }
 
 /// A real SMTP server (aiosmtpd, `tests/smtp_sink.py`) on a port of its own. Created stopped, so

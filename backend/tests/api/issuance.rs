@@ -3,152 +3,133 @@
 
 use std::process::Command;
 
-use backend::config::{KeyType, P12Encryption};
-use serde_json::{Value, json};
+use backend::pki::{issue::KeyType, p12::P12Encryption};
+use serde_json::Value;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-use crate::helpers::{Options, TestApp, TestDb, client_with, databases, run, spawn, spawn_app};
+use crate::helpers::{Options, TestDb, client_with, each_database, run, spawn, spawn_app};
 
-async fn token(app: &TestApp, id: &str, pw: &str) -> String {
-    let r = app.post("/api/issuance/authenticate", &json!({"user_id": id, "password": pw})).await;
-    assert_eq!(r.status(), 200);
-    r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
-}
-
-async fn issue(app: &TestApp, token: &str, pw: &str) -> reqwest::Response {
-    app.post("/api/issuance/issue", &json!({"token": token, "password": pw})).await
-}
-
-#[tokio::test]
-async fn issue_returns_a_p12_once_and_then_409() {
-    for db in databases() {
-        let app = spawn_app(&db).await;
-        app.master_ready("テスト株式会社", "master01", "Secret123").await;
-        let t = token(&app, "master01", "Secret123").await;
-        let r = issue(&app, &t, "Secret123").await;
-        assert_eq!(r.status(), 200, "{db:?}");
-        let h = r.headers().clone();
-        assert_eq!(h["content-type"], "application/x-pkcs12");
-        assert_eq!(h["cache-control"], "no-store");
-        let cd = h["content-disposition"].to_str().unwrap().to_owned();
-        assert!(cd.starts_with("attachment; filename=\"master01") && cd.ends_with(".p12\""), "{cd}");
-        assert_eq!(cd.len(), "attachment; filename=\"master01YYYYMMDDhhmmss.p12\"".len());
-        let serial = h[common::api::HEADER_CERT_SERIAL].to_str().unwrap().to_owned();
-        assert_eq!(serial.len(), 32);
-        let bytes = r.bytes().await.unwrap();
-        assert!(bytes.len() > 500);
-        // The row and its audit entry exist.
-        assert_eq!(
-            app.count(&format!(
-                "SELECT COUNT(*) AS n FROM certificates WHERE serial = '{serial}' AND status = 'active'"
-            ))
+each_database!(issue_returns_a_p12_once_and_then_409);
+async fn issue_returns_a_p12_once_and_then_409(db: &TestDb) {
+    let app = spawn_app(db).await;
+    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    let t = app.token("master01", "Secret123").await.unwrap();
+    let r = app.issue(&t, "Secret123").await;
+    assert_eq!(r.status(), 200, "{db:?}");
+    let h = r.headers().clone();
+    assert_eq!(h["content-type"], "application/x-pkcs12");
+    assert_eq!(h["cache-control"], "no-store");
+    let cd = h["content-disposition"].to_str().unwrap().to_owned();
+    assert!(cd.starts_with("attachment; filename=\"master01") && cd.ends_with(".p12\""), "{cd}");
+    assert_eq!(cd.len(), "attachment; filename=\"master01YYYYMMDDhhmmss.p12\"".len());
+    let serial = h[common::api::HEADER_CERT_SERIAL].to_str().unwrap().to_owned();
+    assert_eq!(serial.len(), 32);
+    let bytes = r.bytes().await.unwrap();
+    assert!(bytes.len() > 500);
+    // The row and its audit entry exist.
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) AS n FROM certificates WHERE serial = '{serial}' AND status = 'active'"))
             .await,
-            1
-        );
-        assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'certificate_issued'").await, 1);
-        // The token is single-use.
-        let r = issue(&app, &t, "Secret123").await;
-        assert_eq!(r.status(), 401);
-        assert_eq!(r.json::<Value>().await.unwrap()["code"], "invalid_token");
-        // R3: a second authentication is refused with the date renewal opens.
-        let r = app.post("/api/issuance/authenticate", &json!({"user_id": "master01", "password": "Secret123"})).await;
-        assert_eq!(r.status(), 409);
-        let body: Value = r.json().await.unwrap();
-        assert_eq!(body["code"], "certificate_active");
-        let from = OffsetDateTime::parse(body["renewable_from"].as_str().unwrap(), &Rfc3339).unwrap();
-        let days = (from - OffsetDateTime::now_utc()).whole_days();
-        assert!((334..=336).contains(&days), "{days}");
-        assert_eq!(app.count("SELECT COUNT(*) AS n FROM certificates").await, 1);
-    }
+        1
+    );
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'certificate_issued'").await, 1);
+    // The token is single-use.
+    let r = app.issue(&t, "Secret123").await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "invalid_token");
+    // R3: a second authentication is refused with the date renewal opens.
+    let (status, body) = app.authenticate("master01", "Secret123").await;
+    assert_eq!(status, 409);
+    assert_eq!(body["code"], "certificate_active");
+    let from = OffsetDateTime::parse(body["renewable_from"].as_str().unwrap(), &Rfc3339).unwrap();
+    let days = (from - OffsetDateTime::now_utc()).whole_days();
+    assert!((334..=336).contains(&days), "{days}");
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM certificates").await, 1);
 }
 
 #[tokio::test]
 async fn bad_tokens_and_wrong_passwords_are_refused() {
     let app = spawn_app(&TestDb::Sqlite).await;
     app.master_ready("テスト株式会社", "master01", "Secret123").await;
-    let r = issue(&app, "garbage", "Secret123").await;
+    let r = app.issue("garbage", "Secret123").await;
     assert_eq!(r.status(), 401);
-    let t = token(&app, "master01", "Secret123").await;
+    let t = app.token("master01", "Secret123").await.unwrap();
     // A tampered token.
     let mut tampered = t.clone();
     tampered.pop();
     tampered.push(if t.ends_with('A') { 'B' } else { 'A' });
-    assert_eq!(issue(&app, &tampered, "Secret123").await.status(), 401);
+    assert_eq!(app.issue(&tampered, "Secret123").await.status(), 401);
     // Wrong password at issue time counts for R2 and issues nothing.
-    let r = issue(&app, &t, "Wrong1234").await;
+    let r = app.issue(&t, "Wrong1234").await;
     assert_eq!(r.status(), 401);
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "invalid_credentials");
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM certificates").await, 0);
     // The token still works with the right password (it was not consumed).
-    assert_eq!(issue(&app, &t, "Secret123").await.status(), 200);
+    assert_eq!(app.issue(&t, "Secret123").await.status(), 200);
     // An expired token: signed with the app's key but 11 minutes old.
-    let keys = backend::tokens::TokenKeys::load_or_create(&app.data_dir.join("token.key")).unwrap();
+    let keys = backend::certificates::tokens::TokenKeys::load_or_create(&app.data_dir.join("token.key")).unwrap();
     let (old, _) = keys.issue("master01", 1, OffsetDateTime::now_utc() - time::Duration::minutes(11)).unwrap();
-    assert_eq!(issue(&app, &old, "Secret123").await.status(), 401);
+    assert_eq!(app.issue(&old, "Secret123").await.status(), 401);
 }
 
-#[tokio::test]
-async fn a_token_used_twice_concurrently_issues_once() {
-    for db in databases() {
-        let app = spawn_app(&db).await;
-        app.master_ready("テスト株式会社", "master01", "Secret123").await;
-        let t = token(&app, "master01", "Secret123").await;
-        let (a, b) = tokio::join!(issue(&app, &t, "Secret123"), issue(&app, &t, "Secret123"));
-        let mut statuses = [a.status().as_u16(), b.status().as_u16()];
-        statuses.sort();
-        // The loser is refused either as a used token (401) or, when the winner committed before
-        // it got that far, because the user now holds an active certificate (409).
-        assert_eq!(statuses[0], 200, "{db:?}");
-        assert!(statuses[1] == 401 || statuses[1] == 409, "{db:?} {statuses:?}");
-        assert_eq!(app.count("SELECT COUNT(*) AS n FROM certificates").await, 1);
-    }
+each_database!(a_token_used_twice_concurrently_issues_once);
+async fn a_token_used_twice_concurrently_issues_once(db: &TestDb) {
+    let app = spawn_app(db).await;
+    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    let t = app.token("master01", "Secret123").await.unwrap();
+    let (a, b) = tokio::join!(app.issue(&t, "Secret123"), app.issue(&t, "Secret123"));
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    // The loser is refused either as a used token (401) or, when the winner committed before
+    // it got that far, because the user now holds an active certificate (409).
+    assert_eq!(statuses[0], 200, "{db:?}");
+    assert!(statuses[1] == 401 || statuses[1] == 409, "{db:?} {statuses:?}");
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM certificates").await, 1);
 }
 
-#[tokio::test]
-async fn concurrent_issuance_for_one_user_yields_one_certificate() {
-    for db in databases() {
-        let app = spawn_app(&db).await;
-        app.master_ready("テスト株式会社", "master01", "Secret123").await;
-        let t1 = token(&app, "master01", "Secret123").await;
-        let t2 = token(&app, "master01", "Secret123").await;
-        let (a, b) = tokio::join!(issue(&app, &t1, "Secret123"), issue(&app, &t2, "Secret123"));
-        let mut statuses = [a.status().as_u16(), b.status().as_u16()];
-        statuses.sort();
-        assert_eq!(statuses, [200, 409], "{db:?}");
-        assert_eq!(app.count("SELECT COUNT(*) AS n FROM certificates").await, 1);
-    }
+each_database!(concurrent_issuance_for_one_user_yields_one_certificate);
+async fn concurrent_issuance_for_one_user_yields_one_certificate(db: &TestDb) {
+    let app = spawn_app(db).await;
+    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    let t1 = app.token("master01", "Secret123").await.unwrap();
+    let t2 = app.token("master01", "Secret123").await.unwrap();
+    let (a, b) = tokio::join!(app.issue(&t1, "Secret123"), app.issue(&t2, "Secret123"));
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{db:?}");
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM certificates").await, 1);
 }
 
 #[tokio::test]
 async fn revoked_and_expiring_certificates_allow_a_new_issue() {
     let app = spawn_app(&TestDb::Sqlite).await;
     app.master_ready("テスト株式会社", "master01", "Secret123").await;
-    let t = token(&app, "master01", "Secret123").await;
-    assert_eq!(issue(&app, &t, "Secret123").await.status(), 200);
+    let t = app.token("master01", "Secret123").await.unwrap();
+    assert_eq!(app.issue(&t, "Secret123").await.status(), 200);
     use sea_orm::ConnectionTrait;
     // R5: within the last 30 days the authentication is a renewal.
     let soon = (OffsetDateTime::now_utc() + time::Duration::days(29)).format(&Rfc3339).unwrap();
     app.db.execute_unprepared(&format!("UPDATE certificates SET not_after = '{soon}'")).await.unwrap();
-    let r = app.post("/api/issuance/authenticate", &json!({"user_id": "master01", "password": "Secret123"})).await;
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap()["renewal"], true);
+    let (status, body) = app.authenticate("master01", "Secret123").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["renewal"], true);
     // R8: a revoked certificate does not count.
     let far = (OffsetDateTime::now_utc() + time::Duration::days(300)).format(&Rfc3339).unwrap();
     app.db
         .execute_unprepared(&format!("UPDATE certificates SET not_after = '{far}', status = 'revoked'"))
         .await
         .unwrap();
-    let r = app.post("/api/issuance/authenticate", &json!({"user_id": "master01", "password": "Secret123"})).await;
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap()["renewal"], false);
+    let (status, body) = app.authenticate("master01", "Secret123").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["renewal"], false);
 }
 
 /// Issues one certificate with `opts` and checks it with OpenSSL and NSS. Returns the .p12 path.
 async fn issue_and_check_interop(opts: Options) {
     let app = spawn(&TestDb::Sqlite, opts.clone()).await;
     app.master_ready("テスト労働組合株式会社", "master01", "Secret123").await;
-    let t = token(&app, "master01", "Secret123").await;
-    let r = issue(&app, &t, "Secret123").await;
+    let t = app.token("master01", "Secret123").await.unwrap();
+    let r = app.issue(&t, "Secret123").await;
     assert_eq!(r.status(), 200);
     let serial = r.headers()[common::api::HEADER_CERT_SERIAL].to_str().unwrap().to_owned();
     let bytes = r.bytes().await.unwrap();
@@ -237,7 +218,7 @@ async fn interop_rsa_aes() {
     issue_and_check_interop(Options {
         key_type: KeyType::Rsa2048,
         encryption: P12Encryption::Aes256,
-        p12_iterations: backend::config::DEFAULT_P12_ITERATIONS,
+        p12_iterations: backend::pki::p12::DEFAULT_P12_ITERATIONS,
         ..Options::default()
     })
     .await;

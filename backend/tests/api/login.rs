@@ -3,104 +3,50 @@
 
 use std::process::Command;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{TestApp, TestDb, client_with, databases, run, spawn_app};
+use crate::helpers::{Browser, TestDb, each_database, run, spawn_app};
 
-/// A browser: a client with an optional certificate and the session cookie it was given.
-pub struct Browser {
-    client: reqwest::Client,
-    base: String,
-    cookie: Option<String>,
-}
+each_database!(login_needs_the_users_own_valid_certificate_and_password);
+async fn login_needs_the_users_own_valid_certificate_and_password(db: &TestDb) {
+    let app = spawn_app(db).await;
+    app.master_ready("会社A", "mastera1", "Secret123").await;
+    app.master_ready("会社B", "masterb1", "Secret456").await;
+    let (pem_a, serial_a) = app.issued_identity("mastera1", "Secret123").await;
 
-impl Browser {
-    pub fn new(app: &TestApp, identity: Option<&[u8]>) -> Self {
-        Self { client: client_with(&app.data_dir, identity), base: app.url(""), cookie: None }
-    }
-
-    pub async fn login(&mut self, id: &str, pw: &str) -> (u16, Value) {
-        let r = self
-            .client
-            .post(format!("{}/api/login", self.base))
-            .json(&json!({"user_id": id, "password": pw}))
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        if let Some(c) = r.headers().get("set-cookie") {
-            let c = c.to_str().unwrap().to_owned();
-            assert!(c.contains("HttpOnly") && c.contains("Secure") && c.contains("SameSite=Strict"), "{c}");
-            self.cookie = Some(c.split(';').next().unwrap().to_owned());
-        }
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    pub async fn get(&self, path: &str) -> (u16, Value) {
-        let mut rb = self.client.get(format!("{}{}", self.base, path));
-        if let Some(c) = &self.cookie {
-            rb = rb.header("cookie", c);
-        }
-        let r = rb.send().await.unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-    }
-
-    pub async fn post(&self, path: &str, body: &Value, origin: Option<&str>) -> (u16, Value) {
-        let mut rb = self.client.post(format!("{}{}", self.base, path)).json(body);
-        if let Some(c) = &self.cookie {
-            rb = rb.header("cookie", c);
-        }
-        if let Some(o) = origin {
-            rb = rb.header("origin", o);
-        }
-        let r = rb.send().await.unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-    }
-}
-
-#[tokio::test]
-async fn login_needs_the_users_own_valid_certificate_and_password() {
-    for db in databases() {
-        let app = spawn_app(&db).await;
-        app.master_ready("会社A", "mastera1", "Secret123").await;
-        app.master_ready("会社B", "masterb1", "Secret456").await;
-        let (pem_a, serial_a) = app.issued_identity("mastera1", "Secret123").await;
-
-        // No certificate.
-        let (s, b) = Browser::new(&app, None).login("mastera1", "Secret123").await;
-        assert_eq!((s, b["code"].as_str().unwrap()), (401, "certificate_required"), "{db:?}");
-        // A certificate of another CA.
-        let key = rcgen::KeyPair::generate().unwrap();
-        let foreign = rcgen::CertificateParams::new(vec![]).unwrap().self_signed(&key).unwrap();
-        let foreign_pem = format!("{}{}", key.serialize_pem(), foreign.pem());
-        let (s, b) = Browser::new(&app, Some(foreign_pem.as_bytes())).login("mastera1", "Secret123").await;
-        assert_eq!((s, b["code"].as_str().unwrap()), (403, "certificate_unknown_issuer"));
-        // A's certificate with B's ID and password.
-        let (s, b) = Browser::new(&app, Some(&pem_a)).login("masterb1", "Secret456").await;
-        assert_eq!((s, b["code"].as_str().unwrap()), (403, "certificate_mismatch"));
-        // A's certificate with a wrong password: counted under R2.
-        let (s, b) = Browser::new(&app, Some(&pem_a)).login("mastera1", "Wrong1234").await;
-        assert_eq!((s, b["code"].as_str().unwrap()), (401, "invalid_credentials"));
-        assert_eq!(app.count("SELECT COUNT(*) AS n FROM users WHERE user_id = 'mastera1' AND failures = 1").await, 1);
-        // The right certificate and password.
-        let mut a = Browser::new(&app, Some(&pem_a));
-        let (s, me) = a.login("mastera1", "Secret123").await;
-        assert_eq!(s, 200, "{me}");
-        assert_eq!(me["user_id"], "mastera1");
-        assert_eq!(me["organization"], "会社A");
-        assert_eq!(me["certificate"]["serial"], serial_a);
-        assert!(me["certificate"]["days_left"].as_i64().unwrap() >= 364);
-        let (s, me) = a.get("/api/me").await;
-        assert_eq!((s, me["role"].as_str().unwrap()), (200, "master"));
-        assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'login'").await, 1);
-        // The session cookie alone is not enough: the certificate must be presented too.
-        let mut stolen = Browser::new(&app, None);
-        stolen.cookie = a.cookie.clone();
-        assert_eq!(stolen.get("/api/me").await.0, 401);
-        // Logout ends the session.
-        assert_eq!(a.post("/api/logout", &json!({}), None).await.0, 204);
-        assert_eq!(a.get("/api/me").await.0, 401);
-    }
+    // No certificate.
+    let (s, b) = Browser::new(&app, None).login("mastera1", "Secret123").await;
+    assert_eq!((s, b["code"].as_str().unwrap()), (401, "certificate_required"), "{db:?}");
+    // A certificate of another CA.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let foreign = rcgen::CertificateParams::new(vec![]).unwrap().self_signed(&key).unwrap();
+    let foreign_pem = format!("{}{}", key.serialize_pem(), foreign.pem());
+    let (s, b) = Browser::new(&app, Some(foreign_pem.as_bytes())).login("mastera1", "Secret123").await;
+    assert_eq!((s, b["code"].as_str().unwrap()), (403, "certificate_unknown_issuer"));
+    // A's certificate with B's ID and password.
+    let (s, b) = Browser::new(&app, Some(&pem_a)).login("masterb1", "Secret456").await;
+    assert_eq!((s, b["code"].as_str().unwrap()), (403, "certificate_mismatch"));
+    // A's certificate with a wrong password: counted under R2.
+    let (s, b) = Browser::new(&app, Some(&pem_a)).login("mastera1", "Wrong1234").await;
+    assert_eq!((s, b["code"].as_str().unwrap()), (401, "invalid_credentials"));
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM users WHERE user_id = 'mastera1' AND failures = 1").await, 1);
+    // The right certificate and password.
+    let mut a = Browser::new(&app, Some(&pem_a));
+    let (s, me) = a.login("mastera1", "Secret123").await;
+    assert_eq!(s, 200, "{me}");
+    assert_eq!(me["user_id"], "mastera1");
+    assert_eq!(me["organization"], "会社A");
+    assert_eq!(me["certificate"]["serial"], serial_a);
+    assert!(me["certificate"]["days_left"].as_i64().unwrap() >= 364);
+    let (s, me) = a.get("/api/me").await;
+    assert_eq!((s, me["role"].as_str().unwrap()), (200, "master"));
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'login'").await, 1);
+    // The session cookie alone is not enough: the certificate must be presented too.
+    let stolen = Browser::new(&app, None).with_cookie(a.cookie());
+    assert_eq!(stolen.get("/api/me").await.0, 401);
+    // Logout ends the session.
+    assert_eq!(a.post("/api/logout", &json!({}), None).await.0, 204);
+    assert_eq!(a.get("/api/me").await.0, 401);
 }
 
 #[tokio::test]
@@ -109,8 +55,7 @@ async fn expired_not_yet_valid_and_revoked_certificates_have_their_own_answers()
     app.master_ready("会社A", "mastera1", "Secret123").await;
     let (pem, serial) = app.issued_identity("mastera1", "Secret123").await;
     use sea_orm::ConnectionTrait;
-    let mut b = Browser::new(&app, Some(&pem));
-    assert_eq!(b.login("mastera1", "Secret123").await.0, 200);
+    let mut b = app.login(&pem, "mastera1", "Secret123").await;
 
     app.db.execute_unprepared("UPDATE certificates SET not_after = '2001-01-01T00:00:00Z'").await.unwrap();
     let (s, body) = Browser::new(&app, Some(&pem)).login("mastera1", "Secret123").await;
@@ -159,29 +104,21 @@ async fn expired_not_yet_valid_and_revoked_certificates_have_their_own_answers()
     assert!(text.contains("Superseded"), "{text}");
 
     // R8: the user can now re-issue.
-    let r = app.post("/api/issuance/authenticate", &json!({"user_id": "mastera1", "password": "Secret123"})).await;
-    assert_eq!(r.status(), 200);
+    assert_eq!(app.authenticate("mastera1", "Secret123").await.0, 200);
 }
 
 #[tokio::test]
 async fn authorization_is_enforced_on_the_server() {
     let app = spawn_app(&TestDb::Sqlite).await;
-    app.master_ready("会社A", "mastera1", "Secret123").await;
-    app.master_ready("会社B", "masterb1", "Secret456").await;
-    let (pem_a, _) = app.issued_identity("mastera1", "Secret123").await;
-    let (pem_b, _) = app.issued_identity("masterb1", "Secret456").await;
-    let mut a = Browser::new(&app, Some(&pem_a));
-    assert_eq!(a.login("mastera1", "Secret123").await.0, 200);
-    let mut b = Browser::new(&app, Some(&pem_b));
-    assert_eq!(b.login("masterb1", "Secret456").await.0, 200);
+    let a = app.master_session("会社A", "mastera1", "Secret123").await;
+    let b = app.master_session("会社B", "masterb1", "Secret456").await;
 
     // Master A creates a general user; the initial password is one-time (R11).
     let (s, created) =
         a.post("/api/org/users", &json!({"user_id": "generala1", "email": "g@example.co.jp"}), None).await;
     assert_eq!(s, 200, "{created}");
     let initial = created["initial_password"].as_str().unwrap().to_owned();
-    let r = app.post("/api/issuance/authenticate", &json!({"user_id": "generala1", "password": initial})).await;
-    assert_eq!(r.status(), 428);
+    assert_eq!(app.authenticate("generala1", &initial).await.0, 428);
     // A cross-site request is refused even with the cookie.
     let (s, _) = a
         .post(
@@ -209,7 +146,7 @@ async fn authorization_is_enforced_on_the_server() {
         "/api/admin/users",
     ] {
         assert_eq!(a.get(path).await.0, 403, "{path}");
-        assert_eq!(Browser::new(&app, Some(&pem_a)).get(path).await.0, 401, "{path}");
+        assert_eq!(Browser::new(&app, Some(a.identity())).get(path).await.0, 401, "{path}");
     }
     assert_eq!(
         a.post("/api/admin/organizations", &json!({"name": "X", "master_user_id": "xx1234", "email": "x@x.jp"}), None)
@@ -220,17 +157,7 @@ async fn authorization_is_enforced_on_the_server() {
     assert_eq!(Browser::new(&app, None).get("/api/org/users").await.0, 401);
 
     // Staff: log in with their own certificate, then see and act on everything.
-    app.create_staff("staff001", "Init1234").await;
-    let r = app
-        .post(
-            "/api/password/change",
-            &json!({"user_id": "staff001", "current_password": "Init1234", "new_password": "Staff1234"}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
-    let (pem_s, _) = app.issued_identity("staff001", "Staff1234").await;
-    let mut staff = Browser::new(&app, Some(&pem_s));
-    assert_eq!(staff.login("staff001", "Staff1234").await.0, 200);
+    let staff = app.staff_session("staff001", "Staff1234").await;
     assert_eq!(staff.get("/api/org/users").await.0, 403, "staff are not a company's master");
     let (s, orgs) = staff.get("/api/admin/organizations").await;
     assert_eq!((s, orgs.as_array().unwrap().len()), (200, 2));
@@ -272,41 +199,12 @@ async fn company_certificate_limit_is_enforced() {
     app.issued_identity("mastera1", "Secret123").await;
     use sea_orm::ConnectionTrait;
     app.db.execute_unprepared("UPDATE organizations SET certificate_limit = 1").await.unwrap();
-    let master = {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        backend::db::entities::user::Entity::find()
-            .filter(backend::db::entities::user::Column::UserId.eq("mastera1"))
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap()
-    };
-    backend::auth::accounts::create_user(
-        &app.db,
-        &app.auth.hasher,
-        backend::auth::accounts::NewAccount {
-            user_id: &common::UserId::parse("generala1").unwrap(),
-            email: "g@example.co.jp",
-            password: None,
-        },
-        backend::auth::Role::General,
-        master.org_id,
-        &backend::auth::accounts::Actor::Cli,
-        time::OffsetDateTime::now_utc(),
-    )
-    .await
-    .unwrap();
+    app.create_general("mastera1", "generala1", "Gen12345").await;
     app.db
         .execute_unprepared("UPDATE users SET must_change_password = false WHERE user_id = 'generala1'")
         .await
         .unwrap();
-    // The general user's password is unknown here; set a known hash through the service.
-    let hash = app.auth.hasher.hash_blocking("Gen12345").unwrap();
-    app.db
-        .execute_unprepared(&format!("UPDATE users SET password_hash = '{hash}' WHERE user_id = 'generala1'"))
-        .await
-        .unwrap();
-    let r = app.post("/api/issuance/authenticate", &json!({"user_id": "generala1", "password": "Gen12345"})).await;
-    assert_eq!(r.status(), 409);
-    assert!(r.json::<Value>().await.unwrap()["message"].as_str().unwrap().contains("上限"));
+    let (status, body) = app.authenticate("generala1", "Gen12345").await;
+    assert_eq!(status, 409);
+    assert!(body["message"].as_str().unwrap().contains("上限"));
 }

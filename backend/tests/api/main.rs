@@ -5,6 +5,7 @@
 mod accounts;
 mod attacks;
 mod audit;
+mod background;
 mod bad_input;
 mod connections;
 mod faults;

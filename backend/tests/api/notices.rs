@@ -6,9 +6,8 @@
 use backend::db::entities::{audit_log, certificate, mail_outbox, user};
 use common::jst;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder};
-use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, databases, spawn_app};
+use crate::helpers::{TestApp, TestDb, each_database, spawn_app};
 
 const OWNER: &str = "master01@example.co.jp";
 
@@ -92,131 +91,107 @@ async fn jst_of_last(app: &TestApp, action: &str) -> String {
     jst::format_datetime(entry.at)
 }
 
-async fn change_password(app: &TestApp, current: &str, new: &str, email: Option<&str>) -> u16 {
-    let mut body = json!({"user_id": "master01", "current_password": current, "new_password": new});
-    if let Some(e) = email {
-        body["email"] = json!(e);
+each_database!(an_issued_certificate_is_notified_to_its_owner_in_the_issuing_transaction);
+async fn an_issued_certificate_is_notified_to_its_owner_in_the_issuing_transaction(db: &TestDb) {
+    let app = spawn_app(db).await;
+    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+
+    // The notice cannot be queued: no certificate is recorded either.
+    refuse_outbox(&app, "issued:").await;
+    let token = app.token("master01", "Secret123").await.unwrap();
+    let r = app.issue(&token, "Secret123").await;
+    assert_eq!(r.status(), 500, "{db:?}");
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM certificates").await, 0, "{db:?}");
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'certificate_issued'").await, 0);
+    accept_outbox(&app).await;
+    assert!(queued(&app, "issued:").await.is_empty());
+    if is_postgres(&app) {
+        // The commit fails after the notice was queued: the notice goes with the certificate.
+        refuse_commit(&app, "certificates", "true").await;
+        let token = app.token("master01", "Secret123").await.unwrap();
+        let r = app.issue(&token, "Secret123").await;
+        assert_eq!(r.status(), 500);
+        accept_commit(&app, "certificates").await;
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM certificates").await, 0);
+        assert!(queued(&app, "issued:").await.is_empty(), "no notice of a certificate that was not recorded");
     }
-    app.post("/api/password/change", &body).await.status().as_u16()
+
+    let (_, serial) = app.issued_identity("master01", "Secret123").await;
+    let mails = queued(&app, "issued:").await;
+    assert_eq!(mails.len(), 1, "{db:?}");
+    let m = &mails[0];
+    let cert = certificate::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_eq!((m.dedupe_key.as_str(), m.to_addr.as_str()), (format!("issued:{serial}").as_str(), OWNER));
+    assert_eq!(m.subject, "【ろうきん賃金控除事務支援システム】電子証明書が発行されました");
+    for part in [
+        format!("シリアル番号: {serial}"),
+        format!("発行日時: {}（日本時間）", jst::format_datetime(cert.created_at)),
+        format!("有効期限: {}（日本時間）", jst::format_datetime(cert.not_after)),
+        "接続元: 127.0.0.1".to_owned(),
+        "失効".to_owned(),
+    ] {
+        assert!(m.body.contains(&part), "{db:?} {part}: {}", m.body);
+    }
+
+    // A refused issue (R3: the certificate is still valid) queues nothing.
+    assert_eq!(app.token("master01", "Secret123").await.unwrap_err().0, 409);
+    assert_eq!(queued(&app, "issued:").await.len(), 1);
 }
 
-async fn issuance_token(app: &TestApp, pw: &str) -> Result<String, u16> {
-    let r = app.post("/api/issuance/authenticate", &json!({"user_id": "master01", "password": pw})).await;
-    if r.status() != 200 {
-        return Err(r.status().as_u16());
+each_database!(password_and_email_changes_are_notified_in_their_transaction);
+async fn password_and_email_changes_are_notified_in_their_transaction(db: &TestDb) {
+    let app = spawn_app(db).await;
+    app.create_master("テスト株式会社", "master01", "init1234").await;
+
+    // Refused changes queue nothing: a wrong current password, a bad address.
+    assert_eq!(app.change_password("master01", "Wrong1234", "Secret123", None).await.0, 401, "{db:?}");
+    assert_eq!(app.change_password("master01", "init1234", "Secret123", Some("nope")).await.0, 400);
+    // A notice that cannot be queued undoes the change: the initial password still holds.
+    refuse_outbox(&app, "password:").await;
+    assert_eq!(app.change_password("master01", "init1234", "Secret123", None).await.0, 500, "{db:?}");
+    accept_outbox(&app).await;
+    if is_postgres(&app) {
+        // The commit fails after the notices were queued: they go with the change.
+        refuse_commit(&app, "audit_log", "NEW.action = 'password_changed'").await;
+        assert_eq!(app.change_password("master01", "init1234", "Secret123", Some("other@example.co.jp")).await.0, 500);
+        accept_commit(&app, "audit_log").await;
     }
-    Ok(r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned())
-}
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM mail_outbox").await, 0, "{db:?}");
+    assert_eq!(app.token("master01", "init1234").await.unwrap_err().0, 428, "still the initial password");
 
-#[tokio::test]
-async fn an_issued_certificate_is_notified_to_its_owner_in_the_issuing_transaction() {
-    for db in databases() {
-        let app = spawn_app(&db).await;
-        app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    // The initial registration, address unchanged: one notice, to the registered address.
+    assert_eq!(app.change_password("master01", "init1234", "Secret123", Some(OWNER)).await.0, 200);
+    let mails = queued(&app, "password:").await;
+    assert_eq!(mails.len(), 1, "{db:?}");
+    assert_eq!(mails[0].to_addr, OWNER);
+    assert_eq!(mails[0].subject, "【ろうきん賃金控除事務支援システム】パスワードが変更されました");
+    let at = jst_of_last(&app, "password_changed").await;
+    assert!(mails[0].body.contains(&format!("{at}（日本時間）")), "{}", mails[0].body);
+    assert!(mails[0].body.contains("接続元: 127.0.0.1"), "{}", mails[0].body);
+    assert!(queued(&app, "email:").await.is_empty(), "the address did not change");
 
-        // The notice cannot be queued: no certificate is recorded either.
-        refuse_outbox(&app, "issued:").await;
-        let token = issuance_token(&app, "Secret123").await.unwrap();
-        let r = app.post("/api/issuance/issue", &json!({"token": token, "password": "Secret123"})).await;
-        assert_eq!(r.status(), 500, "{db:?}");
-        assert_eq!(app.count("SELECT COUNT(*) AS n FROM certificates").await, 0, "{db:?}");
-        assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'certificate_issued'").await, 0);
-        accept_outbox(&app).await;
-        assert!(queued(&app, "issued:").await.is_empty());
-        if is_postgres(&app) {
-            // The commit fails after the notice was queued: the notice goes with the certificate.
-            refuse_commit(&app, "certificates", "true").await;
-            let token = issuance_token(&app, "Secret123").await.unwrap();
-            let r = app.post("/api/issuance/issue", &json!({"token": token, "password": "Secret123"})).await;
-            assert_eq!(r.status(), 500);
-            accept_commit(&app, "certificates").await;
-            assert_eq!(app.count("SELECT COUNT(*) AS n FROM certificates").await, 0);
-            assert!(queued(&app, "issued:").await.is_empty(), "no notice of a certificate that was not recorded");
-        }
-
-        let (_, serial) = app.issued_identity("master01", "Secret123").await;
-        let mails = queued(&app, "issued:").await;
-        assert_eq!(mails.len(), 1, "{db:?}");
-        let m = &mails[0];
-        let cert = certificate::Entity::find().one(&app.db).await.unwrap().unwrap();
-        assert_eq!((m.dedupe_key.as_str(), m.to_addr.as_str()), (format!("issued:{serial}").as_str(), OWNER));
-        assert_eq!(m.subject, "【ろうきん賃金控除事務支援システム】電子証明書が発行されました");
-        for part in [
-            format!("シリアル番号: {serial}"),
-            format!("発行日時: {}（日本時間）", jst::format_datetime(cert.created_at)),
-            format!("有効期限: {}（日本時間）", jst::format_datetime(cert.not_after)),
-            "接続元: 127.0.0.1".to_owned(),
-            "失効".to_owned(),
-        ] {
-            assert!(m.body.contains(&part), "{db:?} {part}: {}", m.body);
-        }
-
-        // A refused issue (R3: the certificate is still valid) queues nothing.
-        assert_eq!(issuance_token(&app, "Secret123").await.unwrap_err(), 409);
-        assert_eq!(queued(&app, "issued:").await.len(), 1);
+    // A later change with a new address: the password notice to the old address, and one
+    // e-mail notice to each address.
+    assert_eq!(app.change_password("master01", "Secret123", "Other1234", Some("new@example.co.jp")).await.0, 200);
+    let passwords = queued(&app, "password:").await;
+    assert_eq!(passwords.len(), 2, "two changes, two notices");
+    assert_eq!(passwords[1].to_addr, OWNER, "told at the address on record before the change");
+    let emails = queued(&app, "email:").await;
+    let to: Vec<&str> = emails.iter().map(|m| m.to_addr.as_str()).collect();
+    assert_eq!(to, [OWNER, "new@example.co.jp"], "{db:?}");
+    let at = jst_of_last(&app, "password_changed").await;
+    for m in &emails {
+        assert_eq!(m.subject, "【ろうきん賃金控除事務支援システム】メールアドレスが変更されました");
+        assert!(m.body.contains(&format!("{at}（日本時間）")) && m.body.contains("接続元: 127.0.0.1"), "{}", m.body);
     }
-}
+    assert!(emails[0].body.contains("n***@example.co.jp"), "{}", emails[0].body);
 
-#[tokio::test]
-async fn password_and_email_changes_are_notified_in_their_transaction() {
-    for db in databases() {
-        let app = spawn_app(&db).await;
-        app.create_master("テスト株式会社", "master01", "init1234").await;
-
-        // Refused changes queue nothing: a wrong current password, a bad address.
-        assert_eq!(change_password(&app, "Wrong1234", "Secret123", None).await, 401, "{db:?}");
-        assert_eq!(change_password(&app, "init1234", "Secret123", Some("nope")).await, 400);
-        // A notice that cannot be queued undoes the change: the initial password still holds.
-        refuse_outbox(&app, "password:").await;
-        assert_eq!(change_password(&app, "init1234", "Secret123", None).await, 500, "{db:?}");
-        accept_outbox(&app).await;
-        if is_postgres(&app) {
-            // The commit fails after the notices were queued: they go with the change.
-            refuse_commit(&app, "audit_log", "NEW.action = 'password_changed'").await;
-            assert_eq!(change_password(&app, "init1234", "Secret123", Some("other@example.co.jp")).await, 500);
-            accept_commit(&app, "audit_log").await;
-        }
-        assert_eq!(app.count("SELECT COUNT(*) AS n FROM mail_outbox").await, 0, "{db:?}");
-        assert_eq!(issuance_token(&app, "init1234").await.unwrap_err(), 428, "still the initial password");
-
-        // The initial registration, address unchanged: one notice, to the registered address.
-        assert_eq!(change_password(&app, "init1234", "Secret123", Some(OWNER)).await, 200);
-        let mails = queued(&app, "password:").await;
-        assert_eq!(mails.len(), 1, "{db:?}");
-        assert_eq!(mails[0].to_addr, OWNER);
-        assert_eq!(mails[0].subject, "【ろうきん賃金控除事務支援システム】パスワードが変更されました");
-        let at = jst_of_last(&app, "password_changed").await;
-        assert!(mails[0].body.contains(&format!("{at}（日本時間）")), "{}", mails[0].body);
-        assert!(mails[0].body.contains("接続元: 127.0.0.1"), "{}", mails[0].body);
-        assert!(queued(&app, "email:").await.is_empty(), "the address did not change");
-
-        // A later change with a new address: the password notice to the old address, and one
-        // e-mail notice to each address.
-        assert_eq!(change_password(&app, "Secret123", "Other1234", Some("new@example.co.jp")).await, 200);
-        let passwords = queued(&app, "password:").await;
-        assert_eq!(passwords.len(), 2, "two changes, two notices");
-        assert_eq!(passwords[1].to_addr, OWNER, "told at the address on record before the change");
-        let emails = queued(&app, "email:").await;
-        let to: Vec<&str> = emails.iter().map(|m| m.to_addr.as_str()).collect();
-        assert_eq!(to, [OWNER, "new@example.co.jp"], "{db:?}");
-        let at = jst_of_last(&app, "password_changed").await;
-        for m in &emails {
-            assert_eq!(m.subject, "【ろうきん賃金控除事務支援システム】メールアドレスが変更されました");
-            assert!(
-                m.body.contains(&format!("{at}（日本時間）")) && m.body.contains("接続元: 127.0.0.1"),
-                "{}",
-                m.body
-            );
-        }
-        assert!(emails[0].body.contains("n***@example.co.jp"), "{}", emails[0].body);
-
-        // An address change whose notices cannot be queued changes nothing, password included.
-        refuse_outbox(&app, "email:").await;
-        assert_eq!(change_password(&app, "Other1234", "Third1234", Some("x@example.co.jp")).await, 500);
-        accept_outbox(&app).await;
-        let u = user::Entity::find().filter(user::Column::UserId.eq("master01")).one(&app.db).await.unwrap().unwrap();
-        assert_eq!(u.email, "new@example.co.jp", "{db:?}");
-        assert_eq!(queued(&app, "password:").await.len(), 2);
-        assert_eq!(issuance_token(&app, "Other1234").await.map(|_| ()), Ok(()), "the password is unchanged");
-    }
+    // An address change whose notices cannot be queued changes nothing, password included.
+    refuse_outbox(&app, "email:").await;
+    assert_eq!(app.change_password("master01", "Other1234", "Third1234", Some("x@example.co.jp")).await.0, 500);
+    accept_outbox(&app).await;
+    let u = user::Entity::find().filter(user::Column::UserId.eq("master01")).one(&app.db).await.unwrap().unwrap();
+    assert_eq!(u.email, "new@example.co.jp", "{db:?}");
+    assert_eq!(queued(&app, "password:").await.len(), 2);
+    assert_eq!(app.token("master01", "Other1234").await.map(|_| ()), Ok(()), "the password is unchanged");
 }

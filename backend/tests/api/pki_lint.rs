@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use backend::config::KeyType;
+use backend::pki::issue::KeyType;
 
 use crate::helpers::{Options, TestDb, python_tool, run, spawn};
 

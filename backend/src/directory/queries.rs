@@ -1,19 +1,64 @@
-//! Read-side queries of the master and staff screens: users with their newest certificate,
-//! organizations, certificate search, audit log, outbox.
+//! Read-side queries of the home, master and staff screens: users with their newest
+//! certificate, organizations, certificate search, audit log, outbox. One-row answers (after an
+//! unlock, a registration, a login) read one row, not a list to search.
 
 use std::collections::HashMap;
 
-use common::api::{AuditEntry, CertificateStatus, CertificateSummary, MailEntry, OrganizationSummary, UserSummary};
+use common::api::{
+    AuditEntry, CertificateStatus, CertificateSummary, MailEntry, MailStatus, Me, OrganizationSummary,
+    OrganizationUsers, UserSummary,
+};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::OffsetDateTime;
 
-use crate::{
-    db::entities::{audit_log, certificate, mail_outbox, organization, user},
-    views,
-};
+use super::views;
+use crate::db::entities::{audit_log, certificate, mail_outbox, organization, user};
 
 async fn org_names<C: ConnectionTrait>(db: &C) -> Result<HashMap<i64, String>, DbErr> {
     Ok(organization::Entity::find().all(db).await?.into_iter().map(|o| (o.id, o.name)).collect())
+}
+
+/// The name of company `org_id` (none for bank staff).
+pub async fn org_name<C: ConnectionTrait>(db: &C, org_id: Option<i64>) -> Result<Option<String>, DbErr> {
+    Ok(match org_id {
+        Some(id) => organization::Entity::find_by_id(id).one(db).await?.map(|o| o.name),
+        None => None,
+    })
+}
+
+/// One user as the lists show them: with their company's name and their newest certificate.
+pub async fn user<C: ConnectionTrait>(db: &C, u: &user::Model, now: OffsetDateTime) -> Result<UserSummary, DbErr> {
+    let newest = certificate::Entity::find()
+        .filter(certificate::Column::UserPk.eq(u.id))
+        .order_by_desc(certificate::Column::CreatedAt)
+        .order_by_desc(certificate::Column::Id)
+        .one(db)
+        .await?;
+    Ok(views::user_summary(u, org_name(db, u.org_id).await?, newest.as_ref(), now))
+}
+
+/// The home screen's data: the logged-in user and the certificate of the session.
+pub async fn me<C: ConnectionTrait>(
+    db: &C,
+    u: &user::Model,
+    session_certificate: &certificate::Model,
+    now: OffsetDateTime,
+) -> Result<Me, DbErr> {
+    let organization = org_name(db, u.org_id).await?;
+    Ok(Me {
+        user_id: u.user_id.clone(),
+        role: u.role,
+        organization: organization.clone(),
+        email: u.email.clone(),
+        certificate: views::certificate_summary(session_certificate, organization, now),
+    })
+}
+
+/// One company as the staff list shows it.
+pub async fn organization<C: ConnectionTrait>(db: &C, id: i64) -> Result<Option<OrganizationSummary>, DbErr> {
+    let Some(o) = organization::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
+    let members = user::Entity::find().filter(user::Column::OrgId.eq(id)).all(db).await?;
+    Ok(Some(views::organization_summary(o, &members)))
 }
 
 /// Users (of `org_id`, or all), each with their newest certificate.
@@ -47,6 +92,21 @@ pub async fn users<C: ConnectionTrait>(
         .collect())
 }
 
+/// The master user's screen: their company, its limit, how many hold a certificate, its users.
+pub async fn organization_users<C: ConnectionTrait>(
+    db: &C,
+    org_id: i64,
+    now: OffsetDateTime,
+) -> Result<Option<OrganizationUsers>, DbErr> {
+    let Some(org) = organization::Entity::find_by_id(org_id).one(db).await? else { return Ok(None) };
+    Ok(Some(OrganizationUsers {
+        organization: org.name,
+        certificate_limit: u32::try_from(org.certificate_limit).unwrap_or(0),
+        with_certificates: users_with_certificates(db, org_id, now).await?,
+        users: users(db, Some(org_id), now).await?,
+    }))
+}
+
 /// Users of `org_id` holding an active certificate at `now`.
 pub async fn users_with_certificates<C: ConnectionTrait>(
     db: &C,
@@ -55,7 +115,7 @@ pub async fn users_with_certificates<C: ConnectionTrait>(
 ) -> Result<u32, DbErr> {
     let certs = certificate::Entity::find()
         .filter(certificate::Column::OrgId.eq(org_id))
-        .filter(certificate::Column::Status.eq("active"))
+        .filter(certificate::Column::Status.eq(CertificateStatus::Active))
         .filter(certificate::Column::NotAfter.gt(now))
         .all(db)
         .await?;
@@ -67,19 +127,17 @@ pub async fn users_with_certificates<C: ConnectionTrait>(
 
 pub async fn organizations<C: ConnectionTrait>(db: &C) -> Result<Vec<OrganizationSummary>, DbErr> {
     let orgs = organization::Entity::find().order_by_asc(organization::Column::Id).all(db).await?;
-    let mut out = Vec::with_capacity(orgs.len());
-    for o in orgs {
-        let members = user::Entity::find().filter(user::Column::OrgId.eq(o.id)).all(db).await?;
-        out.push(OrganizationSummary {
-            id: o.id,
-            name: o.name,
-            master_user_id: members.iter().find(|u| u.role == "master").map(|u| u.user_id.clone()),
-            users: u32::try_from(members.len()).unwrap_or(u32::MAX),
-            certificate_limit: u32::try_from(o.certificate_limit).unwrap_or(0),
-            created_at: o.created_at,
-        });
+    let mut members: HashMap<i64, Vec<user::Model>> = HashMap::new();
+    for u in user::Entity::find().filter(user::Column::OrgId.is_not_null()).all(db).await? {
+        members.entry(u.org_id.unwrap_or_default()).or_default().push(u);
     }
-    Ok(out)
+    Ok(orgs
+        .into_iter()
+        .map(|o| {
+            let of = members.remove(&o.id).unwrap_or_default();
+            views::organization_summary(o, &of)
+        })
+        .collect())
 }
 
 /// Search criteria of the staff certificate screen; all optional.
@@ -114,12 +172,17 @@ pub async fn certificates<C: ConnectionTrait>(
         q = q.filter(certificate::Column::OrgId.is_in(ids));
     }
     match query.status {
-        Some(CertificateStatus::Revoked) => q = q.filter(certificate::Column::Status.eq("revoked")),
+        // The SQL of domain::certificate::status: expired from not_after on.
+        Some(CertificateStatus::Revoked) => q = q.filter(certificate::Column::Status.eq(CertificateStatus::Revoked)),
         Some(CertificateStatus::Active) => {
-            q = q.filter(certificate::Column::Status.eq("active")).filter(certificate::Column::NotAfter.gt(now))
+            q = q
+                .filter(certificate::Column::Status.eq(CertificateStatus::Active))
+                .filter(certificate::Column::NotAfter.gt(now))
         }
         Some(CertificateStatus::Expired) => {
-            q = q.filter(certificate::Column::Status.eq("active")).filter(certificate::Column::NotAfter.lte(now))
+            q = q
+                .filter(certificate::Column::Status.eq(CertificateStatus::Active))
+                .filter(certificate::Column::NotAfter.lte(now))
         }
         None => {}
     }
@@ -167,7 +230,7 @@ pub async fn audit<C: ConnectionTrait>(db: &C, query: &AuditQuery, limit: u64) -
         .collect())
 }
 
-pub async fn mail<C: ConnectionTrait>(db: &C, status: Option<&str>) -> Result<Vec<MailEntry>, DbErr> {
+pub async fn mail<C: ConnectionTrait>(db: &C, status: Option<MailStatus>) -> Result<Vec<MailEntry>, DbErr> {
     let mut q = mail_outbox::Entity::find();
     if let Some(status) = status {
         q = q.filter(mail_outbox::Column::Status.eq(status));

@@ -10,7 +10,7 @@ use std::sync::{
 };
 
 use anyhow::Context;
-use common::{Field, Password, UserId};
+use common::{Field, Password, UserId, api::CertificateStatus};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
     TransactionTrait,
@@ -19,15 +19,20 @@ use sea_orm::{
 use serde_json::json;
 use time::OffsetDateTime;
 
+use super::{
+    CertificateError,
+    tokens::{Claims, TokenKeys},
+};
 use crate::{
     audit::{self, Action},
     auth::{Authenticator, Purpose},
-    config::{KeyType, P12Settings},
     db::entities::{certificate, organization, used_token, user},
-    domain::eligibility::{Eligibility, HeldCertificate, eligibility},
-    error::ApiError,
-    pki::{CertificateAuthority, issue::issue_client_certificate, p12::build_p12},
-    tokens::TokenKeys,
+    domain::eligibility::{Eligibility, HeldCertificate, eligibility, within_company_limit},
+    pki::{
+        CertificateAuthority,
+        issue::{KeyType, issue_client_certificate},
+        p12::{P12Settings, build_p12},
+    },
 };
 
 /// Everything issuance needs. Cheap to clone.
@@ -71,7 +76,7 @@ async fn held_certificates<C: ConnectionTrait>(db: &C, user_pk: i64) -> Result<V
         .all(db)
         .await?
         .into_iter()
-        .map(|c| HeldCertificate { not_after: c.not_after, revoked: c.status == "revoked" })
+        .map(|c| HeldCertificate { not_after: c.not_after, revoked: c.status == CertificateStatus::Revoked })
         .collect())
 }
 
@@ -82,37 +87,32 @@ async fn check_company_limit<C: ConnectionTrait>(
     u: &user::Model,
     renewal: bool,
     now: OffsetDateTime,
-) -> Result<(), ApiError> {
+) -> Result<(), CertificateError> {
     let Some(org_id) = u.org_id else { return Ok(()) };
     if renewal {
         return Ok(());
     }
     let Some(org) = organization::Entity::find_by_id(org_id).one(db).await? else { return Ok(()) };
+    let limit = u32::try_from(org.certificate_limit).unwrap_or(0);
     let holders = crate::directory::users_with_certificates(db, org_id, now).await?;
-    if i64::from(holders) >= i64::from(org.certificate_limit) {
-        return Err(ApiError::Conflict(format!(
-            "電子証明書を保有できる利用者数の上限（{}名）に達しています。不要な電子証明書の失効を労金へご依頼ください。",
-            org.certificate_limit
-        )));
+    if within_company_limit(holders, limit, renewal) {
+        Ok(())
+    } else {
+        Err(CertificateError::CompanyLimitReached { limit })
     }
-    Ok(())
 }
 
-fn check_eligible(held: &[HeldCertificate], now: OffsetDateTime) -> Result<bool, ApiError> {
+fn check_eligible(held: &[HeldCertificate], now: OffsetDateTime) -> Result<bool, CertificateError> {
     match eligibility(held, now) {
         Eligibility::NewIssue => Ok(false),
         Eligibility::Renewal => Ok(true),
-        Eligibility::Refused { renewable_from } => Err(ApiError::CertificateActive { renewable_from }),
+        Eligibility::Refused { renewable_from } => Err(CertificateError::Active { renewable_from }),
     }
 }
 
 /// Records the single use of the token `claims` (its own committed statement); a token already
 /// used answers 401.
-async fn claim_token(
-    db: &DatabaseConnection,
-    claims: &crate::tokens::Claims,
-    now: OffsetDateTime,
-) -> Result<(), ApiError> {
+async fn claim_token(db: &DatabaseConnection, claims: &Claims, now: OffsetDateTime) -> Result<(), CertificateError> {
     let fresh = used_token::ActiveModel {
         jti: Set(claims.jti.clone()),
         used_at: Set(now),
@@ -123,7 +123,7 @@ async fn claim_token(
     match fresh {
         Ok(_) => Ok(()),
         Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
-            Err(ApiError::InvalidToken)
+            Err(CertificateError::InvalidToken)
         }
         Err(e) => Err(e.into()),
     }
@@ -161,7 +161,12 @@ pub fn p12_filename(user_id: &str, now: OffsetDateTime) -> String {
 
 impl IssuanceService {
     /// ④ ユーザー認証: R1, R2, R11, then R3. Grants a single-use token.
-    pub async fn authenticate(&self, user_id: &str, password: &str, now: OffsetDateTime) -> Result<Grant, ApiError> {
+    pub async fn authenticate(
+        &self,
+        user_id: &str,
+        password: &str,
+        now: OffsetDateTime,
+    ) -> Result<Grant, CertificateError> {
         let user_id = UserId::parse(user_id)?;
         let password = Password::parse(Field::Password, password)?;
         let u = self.auth.authenticate(&user_id, &password, Purpose::Issuance, now).await?;
@@ -172,17 +177,17 @@ impl IssuanceService {
     }
 
     /// ⑤ 発行: checks the token and the password again, issues, records, packs the .p12.
-    pub async fn issue(&self, token: &str, password: &str, now: OffsetDateTime) -> Result<Issued, ApiError> {
-        let claims = self.tokens.verify(token, now).ok_or(ApiError::InvalidToken)?;
+    pub async fn issue(&self, token: &str, password: &str, now: OffsetDateTime) -> Result<Issued, CertificateError> {
+        let claims = self.tokens.verify(token, now).ok_or(CertificateError::InvalidToken)?;
         let db: &DatabaseConnection = &self.auth.db;
         if used_token::Entity::find_by_id(claims.jti.clone()).one(db).await?.is_some() {
-            return Err(ApiError::InvalidToken);
+            return Err(CertificateError::InvalidToken);
         }
         let password = Password::parse(Field::Password, password)?;
-        let user_id = UserId::parse(&claims.sub).map_err(|_| ApiError::InvalidToken)?;
+        let user_id = UserId::parse(&claims.sub).map_err(|_| CertificateError::InvalidToken)?;
         let u = self.auth.authenticate(&user_id, &password, Purpose::Issuance, now).await?;
         if u.id != claims.uid {
-            return Err(ApiError::InvalidToken);
+            return Err(CertificateError::InvalidToken);
         }
         check_eligible(&held_certificates(db, u.id).await?, now)?;
         let org_name = match u.org_id {
@@ -236,15 +241,14 @@ impl IssuanceService {
             not_after: Set(issued.not_after),
             fingerprint_sha256: Set(issued.fingerprint.clone()),
             key_type: Set(self.key_type.as_str().to_owned()),
-            status: Set("active".to_owned()),
+            status: Set(CertificateStatus::Active),
             revoked_at: Set(None),
             revocation_reason: Set(None),
             created_at: Set(now),
             ..Default::default()
         }
         .insert(&txn)
-        .await
-        .context("Failed to record the certificate")?;
+        .await?;
         audit::record(
             &txn,
             audit::Entry {

@@ -1,38 +1,23 @@
 //! Login sessions (R9): a random ID in an HttpOnly, Secure, SameSite=Strict cookie; only its
-//! SHA-256 is stored. A session is bound to the certificate it logged in with, ends after 30
-//! minutes idle or 12 hours in all (configurable), and every session of a user ends when the
-//! user is blocked or a certificate of theirs is revoked.
+//! SHA-256 is stored. A session is bound to the certificate it logged in with, lives as
+//! [`crate::domain::session::alive`] says, and every session of a user ends when the user is
+//! blocked or a certificate of theirs is revoked.
 
 use rand::Rng;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use sha2::{Digest, Sha256};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
-use crate::db::entities::session;
+use crate::{
+    db::entities::session,
+    domain::session::{SessionPolicy, alive},
+};
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "cjs_session";
 
-/// Session lifetimes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionPolicy {
-    pub idle: Duration,
-    pub absolute: Duration,
-}
-
-impl Default for SessionPolicy {
-    fn default() -> Self {
-        Self { idle: Duration::minutes(30), absolute: Duration::hours(12) }
-    }
-}
-
 fn hash(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
-}
-
-/// Whether a session created at `created`, last seen at `last_seen`, is still alive at `now`.
-pub fn alive(policy: &SessionPolicy, created: OffsetDateTime, last_seen: OffsetDateTime, now: OffsetDateTime) -> bool {
-    now < created + policy.absolute && now < last_seen + policy.idle
 }
 
 /// Creates a session for `user_pk` logged in with certificate `serial`; returns the cookie value.
@@ -89,27 +74,4 @@ pub async fn end<C: ConnectionTrait>(db: &C, id: &str) -> Result<(), DbErr> {
 /// Ends every session of `user_pk`.
 pub async fn end_all_of_user<C: ConnectionTrait>(db: &C, user_pk: i64) -> Result<u64, DbErr> {
     Ok(session::Entity::delete_many().filter(session::Column::UserPk.eq(user_pk)).exec(db).await?.rows_affected)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    const T0: OffsetDateTime = datetime!(2026-11-24 10:00 UTC);
-
-    #[test]
-    fn idle_timeout_at_30_minutes() {
-        let p = SessionPolicy::default();
-        assert!(alive(&p, T0, T0, T0 + Duration::minutes(30) - Duration::seconds(1)));
-        assert!(!alive(&p, T0, T0, T0 + Duration::minutes(30)));
-    }
-
-    #[test]
-    fn absolute_timeout_at_12_hours_even_when_active() {
-        let p = SessionPolicy::default();
-        let t = T0 + Duration::hours(12);
-        assert!(alive(&p, T0, t - Duration::minutes(1), t - Duration::seconds(1)));
-        assert!(!alive(&p, T0, t - Duration::minutes(1), t));
-    }
 }

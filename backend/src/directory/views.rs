@@ -1,43 +1,28 @@
 //! Rows → the API's types (never send entities over the wire).
 
-use common::api::{self, AccountState, CertificateStatus, CertificateSummary, RevocationReason, UserSummary};
+use common::api::{AccountState, CertificateSummary, OrganizationSummary, RevocationReason, UserSummary};
 use time::OffsetDateTime;
 
 use crate::{
-    auth::{Role, role_of},
-    db::entities::{certificate, user},
-    domain::eligibility::RENEWAL_WINDOW,
+    db::entities::{certificate, organization, user},
+    domain::certificate::{renewable, status},
 };
-
-pub fn role(u: &user::Model) -> api::Role {
-    match role_of(u) {
-        Role::General => api::Role::General,
-        Role::Master => api::Role::Master,
-        Role::Staff => api::Role::Staff,
-    }
-}
 
 pub fn certificate_summary(
     c: &certificate::Model,
     organization: Option<String>,
     now: OffsetDateTime,
 ) -> CertificateSummary {
-    let status = if c.status == "revoked" {
-        CertificateStatus::Revoked
-    } else if now > c.not_after {
-        CertificateStatus::Expired
-    } else {
-        CertificateStatus::Active
-    };
+    let facts = c.facts();
     CertificateSummary {
         serial: c.serial.clone(),
         user_id: c.subject_cn.clone(),
         organization,
         not_before: c.not_before,
         not_after: c.not_after,
-        status,
+        status: status(facts, now),
         days_left: (c.not_after - now).whole_days(),
-        renewable: status == CertificateStatus::Active && now >= c.not_after - RENEWAL_WINDOW,
+        renewable: renewable(facts, now),
         revoked_at: c.revoked_at,
         revocation_reason: c.revocation_reason.as_deref().and_then(RevocationReason::parse),
     }
@@ -60,10 +45,22 @@ pub fn user_summary(
 ) -> UserSummary {
     UserSummary {
         user_id: u.user_id.clone(),
-        role: role(u),
+        role: u.role,
         organization: organization.clone(),
         email: u.email.clone(),
         state: account_state(u, now),
         certificate: newest.map(|c| certificate_summary(c, organization, now)),
+    }
+}
+
+/// A company with its members (to name the master user and count them).
+pub fn organization_summary(o: organization::Model, members: &[user::Model]) -> OrganizationSummary {
+    OrganizationSummary {
+        id: o.id,
+        name: o.name,
+        master_user_id: members.iter().find(|u| u.role == common::api::Role::Master).map(|u| u.user_id.clone()),
+        users: u32::try_from(members.len()).unwrap_or(u32::MAX),
+        certificate_limit: u32::try_from(o.certificate_limit).unwrap_or(0),
+        created_at: o.created_at,
     }
 }

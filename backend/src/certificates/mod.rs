@@ -1,0 +1,11 @@
+//! The certificate feature: authentication for issuance and the single-use token it grants
+//! (`tokens`), the issue itself (`issuance`), and revocation with the CRL it keeps current
+//! (`revocation`). Signing is `crate::pki`'s; the rules are `crate::domain`'s.
+
+pub mod error;
+pub mod issuance;
+pub mod revocation;
+pub mod tokens;
+
+pub use error::CertificateError;
+pub use issuance::IssuanceService;
