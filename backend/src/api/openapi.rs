@@ -211,4 +211,40 @@ mod tests {
         assert_eq!(schemes[SESSION]["in"], "cookie");
         assert_eq!(schemes[CLIENT_CERTIFICATE]["type"], "mutualTLS");
     }
+
+    /// The description (literal paths in the handlers' attributes) and the routes (the constants
+    /// of `common::api::paths`) name the same paths.
+    #[test]
+    fn the_description_and_the_routes_name_the_same_paths() {
+        use common::api::paths::{self as p, url};
+        let doc: serde_json::Value = serde_json::from_str(document()).unwrap();
+        let mut described: Vec<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
+        let mut routed: Vec<String> = [
+            p::HEALTH,
+            p::ISSUANCE_AUTHENTICATE,
+            p::ISSUANCE_ISSUE,
+            p::PASSWORD_CHANGE,
+            p::CA_PEM,
+            p::CRL,
+            p::LOGIN,
+            p::LOGOUT,
+            p::ME,
+            p::ORG_USERS,
+            p::ORG_USER_UNLOCK,
+            p::ADMIN_ORGANIZATIONS,
+            p::ADMIN_USERS,
+            p::ADMIN_USER_UNLOCK,
+            p::ADMIN_CERTIFICATES,
+            p::ADMIN_CERTIFICATE_REVOKE,
+            p::ADMIN_AUDIT,
+            p::ADMIN_MAIL,
+            p::TLS_CLIENT_CERTIFICATE,
+        ]
+        .into_iter()
+        .map(url)
+        .collect();
+        described.sort();
+        routed.sort();
+        assert_eq!(described, routed, "every route but the description itself ({}) is described", p::OPENAPI);
+    }
 }
