@@ -17,5 +17,6 @@ pub mod net;
 pub mod pki;
 pub mod request_context;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod tls;

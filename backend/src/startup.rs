@@ -25,20 +25,9 @@ use crate::{
     error::{json_error_handler, query_error_handler},
     net,
     pki::CertificateAuthority,
+    state::AppState,
     tls,
 };
-
-/// Shared state of the handlers.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: DatabaseConnection,
-    pub auth: Authenticator,
-    pub issuance: IssuanceService,
-    pub ca: Arc<CertificateAuthority>,
-    /// Per-address throttle of password attempts.
-    pub throttle: crate::auth::throttle::Throttle,
-}
 
 /// Creates the data directory (mode 0700) if needed and checks that it is writable.
 pub fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {

@@ -14,7 +14,7 @@ use crate::{
     certificates::revocation,
     directory::{self, AuditQuery, CertificateQuery, views},
     error::ApiError,
-    startup::AppState,
+    state::AppState,
 };
 
 /// Lifts the lock of the user in `path` as `actor` and answers with the user's row: the
@@ -34,7 +34,7 @@ pub(super) async fn unlock_as(state: &AppState, actor: &Actor, path: &str) -> Re
     security(("session" = [])),
     responses(
         (status = 200, description = "All companies", body = Vec<common::api::OrganizationSummary>),
-        super::openapi::SessionRequired, super::openapi::Unavailable,
+        super::responses::SessionRequired, super::responses::Unavailable,
     )
 )]
 pub async fn organizations(state: web::Data<AppState>, _s: StaffUser) -> Result<HttpResponse, ApiError> {
@@ -50,7 +50,7 @@ pub async fn organizations(state: web::Data<AppState>, _s: StaffUser) -> Result<
     security(("session" = [])),
     responses(
         (status = 200, description = "The company, its master user and the one-time initial password for the letter", body = common::api::CreatedOrganization),
-        super::openapi::BadInput, super::openapi::SessionRequired, super::openapi::Conflict, super::openapi::Unavailable,
+        super::responses::BadInput, super::responses::SessionRequired, super::responses::Conflict, super::responses::Unavailable,
     )
 )]
 pub async fn create_organization(
@@ -94,7 +94,7 @@ pub struct UsersQuery {
     security(("session" = [])),
     responses(
         (status = 200, description = "Users", body = Vec<common::api::UserSummary>),
-        super::openapi::BadQuery, super::openapi::SessionRequired, super::openapi::Unavailable,
+        super::responses::BadQuery, super::responses::SessionRequired, super::responses::Unavailable,
     )
 )]
 pub async fn users(
@@ -114,7 +114,7 @@ pub async fn users(
     security(("session" = [])),
     responses(
         (status = 200, description = "The user after unlocking", body = common::api::UserSummary),
-        super::openapi::SessionRequired, super::openapi::NotFound, super::openapi::Unavailable,
+        super::responses::SessionRequired, super::responses::NotFound, super::responses::Unavailable,
     )
 )]
 pub async fn unlock(
@@ -134,7 +134,7 @@ pub async fn unlock(
     security(("session" = [])),
     responses(
         (status = 200, description = "At most 500 certificates, newest first", body = Vec<common::api::CertificateSummary>),
-        super::openapi::BadQuery, super::openapi::SessionRequired, super::openapi::Unavailable,
+        super::responses::BadQuery, super::responses::SessionRequired, super::responses::Unavailable,
     )
 )]
 pub async fn certificates(
@@ -160,7 +160,7 @@ pub async fn certificates(
     security(("session" = [])),
     responses(
         (status = 200, description = "The revoked certificate", body = common::api::CertificateSummary),
-        super::openapi::BadInput, super::openapi::SessionRequired, super::openapi::NotFound, super::openapi::Conflict, super::openapi::Unavailable,
+        super::responses::BadInput, super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
     )
 )]
 pub async fn revoke(
@@ -183,7 +183,7 @@ pub async fn revoke(
     security(("session" = [])),
     responses(
         (status = 200, description = "At most 200 entries, newest first", body = Vec<common::api::AuditEntry>),
-        super::openapi::BadQuery, super::openapi::SessionRequired, super::openapi::Unavailable,
+        super::responses::BadQuery, super::responses::SessionRequired, super::responses::Unavailable,
     )
 )]
 pub async fn audit(
@@ -203,7 +203,7 @@ pub async fn audit(
     security(("session" = [])),
     responses(
         (status = 200, description = "The mail outbox, newest first", body = Vec<common::api::MailEntry>),
-        super::openapi::SessionRequired, super::openapi::Unavailable,
+        super::responses::SessionRequired, super::responses::Unavailable,
     )
 )]
 pub async fn mail(state: web::Data<AppState>, _s: StaffUser) -> Result<HttpResponse, ApiError> {

@@ -22,7 +22,7 @@ use crate::{
     auth::{accounts::Actor, sessions},
     db::entities::{certificate, user},
     error::ApiError,
-    startup::AppState,
+    state::AppState,
     tls::peer::{classify, presented_leaf},
 };
 

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use common::api::Health;
 
-use crate::{error::ApiError, startup::AppState};
+use crate::{error::ApiError, state::AppState};
 
 #[utoipa::path(
     get,
@@ -12,7 +12,7 @@ use crate::{error::ApiError, startup::AppState};
     summary = "Liveness and database check",
     responses(
         (status = 200, description = "The database answers", body = common::api::Health),
-        super::openapi::Unavailable,
+        super::responses::Unavailable,
     )
 )]
 pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

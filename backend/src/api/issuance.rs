@@ -5,7 +5,7 @@ use common::api::{Credentials, HEADER_CERT_NOT_AFTER, HEADER_CERT_SERIAL, Issuan
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::extract::PasswordAttempt;
-use crate::{error::ApiError, startup::AppState};
+use crate::{error::ApiError, state::AppState};
 
 #[utoipa::path(
     post,
@@ -15,7 +15,7 @@ use crate::{error::ApiError, startup::AppState};
     request_body = common::api::Credentials,
     responses(
         (status = 200, description = "A single-use 10-minute issuance token", body = common::api::IssuanceToken),
-        super::openapi::BadInput, super::openapi::Refused, super::openapi::Conflict, super::openapi::PasswordChangeRequired, super::openapi::Unavailable,
+        super::responses::BadInput, super::responses::Refused, super::responses::Conflict, super::responses::PasswordChangeRequired, super::responses::Unavailable,
     )
 )]
 pub async fn authenticate(
@@ -38,11 +38,11 @@ pub async fn authenticate(
     summary = "Step ⑥: the token and the password again; the certificate is issued once per token",
     request_body = common::api::IssueRequest,
     responses(
-        (status = 200, description = "The PKCS#12 file (certificate, chain and new private key), encrypted with the password", content_type = "application/x-pkcs12", body = super::openapi::Binary,
+        (status = 200, description = "The PKCS#12 file (certificate, chain and new private key), encrypted with the password", content_type = "application/x-pkcs12", body = super::responses::Binary,
             headers(("x-certificate-serial" = String, description = "Serial number, lower-case hex"),
                     ("x-certificate-not-after" = String, description = "Expiry, RFC 3339"),
                     ("content-disposition" = String, description = "attachment; filename=\"<user>.p12\""))),
-        super::openapi::BadInput, super::openapi::Refused, super::openapi::Conflict, super::openapi::Unavailable,
+        super::responses::BadInput, super::responses::Refused, super::responses::Conflict, super::responses::Unavailable,
     )
 )]
 pub async fn issue(

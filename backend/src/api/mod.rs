@@ -8,6 +8,7 @@ pub mod openapi;
 pub mod org;
 pub mod password;
 pub mod pki;
+pub mod responses;
 pub mod session;
 pub mod spa;
 

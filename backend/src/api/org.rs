@@ -12,7 +12,7 @@ use crate::{
     auth::accounts::{self, NewAccount},
     directory,
     error::ApiError,
-    startup::AppState,
+    state::AppState,
 };
 
 fn org_id(m: &MasterUser) -> Result<i64, ApiError> {
@@ -27,7 +27,7 @@ fn org_id(m: &MasterUser) -> Result<i64, ApiError> {
     security(("session" = [])),
     responses(
         (status = 200, description = "The company and its users", body = common::api::OrganizationUsers),
-        super::openapi::SessionRequired, super::openapi::NotFound, super::openapi::Unavailable,
+        super::responses::SessionRequired, super::responses::NotFound, super::responses::Unavailable,
     )
 )]
 pub async fn list(state: web::Data<AppState>, m: MasterUser) -> Result<HttpResponse, ApiError> {
@@ -44,7 +44,7 @@ pub async fn list(state: web::Data<AppState>, m: MasterUser) -> Result<HttpRespo
     security(("session" = [])),
     responses(
         (status = 200, description = "The new general user and the one-time initial password (shown once)", body = common::api::CreatedUser),
-        super::openapi::BadInput, super::openapi::SessionRequired, super::openapi::Conflict, super::openapi::Unavailable,
+        super::responses::BadInput, super::responses::SessionRequired, super::responses::Conflict, super::responses::Unavailable,
     )
 )]
 pub async fn create(
@@ -76,7 +76,7 @@ pub async fn create(
     security(("session" = [])),
     responses(
         (status = 200, description = "The user after unlocking", body = common::api::UserSummary),
-        super::openapi::SessionRequired, super::openapi::NotFound, super::openapi::Unavailable,
+        super::responses::SessionRequired, super::responses::NotFound, super::responses::Unavailable,
     )
 )]
 pub async fn unlock(

@@ -8,7 +8,7 @@ use super::extract::PasswordAttempt;
 use crate::{
     auth::accounts::{PasswordChangeInput, change_password},
     error::ApiError,
-    startup::AppState,
+    state::AppState,
 };
 
 #[utoipa::path(
@@ -19,7 +19,7 @@ use crate::{
     request_body = common::api::PasswordChange,
     responses(
         (status = 200, description = "Changed", body = common::api::PasswordChanged),
-        super::openapi::BadInput, super::openapi::Refused, super::openapi::Unavailable,
+        super::responses::BadInput, super::responses::Refused, super::responses::Unavailable,
     )
 )]
 pub async fn change(

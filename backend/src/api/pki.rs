@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use crate::{
     certificates::revocation,
     error::ApiError,
-    startup::AppState,
+    state::AppState,
     tls::peer::{classify, presented_leaf},
 };
 
@@ -34,7 +34,7 @@ pub async fn ca_pem(state: web::Data<AppState>) -> HttpResponse {
     summary = "Step ⑧: what the browser presented on this TLS connection",
     responses(
         (status = 200, description = "How the certificate presented on this connection is judged", body = common::api::PresentedCertificate),
-        super::openapi::Unavailable,
+        super::responses::Unavailable,
     )
 )]
 pub async fn presented_certificate(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -55,8 +55,8 @@ pub async fn presented_certificate(req: HttpRequest, state: web::Data<AppState>)
     tag = "pki",
     summary = "The certificate revocation list (R8)",
     responses(
-        (status = 200, description = "The current CRL (DER), signed by the CA", content_type = "application/pkix-crl", body = super::openapi::Binary),
-        super::openapi::Unavailable,
+        (status = 200, description = "The current CRL (DER), signed by the CA", content_type = "application/pkix-crl", body = super::responses::Binary),
+        super::responses::Unavailable,
     )
 )]
 pub async fn crl(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

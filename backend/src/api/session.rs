@@ -13,7 +13,7 @@ use crate::{
     auth::{login::login as log_in, sessions},
     directory,
     error::ApiError,
-    startup::AppState,
+    state::AppState,
     tls::peer::presented_leaf,
 };
 
@@ -41,7 +41,7 @@ fn session_cookie(value: String, max_age: Option<CookieDuration>) -> Cookie<'sta
     security(("client_certificate" = [])),
     responses(
         (status = 200, description = "Logged in; sets the HttpOnly, Secure, SameSite=Strict session cookie", body = common::api::Me, headers(("set-cookie" = String, description = "cjs_session=…"))),
-        super::openapi::BadInput, super::openapi::Refused, super::openapi::PasswordChangeRequired, super::openapi::Unavailable,
+        super::responses::BadInput, super::responses::Refused, super::responses::PasswordChangeRequired, super::responses::Unavailable,
     )
 )]
 pub async fn login(
@@ -65,7 +65,7 @@ pub async fn login(
     security(("session" = [])),
     responses(
         (status = 204, description = "Logged out; the cookie is cleared"),
-        super::openapi::SessionRequired, super::openapi::Unavailable,
+        super::responses::SessionRequired, super::responses::Unavailable,
     )
 )]
 pub async fn logout(state: web::Data<AppState>, s: SessionUser) -> Result<HttpResponse, ApiError> {
@@ -81,7 +81,7 @@ pub async fn logout(state: web::Data<AppState>, s: SessionUser) -> Result<HttpRe
     security(("session" = [])),
     responses(
         (status = 200, description = "The logged-in user and the certificate of the session", body = common::api::Me),
-        super::openapi::SessionRequired, super::openapi::Unavailable,
+        super::responses::SessionRequired, super::responses::Unavailable,
     )
 )]
 pub async fn current(state: web::Data<AppState>, s: SessionUser) -> Result<HttpResponse, ApiError> {

@@ -11,7 +11,7 @@ use std::path::{Component, Path, PathBuf};
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use common::{ErrorBody, ErrorCode};
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Unknown `/api/...` paths: a JSON 404, never the SPA.
 pub async fn api_not_found() -> HttpResponse {

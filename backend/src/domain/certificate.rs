@@ -4,9 +4,15 @@
 //! and the certificate limit use), unless revoked.
 
 use common::api::{CertificateClass, CertificateStatus};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
-use super::eligibility::RENEWAL_WINDOW;
+/// How long before expiry renewal opens (R5).
+pub const RENEWAL_WINDOW: Duration = Duration::days(30);
+
+/// When renewal of a certificate that expires at `not_after` opens.
+pub fn renewable_from(not_after: OffsetDateTime) -> OffsetDateTime {
+    not_after - RENEWAL_WINDOW
+}
 
 /// The facts of a stored certificate the judgement depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,13 +61,13 @@ pub fn class(c: CertificateFacts, now: OffsetDateTime) -> CertificateClass {
 
 /// Whether the certificate may be renewed at `now` (R5): active and in its last 30 days.
 pub fn renewable(c: CertificateFacts, now: OffsetDateTime) -> bool {
-    status(c, now) == CertificateStatus::Active && now >= c.not_after - RENEWAL_WINDOW
+    status(c, now) == CertificateStatus::Active && now >= renewable_from(c.not_after)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::{Duration, macros::datetime};
+    use time::macros::datetime;
 
     const ISSUED: OffsetDateTime = datetime!(2026-11-24 10:00 UTC);
     const EXPIRY: OffsetDateTime = datetime!(2027-11-24 23:59:59 +9);

@@ -3,10 +3,9 @@
 //! before expiry. Expired and revoked certificates do not count. A company's certificate limit
 //! holds back new issues, never renewals.
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
-/// How long before expiry renewal opens.
-pub const RENEWAL_WINDOW: Duration = Duration::days(30);
+use super::certificate::{expired, renewable_from};
 
 /// The certificate facts eligibility depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,13 +27,12 @@ pub enum Eligibility {
 
 /// Decides eligibility at `now` given all certificates the user holds.
 pub fn eligibility(held: &[HeldCertificate], now: OffsetDateTime) -> Eligibility {
-    let latest =
-        held.iter().filter(|c| !c.revoked && !super::certificate::expired(c.not_after, now)).map(|c| c.not_after).max();
+    let latest = held.iter().filter(|c| !c.revoked && !expired(c.not_after, now)).map(|c| c.not_after).max();
     match latest {
         None => Eligibility::NewIssue,
         Some(not_after) => {
-            let renewable_from = not_after - RENEWAL_WINDOW;
-            if now >= renewable_from { Eligibility::Renewal } else { Eligibility::Refused { renewable_from } }
+            let from = renewable_from(not_after);
+            if now >= from { Eligibility::Renewal } else { Eligibility::Refused { renewable_from: from } }
         }
     }
 }
@@ -49,6 +47,7 @@ pub fn within_company_limit(holders: u32, limit: u32, renewal: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::Duration;
     use time::macros::datetime;
 
     const EXPIRY: OffsetDateTime = datetime!(2027-11-24 23:59:59 +9);

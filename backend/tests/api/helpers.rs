@@ -163,7 +163,7 @@ pub struct TestApp {
     pub port: u16,
     pub client: reqwest::Client,
     /// The server's shared state (its counters).
-    pub state: actix_web::web::Data<backend::startup::AppState>,
+    pub state: actix_web::web::Data<backend::state::AppState>,
     store: TestStore,
 }
 

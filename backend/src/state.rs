@@ -1,0 +1,25 @@
+//! What every handler shares: the configuration, the database, the services and the throttle.
+//! Built once by `crate::startup::Application::build`.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    auth::{Authenticator, throttle::Throttle},
+    certificates::IssuanceService,
+    config::Config,
+    pki::CertificateAuthority,
+};
+
+/// Shared state of the handlers.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub auth: Authenticator,
+    pub issuance: IssuanceService,
+    pub ca: Arc<CertificateAuthority>,
+    /// Per-address throttle of password attempts.
+    pub throttle: Throttle,
+}
