@@ -1,5 +1,7 @@
 //! Requests and responses of the JSON API (SPEC §5). Timestamps are RFC 3339 on the wire.
 
+pub mod paths;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
