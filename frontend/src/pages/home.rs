@@ -26,12 +26,7 @@ const WARN_DAYS: i64 = 30;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let session = Session::expect();
-    let me = LocalResource::new(move || async move {
-        let answer = api::get_json::<Me>("/api/me").await;
-        session.me.set(answer.as_ref().ok().cloned());
-        answer
-    });
+    let me = Session::expect().load();
     view! {
         <div class="wide-page">
             {move || match me.get() {
@@ -139,7 +134,7 @@ fn LogoutButton() -> impl IntoView {
         let navigate = navigate.clone();
         let mounted = mounted.clone();
         async move {
-            let answer = api::post_no_content("/api/logout", &api::Empty {}).await;
+            let answer = api::logout().await;
             if !mounted.get() {
                 return;
             }

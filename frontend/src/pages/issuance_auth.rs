@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use common::{
     ErrorCode, Field, Password,
-    api::{Credentials, IssuanceToken, PasswordChange, PasswordChanged},
+    api::{Credentials, PasswordChange},
     testids,
 };
 use leptos::{ev::SubmitEvent, html, prelude::*};
@@ -65,7 +65,7 @@ pub fn IssuanceAuthPage() -> impl IntoView {
             let credentials = match &*request {
                 AuthRequest::Authenticate(credentials) => credentials.clone(),
                 AuthRequest::ChangeThenAuthenticate(change) => {
-                    let changed = api::post_json::<_, PasswordChanged>("/api/password/change", change).await;
+                    let changed = api::change_password(change).await;
                     if !mounted.get() {
                         return;
                     }
@@ -80,7 +80,7 @@ pub fn IssuanceAuthPage() -> impl IntoView {
                     Credentials { user_id: change.user_id.clone(), password: change.new_password.clone() }
                 }
             };
-            let answer = api::post_json::<_, IssuanceToken>("/api/issuance/authenticate", &credentials).await;
+            let answer = api::issuance_authenticate(&credentials).await;
             if !mounted.get() {
                 return;
             }

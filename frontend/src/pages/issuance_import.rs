@@ -172,7 +172,7 @@ fn MockButtons(primary: &'static str, #[prop(default = "キャンセル")] secon
 /// 証明書を確認: `GET /api/tls/client-certificate` and what the answer means for the user.
 #[component]
 fn CertificateCheck() -> impl IntoView {
-    let check = Action::new_local(|_: &()| api::get_json::<PresentedCertificate>("/api/tls/client-certificate"));
+    let check = Action::new_local(|_: &()| api::presented_certificate());
     let pending = check.pending();
     let value = check.value();
     view! {

@@ -56,7 +56,7 @@ pub fn IssuanceIssuePage() -> impl IntoView {
         let request = IssueRequest { token, password: wizard.password.get_untracked() };
         // The answer is handled even if the user left meanwhile: the certificate now exists, and
         // the file is the user's only copy of its key.
-        match api::post_for_download("/api/issuance/issue", &request).await {
+        match api::issuance_issue(&request).await {
             Ok(download) => {
                 let renewal = wizard.renewal.get_untracked();
                 wizard.forget_secrets();

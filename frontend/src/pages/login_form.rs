@@ -8,11 +8,7 @@
 
 use std::rc::Rc;
 
-use common::{
-    ErrorBody, ErrorCode,
-    api::{Credentials, Me},
-    testids,
-};
+use common::{ErrorBody, ErrorCode, api::Credentials, testids};
 use leptos::{ev::SubmitEvent, html, prelude::*};
 use leptos_router::{NavigateOptions, components::A, hooks::use_navigate};
 
@@ -53,7 +49,7 @@ pub fn LoginFormPage() -> impl IntoView {
         let navigate = navigate.clone();
         let mounted = mounted.clone();
         async move {
-            let answer = api::post_json::<_, Me>("/api/login", &*credentials).await;
+            let answer = api::login(&credentials).await;
             if !mounted.get() {
                 return;
             }

@@ -4,11 +4,7 @@
 
 use std::rc::Rc;
 
-use common::{
-    Field, Password, UserId,
-    api::{PasswordChange, PasswordChanged},
-    testids,
-};
+use common::{Field, Password, UserId, api::PasswordChange, testids};
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_router::{NavigateOptions, components::A, hooks::use_navigate};
 
@@ -41,7 +37,7 @@ pub fn RegisterMasterPage() -> impl IntoView {
         let navigate = navigate.clone();
         let mounted = mounted.clone();
         async move {
-            let result = api::post_json::<_, PasswordChanged>("/api/password/change", &registration).await;
+            let result = api::change_password(&registration).await;
             if !mounted.get() {
                 return;
             }

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use common::{
     ErrorBody,
-    api::{CreatedUser, NewUser, OrganizationUsers, UserSummary},
+    api::{CreatedUser, NewUser, UserSummary},
     testids,
 };
 use leptos::{ev::SubmitEvent, prelude::*};
@@ -25,7 +25,7 @@ use crate::{
 
 #[component]
 pub fn UserManagement() -> impl IntoView {
-    let users = LocalResource::new(|| api::get_json::<OrganizationUsers>("/api/org/users"));
+    let users = LocalResource::new(api::org_users);
     // The outcome of the last 解除, shown above the table.
     let unlock_result: RwSignal<Option<Result<String, ErrorBody>>> = RwSignal::new(None);
     let mounted = Mounted::track();
@@ -33,8 +33,7 @@ pub fn UserManagement() -> impl IntoView {
         let user_id = user_id.clone();
         let mounted = mounted.clone();
         async move {
-            let path = format!("/api/org/users/{}/unlock", api::segment(&user_id));
-            let answer = api::post_json::<_, UserSummary>(&path, &api::Empty {}).await;
+            let answer = api::unlock_org_user(&user_id).await;
             if !mounted.get() {
                 return;
             }
@@ -165,7 +164,7 @@ fn NewUserForm(on_created: impl Fn() + Copy + 'static) -> impl IntoView {
         let new_user = Rc::clone(new_user);
         let mounted = mounted.clone();
         async move {
-            let answer = api::post_json::<_, CreatedUser>("/api/org/users", &*new_user).await;
+            let answer = api::create_org_user(&new_user).await;
             if !mounted.get() {
                 return;
             }

@@ -1,7 +1,7 @@
 //! 監査ログ tab: the audit log, newest first (at most 200 entries), filtered by user ID and action;
 //! 接続元 is the client address of the request (— for entries made by `cjs admin`).
 
-use common::{api::AuditEntry, jst, testids};
+use common::{jst, testids};
 use leptos::{ev::SubmitEvent, prelude::*};
 
 use crate::{api, components::messages::SessionError, labels};
@@ -13,10 +13,7 @@ pub fn AuditTab() -> impl IntoView {
     let filter = RwSignal::new((String::new(), String::new()));
     let entries = LocalResource::new(move || {
         let (user_id, action) = filter.get();
-        async move {
-            api::get_json_with_query::<Vec<AuditEntry>>("/api/admin/audit", &[("user_id", user_id), ("action", action)])
-                .await
-        }
+        async move { api::admin_audit(&user_id, &action).await }
     });
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();

@@ -10,7 +10,7 @@ use leptos::{ev::SubmitEvent, html, prelude::*};
 use web_sys::KeyboardEvent;
 
 use crate::{
-    api,
+    api::{self, CertificateQuery},
     components::{
         messages::{ErrorMessage, NoticeMessage, SessionError},
         modal::{focus, keep_focus_inside},
@@ -19,37 +19,17 @@ use crate::{
     mounted::Mounted,
 };
 
-/// The search as last submitted.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct Search {
-    organization: String,
-    user_id: String,
-    serial: String,
-    /// `active` / `expired` / `revoked`, or empty for all.
-    status: String,
-}
-
-impl Search {
-    fn query(&self) -> [(&'static str, String); 4] {
-        [
-            ("organization", self.organization.clone()),
-            ("user_id", self.user_id.clone()),
-            ("serial", self.serial.clone()),
-            ("status", self.status.clone()),
-        ]
-    }
-}
-
 #[component]
 pub fn CertificatesTab() -> impl IntoView {
     let organization = RwSignal::new(String::new());
     let user_id = RwSignal::new(String::new());
     let serial = RwSignal::new(String::new());
     let status = RwSignal::new(String::new());
-    let search = RwSignal::new(Search::default());
+    // The search as last submitted.
+    let search = RwSignal::new(CertificateQuery::default());
     let certificates = LocalResource::new(move || {
         let search = search.get();
-        async move { api::get_json_with_query::<Vec<CertificateSummary>>("/api/admin/certificates", &search.query()).await }
+        async move { api::admin_certificates(&search).await }
     });
     // The certificate whose 失効 dialog is open.
     let revoking: RwSignal<Option<CertificateSummary>> = RwSignal::new(None);
@@ -58,7 +38,7 @@ pub fn CertificatesTab() -> impl IntoView {
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         revoked.set(None);
-        let next = Search {
+        let next = CertificateQuery {
             organization: organization.get_untracked().trim().to_owned(),
             user_id: user_id.get_untracked().trim().to_owned(),
             serial: serial.get_untracked().trim().to_owned(),
@@ -233,11 +213,11 @@ fn RevokeDialog(
     let mounted = Mounted::track();
     let serial = certificate.serial.clone();
     let revoke = Action::new_local(move |reason: &RevocationReason| {
-        let path = format!("/api/admin/certificates/{}/revoke", api::segment(&serial));
+        let serial = serial.clone();
         let request = Revoke { reason: *reason };
         let mounted = mounted.clone();
         async move {
-            let answer = api::post_json::<_, CertificateSummary>(&path, &request).await;
+            let answer = api::admin_revoke(&serial, &request).await;
             if !mounted.get() {
                 return;
             }

@@ -1,13 +1,13 @@
 //! 送信メール tab: the mail outbox (R6) — what was queued, to whom, and whether delivery worked.
 
-use common::{api::MailEntry, jst, testids};
+use common::{jst, testids};
 use leptos::prelude::*;
 
 use crate::{api, components::messages::SessionError, labels};
 
 #[component]
 pub fn MailTab() -> impl IntoView {
-    let mails = LocalResource::new(|| api::get_json::<Vec<MailEntry>>("/api/admin/mail"));
+    let mails = LocalResource::new(api::admin_mail);
     view! {
         <div class="page-heading">
             <h2>"送信メール"</h2>

@@ -9,18 +9,13 @@ mod mail;
 mod organizations;
 mod users;
 
-use common::{
-    ErrorBody, ErrorCode,
-    api::{Me, Role},
-    testids,
-};
+use common::{ErrorBody, ErrorCode, api::Role, testids};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlElement, KeyboardEvent};
 
 use crate::{
-    api,
     components::{messages::SessionError, modal::focus},
     session::Session,
 };
@@ -79,12 +74,7 @@ impl Tab {
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let session = Session::expect();
-    let me = LocalResource::new(move || async move {
-        let answer = api::get_json::<Me>("/api/me").await;
-        session.me.set(answer.as_ref().ok().cloned());
-        answer
-    });
+    let me = Session::expect().load();
     view! {
         <div class="wide-page">
             <section class="card admin" aria-labelledby="page-title">

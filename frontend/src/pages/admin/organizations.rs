@@ -26,7 +26,7 @@ const MAX_NAME_CHARS: usize = 100;
 
 #[component]
 pub fn OrganizationsTab() -> impl IntoView {
-    let organizations = LocalResource::new(|| api::get_json::<Vec<OrganizationSummary>>("/api/admin/organizations"));
+    let organizations = LocalResource::new(api::admin_organizations);
     let created: RwSignal<Option<CreatedOrganization>> = RwSignal::new(None);
     // The initial password must not outlive the screen.
     on_cleanup(move || created.set(None));
@@ -96,7 +96,7 @@ fn NewOrganizationForm(on_created: impl Fn(CreatedOrganization) + Copy + 'static
         let request = Rc::clone(request);
         let mounted = mounted.clone();
         async move {
-            let answer = api::post_json::<_, CreatedOrganization>("/api/admin/organizations", &*request).await;
+            let answer = api::admin_create_organization(&request).await;
             if !mounted.get() {
                 return;
             }

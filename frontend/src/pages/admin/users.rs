@@ -1,11 +1,7 @@
 //! 利用者 tab: every user (optionally of one company) with role, account and certificate state,
 //! and 解除 for any locked or blocked user (R2: staff may unlock master users and anyone else).
 
-use common::{
-    ErrorBody,
-    api::{OrganizationSummary, UserSummary},
-    testids,
-};
+use common::{ErrorBody, testids};
 use leptos::prelude::*;
 
 use crate::{
@@ -17,15 +13,12 @@ use crate::{
 
 #[component]
 pub fn UsersTab() -> impl IntoView {
-    let organizations = LocalResource::new(|| api::get_json::<Vec<OrganizationSummary>>("/api/admin/organizations"));
+    let organizations = LocalResource::new(api::admin_organizations);
     // The company filter: an organization id, or empty for all.
     let organization = RwSignal::new(String::new());
     let users = LocalResource::new(move || {
         let organization_id = organization.get();
-        async move {
-            api::get_json_with_query::<Vec<UserSummary>>("/api/admin/users", &[("organization_id", organization_id)])
-                .await
-        }
+        async move { api::admin_users(&organization_id).await }
     });
     let unlock_result: RwSignal<Option<Result<String, ErrorBody>>> = RwSignal::new(None);
     let mounted = Mounted::track();
@@ -33,8 +26,7 @@ pub fn UsersTab() -> impl IntoView {
         let user_id = user_id.clone();
         let mounted = mounted.clone();
         async move {
-            let path = format!("/api/admin/users/{}/unlock", api::segment(&user_id));
-            let answer = api::post_json::<_, UserSummary>(&path, &api::Empty {}).await;
+            let answer = api::admin_unlock_user(&user_id).await;
             if !mounted.get() {
                 return;
             }
