@@ -4,7 +4,10 @@ use common::{ErrorBody, testids};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::error_text::{Audience, explain, needs_login};
+use crate::{
+    error_text::{Audience, explain, needs_login},
+    routes::Route,
+};
 
 /// A red box announcing what went wrong (`role="alert"`), one paragraph per line.
 #[component]
@@ -35,7 +38,7 @@ pub fn SessionError(error: ErrorBody) -> impl IntoView {
         <ErrorMessage lines=explain(&error, Audience::Session) />
         {to_login.then(|| view! {
             <p class="message-actions">
-                <A href="/login" {..} class="button button-primary">"ログイン画面へ"</A>
+                <A href=Route::Login.href() {..} class="button button-primary">"ログイン画面へ"</A>
             </p>
         })}
     }

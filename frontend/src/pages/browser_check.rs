@@ -8,6 +8,8 @@ use wasm_bindgen::JsValue;
 
 use common::testids;
 
+use crate::routes::Route;
+
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
@@ -125,7 +127,7 @@ pub fn BrowserCheckPage() -> impl IntoView {
             </ol>
             <p class="hint">"Microsoft Edge (IE モード) の設定手順書が必要な場合は、お取引店にご連絡ください。"</p>
             <p class="back-link">
-                <A href="/">"ログイン画面へ戻る"</A>
+                <A href=Route::Top.href()>"ログイン画面へ戻る"</A>
             </p>
         </section>
     }

@@ -18,6 +18,7 @@ use crate::{
     error_text::{Audience, explain},
     mounted::Mounted,
     pages::user_management::UserManagement,
+    routes::{IssuanceStep, Route},
     session::Session,
 };
 
@@ -70,7 +71,7 @@ fn Home(me: Me) -> impl IntoView {
                 <h2>"労金スタッフ"</h2>
                 <p>"会社・利用者・電子証明書の管理、監査ログ、送信メールの確認を行います。"</p>
                 <p>
-                    <A href="/admin" {..} class="button button-primary" data-testid=testids::HOME_ADMIN_LINK>
+                    <A href=Route::Admin.href() {..} class="button button-primary" data-testid=testids::HOME_ADMIN_LINK>
                         "労金スタッフ管理画面へ"
                     </A>
                 </p>
@@ -111,7 +112,7 @@ fn CertificatePanel(certificate: CertificateSummary) -> impl IntoView {
         })}
         {certificate.renewable.then(|| view! {
             <p>
-                <A href="/issuance/auth" {..} class="button button-primary" data-testid=testids::HOME_RENEW>
+                <A href=Route::Issuance(IssuanceStep::Auth).href() {..} class="button button-primary" data-testid=testids::HOME_RENEW>
                     "電子証明書を更新する"
                 </A>
             </p>
@@ -148,7 +149,7 @@ fn LogoutButton() -> impl IntoView {
                 }
             }
             session.me.set(None);
-            navigate("/", NavigateOptions::default());
+            navigate(Route::Top.href(), NavigateOptions::default());
         }
     });
     let pending = logout.pending();

@@ -29,6 +29,7 @@ use crate::{
     error_text::{Audience, explain},
     form_checks::check_credentials,
     mounted::Mounted,
+    routes::{self, IssuanceStep, Route},
     wizard::Wizard,
 };
 
@@ -46,7 +47,7 @@ enum AuthRequest {
 pub fn IssuanceAuthPage() -> impl IntoView {
     let wizard = Wizard::expect();
     let query = use_query_map();
-    let registered = move || query.read().get("registered").as_deref() == Some("1");
+    let registered = move || routes::is_after_registration(&query.read());
 
     let errors: RwSignal<Vec<String>> = RwSignal::new(Vec::new());
     let need_change = RwSignal::new(false);
@@ -90,7 +91,7 @@ pub fn IssuanceAuthPage() -> impl IntoView {
                     wizard.password.set(credentials.password);
                     wizard.token.set(Some(token.token));
                     wizard.renewal.set(token.renewal);
-                    navigate("/issuance/confirm", NavigateOptions::default());
+                    navigate(Route::Issuance(IssuanceStep::Confirm).href(), NavigateOptions::default());
                 }
                 Err(error) => {
                     need_change.set(error.code == ErrorCode::PasswordChangeRequired);
@@ -189,7 +190,7 @@ pub fn IssuanceAuthPage() -> impl IntoView {
                     disabled=pending
                 />
                 <div class="form-actions">
-                    <A href="/" {..} class="button button-secondary" data-testid=testids::AUTH_CANCEL>
+                    <A href=Route::Top.href() {..} class="button button-secondary" data-testid=testids::AUTH_CANCEL>
                         "キャンセル"
                     </A>
                     <button

@@ -17,6 +17,7 @@ use crate::{
         step_bar::{Step, StepBar},
     },
     error_text::{Audience, explain},
+    routes::Route,
 };
 
 #[component]
@@ -31,7 +32,7 @@ pub fn IssuanceImportPage() -> impl IntoView {
             <ImportGuide />
             <CertificateCheck />
             <p class="back-link">
-                <A href="/">"ログイン画面へ戻る"</A>
+                <A href=Route::Top.href()>"ログイン画面へ戻る"</A>
             </p>
         </section>
     }

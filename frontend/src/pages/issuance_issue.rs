@@ -22,6 +22,7 @@ use crate::{
         step_bar::{Step, StepBar},
     },
     error_text::{Audience, explain},
+    routes::{IssuanceStep, Route},
     wizard::Wizard,
 };
 
@@ -41,7 +42,7 @@ pub fn IssuanceIssuePage() -> impl IntoView {
     let wizard = Wizard::expect();
     if wizard.token.get_untracked().is_none() {
         let options = NavigateOptions { replace: true, ..NavigateOptions::default() };
-        return view! { <Redirect path="/issuance/auth" options /> }.into_any();
+        return view! { <Redirect path=Route::Issuance(IssuanceStep::Auth).href() options /> }.into_any();
     }
 
     let errors: RwSignal<Vec<String>> = RwSignal::new(Vec::new());
@@ -144,14 +145,14 @@ fn IssueConfirm(
             </Show>
         </ul>
         <div class="form-actions">
-            <A href="/" {..} class="button button-secondary" data-testid=testids::ISSUE_CANCEL>
+            <A href=Route::Top.href() {..} class="button button-secondary" data-testid=testids::ISSUE_CANCEL>
                 "キャンセル"
             </A>
             <Show
                 when=move || can_issue.get()
                 fallback=|| {
                     view! {
-                        <A href="/issuance/auth" {..} class="button button-primary">
+                        <A href=Route::Issuance(IssuanceStep::Auth).href() {..} class="button button-primary">
                             "ユーザー認証へ戻る"
                         </A>
                     }
@@ -230,7 +231,7 @@ fn IssueResult(issued: Issued) -> impl IntoView {
             {renewal.then(|| view! { <li>"更新前の電子証明書は、その有効期限まで利用できます。更新後は新しい電子証明書を選択してログインしてください。"</li> })}
         </ul>
         <div class="form-actions">
-            <A href="/issuance/import" {..} class="button button-primary" data-testid=testids::RESULT_CLOSE>
+            <A href=Route::Issuance(IssuanceStep::Import).href() {..} class="button button-primary" data-testid=testids::RESULT_CLOSE>
                 "閉じる"
             </A>
         </div>

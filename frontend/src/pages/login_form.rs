@@ -18,6 +18,7 @@ use crate::{
     error_text::{Audience, explain, is_certificate_problem},
     form_checks::check_credentials,
     mounted::Mounted,
+    routes::{IssuanceStep, Route},
     session::Session,
 };
 
@@ -57,7 +58,7 @@ pub fn LoginFormPage() -> impl IntoView {
             match answer {
                 Ok(me) => {
                     session.me.set(Some(me));
-                    navigate("/home", NavigateOptions::default());
+                    navigate(Route::Home.href(), NavigateOptions::default());
                 }
                 Err(error) => problem.set(Some(Problem::Server(error))),
             }
@@ -102,7 +103,7 @@ pub fn LoginFormPage() -> impl IntoView {
                     disabled=pending
                 />
                 <div class="form-actions">
-                    <A href="/" {..} class="button button-secondary" data-testid=testids::LOGIN_CANCEL>
+                    <A href=Route::Top.href() {..} class="button button-secondary" data-testid=testids::LOGIN_CANCEL>
                         "キャンセル"
                     </A>
                     <button
@@ -152,15 +153,15 @@ fn LoginProblem(problem: Problem) -> impl IntoView {
                 <ErrorMessage lines />
                 {reissue.then(|| view! {
                     <p class="message-actions">
-                        <A href="/issuance/auth" {..} class="button button-primary" data-testid=testids::LOGIN_REISSUE_LINK>
+                        <A href=Route::Issuance(IssuanceStep::Auth).href() {..} class="button button-primary" data-testid=testids::LOGIN_REISSUE_LINK>
                             "電子証明書を再発行する"
                         </A>
                     </p>
                 })}
                 {initial_password.then(|| view! {
                     <p class="message-actions">
-                        <A href="/register/master" {..} class="button button-secondary">"マスターユーザーの初期登録"</A>
-                        <A href="/issuance/auth" {..} class="button button-secondary">"一般ユーザーの初期登録"</A>
+                        <A href=Route::RegisterMaster.href() {..} class="button button-secondary">"マスターユーザーの初期登録"</A>
+                        <A href=Route::Issuance(IssuanceStep::Auth).href() {..} class="button button-secondary">"一般ユーザーの初期登録"</A>
                     </p>
                 })}
             }

@@ -14,6 +14,7 @@ use crate::{
     error_text::{Audience, explain},
     form_checks::check_email,
     mounted::Mounted,
+    routes::{self, Route},
     wizard::Wizard,
 };
 
@@ -44,7 +45,7 @@ pub fn RegisterMasterPage() -> impl IntoView {
             match result {
                 Ok(_) => {
                     wizard.user_id.set(registration.user_id.clone());
-                    navigate("/issuance/auth?registered=1", NavigateOptions::default());
+                    navigate(&routes::issuance_auth_after_registration(), NavigateOptions::default());
                 }
                 Err(error) => errors.set(explain(&error, Audience::MasterRegistration)),
             }
@@ -121,7 +122,7 @@ pub fn RegisterMasterPage() -> impl IntoView {
                     disabled=pending
                 />
                 <div class="form-actions">
-                    <A href="/" {..} class="button button-secondary" data-testid=testids::REG_CANCEL>
+                    <A href=Route::Top.href() {..} class="button button-secondary" data-testid=testids::REG_CANCEL>
                         "キャンセル"
                     </A>
                     <button type="submit" class="button button-primary" disabled=move || pending.get() data-testid=testids::REG_SUBMIT>

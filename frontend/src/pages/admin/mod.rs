@@ -17,6 +17,7 @@ use web_sys::{HtmlElement, KeyboardEvent};
 
 use crate::{
     components::{messages::SessionError, modal::focus},
+    routes::Route,
     session::Session,
 };
 
@@ -80,7 +81,7 @@ pub fn AdminPage() -> impl IntoView {
             <section class="card admin" aria-labelledby="page-title">
                 <div class="page-heading no-print">
                     <h1 id="page-title" data-testid=testids::PAGE_TITLE>"労金スタッフ管理画面"</h1>
-                    <A href="/home" {..} class="button button-secondary">"ホームへ戻る"</A>
+                    <A href=Route::Home.href() {..} class="button button-secondary">"ホームへ戻る"</A>
                 </div>
                 {move || match me.get() {
                     None => view! { <p class="loading" role="status">"読み込み中…"</p> }.into_any(),
