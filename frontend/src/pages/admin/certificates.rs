@@ -7,13 +7,12 @@ use common::{
     jst, testids,
 };
 use leptos::{ev::SubmitEvent, html, prelude::*};
-use web_sys::KeyboardEvent;
 
 use crate::{
     api::{self, CertificateQuery},
     components::{
         messages::{ErrorMessage, NoticeMessage, SessionError},
-        modal::{focus, keep_focus_inside},
+        modal::{Modal, focus},
     },
     error_text::{Audience, explain},
     mounted::Mounted,
@@ -197,12 +196,11 @@ fn CertificateTable(list: Vec<CertificateSummary>, revoking: RwSignal<Option<Cer
 #[component]
 fn RevokeDialog(
     certificate: CertificateSummary,
-    on_close: impl Fn() + Copy + 'static,
+    on_close: impl Fn() + Copy + Send + 'static,
     on_revoked: impl Fn(CertificateSummary) + Copy + 'static,
 ) -> impl IntoView {
     let reason = RwSignal::new(RevocationReason::ALL[0]);
     let error: RwSignal<Option<ErrorBody>> = RwSignal::new(None);
-    let dialog = NodeRef::<html::Div>::new();
     let select = NodeRef::<html::Select>::new();
     Effect::new(move |_| {
         if let Some(element) = select.get() {
@@ -229,83 +227,61 @@ fn RevokeDialog(
     });
     let pending = revoke.pending();
 
-    let on_keydown = move |ev: KeyboardEvent| match ev.key().as_str() {
-        "Escape" if !pending.get_untracked() => {
-            ev.prevent_default();
-            on_close();
-        }
-        "Tab" => {
-            if let Some(element) = dialog.get_untracked() {
-                keep_focus_inside(&element, &ev);
-            }
-        }
-        _ => {}
-    };
     let options = RevocationReason::ALL
         .map(|r| view! { <option value=r.as_str()>{r.label()}</option> })
         .into_iter()
         .collect_view();
 
     view! {
-        <div class="modal-backdrop">
-            <div
-                class="modal confirm-dialog"
-                role="dialog"
-                aria-modal="true"
-                aria-labelledby="revoke-title"
-                tabindex="-1"
-                node_ref=dialog
-                on:keydown=on_keydown
-            >
-                <h2 id="revoke-title">"電子証明書の失効"</h2>
-                <p>"次の電子証明書を失効します。失効した電子証明書ではログインできなくなり、元に戻せません。"</p>
-                <dl class="facts">
-                    <dt>"シリアル番号"</dt>
-                    <dd class="mono serial">{certificate.serial.clone()}</dd>
-                    <dt>"ユーザーID"</dt>
-                    <dd class="mono">{certificate.user_id.clone()}</dd>
-                    <dt>"会社"</dt>
-                    <dd>{certificate.organization.clone().unwrap_or_else(|| "—".to_owned())}</dd>
-                    <dt>"有効期限"</dt>
-                    <dd>{jst::format_datetime(certificate.not_after)}</dd>
-                </dl>
-                <div class="field">
-                    <label for="revoke-reason">"失効理由"</label>
-                    <select
-                        id="revoke-reason"
-                        node_ref=select
-                        data-testid=testids::REVOKE_REASON
-                        disabled=move || pending.get()
-                        prop:value=move || reason.get().as_str()
-                        on:change=move |ev| {
-                            if let Some(r) = RevocationReason::parse(&event_target_value(&ev)) {
-                                reason.set(r);
-                            }
+        <Modal class="modal confirm-dialog" labelledby="revoke-title" busy=pending on_close>
+            <h2 id="revoke-title">"電子証明書の失効"</h2>
+            <p>"次の電子証明書を失効します。失効した電子証明書ではログインできなくなり、元に戻せません。"</p>
+            <dl class="facts">
+                <dt>"シリアル番号"</dt>
+                <dd class="mono serial">{certificate.serial.clone()}</dd>
+                <dt>"ユーザーID"</dt>
+                <dd class="mono">{certificate.user_id.clone()}</dd>
+                <dt>"会社"</dt>
+                <dd>{certificate.organization.clone().unwrap_or_else(|| "—".to_owned())}</dd>
+                <dt>"有効期限"</dt>
+                <dd>{jst::format_datetime(certificate.not_after)}</dd>
+            </dl>
+            <div class="field">
+                <label for="revoke-reason">"失効理由"</label>
+                <select
+                    id="revoke-reason"
+                    node_ref=select
+                    data-testid=testids::REVOKE_REASON
+                    disabled=move || pending.get()
+                    prop:value=move || reason.get().as_str()
+                    on:change=move |ev| {
+                        if let Some(r) = RevocationReason::parse(&event_target_value(&ev)) {
+                            reason.set(r);
                         }
-                    >
-                        {options}
-                    </select>
-                    <p class="hint">"パソコン変更による再発行の場合は「パソコン変更・再発行」を選びます。"</p>
-                </div>
-                {move || error.get().map(|e| view! { <ErrorMessage lines=explain(&e, Audience::Session) /> })}
-                <div class="form-actions">
-                    <button type="button" class="button button-secondary" disabled=move || pending.get() on:click=move |_| on_close()>
-                        "キャンセル"
-                    </button>
-                    <button
-                        type="button"
-                        class="button button-danger"
-                        disabled=move || pending.get()
-                        data-testid=testids::REVOKE_CONFIRM
-                        on:click=move |_| {
-                            error.set(None);
-                            revoke.dispatch_local(reason.get_untracked());
-                        }
-                    >
-                        {move || if pending.get() { "失効中…" } else { "失効する" }}
-                    </button>
-                </div>
+                    }
+                >
+                    {options}
+                </select>
+                <p class="hint">"パソコン変更による再発行の場合は「パソコン変更・再発行」を選びます。"</p>
             </div>
-        </div>
+            {move || error.get().map(|e| view! { <ErrorMessage lines=explain(&e, Audience::Session) /> })}
+            <div class="form-actions">
+                <button type="button" class="button button-secondary" disabled=move || pending.get() on:click=move |_| on_close()>
+                    "キャンセル"
+                </button>
+                <button
+                    type="button"
+                    class="button button-danger"
+                    disabled=move || pending.get()
+                    data-testid=testids::REVOKE_CONFIRM
+                    on:click=move |_| {
+                        error.set(None);
+                        revoke.dispatch_local(reason.get_untracked());
+                    }
+                >
+                    {move || if pending.get() { "失効中…" } else { "失効する" }}
+                </button>
+            </div>
+        </Modal>
     }
 }
