@@ -1,4 +1,5 @@
-//! The error and notice boxes: one look and one testid for every screen.
+//! The error and notice boxes (one look and one testid for every screen), and what a screen shows
+//! while its data is on the way.
 
 use common::{ErrorBody, testids};
 use leptos::prelude::*;
@@ -16,6 +17,15 @@ pub fn ErrorMessage(lines: Vec<String>) -> impl IntoView {
         <div class="message message-error" role="alert" data-testid=testids::ERROR_MESSAGE>
             {lines.into_iter().map(|line| view! { <p>{line}</p> }).collect_view()}
         </div>
+    }
+}
+
+/// The [`ErrorMessage`] of `lines`, or nothing while there are none.
+#[component]
+pub fn ErrorLines(#[prop(into)] lines: Signal<Vec<String>>) -> impl IntoView {
+    move || {
+        let lines = lines.get();
+        (!lines.is_empty()).then(|| view! { <ErrorMessage lines /> })
     }
 }
 

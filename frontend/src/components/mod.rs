@@ -1,6 +1,8 @@
 //! Pieces shared by several screens.
 
+pub mod credentials_form;
 pub mod form_field;
+pub mod forms;
 pub mod messages;
 pub mod modal;
 pub mod software_keyboard;

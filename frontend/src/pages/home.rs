@@ -14,9 +14,12 @@ use leptos_router::{NavigateOptions, components::A, hooks::use_navigate};
 
 use crate::{
     api,
-    components::messages::{ErrorMessage, SessionError},
+    components::{
+        forms::ActionButton,
+        messages::{ErrorMessage, SessionError},
+    },
     error_text::{Audience, explain},
-    mounted::Mounted,
+    mounted::screen_action,
     pages::user_management::UserManagement,
     routes::{IssuanceStep, Route},
     session::Session,
@@ -129,16 +132,10 @@ fn CertificatePanel(certificate: CertificateSummary) -> impl IntoView {
 fn LogoutButton() -> impl IntoView {
     let session = Session::expect();
     let error = RwSignal::new(None);
-    let mounted = Mounted::track();
     let navigate = use_navigate();
-    let logout = Action::new_local(move |_: &()| {
-        let navigate = navigate.clone();
-        let mounted = mounted.clone();
-        async move {
-            let answer = api::logout().await;
-            if !mounted.get() {
-                return;
-            }
+    let logout = screen_action(
+        |()| api::logout(),
+        move |answer| {
             match answer {
                 // Already logged out on the server: the result the user asked for.
                 Ok(()) => {}
@@ -150,23 +147,21 @@ fn LogoutButton() -> impl IntoView {
             }
             session.me.set(None);
             navigate(Route::Top.href(), NavigateOptions::default());
-        }
-    });
-    let pending = logout.pending();
+        },
+    );
     view! {
         <div class="logout">
-            <button
-                type="button"
+            <ActionButton
                 class="button button-secondary"
-                disabled=move || pending.get()
-                data-testid=testids::HOME_LOGOUT
-                on:click=move |_| {
+                pending=logout.pending()
+                testid=testids::HOME_LOGOUT
+                label="ログアウト"
+                pending_label="ログアウト中…"
+                on_click=move || {
                     error.set(None);
                     logout.dispatch_local(());
                 }
-            >
-                {move || if pending.get() { "ログアウト中…" } else { "ログアウト" }}
-            </button>
+            />
             {move || error.get().map(|e| view! { <ErrorMessage lines=explain(&e, Audience::Session) /> })}
         </div>
     }

@@ -18,7 +18,8 @@ use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use crate::{
     api, browser_download,
     components::{
-        messages::{ErrorMessage, NoticeMessage},
+        forms::CancelLink,
+        messages::{ErrorLines, ErrorMessage, NoticeMessage},
         step_bar::{Step, StepBar},
     },
     error_text::{Audience, explain},
@@ -132,10 +133,7 @@ fn IssueConfirm(
 ) -> impl IntoView {
     view! {
         <h1 id="page-title" data-testid=testids::PAGE_TITLE>"電子証明書発行"</h1>
-        {move || {
-            let lines = errors.get();
-            (!lines.is_empty()).then(|| view! { <ErrorMessage lines /> })
-        }}
+        <ErrorLines lines=errors />
         <p>"[発行]ボタンを押すと、電子証明書を発行します。"</p>
         <ul class="notes">
             <li>"発行した電子証明書ファイル（拡張子「p12」）は、自動でダウンロードされます。"</li>
@@ -145,9 +143,7 @@ fn IssueConfirm(
             </Show>
         </ul>
         <div class="form-actions">
-            <A href=Route::Top.href() {..} class="button button-secondary" data-testid=testids::ISSUE_CANCEL>
-                "キャンセル"
-            </A>
+            <CancelLink testid=testids::ISSUE_CANCEL />
             <Show
                 when=move || can_issue.get()
                 fallback=|| {

@@ -9,18 +9,19 @@ use common::{
     api::{CreatedUser, NewUser, UserSummary},
     testids,
 };
-use leptos::{ev::SubmitEvent, prelude::*};
+use leptos::prelude::*;
 
 use crate::{
     api, clock,
     components::{
         form_field::FormField,
-        messages::{ErrorMessage, NoticeMessage, SessionError},
+        forms::{RegisterForm, submit_unless_pending},
+        messages::{ErrorLines, NoticeMessage, SessionError},
     },
     error_text::{Audience, explain},
     form_checks::{check_email, check_user_id},
     labels,
-    mounted::Mounted,
+    mounted::{Mounted, screen_action},
 };
 
 #[component]
@@ -159,33 +160,21 @@ fn NewUserForm(on_created: impl Fn() + Copy + 'static) -> impl IntoView {
     // The initial password must not outlive the screen.
     on_cleanup(move || created.set(None));
 
-    let mounted = Mounted::track();
-    let create = Action::new_local(move |new_user: &Rc<NewUser>| {
-        let new_user = Rc::clone(new_user);
-        let mounted = mounted.clone();
-        async move {
-            let answer = api::create_org_user(&new_user).await;
-            if !mounted.get() {
-                return;
+    let create = screen_action(
+        |new_user: Rc<NewUser>| async move { api::create_org_user(&new_user).await },
+        move |answer| match answer {
+            Ok(user) => {
+                created.set(Some(user));
+                user_id.set(String::new());
+                email.set(String::new());
+                on_created();
             }
-            match answer {
-                Ok(user) => {
-                    created.set(Some(user));
-                    user_id.set(String::new());
-                    email.set(String::new());
-                    on_created();
-                }
-                Err(error) => errors.set(explain(&error, Audience::Session)),
-            }
-        }
-    });
+            Err(error) => errors.set(explain(&error, Audience::Session)),
+        },
+    );
     let pending = create.pending();
 
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        if pending.get_untracked() {
-            return;
-        }
+    let on_submit = submit_unless_pending(pending, move || {
         let id = check_user_id(&user_id.get_untracked());
         let address = check_email(&email.get_untracked());
         match (id, address) {
@@ -196,17 +185,14 @@ fn NewUserForm(on_created: impl Fn() + Copy + 'static) -> impl IntoView {
             }
             (id, address) => errors.set([id.err(), address.err()].into_iter().flatten().collect()),
         }
-    };
+    });
 
     view! {
         <h3 id="new-user-title">"一般ユーザーの登録"</h3>
         <p>"登録すると初期パスワードを発行します。初期パスワードはこの画面に一度だけ表示されます。"</p>
         {move || created.get().map(|user| view! { <CreatedUserNotice user on_close=move || created.set(None) /> })}
-        {move || {
-            let lines = errors.get();
-            (!lines.is_empty()).then(|| view! { <ErrorMessage lines /> })
-        }}
-        <form class="form form-inline" novalidate=true on:submit=on_submit aria-labelledby="new-user-title">
+        <ErrorLines lines=errors />
+        <RegisterForm labelledby="new-user-title" pending submit_testid=testids::MASTER_CREATE_USER on_submit>
             <FormField
                 id="new-user-id"
                 label="ユーザーID"
@@ -224,12 +210,7 @@ fn NewUserForm(on_created: impl Fn() + Copy + 'static) -> impl IntoView {
                 hint="ロック・閉塞や有効期限のお知らせを送ります。"
                 disabled=pending
             />
-            <div class="form-actions">
-                <button type="submit" class="button button-primary" disabled=move || pending.get() data-testid=testids::MASTER_CREATE_USER>
-                    {move || if pending.get() { "登録中…" } else { "登録" }}
-                </button>
-            </div>
-        </form>
+        </RegisterForm>
     }
 }
 

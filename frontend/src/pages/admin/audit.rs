@@ -4,7 +4,11 @@
 use common::{jst, testids};
 use leptos::{ev::SubmitEvent, prelude::*};
 
-use crate::{api, components::messages::SessionError, labels};
+use crate::{
+    api,
+    components::{form_field::SearchField, messages::SessionError},
+    labels,
+};
 
 #[component]
 pub fn AuditTab() -> impl IntoView {
@@ -32,18 +36,7 @@ pub fn AuditTab() -> impl IntoView {
     view! {
         <h2 id="audit-title">"監査ログ"</h2>
         <form class="form filters" novalidate=true on:submit=on_submit aria-labelledby="audit-title">
-            <div class="field">
-                <label for="audit-user-id">"ユーザーID"</label>
-                <input
-                    id="audit-user-id"
-                    type="text"
-                    autocomplete="off"
-                    autocapitalize="off"
-                    spellcheck="false"
-                    prop:value=move || user_id.get()
-                    on:input=move |ev| user_id.set(event_target_value(&ev))
-                />
-            </div>
+            <SearchField id="audit-user-id" label="ユーザーID" value=user_id />
             <div class="field">
                 <label for="audit-action">"操作"</label>
                 <select id="audit-action" prop:value=move || action.get() on:change=move |ev| action.set(event_target_value(&ev))>

@@ -11,11 +11,13 @@ use leptos::{ev::SubmitEvent, html, prelude::*};
 use crate::{
     api::{self, CertificateQuery},
     components::{
+        form_field::SearchField,
+        forms::ActionButton,
         messages::{ErrorMessage, NoticeMessage, SessionError},
         modal::{Modal, focus},
     },
     error_text::{Audience, explain},
-    mounted::Mounted,
+    mounted::screen_action,
 };
 
 #[component]
@@ -91,31 +93,6 @@ pub fn CertificatesTab() -> impl IntoView {
                 }
             />
         })}
-    }
-}
-
-/// A plain text search field (optional; no R1 check: a part of an ID may be searched).
-#[component]
-fn SearchField(
-    id: &'static str,
-    label: &'static str,
-    value: RwSignal<String>,
-    #[prop(optional)] testid: Option<&'static str>,
-) -> impl IntoView {
-    view! {
-        <div class="field">
-            <label for=id>{label}</label>
-            <input
-                id=id
-                type="text"
-                autocomplete="off"
-                autocapitalize="off"
-                spellcheck="false"
-                data-testid=testid
-                prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))
-            />
-        </div>
     }
 }
 
@@ -208,23 +185,17 @@ fn RevokeDialog(
         }
     });
 
-    let mounted = Mounted::track();
     let serial = certificate.serial.clone();
-    let revoke = Action::new_local(move |reason: &RevocationReason| {
-        let serial = serial.clone();
-        let request = Revoke { reason: *reason };
-        let mounted = mounted.clone();
-        async move {
-            let answer = api::admin_revoke(&serial, &request).await;
-            if !mounted.get() {
-                return;
-            }
-            match answer {
-                Ok(c) => on_revoked(c),
-                Err(e) => error.set(Some(e)),
-            }
-        }
-    });
+    let revoke = screen_action(
+        move |reason| {
+            let serial = serial.clone();
+            async move { api::admin_revoke(&serial, &Revoke { reason }).await }
+        },
+        move |answer| match answer {
+            Ok(c) => on_revoked(c),
+            Err(e) => error.set(Some(e)),
+        },
+    );
     let pending = revoke.pending();
 
     let options = RevocationReason::ALL
@@ -269,18 +240,17 @@ fn RevokeDialog(
                 <button type="button" class="button button-secondary" disabled=move || pending.get() on:click=move |_| on_close()>
                     "キャンセル"
                 </button>
-                <button
-                    type="button"
+                <ActionButton
                     class="button button-danger"
-                    disabled=move || pending.get()
-                    data-testid=testids::REVOKE_CONFIRM
-                    on:click=move |_| {
+                    pending
+                    testid=testids::REVOKE_CONFIRM
+                    label="失効する"
+                    pending_label="失効中…"
+                    on_click=move || {
                         error.set(None);
                         revoke.dispatch_local(reason.get_untracked());
                     }
-                >
-                    {move || if pending.get() { "失効中…" } else { "失効する" }}
-                </button>
+                />
             </div>
         </Modal>
     }

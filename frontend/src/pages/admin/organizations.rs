@@ -8,17 +8,18 @@ use common::{
     api::{CreatedOrganization, NewOrganization, OrganizationSummary},
     jst, testids,
 };
-use leptos::{ev::SubmitEvent, prelude::*};
+use leptos::prelude::*;
 
 use crate::{
     api, clock,
     components::{
         form_field::FormField,
-        messages::{ErrorMessage, SessionError},
+        forms::{RegisterForm, submit_unless_pending},
+        messages::{ErrorLines, SessionError},
     },
     error_text::{Audience, explain},
     form_checks::{check_email, check_user_id},
-    mounted::Mounted,
+    mounted::screen_action,
 };
 
 /// Longest company name accepted here (the server checks again).
@@ -91,33 +92,21 @@ fn NewOrganizationForm(on_created: impl Fn(CreatedOrganization) + Copy + 'static
     let email = RwSignal::new(String::new());
     let errors: RwSignal<Vec<String>> = RwSignal::new(Vec::new());
 
-    let mounted = Mounted::track();
-    let create = Action::new_local(move |request: &Rc<NewOrganization>| {
-        let request = Rc::clone(request);
-        let mounted = mounted.clone();
-        async move {
-            let answer = api::admin_create_organization(&request).await;
-            if !mounted.get() {
-                return;
+    let create = screen_action(
+        |request: Rc<NewOrganization>| async move { api::admin_create_organization(&request).await },
+        move |answer| match answer {
+            Ok(letter) => {
+                name.set(String::new());
+                master_user_id.set(String::new());
+                email.set(String::new());
+                on_created(letter);
             }
-            match answer {
-                Ok(letter) => {
-                    name.set(String::new());
-                    master_user_id.set(String::new());
-                    email.set(String::new());
-                    on_created(letter);
-                }
-                Err(error) => errors.set(explain(&error, Audience::Session)),
-            }
-        }
-    });
+            Err(error) => errors.set(explain(&error, Audience::Session)),
+        },
+    );
     let pending = create.pending();
 
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        if pending.get_untracked() {
-            return;
-        }
+    let on_submit = submit_unless_pending(pending, move || {
         match check_form(&name.get_untracked(), &master_user_id.get_untracked(), &email.get_untracked()) {
             Ok(request) => {
                 errors.set(Vec::new());
@@ -125,16 +114,13 @@ fn NewOrganizationForm(on_created: impl Fn(CreatedOrganization) + Copy + 'static
             }
             Err(problems) => errors.set(problems),
         }
-    };
+    });
 
     view! {
         <h2 id="new-org-title">"会社の登録"</h2>
         <p>"会社とそのマスターユーザーを登録します。登録後に表示される「ご利用開始のお知らせ」を印刷し、会社へお送りください。"</p>
-        {move || {
-            let lines = errors.get();
-            (!lines.is_empty()).then(|| view! { <ErrorMessage lines /> })
-        }}
-        <form class="form form-inline" novalidate=true on:submit=on_submit aria-labelledby="new-org-title">
+        <ErrorLines lines=errors />
+        <RegisterForm labelledby="new-org-title" pending submit_testid=testids::ADMIN_ORG_CREATE on_submit>
             <FormField id="org-name" label="会社名" value=name testid=testids::ADMIN_ORG_NAME hint="正式名称（100文字以内）" disabled=pending />
             <FormField
                 id="org-master-id"
@@ -153,12 +139,7 @@ fn NewOrganizationForm(on_created: impl Fn(CreatedOrganization) + Copy + 'static
                 hint="マスターユーザーのメールアドレス。"
                 disabled=pending
             />
-            <div class="form-actions">
-                <button type="submit" class="button button-primary" disabled=move || pending.get() data-testid=testids::ADMIN_ORG_CREATE>
-                    {move || if pending.get() { "登録中…" } else { "登録" }}
-                </button>
-            </div>
-        </form>
+        </RegisterForm>
     }
 }
 
