@@ -5,5 +5,6 @@ pub mod form_field;
 pub mod forms;
 pub mod messages;
 pub mod modal;
+pub mod page_title;
 pub mod software_keyboard;
 pub mod step_bar;

@@ -17,6 +17,7 @@ use crate::{
     components::{
         forms::ActionButton,
         messages::{ErrorMessage, SessionError},
+        page_title::{PageTitle, TitledCard},
     },
     error_text::{Audience, explain},
     mounted::screen_action,
@@ -36,10 +37,9 @@ pub fn HomePage() -> impl IntoView {
             {move || match me.get() {
                 None => view! { <p class="loading" role="status">"読み込み中…"</p> }.into_any(),
                 Some(Err(error)) => view! {
-                    <section class="card" aria-labelledby="page-title">
-                        <h1 id="page-title" data-testid=testids::PAGE_TITLE>"ホーム"</h1>
+                    <TitledCard title="ホーム">
                         <SessionError error />
-                    </section>
+                    </TitledCard>
                 }
                 .into_any(),
                 Some(Ok(me)) => view! { <Home me /> }.into_any(),
@@ -54,7 +54,7 @@ fn Home(me: Me) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="page-title">
             <div class="page-heading">
-                <h1 id="page-title" data-testid=testids::PAGE_TITLE>"ホーム"</h1>
+                <PageTitle text="ホーム" />
                 <LogoutButton />
             </div>
             <dl class="facts">

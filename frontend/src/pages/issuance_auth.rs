@@ -23,6 +23,7 @@ use crate::{
         credentials_form::{CredentialsForm, CredentialsFormNames, FORMAT_HINT, NewPasswordFields},
         forms::{SubmitButton, submit_unless_pending},
         messages::{ErrorLines, NoticeMessage},
+        page_title::TitledCard,
         step_bar::{Step, StepBar},
     },
     error_text::{Audience, explain},
@@ -135,8 +136,7 @@ pub fn IssuanceAuthPage() -> impl IntoView {
 
     view! {
         <StepBar current=Step::UserAuthentication />
-        <section class="card form-card" aria-labelledby="page-title">
-            <h1 id="page-title" data-testid=testids::PAGE_TITLE>"電子証明書発行 ユーザー認証"</h1>
+        <TitledCard class="card form-card" title="電子証明書発行 ユーザー認証">
             <Show when=registered>
                 <NoticeMessage>
                     <p>"パスワードを変更しました。"</p>
@@ -179,7 +179,7 @@ pub fn IssuanceAuthPage() -> impl IntoView {
                 <li>"一般ユーザーが閉塞の状態になった場合は、マスターユーザーにお問い合わせください（マスターユーザーは一般ユーザーのロック・閉塞状態を解除できます）。"</li>
                 <li>"マスターユーザーが閉塞の状態になった場合は、労金へお問い合わせください。"</li>
             </ul>
-        </section>
+        </TitledCard>
     }
 }
 

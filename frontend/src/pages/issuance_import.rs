@@ -14,6 +14,7 @@ use crate::{
     api,
     components::{
         messages::ErrorMessage,
+        page_title::TitledCard,
         step_bar::{Step, StepBar},
     },
     error_text::{Audience, explain},
@@ -24,8 +25,7 @@ use crate::{
 pub fn IssuanceImportPage() -> impl IntoView {
     view! {
         <StepBar current=Step::Import />
-        <section class="card" aria-labelledby="page-title">
-            <h1 id="page-title" data-testid=testids::PAGE_TITLE>"電子証明書のインポート"</h1>
+        <TitledCard title="電子証明書のインポート">
             <p>
                 "ダウンロードした電子証明書ファイル（p12）を開くと、「証明書のインポート ウィザード」が開始されます。次の手順でインポートしてください。"
             </p>
@@ -34,7 +34,7 @@ pub fn IssuanceImportPage() -> impl IntoView {
             <p class="back-link">
                 <A href=Route::Top.href()>"ログイン画面へ戻る"</A>
             </p>
-        </section>
+        </TitledCard>
     }
 }
 

@@ -20,6 +20,7 @@ use crate::{
     components::{
         forms::CancelLink,
         messages::{ErrorLines, ErrorMessage, NoticeMessage},
+        page_title::PageTitle,
         step_bar::{Step, StepBar},
     },
     error_text::{Audience, explain},
@@ -132,7 +133,7 @@ fn IssueConfirm(
     on_issue: Callback<()>,
 ) -> impl IntoView {
     view! {
-        <h1 id="page-title" data-testid=testids::PAGE_TITLE>"電子証明書発行"</h1>
+        <PageTitle text="電子証明書発行" />
         <ErrorLines lines=errors />
         <p>"[発行]ボタンを押すと、電子証明書を発行します。"</p>
         <ul class="notes">
@@ -177,7 +178,7 @@ fn IssuingProgress() -> impl IntoView {
         Err(e) => leptos::logging::error!("starting the elapsed-time counter failed: {e:?}"),
     }
     view! {
-        <h1 id="page-title" data-testid=testids::PAGE_TITLE>"電子証明書発行中"</h1>
+        <PageTitle text="電子証明書発行中" />
         <div class="issuing" data-testid=testids::ISSUING_PROGRESS>
             <div class="progress" role="progressbar" aria-label="電子証明書を発行しています" aria-busy="true">
                 <div class="progress-bar"></div>
@@ -194,7 +195,7 @@ fn IssuingProgress() -> impl IntoView {
 fn IssueResult(issued: Issued) -> impl IntoView {
     let Issued { filename, serial, not_after, renewal, save_error } = issued;
     view! {
-        <h1 id="page-title" data-testid=testids::PAGE_TITLE>"電子証明書発行結果"</h1>
+        <PageTitle text="電子証明書発行結果" />
         {match save_error {
             Some(lines) => view! { <ErrorMessage lines /> }.into_any(),
             None => {

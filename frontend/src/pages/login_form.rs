@@ -18,6 +18,7 @@ use crate::{
         credentials_form::{CredentialsForm, CredentialsFormNames},
         forms::submit_unless_pending,
         messages::ErrorMessage,
+        page_title::TitledCard,
     },
     error_text::{Audience, explain, is_certificate_problem},
     form_checks::check_credentials,
@@ -86,8 +87,7 @@ pub fn LoginFormPage() -> impl IntoView {
     });
 
     view! {
-        <section class="card form-card" aria-labelledby="page-title">
-            <h1 id="page-title" data-testid=testids::PAGE_TITLE>"ログイン"</h1>
+        <TitledCard class="card form-card" title="ログイン">
             <p>"ユーザーIDとパスワードを入力し、[ログイン]ボタンを押してください。"</p>
             <p class="message message-info">
                 "ログインには、ブラウザの「証明書の選択」画面で選んだ電子証明書を使用します。証明書の選択画面が表示されたら、ご自身（入力するユーザーID）の電子証明書を選択してください。"
@@ -108,7 +108,7 @@ pub fn LoginFormPage() -> impl IntoView {
                 </li>
                 <li>"電子証明書の有効期限が切れた場合や、パソコンを変更した場合は、電子証明書を再発行してください。"</li>
             </ul>
-        </section>
+        </TitledCard>
     }
 }
 

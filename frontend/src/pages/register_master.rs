@@ -15,6 +15,7 @@ use crate::{
         form_field::FormField,
         forms::{CancelLink, SubmitButton, submit_unless_pending},
         messages::ErrorLines,
+        page_title::TitledCard,
     },
     error_text::{Audience, explain},
     form_checks::check_email,
@@ -68,8 +69,7 @@ pub fn RegisterMasterPage() -> impl IntoView {
     });
 
     view! {
-        <section class="card form-card" aria-labelledby="page-title">
-            <h1 id="page-title" data-testid=testids::PAGE_TITLE>"マスターユーザー初期登録ログイン"</h1>
+        <TitledCard class="card form-card" title="マスターユーザー初期登録ログイン">
             <p>
                 "「ご利用開始(変更)のお知らせ」に記載されているユーザーIDと初期パスワードを入力し、新しいパスワードとメールアドレスを登録してください。登録後、続けて電子証明書を発行します。"
             </p>
@@ -104,7 +104,7 @@ pub fn RegisterMasterPage() -> impl IntoView {
                     <SubmitButton pending testid=testids::REG_SUBMIT label="登録" pending_label="登録中…" />
                 </div>
             </form>
-        </section>
+        </TitledCard>
     }
 }
 

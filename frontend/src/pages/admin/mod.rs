@@ -16,7 +16,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlElement, KeyboardEvent};
 
 use crate::{
-    components::{messages::SessionError, modal::focus},
+    components::{messages::SessionError, modal::focus, page_title::PageTitle},
     routes::Route,
     session::Session,
 };
@@ -80,7 +80,7 @@ pub fn AdminPage() -> impl IntoView {
         <div class="wide-page">
             <section class="card admin" aria-labelledby="page-title">
                 <div class="page-heading no-print">
-                    <h1 id="page-title" data-testid=testids::PAGE_TITLE>"労金スタッフ管理画面"</h1>
+                    <PageTitle text="労金スタッフ管理画面" />
                     <A href=Route::Home.href() {..} class="button button-secondary">"ホームへ戻る"</A>
                 </div>
                 {move || match me.get() {
