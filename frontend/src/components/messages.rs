@@ -53,3 +53,9 @@ pub fn SessionError(error: ErrorBody) -> impl IntoView {
         })}
     }
 }
+
+/// 読み込み中…, announced politely, while a screen waits for the server.
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="loading" role="status">"読み込み中…"</p> }
+}

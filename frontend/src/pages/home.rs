@@ -16,7 +16,7 @@ use crate::{
     api,
     components::{
         forms::ActionButton,
-        messages::{ErrorMessage, SessionError},
+        messages::{ErrorMessage, Loading, SessionError},
         page_title::{PageTitle, TitledCard},
     },
     error_text::{Audience, explain},
@@ -35,7 +35,7 @@ pub fn HomePage() -> impl IntoView {
     view! {
         <div class="wide-page">
             {move || match me.get() {
-                None => view! { <p class="loading" role="status">"読み込み中…"</p> }.into_any(),
+                None => view! { <Loading /> }.into_any(),
                 Some(Err(error)) => view! {
                     <TitledCard title="ホーム">
                         <SessionError error />

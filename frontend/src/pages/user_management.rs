@@ -5,97 +5,38 @@
 use std::rc::Rc;
 
 use common::{
-    ErrorBody,
-    api::{CreatedUser, NewUser, UserSummary},
+    api::{CreatedUser, NewUser, OrganizationUsers, UserSummary},
     testids,
 };
 use leptos::prelude::*;
+use time::OffsetDateTime;
 
 use crate::{
     api, clock,
     components::{
+        data_table::{DataTable, Loaded},
         form_field::FormField,
         forms::{RegisterForm, submit_unless_pending},
-        messages::{ErrorLines, NoticeMessage, SessionError},
+        messages::ErrorLines,
+        user_list::{AccountStateCell, CertificateStateCell, UnlockButton, UnlockOutcome, Unlocker},
     },
     error_text::{Audience, explain},
     form_checks::{check_email, check_user_id},
     labels,
-    mounted::{Mounted, screen_action},
+    mounted::screen_action,
 };
 
 #[component]
 pub fn UserManagement() -> impl IntoView {
     let users = LocalResource::new(api::org_users);
-    // The outcome of the last 解除, shown above the table.
-    let unlock_result: RwSignal<Option<Result<String, ErrorBody>>> = RwSignal::new(None);
-    let mounted = Mounted::track();
-    let unlock = Action::new_local(move |user_id: &String| {
-        let user_id = user_id.clone();
-        let mounted = mounted.clone();
-        async move {
-            let answer = api::unlock_org_user(&user_id).await;
-            if !mounted.get() {
-                return;
-            }
-            unlock_result.set(Some(answer.map(|user| user.user_id)));
-            users.refetch();
-        }
-    });
-    let unlocking = unlock.pending();
+    let unlocker =
+        Unlocker::new(|user_id| async move { api::unlock_org_user(&user_id).await }, move || users.refetch());
 
     view! {
         <section class="card section-card" aria-labelledby="users-title">
             <h2 id="users-title" class="section-title">"一般ユーザーの管理"</h2>
-            {move || match users.get() {
-                None => view! { <p class="loading" role="status">"読み込み中…"</p> }.into_any(),
-                Some(Err(error)) => view! { <SessionError error /> }.into_any(),
-                Some(Ok(org)) => {
-                    let now = clock::now();
-                    let full = org.with_certificates >= org.certificate_limit;
-                    let rows = org
-                        .users
-                        .into_iter()
-                        .map(|user| view! { <UserRow user now unlock=move |id| { unlock.dispatch_local(id); } unlocking /> })
-                        .collect_view();
-                    view! {
-                        <dl class="facts">
-                            <dt>"会社"</dt>
-                            <dd>{org.organization}</dd>
-                            <dt>"電子証明書"</dt>
-                            <dd>
-                                {format!("証明書保有 {} / 上限 {} 名", org.with_certificates, org.certificate_limit)}
-                                {full.then(|| view! { <span class="state state-warn">"上限に達しています"</span> })}
-                            </dd>
-                        </dl>
-                        <div class="table-scroll" tabindex="0" role="region" aria-label="ユーザー一覧">
-                            <table class="data-table" data-testid=testids::MASTER_USERS_TABLE>
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"ユーザーID"</th>
-                                        <th scope="col">"権限"</th>
-                                        <th scope="col">"メールアドレス"</th>
-                                        <th scope="col">"状態"</th>
-                                        <th scope="col">"電子証明書"</th>
-                                        <th scope="col">"操作"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>{rows}</tbody>
-                            </table>
-                        </div>
-                    }
-                    .into_any()
-                }
-            }}
-            {move || unlock_result.get().map(|result| match result {
-                Ok(user_id) => view! {
-                    <NoticeMessage>
-                        <p>{format!("ユーザーID {user_id} のロック・閉塞を解除しました。")}</p>
-                    </NoticeMessage>
-                }
-                .into_any(),
-                Err(error) => view! { <SessionError error /> }.into_any(),
-            })}
+            <Loaded resource=users show=move |org| view! { <Organization org unlocker /> } />
+            <UnlockOutcome unlocker />
             <ul class="notes">
                 <li>"ロック中・閉塞の一般ユーザーは[解除]ボタンで利用を再開できます。解除すると失敗回数もリセットされます。"</li>
                 <li>"パソコンの変更などで電子証明書の失効が必要な場合は、お取引店（労金）にご連絡ください。"</li>
@@ -105,47 +46,44 @@ pub fn UserManagement() -> impl IntoView {
     }
 }
 
+/// The company's certificate count against its limit, and its users.
+#[component]
+fn Organization(org: OrganizationUsers, unlocker: Unlocker) -> impl IntoView {
+    let now = clock::now();
+    let full = org.with_certificates >= org.certificate_limit;
+    let rows = org.users.into_iter().map(|user| view! { <UserRow user now unlocker /> }).collect_view();
+    view! {
+        <dl class="facts">
+            <dt>"会社"</dt>
+            <dd>{org.organization}</dd>
+            <dt>"電子証明書"</dt>
+            <dd>
+                {format!("証明書保有 {} / 上限 {} 名", org.with_certificates, org.certificate_limit)}
+                {full.then(|| view! { <span class="state state-warn">"上限に達しています"</span> })}
+            </dd>
+        </dl>
+        <DataTable
+            label="ユーザー一覧"
+            columns=&["ユーザーID", "権限", "メールアドレス", "状態", "電子証明書", "操作"]
+            testid=Some(testids::MASTER_USERS_TABLE)
+        >
+            {rows}
+        </DataTable>
+    }
+}
+
 /// One user; 解除 only for a locked or blocked general user.
 #[component]
-fn UserRow(
-    user: UserSummary,
-    now: time::OffsetDateTime,
-    unlock: impl Fn(String) + Copy + 'static,
-    unlocking: Memo<bool>,
-) -> impl IntoView {
+fn UserRow(user: UserSummary, now: OffsetDateTime, unlocker: Unlocker) -> impl IntoView {
     let can_unlock = labels::master_may_unlock(&user, now);
-    let user_id = user.user_id.clone();
     view! {
         <tr data-testid=format!("{}{}", testids::USER_ROW_PREFIX, user.user_id)>
             <td class="mono">{user.user_id.clone()}</td>
             <td>{user.role.label()}</td>
             <td>{user.email.clone()}</td>
-            <td>
-                <span class=labels::account_state_class(&user.state, now)>{labels::account_state(&user.state, now)}</span>
-            </td>
-            <td>
-                <span class=labels::certificate_state_class(user.certificate.as_ref())>
-                    {labels::certificate_state(user.certificate.as_ref())}
-                </span>
-            </td>
-            <td>
-                {can_unlock.then(|| {
-                    let testid = format!("{}{user_id}", testids::UNLOCK_PREFIX);
-                    let label = format!("ユーザーID {user_id} のロック・閉塞を解除");
-                    view! {
-                        <button
-                            type="button"
-                            class="button button-secondary button-small"
-                            aria-label=label
-                            disabled=move || unlocking.get()
-                            data-testid=testid
-                            on:click=move |_| unlock(user_id.clone())
-                        >
-                            "解除"
-                        </button>
-                    }
-                })}
-            </td>
+            <AccountStateCell state=user.state.clone() now />
+            <CertificateStateCell certificate=user.certificate.clone() />
+            <td>{can_unlock.then(|| view! { <UnlockButton user_id=user.user_id.clone() unlocker /> })}</td>
         </tr>
     }
 }

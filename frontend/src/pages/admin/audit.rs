@@ -1,12 +1,12 @@
 //! 監査ログ tab: the audit log, newest first (at most 200 entries), filtered by user ID and action;
 //! 接続元 is the client address of the request (— for entries made by `cjs admin`).
 
-use common::{jst, testids};
+use common::{api::AuditEntry, jst, testids};
 use leptos::{ev::SubmitEvent, prelude::*};
 
 use crate::{
     api,
-    components::{form_field::SearchField, messages::SessionError},
+    components::{data_table::ListTable, form_field::SearchField},
     labels,
 };
 
@@ -47,49 +47,30 @@ pub fn AuditTab() -> impl IntoView {
             <button type="submit" class="button button-primary">"検索"</button>
         </form>
         <p class="hint">"新しい順に最大200件を表示します。"</p>
-        {move || match entries.get() {
-            None => view! { <p class="loading" role="status">"読み込み中…"</p> }.into_any(),
-            Some(Err(error)) => view! { <SessionError error /> }.into_any(),
-            Some(Ok(list)) if list.is_empty() => view! { <p class="empty">"該当する記録はありません。"</p> }.into_any(),
-            Some(Ok(list)) => {
-                let rows = list
-                    .into_iter()
-                    .map(|entry| {
-                        let action = labels::audit_action(&entry.action).to_owned();
-                        view! {
-                            <tr>
-                                <td class="nowrap">{jst::format_datetime(entry.at)}</td>
-                                <td class="mono">{entry.actor.unwrap_or_else(|| "本人".to_owned())}</td>
-                                <td>
-                                    {action}
-                                    <span class="cell-detail mono">{entry.action}</span>
-                                </td>
-                                <td class="mono">{entry.subject_user.unwrap_or_else(|| "—".to_owned())}</td>
-                                <td class="mono">{entry.client_address.unwrap_or_else(|| "—".to_owned())}</td>
-                                <td class="detail mono">{entry.detail}</td>
-                            </tr>
-                        }
-                    })
-                    .collect_view();
-                view! {
-                    <div class="table-scroll" tabindex="0" role="region" aria-label="監査ログ">
-                        <table class="data-table" data-testid=testids::ADMIN_AUDIT_TABLE>
-                            <thead>
-                                <tr>
-                                    <th scope="col">"日時"</th>
-                                    <th scope="col">"実行者"</th>
-                                    <th scope="col">"操作"</th>
-                                    <th scope="col">"対象ユーザー"</th>
-                                    <th scope="col">"接続元"</th>
-                                    <th scope="col">"詳細"</th>
-                                </tr>
-                            </thead>
-                            <tbody>{rows}</tbody>
-                        </table>
-                    </div>
-                }
-                .into_any()
-            }
-        }}
+        <ListTable
+            list=entries
+            empty="該当する記録はありません。"
+            label="監査ログ"
+            columns=&["日時", "実行者", "操作", "対象ユーザー", "接続元", "詳細"]
+            testid=testids::ADMIN_AUDIT_TABLE
+            rows=|list| list.into_iter().map(audit_row).collect_view()
+        />
+    }
+}
+
+fn audit_row(entry: AuditEntry) -> impl IntoView {
+    let action = labels::audit_action(&entry.action).to_owned();
+    view! {
+        <tr>
+            <td class="nowrap">{jst::format_datetime(entry.at)}</td>
+            <td class="mono">{entry.actor.unwrap_or_else(|| "本人".to_owned())}</td>
+            <td>
+                {action}
+                <span class="cell-detail mono">{entry.action}</span>
+            </td>
+            <td class="mono">{entry.subject_user.unwrap_or_else(|| "—".to_owned())}</td>
+            <td class="mono">{entry.client_address.unwrap_or_else(|| "—".to_owned())}</td>
+            <td class="detail mono">{entry.detail}</td>
+        </tr>
     }
 }

@@ -11,9 +11,10 @@ use leptos::{ev::SubmitEvent, html, prelude::*};
 use crate::{
     api::{self, CertificateQuery},
     components::{
+        data_table::ListTable,
         form_field::SearchField,
         forms::ActionButton,
-        messages::{ErrorMessage, NoticeMessage, SessionError},
+        messages::{ErrorMessage, NoticeMessage},
         modal::{Modal, focus},
     },
     error_text::{Audience, explain},
@@ -76,12 +77,14 @@ pub fn CertificatesTab() -> impl IntoView {
                 <p>{format!("シリアル番号 {} （ユーザーID {}）の電子証明書を失効しました。", c.serial, c.user_id)}</p>
             </NoticeMessage>
         })}
-        {move || match certificates.get() {
-            None => view! { <p class="loading" role="status">"読み込み中…"</p> }.into_any(),
-            Some(Err(error)) => view! { <SessionError error /> }.into_any(),
-            Some(Ok(list)) if list.is_empty() => view! { <p class="empty">"該当する電子証明書はありません。"</p> }.into_any(),
-            Some(Ok(list)) => view! { <CertificateTable list revoking /> }.into_any(),
-        }}
+        <ListTable
+            list=certificates
+            empty="該当する電子証明書はありません。"
+            label="電子証明書一覧"
+            columns=&["シリアル番号", "ユーザーID", "会社", "有効期間", "状態", "操作"]
+            testid=testids::ADMIN_CERT_TABLE
+            rows=move |list| list.into_iter().map(|c| certificate_row(c, revoking)).collect_view()
+        />
         {move || revoking.get().map(|certificate| view! {
             <RevokeDialog
                 certificate
@@ -96,76 +99,54 @@ pub fn CertificatesTab() -> impl IntoView {
     }
 }
 
-#[component]
-fn CertificateTable(list: Vec<CertificateSummary>, revoking: RwSignal<Option<CertificateSummary>>) -> impl IntoView {
-    let rows = list
-        .into_iter()
-        .map(|c| {
-            let status_detail = match c.status {
-                CertificateStatus::Active => format!("残り {} 日", c.days_left.max(0)),
-                CertificateStatus::Expired => String::new(),
-                CertificateStatus::Revoked => {
-                    let at = c.revoked_at.map(jst::format_datetime).unwrap_or_default();
-                    let reason = c.revocation_reason.map(RevocationReason::label).unwrap_or_default();
-                    format!("{at} {reason}").trim().to_owned()
-                }
-            };
-            let status_class = match c.status {
-                CertificateStatus::Active => "state state-ok",
-                _ => "state state-bad",
-            };
-            let action = (c.status == CertificateStatus::Active).then(|| {
-                let testid = format!("{}{}", testids::REVOKE_PREFIX, c.serial);
-                let label = format!("シリアル番号 {} の電子証明書を失効", c.serial);
-                let target = c.clone();
-                view! {
-                    <button
-                        type="button"
-                        class="button button-danger button-small"
-                        aria-haspopup="dialog"
-                        aria-label=label
-                        data-testid=testid
-                        on:click=move |_| revoking.set(Some(target.clone()))
-                    >
-                        "失効"
-                    </button>
-                }
-            });
-            view! {
-                <tr>
-                    <td class="mono serial">{c.serial.clone()}</td>
-                    <td class="mono">{c.user_id.clone()}</td>
-                    <td class="org">{c.organization.clone().unwrap_or_else(|| "—".to_owned())}</td>
-                    <td class="nowrap">
-                        {jst::format_datetime(c.not_before)}
-                        <br />
-                        {format!("〜 {}", jst::format_datetime(c.not_after))}
-                    </td>
-                    <td>
-                        <span class=status_class>{c.status.label()}</span>
-                        {(!status_detail.is_empty()).then(|| view! { <span class="cell-detail">{status_detail}</span> })}
-                    </td>
-                    <td>{action}</td>
-                </tr>
-            }
-        })
-        .collect_view();
+/// One certificate; 失効 opens the dialog for an active one.
+fn certificate_row(c: CertificateSummary, revoking: RwSignal<Option<CertificateSummary>>) -> impl IntoView {
+    let status_detail = match c.status {
+        CertificateStatus::Active => format!("残り {} 日", c.days_left.max(0)),
+        CertificateStatus::Expired => String::new(),
+        CertificateStatus::Revoked => {
+            let at = c.revoked_at.map(jst::format_datetime).unwrap_or_default();
+            let reason = c.revocation_reason.map(RevocationReason::label).unwrap_or_default();
+            format!("{at} {reason}").trim().to_owned()
+        }
+    };
+    let status_class = match c.status {
+        CertificateStatus::Active => "state state-ok",
+        _ => "state state-bad",
+    };
+    let action = (c.status == CertificateStatus::Active).then(|| {
+        let testid = format!("{}{}", testids::REVOKE_PREFIX, c.serial);
+        let label = format!("シリアル番号 {} の電子証明書を失効", c.serial);
+        let target = c.clone();
+        view! {
+            <button
+                type="button"
+                class="button button-danger button-small"
+                aria-haspopup="dialog"
+                aria-label=label
+                data-testid=testid
+                on:click=move |_| revoking.set(Some(target.clone()))
+            >
+                "失効"
+            </button>
+        }
+    });
     view! {
-        <div class="table-scroll" tabindex="0" role="region" aria-label="電子証明書一覧">
-            <table class="data-table" data-testid=testids::ADMIN_CERT_TABLE>
-                <thead>
-                    <tr>
-                        <th scope="col">"シリアル番号"</th>
-                        <th scope="col">"ユーザーID"</th>
-                        <th scope="col">"会社"</th>
-                        <th scope="col">"有効期間"</th>
-                        <th scope="col">"状態"</th>
-                        <th scope="col">"操作"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <tr>
+            <td class="mono serial">{c.serial.clone()}</td>
+            <td class="mono">{c.user_id.clone()}</td>
+            <td class="org">{c.organization.clone().unwrap_or_else(|| "—".to_owned())}</td>
+            <td class="nowrap">
+                {jst::format_datetime(c.not_before)}
+                <br />
+                {format!("〜 {}", jst::format_datetime(c.not_after))}
+            </td>
+            <td>
+                <span class=status_class>{c.status.label()}</span>
+                {(!status_detail.is_empty()).then(|| view! { <span class="cell-detail">{status_detail}</span> })}
+            </td>
+            <td>{action}</td>
+        </tr>
     }
 }
 

@@ -9,14 +9,18 @@ mod mail;
 mod organizations;
 mod users;
 
-use common::{ErrorBody, ErrorCode, api::Role, testids};
+use common::{
+    ErrorBody, ErrorCode,
+    api::{Me, Role},
+    testids,
+};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlElement, KeyboardEvent};
 
 use crate::{
-    components::{messages::SessionError, modal::focus, page_title::PageTitle},
+    components::{data_table::Loaded, messages::SessionError, modal::focus, page_title::PageTitle},
     routes::Route,
     session::Session,
 };
@@ -76,6 +80,14 @@ impl Tab {
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let me = Session::expect().load();
+    let show = |me: Me| {
+        if me.role == Role::Staff {
+            view! { <AdminTabs /> }.into_any()
+        } else {
+            let error = ErrorBody::new(ErrorCode::Forbidden, "この画面は労金スタッフ専用です。");
+            view! { <SessionError error /> }.into_any()
+        }
+    };
     view! {
         <div class="wide-page">
             <section class="card admin" aria-labelledby="page-title">
@@ -83,15 +95,7 @@ pub fn AdminPage() -> impl IntoView {
                     <PageTitle text="労金スタッフ管理画面" />
                     <A href=Route::Home.href() {..} class="button button-secondary">"ホームへ戻る"</A>
                 </div>
-                {move || match me.get() {
-                    None => view! { <p class="loading" role="status">"読み込み中…"</p> }.into_any(),
-                    Some(Err(error)) => view! { <SessionError error /> }.into_any(),
-                    Some(Ok(me)) if me.role != Role::Staff => {
-                        let error = ErrorBody::new(ErrorCode::Forbidden, "この画面は労金スタッフ専用です。");
-                        view! { <SessionError error /> }.into_any()
-                    }
-                    Some(Ok(_)) => view! { <AdminTabs /> }.into_any(),
-                }}
+                <Loaded resource=me show />
             </section>
         </div>
     }

@@ -13,9 +13,10 @@ use leptos::prelude::*;
 use crate::{
     api, clock,
     components::{
+        data_table::ListTable,
         form_field::FormField,
         forms::{RegisterForm, submit_unless_pending},
-        messages::{ErrorLines, SessionError},
+        messages::ErrorLines,
     },
     error_text::{Audience, explain},
     form_checks::{check_email, check_user_id},
@@ -35,12 +36,13 @@ pub fn OrganizationsTab() -> impl IntoView {
         {move || created.get().map(|letter| view! { <Notice letter on_close=move || created.set(None) /> })}
         <div class="no-print">
             <h2>"会社一覧"</h2>
-            {move || match organizations.get() {
-                None => view! { <p class="loading" role="status">"読み込み中…"</p> }.into_any(),
-                Some(Err(error)) => view! { <SessionError error /> }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! { <p class="empty">"登録されている会社はありません。"</p> }.into_any(),
-                Some(Ok(list)) => view! { <OrganizationTable list /> }.into_any(),
-            }}
+            <ListTable
+                list=organizations
+                empty="登録されている会社はありません。"
+                label="会社一覧"
+                columns=&["ID", "会社名", "マスターユーザーID", "利用者数", "証明書上限", "登録日時"]
+                rows=|list| list.into_iter().map(organization_row).collect_view()
+            />
             <NewOrganizationForm on_created=move |letter| {
                 created.set(Some(letter));
                 organizations.refetch();
@@ -49,39 +51,16 @@ pub fn OrganizationsTab() -> impl IntoView {
     }
 }
 
-#[component]
-fn OrganizationTable(list: Vec<OrganizationSummary>) -> impl IntoView {
-    let rows = list
-        .into_iter()
-        .map(|org| {
-            view! {
-                <tr>
-                    <td class="num">{org.id}</td>
-                    <td class="org">{org.name}</td>
-                    <td class="mono">{org.master_user_id.unwrap_or_else(|| "—".to_owned())}</td>
-                    <td class="num">{format!("{} 名", org.users)}</td>
-                    <td class="num">{format!("{} 名", org.certificate_limit)}</td>
-                    <td class="nowrap">{jst::format_datetime(org.created_at)}</td>
-                </tr>
-            }
-        })
-        .collect_view();
+fn organization_row(org: OrganizationSummary) -> impl IntoView {
     view! {
-        <div class="table-scroll" tabindex="0" role="region" aria-label="会社一覧">
-            <table class="data-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"ID"</th>
-                        <th scope="col">"会社名"</th>
-                        <th scope="col">"マスターユーザーID"</th>
-                        <th scope="col">"利用者数"</th>
-                        <th scope="col">"証明書上限"</th>
-                        <th scope="col">"登録日時"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <tr>
+            <td class="num">{org.id}</td>
+            <td class="org">{org.name}</td>
+            <td class="mono">{org.master_user_id.unwrap_or_else(|| "—".to_owned())}</td>
+            <td class="num">{format!("{} 名", org.users)}</td>
+            <td class="num">{format!("{} 名", org.certificate_limit)}</td>
+            <td class="nowrap">{jst::format_datetime(org.created_at)}</td>
+        </tr>
     }
 }
 
