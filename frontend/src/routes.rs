@@ -165,12 +165,13 @@ mod tests {
         }
     }
 
+    /// The positive case needs a filled `ParamsMap`, which unescapes through js-sys and so cannot
+    /// be built natively: the e2e flow `master_registers_then_issues_and_the_p12_imports` sees
+    /// the notice.
     #[test]
-    fn the_registration_query_is_recognised() {
-        let href = issuance_auth_after_registration();
-        assert_eq!(href, "/issuance/auth?registered=1");
-        let query = ParamsMap::from_iter([("registered".to_owned(), "1".to_owned())]);
-        assert!(is_after_registration(&query));
+    fn the_registration_query_goes_to_the_wizard_and_is_absent_otherwise() {
+        assert_eq!(issuance_auth_after_registration(), "/issuance/auth?registered=1");
+        assert!(issuance_auth_after_registration().starts_with(ISSUANCE_PREFIX));
         assert!(!is_after_registration(&ParamsMap::new()));
     }
 }
