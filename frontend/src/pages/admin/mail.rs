@@ -28,19 +28,21 @@ pub fn MailTab() -> impl IntoView {
 }
 
 fn mail_row(mail: MailEntry) -> impl IntoView {
-    let status_class = match mail.status.as_str() {
+    // `as_str()` reads the wire name whether the status comes typed (`MailStatus`) or as text.
+    let status = mail.status.as_str();
+    let status_class = match status {
         "sent" => "state state-ok",
         "failed" => "state state-bad",
         _ => "state state-warn",
     };
-    let next_attempt = (mail.status == "pending" && mail.attempts > 0).then_some(mail.next_attempt_at).flatten();
+    let next_attempt = (status == "pending" && mail.attempts > 0).then_some(mail.next_attempt_at).flatten();
     view! {
         <tr>
             <td class="nowrap">{jst::format_datetime(mail.created_at)}</td>
             <td>{mail.to}</td>
             <td class="subject">{mail.subject}</td>
             <td class="nowrap">
-                <span class=status_class>{labels::mail_status(&mail.status).to_owned()}</span>
+                <span class=status_class>{labels::mail_status(status).to_owned()}</span>
                 {mail.sent_at.map(|at| view! { <span class="cell-detail">{jst::format_datetime(at)}</span> })}
                 {next_attempt.map(|at| view! { <span class="cell-detail">{format!("次の再送 {}", jst::format_datetime(at))}</span> })}
             </td>
