@@ -1,30 +1,156 @@
-//! The one way the SPA talks to the server.
+//! The one way the SPA talks to the server: one typed function per endpoint, built from the
+//! paths in [`common::api::paths`], so no screen spells a URL.
 //!
-//! Every call goes through [`get_json`], [`post_json`], [`post_no_content`] or [`post_for_download`],
-//! and every failure comes back as the shared [`ErrorBody`]: the server's own `{code, message, ...}`
-//! when it sent one, otherwise [`ErrorCode::Network`] (the request never got an answer) or
-//! [`ErrorCode::Internal`] (the answer was unreadable), always with a Japanese message the screens
-//! can show as is.
+//! Each of them goes through [`get_json`], [`post_json`], [`post_no_content`] or
+//! [`post_for_download`], and every failure comes back as the shared [`ErrorBody`]: the server's
+//! own `{code, message, ...}` when it sent one, otherwise [`ErrorCode::Network`] (the request never
+//! got an answer) or [`ErrorCode::Internal`] (the answer was unreadable), always with a Japanese
+//! message the screens can show as is.
 //!
 //! The session cookie is HttpOnly: the app never sees it, it only asks the browser to send it
 //! (`credentials: same-origin` on every request, stated rather than left to the default). Every
 //! state-changing call is a `POST` with a JSON body (`{}` when there is nothing to say).
 
-use common::{ErrorBody, ErrorCode, api};
+use common::{
+    ErrorBody, ErrorCode,
+    api::{
+        self, AuditEntry, CertificateSummary, CreatedOrganization, CreatedUser, Credentials, IssuanceToken,
+        IssueRequest, MailEntry, Me, NewOrganization, NewUser, OrganizationSummary, OrganizationUsers, PasswordChange,
+        PasswordChanged, PresentedCertificate, Revoke, UserSummary,
+        paths::{self, url, with_segment},
+    },
+};
 use gloo_net::http::{Request, Response};
 use serde::{Serialize, de::DeserializeOwned};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, RequestCredentials};
 
+// ---- Sessions ----
+
+/// `POST /api/login`: the client certificate (sent by the browser) and the credentials.
+pub async fn login(credentials: &Credentials) -> Result<Me, ErrorBody> {
+    post_json(&url(paths::LOGIN), credentials).await
+}
+
+/// `POST /api/logout`.
+pub async fn logout() -> Result<(), ErrorBody> {
+    post_no_content(&url(paths::LOGOUT), &Empty {}).await
+}
+
+/// `GET /api/me`: who is logged in.
+pub async fn me() -> Result<Me, ErrorBody> {
+    get_json(&url(paths::ME)).await
+}
+
+// ---- Issuance and passwords ----
+
+/// `POST /api/password/change`.
+pub async fn change_password(change: &PasswordChange) -> Result<PasswordChanged, ErrorBody> {
+    post_json(&url(paths::PASSWORD_CHANGE), change).await
+}
+
+/// `POST /api/issuance/authenticate`: ④, the single-use issuance token.
+pub async fn issuance_authenticate(credentials: &Credentials) -> Result<IssuanceToken, ErrorBody> {
+    post_json(&url(paths::ISSUANCE_AUTHENTICATE), credentials).await
+}
+
+/// `POST /api/issuance/issue`: ⑤, the .p12 with the certificate's serial and expiry.
+pub async fn issuance_issue(request: &IssueRequest) -> Result<Download, ErrorBody> {
+    post_for_download(&url(paths::ISSUANCE_ISSUE), request).await
+}
+
+/// `GET /api/tls/client-certificate`: what the browser presents on this connection (⑧).
+pub async fn presented_certificate() -> Result<PresentedCertificate, ErrorBody> {
+    get_json(&url(paths::TLS_CLIENT_CERTIFICATE)).await
+}
+
+// ---- Master users ----
+
+/// `GET /api/org/users`: the master user's company and its users.
+pub async fn org_users() -> Result<OrganizationUsers, ErrorBody> {
+    get_json(&url(paths::ORG_USERS)).await
+}
+
+/// `POST /api/org/users`: a new general user with a one-time initial password.
+pub async fn create_org_user(new_user: &NewUser) -> Result<CreatedUser, ErrorBody> {
+    post_json(&url(paths::ORG_USERS), new_user).await
+}
+
+/// `POST /api/org/users/{user_id}/unlock`.
+pub async fn unlock_org_user(user_id: &str) -> Result<UserSummary, ErrorBody> {
+    post_json(&with_segment(paths::ORG_USER_UNLOCK, &segment(user_id)), &Empty {}).await
+}
+
+// ---- Bank staff ----
+
+/// `GET /api/admin/organizations`.
+pub async fn admin_organizations() -> Result<Vec<OrganizationSummary>, ErrorBody> {
+    get_json(&url(paths::ADMIN_ORGANIZATIONS)).await
+}
+
+/// `POST /api/admin/organizations`: a company and its master user (with the letter's password).
+pub async fn admin_create_organization(request: &NewOrganization) -> Result<CreatedOrganization, ErrorBody> {
+    post_json(&url(paths::ADMIN_ORGANIZATIONS), request).await
+}
+
+/// `GET /api/admin/users`, of one company (its id) or, with an empty filter, of all.
+pub async fn admin_users(organization_id: &str) -> Result<Vec<UserSummary>, ErrorBody> {
+    get_json(&with_query(&url(paths::ADMIN_USERS), &[("organization_id", organization_id)])).await
+}
+
+/// `POST /api/admin/users/{user_id}/unlock`.
+pub async fn admin_unlock_user(user_id: &str) -> Result<UserSummary, ErrorBody> {
+    post_json(&with_segment(paths::ADMIN_USER_UNLOCK, &segment(user_id)), &Empty {}).await
+}
+
+/// The certificate search of the staff screen; an empty field does not filter.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CertificateQuery {
+    /// Part of a company name.
+    pub organization: String,
+    pub user_id: String,
+    pub serial: String,
+    /// `active` / `expired` / `revoked`, or empty for all.
+    pub status: String,
+}
+
+/// `GET /api/admin/certificates?…`.
+pub async fn admin_certificates(query: &CertificateQuery) -> Result<Vec<CertificateSummary>, ErrorBody> {
+    let pairs = [
+        ("organization", query.organization.as_str()),
+        ("user_id", query.user_id.as_str()),
+        ("serial", query.serial.as_str()),
+        ("status", query.status.as_str()),
+    ];
+    get_json(&with_query(&url(paths::ADMIN_CERTIFICATES), &pairs)).await
+}
+
+/// `POST /api/admin/certificates/{serial}/revoke`.
+pub async fn admin_revoke(serial: &str, request: &Revoke) -> Result<CertificateSummary, ErrorBody> {
+    post_json(&with_segment(paths::ADMIN_CERTIFICATE_REVOKE, &segment(serial)), request).await
+}
+
+/// `GET /api/admin/audit?user_id=…&action=…` (empty values do not filter).
+pub async fn admin_audit(user_id: &str, action: &str) -> Result<Vec<AuditEntry>, ErrorBody> {
+    get_json(&with_query(&url(paths::ADMIN_AUDIT), &[("user_id", user_id), ("action", action)])).await
+}
+
+/// `GET /api/admin/mail`: the outbox.
+pub async fn admin_mail() -> Result<Vec<MailEntry>, ErrorBody> {
+    get_json(&url(paths::ADMIN_MAIL)).await
+}
+
+// ---- The funnel ----
+
 const JSON: &str = "application/json";
 
 /// The JSON body of a `POST` that has nothing to say: `{}`.
 #[derive(Serialize)]
-pub struct Empty {}
+struct Empty {}
 
 /// `GET path`, expecting JSON.
-pub async fn get_json<Res: DeserializeOwned>(path: &str) -> Result<Res, ErrorBody> {
+async fn get_json<Res: DeserializeOwned>(path: &str) -> Result<Res, ErrorBody> {
     let response = Request::get(path)
         .credentials(RequestCredentials::SameOrigin)
         .header("Accept", JSON)
@@ -34,22 +160,14 @@ pub async fn get_json<Res: DeserializeOwned>(path: &str) -> Result<Res, ErrorBod
     read_json(path, response).await
 }
 
-/// `GET path?query`, expecting JSON; `query` pairs with an empty value are left out.
-pub async fn get_json_with_query<Res: DeserializeOwned>(
-    path: &str,
-    query: &[(&str, String)],
-) -> Result<Res, ErrorBody> {
-    get_json(&with_query(path, query)).await
-}
-
 /// `POST path` with a JSON body, expecting JSON.
-pub async fn post_json<Req: Serialize, Res: DeserializeOwned>(path: &str, request: &Req) -> Result<Res, ErrorBody> {
+async fn post_json<Req: Serialize, Res: DeserializeOwned>(path: &str, request: &Req) -> Result<Res, ErrorBody> {
     let response = send_post(path, request, JSON).await?;
     read_json(path, response).await
 }
 
 /// `POST path` with a JSON body, expecting no content (e.g. `204` of `/api/logout`).
-pub async fn post_no_content<Req: Serialize>(path: &str, request: &Req) -> Result<(), ErrorBody> {
+async fn post_no_content<Req: Serialize>(path: &str, request: &Req) -> Result<(), ErrorBody> {
     let response = send_post(path, request, JSON).await?;
     if response.ok() { Ok(()) } else { Err(read_error(path, response).await) }
 }
@@ -66,8 +184,8 @@ async fn send_post<Req: Serialize>(path: &str, request: &Req, accept: &str) -> R
         .map_err(|e| network_error(path, &e))
 }
 
-/// `path?k=v&…` with every value percent-encoded; empty values are left out.
-fn with_query(path: &str, query: &[(&str, String)]) -> String {
+/// `path?k=v&…` with every value trimmed and percent-encoded; empty values are left out.
+fn with_query(path: &str, query: &[(&str, &str)]) -> String {
     let pairs: Vec<String> = query
         .iter()
         .filter(|(_, value)| !value.trim().is_empty())
@@ -77,7 +195,7 @@ fn with_query(path: &str, query: &[(&str, String)]) -> String {
 }
 
 /// One path segment (a user ID or a serial number), percent-encoded.
-pub fn segment(value: &str) -> String {
+fn segment(value: &str) -> String {
     js_sys::encode_uri_component(value).into()
 }
 
@@ -97,7 +215,7 @@ pub struct Download {
 const FALLBACK_FILENAME: &str = "certificate.p12";
 
 /// `POST path` with a JSON body, expecting a file attachment (the issued .p12).
-pub async fn post_for_download<Req: Serialize>(path: &str, request: &Req) -> Result<Download, ErrorBody> {
+async fn post_for_download<Req: Serialize>(path: &str, request: &Req) -> Result<Download, ErrorBody> {
     let response = send_post(path, request, "application/x-pkcs12, application/json").await?;
     if !response.ok() {
         return Err(read_error(path, response).await);

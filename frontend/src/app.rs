@@ -1,11 +1,8 @@
-//! The application shell: header (with who is logged in), router and routes, and the state every
-//! screen shares (the issuance wizard, the session as last seen).
+//! The application shell: header (with who is logged in), the router (one screen per
+//! [`Route`]), and the state every screen shares (the issuance wizard, the session as last seen).
 
 use leptos::prelude::*;
-use leptos_router::{
-    components::{Route, Router, Routes},
-    path,
-};
+use leptos_router::components::{Route as Screen, Router, Routes};
 
 use crate::{
     pages::{
@@ -13,6 +10,7 @@ use crate::{
         issuance_import::IssuanceImportPage, issuance_issue::IssuanceIssuePage, login::LoginPage,
         login_form::LoginFormPage, not_found::NotFoundPage, register_master::RegisterMasterPage,
     },
+    routes::{IssuanceStep, Route},
     session::Session,
     wizard::{Wizard, WizardGuard},
 };
@@ -38,15 +36,15 @@ pub fn App() -> impl IntoView {
             </header>
             <main class="site-main">
                 <Routes fallback=NotFoundPage>
-                    <Route path=path!("/") view=LoginPage />
-                    <Route path=path!("/login") view=LoginFormPage />
-                    <Route path=path!("/home") view=HomePage />
-                    <Route path=path!("/admin") view=AdminPage />
-                    <Route path=path!("/register/master") view=RegisterMasterPage />
-                    <Route path=path!("/issuance/auth") view=IssuanceAuthPage />
-                    <Route path=path!("/issuance/confirm") view=IssuanceIssuePage />
-                    <Route path=path!("/issuance/import") view=IssuanceImportPage />
-                    <Route path=path!("/browser-check") view=BrowserCheckPage />
+                    <Screen path=Route::Top view=LoginPage />
+                    <Screen path=Route::Login view=LoginFormPage />
+                    <Screen path=Route::Home view=HomePage />
+                    <Screen path=Route::Admin view=AdminPage />
+                    <Screen path=Route::RegisterMaster view=RegisterMasterPage />
+                    <Screen path=Route::Issuance(IssuanceStep::Auth) view=IssuanceAuthPage />
+                    <Screen path=Route::Issuance(IssuanceStep::Confirm) view=IssuanceIssuePage />
+                    <Screen path=Route::Issuance(IssuanceStep::Import) view=IssuanceImportPage />
+                    <Screen path=Route::BrowserCheck view=BrowserCheckPage />
                 </Routes>
             </main>
             <footer class="site-footer">

@@ -13,6 +13,7 @@ mod form_checks;
 mod labels;
 mod mounted;
 mod pages;
+mod routes;
 mod session;
 mod wizard;
 

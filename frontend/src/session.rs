@@ -2,8 +2,10 @@
 //! /api/login` or `GET /api/me`). Only for display (the header); the server decides every access
 //! with its HttpOnly session cookie, which the app never sees.
 
-use common::api::Me;
+use common::{ErrorBody, api::Me};
 use leptos::prelude::*;
+
+use crate::api;
 
 /// The logged-in user, or `None`; `Copy` because it is a signal handle.
 #[derive(Clone, Copy)]
@@ -22,5 +24,14 @@ impl Session {
     /// The session provided by the app.
     pub fn expect() -> Self {
         expect_context::<Self>()
+    }
+
+    /// Asks the server who is logged in (`GET /api/me`) and remembers the answer.
+    pub fn load(self) -> LocalResource<Result<Me, ErrorBody>> {
+        LocalResource::new(move || async move {
+            let answer = api::me().await;
+            self.me.set(answer.as_ref().ok().cloned());
+            answer
+        })
     }
 }

@@ -8,6 +8,8 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
+use crate::routes::ISSUANCE_PREFIX;
+
 /// The wizard's in-memory state; `Copy` because it is a bundle of signal handles.
 #[derive(Clone, Copy)]
 pub struct Wizard {
@@ -52,17 +54,14 @@ impl Wizard {
     }
 }
 
-/// The path prefix of the wizard's screens; leaving it clears the wizard.
-pub const WIZARD_PATH_PREFIX: &str = "/issuance/";
-
-/// Clears the wizard whenever the current path is outside [`WIZARD_PATH_PREFIX`]. Renders nothing;
+/// Clears the wizard whenever the current path is outside [`ISSUANCE_PREFIX`]. Renders nothing;
 /// must sit inside the `<Router>`.
 #[component]
 pub fn WizardGuard() -> impl IntoView {
     let wizard = Wizard::expect();
     let location = use_location();
     Effect::new(move |_| {
-        if !location.pathname.get().starts_with(WIZARD_PATH_PREFIX) {
+        if !location.pathname.get().starts_with(ISSUANCE_PREFIX) {
             wizard.clear();
         }
     });

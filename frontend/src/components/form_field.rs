@@ -1,5 +1,6 @@
-//! A labelled text/password input bound to a signal, with the manual's input hint under it.
-//! Every field turns autocomplete off (R10) and never lets the browser "correct" what is typed.
+//! A labelled text/password input bound to a signal, with the manual's input hint under it, and
+//! the plain text field of the staff screens' searches. Every field turns autocomplete off (R10)
+//! and never lets the browser "correct" what is typed.
 
 use leptos::prelude::*;
 
@@ -39,6 +40,31 @@ pub fn FormField(
                 on:input=move |ev| value.set(event_target_value(&ev))
             />
             {hint.map(|text| view! { <p id=hint_id class="hint">{text}</p> })}
+        </div>
+    }
+}
+
+/// A plain text search field (optional; no R1 check: a part of an ID may be searched).
+#[component]
+pub fn SearchField(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    #[prop(optional)] testid: Option<&'static str>,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input
+                id=id
+                type="text"
+                autocomplete="off"
+                autocapitalize="off"
+                spellcheck="false"
+                data-testid=testid
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
         </div>
     }
 }

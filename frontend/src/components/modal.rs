@@ -1,7 +1,7 @@
-//! Focus handling shared by the modal dialogs (software keyboard, revocation): the focus moves
-//! into a dialog when it opens and Tab / Shift+Tab cannot leave it while it is open.
+//! The modal dialogs (software keyboard, revocation): a backdrop, the focus moved into the dialog
+//! when it opens, Tab / Shift+Tab kept inside while it is open, Escape to close.
 
-use leptos::prelude::*;
+use leptos::{html, prelude::*};
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlElement, KeyboardEvent};
 
@@ -15,8 +15,62 @@ pub fn focus(element: &HtmlElement) {
     }
 }
 
+/// A modal dialog over a backdrop, named by its heading `labelledby`: Escape calls `on_close`
+/// (not while `busy`) and Tab / Shift+Tab cannot leave it. On open the focus moves to the dialog
+/// itself with `focus_self`; otherwise the caller focuses one of its controls.
+#[component]
+pub fn Modal(
+    /// The dialog's classes (`modal …`).
+    class: &'static str,
+    labelledby: &'static str,
+    #[prop(optional)] describedby: Option<&'static str>,
+    #[prop(optional)] testid: Option<&'static str>,
+    #[prop(optional)] focus_self: bool,
+    /// While true (a request in flight) Escape does not close the dialog.
+    #[prop(optional, into)]
+    busy: Signal<bool>,
+    on_close: impl Fn() + Copy + 'static,
+    children: Children,
+) -> impl IntoView {
+    let dialog = NodeRef::<html::Div>::new();
+    Effect::new(move |_| {
+        if focus_self && let Some(element) = dialog.get() {
+            focus(&element);
+        }
+    });
+    let on_keydown = move |ev: KeyboardEvent| match ev.key().as_str() {
+        "Escape" if !busy.get_untracked() => {
+            ev.prevent_default();
+            on_close();
+        }
+        "Tab" => {
+            if let Some(element) = dialog.get_untracked() {
+                keep_focus_inside(&element, &ev);
+            }
+        }
+        _ => {}
+    };
+    view! {
+        <div class="modal-backdrop">
+            <div
+                class=class
+                role="dialog"
+                aria-modal="true"
+                aria-labelledby=labelledby
+                aria-describedby=describedby
+                tabindex="-1"
+                node_ref=dialog
+                data-testid=testid
+                on:keydown=on_keydown
+            >
+                {children()}
+            </div>
+        </div>
+    }
+}
+
 /// Wraps Tab / Shift+Tab around the dialog's controls so the focus cannot leave the modal.
-pub fn keep_focus_inside(dialog: &HtmlElement, ev: &KeyboardEvent) {
+fn keep_focus_inside(dialog: &HtmlElement, ev: &KeyboardEvent) {
     let controls = match dialog.query_selector_all(FOCUSABLE) {
         Ok(list) => list,
         Err(e) => {

@@ -9,9 +9,8 @@
 
 use common::{credentials::MAX_LEN, testids};
 use leptos::{html, prelude::*};
-use web_sys::KeyboardEvent;
 
-use crate::components::modal::{focus, keep_focus_inside};
+use crate::components::modal::{Modal, focus};
 
 /// The keyboard, shown while `open` is true; it edits `password` directly.
 #[component]
@@ -38,7 +37,6 @@ fn KeyboardDialog(
     let digits = shuffled(('0'..='9').collect());
     let letters = shuffled(('a'..='z').collect());
     let shift = RwSignal::new(false);
-    let dialog = NodeRef::<html::Div>::new();
 
     let close = move || {
         open.set(false);
@@ -46,31 +44,12 @@ fn KeyboardDialog(
             focus(&button);
         }
     };
-    Effect::new(move |_| {
-        if let Some(element) = dialog.get() {
-            focus(&element);
-        }
-    });
-
     let length = move || password.with(|p| p.chars().count());
     let full = move || length() >= MAX_LEN;
     let press = move |c: char| {
         if !full() {
             password.update(|p| p.push(c));
         }
-    };
-
-    let on_keydown = move |ev: KeyboardEvent| match ev.key().as_str() {
-        "Escape" => {
-            ev.prevent_default();
-            close();
-        }
-        "Tab" => {
-            if let Some(element) = dialog.get_untracked() {
-                keep_focus_inside(&element, &ev);
-            }
-        }
-        _ => {}
     };
 
     let digit_keys = digits
@@ -113,87 +92,82 @@ fn KeyboardDialog(
         .collect_view();
 
     view! {
-        <div class="modal-backdrop">
-            <div
-                class="modal keyboard"
-                role="dialog"
-                aria-modal="true"
-                aria-labelledby="keyboard-title"
-                aria-describedby="keyboard-help"
-                tabindex="-1"
-                node_ref=dialog
-                data-testid=testids::KEYBOARD
-                on:keydown=on_keydown
-            >
-                <h2 id="keyboard-title">"パスワード用ソフトウェアキーボード"</h2>
-                <p id="keyboard-help" class="hint">
-                    "画面上のキーをマウスで押してパスワードを入力します。キーの並びは開くたびに変わります。"
-                </p>
-                <div class="keyboard-display-row">
-                    <div
-                        class="keyboard-display"
-                        data-testid=testids::KEYBOARD_DISPLAY
-                        aria-live="polite"
-                        aria-label=move || format!("パスワード {} 文字入力済み", length())
-                    >
-                        {move || {
-                            let n = length();
-                            if n == 0 { "（未入力）".to_owned() } else { "●".repeat(n) }
-                        }}
-                    </div>
-                    <span class="keyboard-count">{move || format!("{} / {MAX_LEN} 文字", length())}</span>
+        <Modal
+            class="modal keyboard"
+            labelledby="keyboard-title"
+            describedby="keyboard-help"
+            testid=testids::KEYBOARD
+            focus_self=true
+            on_close=close
+        >
+            <h2 id="keyboard-title">"パスワード用ソフトウェアキーボード"</h2>
+            <p id="keyboard-help" class="hint">
+                "画面上のキーをマウスで押してパスワードを入力します。キーの並びは開くたびに変わります。"
+            </p>
+            <div class="keyboard-display-row">
+                <div
+                    class="keyboard-display"
+                    data-testid=testids::KEYBOARD_DISPLAY
+                    aria-live="polite"
+                    aria-label=move || format!("パスワード {} 文字入力済み", length())
+                >
+                    {move || {
+                        let n = length();
+                        if n == 0 { "（未入力）".to_owned() } else { "●".repeat(n) }
+                    }}
                 </div>
-                <Show when=full>
-                    <p class="hint keyboard-full">{format!("パスワードは{MAX_LEN}文字まで入力できます。")}</p>
-                </Show>
-                <div class="keyboard-keys keyboard-digits" role="group" aria-label="数字">
-                    {digit_keys}
-                </div>
-                <div class="keyboard-keys keyboard-letters" role="group" aria-label="英字">
-                    {letter_keys}
-                </div>
-                <div class="keyboard-controls">
-                    <button
-                        type="button"
-                        class="button button-secondary"
-                        data-testid=testids::KEYBOARD_SHIFT
-                        aria-pressed=move || if shift.get() { "true" } else { "false" }
-                        on:click=move |_| shift.update(|s| *s = !*s)
-                    >
-                        {move || if shift.get() { "小文字に切替" } else { "大文字に切替" }}
-                    </button>
-                    <button
-                        type="button"
-                        class="button button-secondary"
-                        data-testid=testids::KEYBOARD_BACKSPACE
-                        aria-label="1文字削除"
-                        on:click=move |_| {
-                            password.update(|p| {
-                                p.pop();
-                            })
-                        }
-                    >
-                        "← 1文字削除"
-                    </button>
-                    <button
-                        type="button"
-                        class="button button-secondary"
-                        data-testid=testids::KEYBOARD_CLEAR
-                        on:click=move |_| password.set(String::new())
-                    >
-                        "全て消去"
-                    </button>
-                    <button
-                        type="button"
-                        class="button button-primary"
-                        data-testid=testids::KEYBOARD_CLOSE
-                        on:click=move |_| close()
-                    >
-                        "閉じる"
-                    </button>
-                </div>
+                <span class="keyboard-count">{move || format!("{} / {MAX_LEN} 文字", length())}</span>
             </div>
-        </div>
+            <Show when=full>
+                <p class="hint keyboard-full">{format!("パスワードは{MAX_LEN}文字まで入力できます。")}</p>
+            </Show>
+            <div class="keyboard-keys keyboard-digits" role="group" aria-label="数字">
+                {digit_keys}
+            </div>
+            <div class="keyboard-keys keyboard-letters" role="group" aria-label="英字">
+                {letter_keys}
+            </div>
+            <div class="keyboard-controls">
+                <button
+                    type="button"
+                    class="button button-secondary"
+                    data-testid=testids::KEYBOARD_SHIFT
+                    aria-pressed=move || if shift.get() { "true" } else { "false" }
+                    on:click=move |_| shift.update(|s| *s = !*s)
+                >
+                    {move || if shift.get() { "小文字に切替" } else { "大文字に切替" }}
+                </button>
+                <button
+                    type="button"
+                    class="button button-secondary"
+                    data-testid=testids::KEYBOARD_BACKSPACE
+                    aria-label="1文字削除"
+                    on:click=move |_| {
+                        password.update(|p| {
+                            p.pop();
+                        })
+                    }
+                >
+                    "← 1文字削除"
+                </button>
+                <button
+                    type="button"
+                    class="button button-secondary"
+                    data-testid=testids::KEYBOARD_CLEAR
+                    on:click=move |_| password.set(String::new())
+                >
+                    "全て消去"
+                </button>
+                <button
+                    type="button"
+                    class="button button-primary"
+                    data-testid=testids::KEYBOARD_CLOSE
+                    on:click=move |_| close()
+                >
+                    "閉じる"
+                </button>
+            </div>
+        </Modal>
     }
 }
 

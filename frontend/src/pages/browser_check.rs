@@ -8,6 +8,8 @@ use wasm_bindgen::JsValue;
 
 use common::testids;
 
+use crate::{components::page_title::TitledCard, routes::Route};
+
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
@@ -51,8 +53,7 @@ pub fn BrowserCheckPage() -> impl IntoView {
     });
 
     view! {
-        <section class="card" aria-labelledby="page-title">
-            <h1 id="page-title" data-testid=testids::PAGE_TITLE>"ブラウザの設定（確認）"</h1>
+        <TitledCard title="ブラウザの設定（確認）">
             <p>
                 "本システムをご利用いただくには、JavaScript・Cookie・ポップアップの設定と「信頼済みサイト」の登録などが必要です。このページでは、ブラウザから確認できる項目を自動で確認します。"
             </p>
@@ -125,9 +126,9 @@ pub fn BrowserCheckPage() -> impl IntoView {
             </ol>
             <p class="hint">"Microsoft Edge (IE モード) の設定手順書が必要な場合は、お取引店にご連絡ください。"</p>
             <p class="back-link">
-                <A href="/">"ログイン画面へ戻る"</A>
+                <A href=Route::Top.href()>"ログイン画面へ戻る"</A>
             </p>
-        </section>
+        </TitledCard>
     }
 }
 

@@ -14,10 +14,15 @@ use leptos_router::{NavigateOptions, components::A, hooks::use_navigate};
 
 use crate::{
     api,
-    components::messages::{ErrorMessage, SessionError},
+    components::{
+        forms::ActionButton,
+        messages::{ErrorMessage, Loading, SessionError},
+        page_title::{PageTitle, TitledCard},
+    },
     error_text::{Audience, explain},
-    mounted::Mounted,
+    mounted::screen_action,
     pages::user_management::UserManagement,
+    routes::{IssuanceStep, Route},
     session::Session,
 };
 
@@ -26,21 +31,15 @@ const WARN_DAYS: i64 = 30;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let session = Session::expect();
-    let me = LocalResource::new(move || async move {
-        let answer = api::get_json::<Me>("/api/me").await;
-        session.me.set(answer.as_ref().ok().cloned());
-        answer
-    });
+    let me = Session::expect().load();
     view! {
         <div class="wide-page">
             {move || match me.get() {
-                None => view! { <p class="loading" role="status">"読み込み中…"</p> }.into_any(),
+                None => view! { <Loading /> }.into_any(),
                 Some(Err(error)) => view! {
-                    <section class="card" aria-labelledby="page-title">
-                        <h1 id="page-title" data-testid=testids::PAGE_TITLE>"ホーム"</h1>
+                    <TitledCard title="ホーム">
                         <SessionError error />
-                    </section>
+                    </TitledCard>
                 }
                 .into_any(),
                 Some(Ok(me)) => view! { <Home me /> }.into_any(),
@@ -55,7 +54,7 @@ fn Home(me: Me) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="page-title">
             <div class="page-heading">
-                <h1 id="page-title" data-testid=testids::PAGE_TITLE>"ホーム"</h1>
+                <PageTitle text="ホーム" />
                 <LogoutButton />
             </div>
             <dl class="facts">
@@ -75,7 +74,7 @@ fn Home(me: Me) -> impl IntoView {
                 <h2>"労金スタッフ"</h2>
                 <p>"会社・利用者・電子証明書の管理、監査ログ、送信メールの確認を行います。"</p>
                 <p>
-                    <A href="/admin" {..} class="button button-primary" data-testid=testids::HOME_ADMIN_LINK>
+                    <A href=Route::Admin.href() {..} class="button button-primary" data-testid=testids::HOME_ADMIN_LINK>
                         "労金スタッフ管理画面へ"
                     </A>
                 </p>
@@ -116,7 +115,7 @@ fn CertificatePanel(certificate: CertificateSummary) -> impl IntoView {
         })}
         {certificate.renewable.then(|| view! {
             <p>
-                <A href="/issuance/auth" {..} class="button button-primary" data-testid=testids::HOME_RENEW>
+                <A href=Route::Issuance(IssuanceStep::Auth).href() {..} class="button button-primary" data-testid=testids::HOME_RENEW>
                     "電子証明書を更新する"
                 </A>
             </p>
@@ -133,16 +132,10 @@ fn CertificatePanel(certificate: CertificateSummary) -> impl IntoView {
 fn LogoutButton() -> impl IntoView {
     let session = Session::expect();
     let error = RwSignal::new(None);
-    let mounted = Mounted::track();
     let navigate = use_navigate();
-    let logout = Action::new_local(move |_: &()| {
-        let navigate = navigate.clone();
-        let mounted = mounted.clone();
-        async move {
-            let answer = api::post_no_content("/api/logout", &api::Empty {}).await;
-            if !mounted.get() {
-                return;
-            }
+    let logout = screen_action(
+        |()| api::logout(),
+        move |answer| {
             match answer {
                 // Already logged out on the server: the result the user asked for.
                 Ok(()) => {}
@@ -153,24 +146,22 @@ fn LogoutButton() -> impl IntoView {
                 }
             }
             session.me.set(None);
-            navigate("/", NavigateOptions::default());
-        }
-    });
-    let pending = logout.pending();
+            navigate(Route::Top.href(), NavigateOptions::default());
+        },
+    );
     view! {
         <div class="logout">
-            <button
-                type="button"
+            <ActionButton
                 class="button button-secondary"
-                disabled=move || pending.get()
-                data-testid=testids::HOME_LOGOUT
-                on:click=move |_| {
+                pending=logout.pending()
+                testid=testids::HOME_LOGOUT
+                label="ログアウト"
+                pending_label="ログアウト中…"
+                on_click=move || {
                     error.set(None);
                     logout.dispatch_local(());
                 }
-            >
-                {move || if pending.get() { "ログアウト中…" } else { "ログアウト" }}
-            </button>
+            />
             {move || error.get().map(|e| view! { <ErrorMessage lines=explain(&e, Audience::Session) /> })}
         </div>
     }

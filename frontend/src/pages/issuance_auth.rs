@@ -8,32 +8,43 @@ use std::rc::Rc;
 
 use common::{
     ErrorCode, Field, Password,
-    api::{Credentials, IssuanceToken, PasswordChange, PasswordChanged},
+    api::{Credentials, PasswordChange},
     testids,
 };
-use leptos::{ev::SubmitEvent, html, prelude::*};
+use leptos::prelude::*;
 use leptos_router::{
     NavigateOptions,
-    components::A,
     hooks::{use_navigate, use_query_map},
 };
 
 use crate::{
     api,
     components::{
-        form_field::FormField,
-        messages::{ErrorMessage, NoticeMessage},
-        software_keyboard::SoftwareKeyboard,
+        credentials_form::{CredentialsForm, CredentialsFormNames, FORMAT_HINT, NewPasswordFields},
+        forms::{SubmitButton, submit_unless_pending},
+        messages::{ErrorLines, NoticeMessage},
+        page_title::TitledCard,
         step_bar::{Step, StepBar},
     },
     error_text::{Audience, explain},
     form_checks::check_credentials,
     mounted::Mounted,
+    routes::{self, IssuanceStep, Route},
     wizard::Wizard,
 };
 
-/// The manual's 入力項目説明, identical for both fields.
-const FORMAT_HINT: &str = "半角英数混在 6~12 桁で入力します。(英数混在必須) 英字は大文字と小文字を区別します。";
+/// The fields and buttons of this screen's form.
+const FORM: CredentialsFormNames = CredentialsFormNames {
+    user_id_id: "auth-user-id",
+    user_id_testid: testids::AUTH_USER_ID,
+    password_id: "auth-password",
+    password_testid: testids::AUTH_PASSWORD,
+    cancel_testid: testids::AUTH_CANCEL,
+    keyboard_testid: testids::AUTH_SOFTWARE_KEYBOARD,
+    submit_testid: testids::AUTH_SUBMIT,
+    submit: "認証",
+    submitting: "認証中…",
+};
 
 /// What one press of 認証 (or of the R11 change button) sends.
 enum AuthRequest {
@@ -46,14 +57,12 @@ enum AuthRequest {
 pub fn IssuanceAuthPage() -> impl IntoView {
     let wizard = Wizard::expect();
     let query = use_query_map();
-    let registered = move || query.read().get("registered").as_deref() == Some("1");
+    let registered = move || routes::is_after_registration(&query.read());
 
     let errors: RwSignal<Vec<String>> = RwSignal::new(Vec::new());
     let need_change = RwSignal::new(false);
     let new_password = RwSignal::new(String::new());
     let new_password_confirm = RwSignal::new(String::new());
-    let keyboard_open = RwSignal::new(false);
-    let keyboard_button = NodeRef::<html::Button>::new();
 
     let mounted = Mounted::track();
     let navigate = use_navigate();
@@ -65,7 +74,7 @@ pub fn IssuanceAuthPage() -> impl IntoView {
             let credentials = match &*request {
                 AuthRequest::Authenticate(credentials) => credentials.clone(),
                 AuthRequest::ChangeThenAuthenticate(change) => {
-                    let changed = api::post_json::<_, PasswordChanged>("/api/password/change", change).await;
+                    let changed = api::change_password(change).await;
                     if !mounted.get() {
                         return;
                     }
@@ -80,7 +89,7 @@ pub fn IssuanceAuthPage() -> impl IntoView {
                     Credentials { user_id: change.user_id.clone(), password: change.new_password.clone() }
                 }
             };
-            let answer = api::post_json::<_, IssuanceToken>("/api/issuance/authenticate", &credentials).await;
+            let answer = api::issuance_authenticate(&credentials).await;
             if !mounted.get() {
                 return;
             }
@@ -90,7 +99,7 @@ pub fn IssuanceAuthPage() -> impl IntoView {
                     wizard.password.set(credentials.password);
                     wizard.token.set(Some(token.token));
                     wizard.renewal.set(token.renewal);
-                    navigate("/issuance/confirm", NavigateOptions::default());
+                    navigate(Route::Issuance(IssuanceStep::Confirm).href(), NavigateOptions::default());
                 }
                 Err(error) => {
                     need_change.set(error.code == ErrorCode::PasswordChangeRequired);
@@ -101,11 +110,7 @@ pub fn IssuanceAuthPage() -> impl IntoView {
     });
     let pending = authenticate.pending();
 
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        if pending.get_untracked() {
-            return;
-        }
+    let on_submit = submit_unless_pending(pending, move || {
         match check_credentials(&wizard.user_id.get_untracked(), &wizard.password.get_untracked()) {
             Ok(credentials) => {
                 errors.set(Vec::new());
@@ -113,12 +118,8 @@ pub fn IssuanceAuthPage() -> impl IntoView {
             }
             Err(problems) => errors.set(problems),
         }
-    };
-    let on_change_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        if pending.get_untracked() {
-            return;
-        }
+    });
+    let on_change_submit = submit_unless_pending(pending, move || {
         match check_change(
             &wizard.user_id.get_untracked(),
             &wizard.password.get_untracked(),
@@ -131,12 +132,11 @@ pub fn IssuanceAuthPage() -> impl IntoView {
             }
             Err(problems) => errors.set(problems),
         }
-    };
+    });
 
     view! {
         <StepBar current=Step::UserAuthentication />
-        <section class="card form-card" aria-labelledby="page-title">
-            <h1 id="page-title" data-testid=testids::PAGE_TITLE>"電子証明書発行 ユーザー認証"</h1>
+        <TitledCard class="card form-card" title="電子証明書発行 ユーザー認証">
             <Show when=registered>
                 <NoticeMessage>
                     <p>"パスワードを変更しました。"</p>
@@ -144,69 +144,22 @@ pub fn IssuanceAuthPage() -> impl IntoView {
                 </NoticeMessage>
             </Show>
             <p>"ユーザーIDとパスワードを入力し、[認証]ボタンを押してください。認証されると「電子証明書発行」画面を表示します。"</p>
-            {move || {
-                let lines = errors.get();
-                (!lines.is_empty()).then(|| view! { <ErrorMessage lines /> })
-            }}
+            <ErrorLines lines=errors />
             <Show when=move || need_change.get()>
                 <form class="form change-password" novalidate=true on:submit=on_change_submit aria-labelledby="change-title">
                     <h2 id="change-title">"新しいパスワードの設定"</h2>
                     <p>"初期パスワードは最初の認証で変更が必要です。新しいパスワードを設定すると、続けて認証します。"</p>
-                    <FormField
-                        id="auth-new-password"
-                        label="新しいパスワード"
-                        value=new_password
-                        input_type="password"
-                        testid=testids::AUTH_NEW_PASSWORD
-                        hint=FORMAT_HINT
-                        disabled=pending
-                    />
-                    <FormField
-                        id="auth-new-password-confirm"
-                        label="新しいパスワード（確認）"
-                        value=new_password_confirm
-                        input_type="password"
-                        testid=testids::AUTH_NEW_PASSWORD_CONFIRM
-                        hint="確認のため、新しいパスワードをもう一度入力します。"
-                        disabled=pending
+                    <NewPasswordFields
+                        ids=["auth-new-password", "auth-new-password-confirm"]
+                        testids=[testids::AUTH_NEW_PASSWORD, testids::AUTH_NEW_PASSWORD_CONFIRM]
+                        hint=FORMAT_HINT new_password confirm=new_password_confirm disabled=pending
                     />
                     <div class="form-actions">
-                        <button type="submit" class="button button-primary" disabled=move || pending.get() data-testid=testids::AUTH_CHANGE_SUBMIT>
-                            "パスワードを変更して認証"
-                        </button>
+                        <SubmitButton pending testid=testids::AUTH_CHANGE_SUBMIT label="パスワードを変更して認証" />
                     </div>
                 </form>
             </Show>
-            <form class="form" novalidate=true on:submit=on_submit>
-                <FormField id="auth-user-id" label="ユーザーID" value=wizard.user_id testid=testids::AUTH_USER_ID hint=FORMAT_HINT disabled=pending />
-                <FormField
-                    id="auth-password"
-                    label="パスワード"
-                    value=wizard.password
-                    input_type="password"
-                    testid=testids::AUTH_PASSWORD
-                    hint=FORMAT_HINT
-                    disabled=pending
-                />
-                <div class="form-actions">
-                    <A href="/" {..} class="button button-secondary" data-testid=testids::AUTH_CANCEL>
-                        "キャンセル"
-                    </A>
-                    <button
-                        type="button"
-                        class="button button-secondary"
-                        node_ref=keyboard_button
-                        aria-haspopup="dialog"
-                        data-testid=testids::AUTH_SOFTWARE_KEYBOARD
-                        on:click=move |_| keyboard_open.set(true)
-                    >
-                        "ソフトウェアキーボード"
-                    </button>
-                    <button type="submit" class="button button-primary" disabled=move || pending.get() data-testid=testids::AUTH_SUBMIT>
-                        {move || if pending.get() { "認証中…" } else { "認証" }}
-                    </button>
-                </div>
-            </form>
+            <CredentialsForm names=FORM user_id=wizard.user_id password=wizard.password pending on_submit />
             <dl class="button-help">
                 <dt>"キャンセル"</dt>
                 <dd>"ユーザー認証を中断し、ログイン画面を表示します。"</dd>
@@ -226,8 +179,7 @@ pub fn IssuanceAuthPage() -> impl IntoView {
                 <li>"一般ユーザーが閉塞の状態になった場合は、マスターユーザーにお問い合わせください（マスターユーザーは一般ユーザーのロック・閉塞状態を解除できます）。"</li>
                 <li>"マスターユーザーが閉塞の状態になった場合は、労金へお問い合わせください。"</li>
             </ul>
-        </section>
-        <SoftwareKeyboard open=keyboard_open password=wizard.password return_focus=keyboard_button />
+        </TitledCard>
     }
 }
 

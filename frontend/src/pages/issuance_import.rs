@@ -14,26 +14,27 @@ use crate::{
     api,
     components::{
         messages::ErrorMessage,
+        page_title::TitledCard,
         step_bar::{Step, StepBar},
     },
     error_text::{Audience, explain},
+    routes::Route,
 };
 
 #[component]
 pub fn IssuanceImportPage() -> impl IntoView {
     view! {
         <StepBar current=Step::Import />
-        <section class="card" aria-labelledby="page-title">
-            <h1 id="page-title" data-testid=testids::PAGE_TITLE>"電子証明書のインポート"</h1>
+        <TitledCard title="電子証明書のインポート">
             <p>
                 "ダウンロードした電子証明書ファイル（p12）を開くと、「証明書のインポート ウィザード」が開始されます。次の手順でインポートしてください。"
             </p>
             <ImportGuide />
             <CertificateCheck />
             <p class="back-link">
-                <A href="/">"ログイン画面へ戻る"</A>
+                <A href=Route::Top.href()>"ログイン画面へ戻る"</A>
             </p>
-        </section>
+        </TitledCard>
     }
 }
 
@@ -172,7 +173,7 @@ fn MockButtons(primary: &'static str, #[prop(default = "キャンセル")] secon
 /// 証明書を確認: `GET /api/tls/client-certificate` and what the answer means for the user.
 #[component]
 fn CertificateCheck() -> impl IntoView {
-    let check = Action::new_local(|_: &()| api::get_json::<PresentedCertificate>("/api/tls/client-certificate"));
+    let check = Action::new_local(|_: &()| api::presented_certificate());
     let pending = check.pending();
     let value = check.value();
     view! {

@@ -18,10 +18,13 @@ use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use crate::{
     api, browser_download,
     components::{
-        messages::{ErrorMessage, NoticeMessage},
+        forms::CancelLink,
+        messages::{ErrorLines, ErrorMessage, NoticeMessage},
+        page_title::PageTitle,
         step_bar::{Step, StepBar},
     },
     error_text::{Audience, explain},
+    routes::{IssuanceStep, Route},
     wizard::Wizard,
 };
 
@@ -41,7 +44,7 @@ pub fn IssuanceIssuePage() -> impl IntoView {
     let wizard = Wizard::expect();
     if wizard.token.get_untracked().is_none() {
         let options = NavigateOptions { replace: true, ..NavigateOptions::default() };
-        return view! { <Redirect path="/issuance/auth" options /> }.into_any();
+        return view! { <Redirect path=Route::Issuance(IssuanceStep::Auth).href() options /> }.into_any();
     }
 
     let errors: RwSignal<Vec<String>> = RwSignal::new(Vec::new());
@@ -56,7 +59,7 @@ pub fn IssuanceIssuePage() -> impl IntoView {
         let request = IssueRequest { token, password: wizard.password.get_untracked() };
         // The answer is handled even if the user left meanwhile: the certificate now exists, and
         // the file is the user's only copy of its key.
-        match api::post_for_download("/api/issuance/issue", &request).await {
+        match api::issuance_issue(&request).await {
             Ok(download) => {
                 let renewal = wizard.renewal.get_untracked();
                 wizard.forget_secrets();
@@ -130,11 +133,8 @@ fn IssueConfirm(
     on_issue: Callback<()>,
 ) -> impl IntoView {
     view! {
-        <h1 id="page-title" data-testid=testids::PAGE_TITLE>"電子証明書発行"</h1>
-        {move || {
-            let lines = errors.get();
-            (!lines.is_empty()).then(|| view! { <ErrorMessage lines /> })
-        }}
+        <PageTitle text="電子証明書発行" />
+        <ErrorLines lines=errors />
         <p>"[発行]ボタンを押すと、電子証明書を発行します。"</p>
         <ul class="notes">
             <li>"発行した電子証明書ファイル（拡張子「p12」）は、自動でダウンロードされます。"</li>
@@ -144,14 +144,12 @@ fn IssueConfirm(
             </Show>
         </ul>
         <div class="form-actions">
-            <A href="/" {..} class="button button-secondary" data-testid=testids::ISSUE_CANCEL>
-                "キャンセル"
-            </A>
+            <CancelLink testid=testids::ISSUE_CANCEL />
             <Show
                 when=move || can_issue.get()
                 fallback=|| {
                     view! {
-                        <A href="/issuance/auth" {..} class="button button-primary">
+                        <A href=Route::Issuance(IssuanceStep::Auth).href() {..} class="button button-primary">
                             "ユーザー認証へ戻る"
                         </A>
                     }
@@ -180,7 +178,7 @@ fn IssuingProgress() -> impl IntoView {
         Err(e) => leptos::logging::error!("starting the elapsed-time counter failed: {e:?}"),
     }
     view! {
-        <h1 id="page-title" data-testid=testids::PAGE_TITLE>"電子証明書発行中"</h1>
+        <PageTitle text="電子証明書発行中" />
         <div class="issuing" data-testid=testids::ISSUING_PROGRESS>
             <div class="progress" role="progressbar" aria-label="電子証明書を発行しています" aria-busy="true">
                 <div class="progress-bar"></div>
@@ -197,7 +195,7 @@ fn IssuingProgress() -> impl IntoView {
 fn IssueResult(issued: Issued) -> impl IntoView {
     let Issued { filename, serial, not_after, renewal, save_error } = issued;
     view! {
-        <h1 id="page-title" data-testid=testids::PAGE_TITLE>"電子証明書発行結果"</h1>
+        <PageTitle text="電子証明書発行結果" />
         {match save_error {
             Some(lines) => view! { <ErrorMessage lines /> }.into_any(),
             None => {
@@ -230,7 +228,7 @@ fn IssueResult(issued: Issued) -> impl IntoView {
             {renewal.then(|| view! { <li>"更新前の電子証明書は、その有効期限まで利用できます。更新後は新しい電子証明書を選択してログインしてください。"</li> })}
         </ul>
         <div class="form-actions">
-            <A href="/issuance/import" {..} class="button button-primary" data-testid=testids::RESULT_CLOSE>
+            <A href=Route::Issuance(IssuanceStep::Import).href() {..} class="button button-primary" data-testid=testids::RESULT_CLOSE>
                 "閉じる"
             </A>
         </div>

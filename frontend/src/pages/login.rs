@@ -4,6 +4,8 @@ use common::testids;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::routes::{IssuanceStep, Route};
+
 #[component]
 pub fn LoginPage() -> impl IntoView {
     view! {
@@ -13,16 +15,16 @@ pub fn LoginPage() -> impl IntoView {
             </h1>
             <p class="login-lead">"ご利用になる操作を選んでください。"</p>
             <div class="login-actions">
-                <A href="/login" {..} class="button button-primary button-large" data-testid=testids::BTN_LOGIN>
+                <A href=Route::Login.href() {..} class="button button-primary button-large" data-testid=testids::BTN_LOGIN>
                     "ログイン"
                 </A>
-                <A href="/register/master" {..} class="button button-secondary button-large" data-testid=testids::BTN_MASTER_REGISTRATION>
+                <A href=Route::RegisterMaster.href() {..} class="button button-secondary button-large" data-testid=testids::BTN_MASTER_REGISTRATION>
                     "マスターユーザーの初期登録"
                 </A>
-                <A href="/issuance/auth" {..} class="button button-secondary button-large" data-testid=testids::BTN_GENERAL_REGISTRATION>
+                <A href=Route::Issuance(IssuanceStep::Auth).href() {..} class="button button-secondary button-large" data-testid=testids::BTN_GENERAL_REGISTRATION>
                     "一般ユーザーの初期登録"
                 </A>
-                <A href="/issuance/auth" {..} class="button button-secondary button-large" data-testid=testids::BTN_ISSUE_CERTIFICATE>
+                <A href=Route::Issuance(IssuanceStep::Auth).href() {..} class="button button-secondary button-large" data-testid=testids::BTN_ISSUE_CERTIFICATE>
                     "電子証明書発行"
                 </A>
             </div>
@@ -37,7 +39,7 @@ pub fn LoginPage() -> impl IntoView {
                 <dd>"電子証明書の発行・更新・再発行（有効期限切れ、パソコン変更）を行います。"</dd>
             </dl>
             <p class="login-browser-check">
-                <A href="/browser-check" {..} data-testid=testids::LINK_BROWSER_CHECK>
+                <A href=Route::BrowserCheck.href() {..} data-testid=testids::LINK_BROWSER_CHECK>
                     "ブラウザの設定（確認）"
                 </A>
             </p>

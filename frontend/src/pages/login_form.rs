@@ -8,24 +8,37 @@
 
 use std::rc::Rc;
 
-use common::{
-    ErrorBody, ErrorCode,
-    api::{Credentials, Me},
-    testids,
-};
-use leptos::{ev::SubmitEvent, html, prelude::*};
+use common::{ErrorBody, ErrorCode, api::Credentials, testids};
+use leptos::prelude::*;
 use leptos_router::{NavigateOptions, components::A, hooks::use_navigate};
 
 use crate::{
     api,
-    components::{form_field::FormField, messages::ErrorMessage, software_keyboard::SoftwareKeyboard},
+    components::{
+        credentials_form::{CredentialsForm, CredentialsFormNames},
+        forms::submit_unless_pending,
+        messages::ErrorMessage,
+        page_title::TitledCard,
+    },
     error_text::{Audience, explain, is_certificate_problem},
     form_checks::check_credentials,
-    mounted::Mounted,
+    mounted::screen_action,
+    routes::{IssuanceStep, Route},
     session::Session,
 };
 
-const FORMAT_HINT: &str = "半角英数混在 6~12 桁で入力します。(英数混在必須) 英字は大文字と小文字を区別します。";
+/// The fields and buttons of this screen's form.
+const FORM: CredentialsFormNames = CredentialsFormNames {
+    user_id_id: "login-user-id",
+    user_id_testid: testids::LOGIN_USER_ID,
+    password_id: "login-password",
+    password_testid: testids::LOGIN_PASSWORD,
+    cancel_testid: testids::LOGIN_CANCEL,
+    keyboard_testid: testids::LOGIN_SOFTWARE_KEYBOARD,
+    submit_testid: testids::LOGIN_SUBMIT,
+    submit: "ログイン",
+    submitting: "ログイン中…",
+};
 
 /// What went wrong with the last attempt.
 #[derive(Clone)]
@@ -42,38 +55,25 @@ pub fn LoginFormPage() -> impl IntoView {
     let user_id = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let problem: RwSignal<Option<Problem>> = RwSignal::new(None);
-    let keyboard_open = RwSignal::new(false);
-    let keyboard_button = NodeRef::<html::Button>::new();
 
-    let mounted = Mounted::track();
     on_cleanup(move || password.set(String::new()));
     let navigate = use_navigate();
-    let login = Action::new_local(move |credentials: &Rc<Credentials>| {
-        let credentials = Rc::clone(credentials);
-        let navigate = navigate.clone();
-        let mounted = mounted.clone();
-        async move {
-            let answer = api::post_json::<_, Me>("/api/login", &*credentials).await;
-            if !mounted.get() {
-                return;
-            }
+    let login = screen_action(
+        |credentials: Rc<Credentials>| async move { api::login(&credentials).await },
+        move |answer| {
             password.set(String::new());
             match answer {
                 Ok(me) => {
                     session.me.set(Some(me));
-                    navigate("/home", NavigateOptions::default());
+                    navigate(Route::Home.href(), NavigateOptions::default());
                 }
                 Err(error) => problem.set(Some(Problem::Server(error))),
             }
-        }
-    });
+        },
+    );
     let pending = login.pending();
 
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        if pending.get_untracked() {
-            return;
-        }
+    let on_submit = submit_unless_pending(pending, move || {
         match check_credentials(&user_id.get_untracked(), &password.get_untracked()) {
             Ok(credentials) => {
                 problem.set(None);
@@ -84,46 +84,16 @@ pub fn LoginFormPage() -> impl IntoView {
                 problem.set(Some(Problem::Form(lines)));
             }
         }
-    };
+    });
 
     view! {
-        <section class="card form-card" aria-labelledby="page-title">
-            <h1 id="page-title" data-testid=testids::PAGE_TITLE>"ログイン"</h1>
+        <TitledCard class="card form-card" title="ログイン">
             <p>"ユーザーIDとパスワードを入力し、[ログイン]ボタンを押してください。"</p>
             <p class="message message-info">
                 "ログインには、ブラウザの「証明書の選択」画面で選んだ電子証明書を使用します。証明書の選択画面が表示されたら、ご自身（入力するユーザーID）の電子証明書を選択してください。"
             </p>
             {move || problem.get().map(|p| view! { <LoginProblem problem=p /> })}
-            <form class="form" novalidate=true on:submit=on_submit>
-                <FormField id="login-user-id" label="ユーザーID" value=user_id testid=testids::LOGIN_USER_ID hint=FORMAT_HINT disabled=pending />
-                <FormField
-                    id="login-password"
-                    label="パスワード"
-                    value=password
-                    input_type="password"
-                    testid=testids::LOGIN_PASSWORD
-                    hint=FORMAT_HINT
-                    disabled=pending
-                />
-                <div class="form-actions">
-                    <A href="/" {..} class="button button-secondary" data-testid=testids::LOGIN_CANCEL>
-                        "キャンセル"
-                    </A>
-                    <button
-                        type="button"
-                        class="button button-secondary"
-                        node_ref=keyboard_button
-                        aria-haspopup="dialog"
-                        data-testid=testids::LOGIN_SOFTWARE_KEYBOARD
-                        on:click=move |_| keyboard_open.set(true)
-                    >
-                        "ソフトウェアキーボード"
-                    </button>
-                    <button type="submit" class="button button-primary" disabled=move || pending.get() data-testid=testids::LOGIN_SUBMIT>
-                        {move || if pending.get() { "ログイン中…" } else { "ログイン" }}
-                    </button>
-                </div>
-            </form>
+            <CredentialsForm names=FORM user_id password pending on_submit />
             <dl class="button-help">
                 <dt>"キャンセル"</dt>
                 <dd>"ログインを中断し、ログイン画面（トップ）に戻ります。"</dd>
@@ -138,8 +108,7 @@ pub fn LoginFormPage() -> impl IntoView {
                 </li>
                 <li>"電子証明書の有効期限が切れた場合や、パソコンを変更した場合は、電子証明書を再発行してください。"</li>
             </ul>
-        </section>
-        <SoftwareKeyboard open=keyboard_open password return_focus=keyboard_button />
+        </TitledCard>
     }
 }
 
@@ -156,15 +125,15 @@ fn LoginProblem(problem: Problem) -> impl IntoView {
                 <ErrorMessage lines />
                 {reissue.then(|| view! {
                     <p class="message-actions">
-                        <A href="/issuance/auth" {..} class="button button-primary" data-testid=testids::LOGIN_REISSUE_LINK>
+                        <A href=Route::Issuance(IssuanceStep::Auth).href() {..} class="button button-primary" data-testid=testids::LOGIN_REISSUE_LINK>
                             "電子証明書を再発行する"
                         </A>
                     </p>
                 })}
                 {initial_password.then(|| view! {
                     <p class="message-actions">
-                        <A href="/register/master" {..} class="button button-secondary">"マスターユーザーの初期登録"</A>
-                        <A href="/issuance/auth" {..} class="button button-secondary">"一般ユーザーの初期登録"</A>
+                        <A href=Route::RegisterMaster.href() {..} class="button button-secondary">"マスターユーザーの初期登録"</A>
+                        <A href=Route::Issuance(IssuanceStep::Auth).href() {..} class="button button-secondary">"一般ユーザーの初期登録"</A>
                     </p>
                 })}
             }

@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::routes::Route;
+
 #[component]
 pub fn NotFoundPage() -> impl IntoView {
     view! {
@@ -10,7 +12,7 @@ pub fn NotFoundPage() -> impl IntoView {
             <h1>"ページが見つかりません"</h1>
             <p>"お探しのページは存在しないか、移動した可能性があります。URL をご確認ください。"</p>
             <p>
-                <A href="/" {..} class="button button-primary">
+                <A href=Route::Top.href() {..} class="button button-primary">
                     "ログイン画面へ戻る"
                 </A>
             </p>

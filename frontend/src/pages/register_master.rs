@@ -4,24 +4,26 @@
 
 use std::rc::Rc;
 
-use common::{
-    Field, Password, UserId,
-    api::{PasswordChange, PasswordChanged},
-    testids,
-};
-use leptos::{ev::SubmitEvent, prelude::*};
-use leptos_router::{NavigateOptions, components::A, hooks::use_navigate};
+use common::{Field, Password, UserId, api::PasswordChange, testids};
+use leptos::prelude::*;
+use leptos_router::{NavigateOptions, hooks::use_navigate};
 
 use crate::{
     api,
-    components::{form_field::FormField, messages::ErrorMessage},
+    components::{
+        credentials_form::{FORMAT_HINT, NewPasswordFields},
+        form_field::FormField,
+        forms::{CancelLink, SubmitButton, submit_unless_pending},
+        messages::ErrorLines,
+        page_title::TitledCard,
+    },
     error_text::{Audience, explain},
     form_checks::check_email,
-    mounted::Mounted,
+    mounted::screen_action,
+    routes,
     wizard::Wizard,
 };
 
-const ID_HINT: &str = "半角英数混在 6~12 桁で入力します。(英数混在必須) 英字は大文字と小文字を区別します。";
 const NEW_PASSWORD_HINT: &str = "半角英数混在 6~12 桁で入力します。(英数混在必須) 英字は大文字と小文字を区別します。初期パスワードとは異なるものを設定してください。";
 
 #[component]
@@ -34,33 +36,23 @@ pub fn RegisterMasterPage() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let errors: RwSignal<Vec<String>> = RwSignal::new(Vec::new());
 
-    let mounted = Mounted::track();
     let navigate = use_navigate();
-    let register = Action::new_local(move |registration: &Rc<PasswordChange>| {
-        let registration = Rc::clone(registration);
-        let navigate = navigate.clone();
-        let mounted = mounted.clone();
-        async move {
-            let result = api::post_json::<_, PasswordChanged>("/api/password/change", &registration).await;
-            if !mounted.get() {
-                return;
+    let register = screen_action(
+        // The ID as typed goes on to ④ with the answer.
+        |registration: Rc<PasswordChange>| async move {
+            (api::change_password(&registration).await, registration.user_id.clone())
+        },
+        move |(answer, user_id)| match answer {
+            Ok(_) => {
+                wizard.user_id.set(user_id);
+                navigate(&routes::issuance_auth_after_registration(), NavigateOptions::default());
             }
-            match result {
-                Ok(_) => {
-                    wizard.user_id.set(registration.user_id.clone());
-                    navigate("/issuance/auth?registered=1", NavigateOptions::default());
-                }
-                Err(error) => errors.set(explain(&error, Audience::MasterRegistration)),
-            }
-        }
-    });
+            Err(error) => errors.set(explain(&error, Audience::MasterRegistration)),
+        },
+    );
     let pending = register.pending();
 
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        if pending.get_untracked() {
-            return;
-        }
+    let on_submit = submit_unless_pending(pending, move || {
         match check_form(
             &user_id.get_untracked(),
             &current_password.get_untracked(),
@@ -74,20 +66,16 @@ pub fn RegisterMasterPage() -> impl IntoView {
             }
             Err(problems) => errors.set(problems),
         }
-    };
+    });
 
     view! {
-        <section class="card form-card" aria-labelledby="page-title">
-            <h1 id="page-title" data-testid=testids::PAGE_TITLE>"マスターユーザー初期登録ログイン"</h1>
+        <TitledCard class="card form-card" title="マスターユーザー初期登録ログイン">
             <p>
                 "「ご利用開始(変更)のお知らせ」に記載されているユーザーIDと初期パスワードを入力し、新しいパスワードとメールアドレスを登録してください。登録後、続けて電子証明書を発行します。"
             </p>
-            {move || {
-                let lines = errors.get();
-                (!lines.is_empty()).then(|| view! { <ErrorMessage lines /> })
-            }}
+            <ErrorLines lines=errors />
             <form class="form" novalidate=true on:submit=on_submit>
-                <FormField id="reg-user-id" label="ユーザーID" value=user_id testid=testids::REG_USER_ID hint=ID_HINT disabled=pending />
+                <FormField id="reg-user-id" label="ユーザーID" value=user_id testid=testids::REG_USER_ID hint=FORMAT_HINT disabled=pending />
                 <FormField
                     id="reg-current-password"
                     label="初期パスワード"
@@ -97,23 +85,10 @@ pub fn RegisterMasterPage() -> impl IntoView {
                     hint="「ご利用開始(変更)のお知らせ」に記載されている初期パスワードを入力します。"
                     disabled=pending
                 />
-                <FormField
-                    id="reg-new-password"
-                    label="新しいパスワード"
-                    value=new_password
-                    input_type="password"
-                    testid=testids::REG_NEW_PASSWORD
-                    hint=NEW_PASSWORD_HINT
-                    disabled=pending
-                />
-                <FormField
-                    id="reg-new-password-confirm"
-                    label="新しいパスワード（確認）"
-                    value=new_password_confirm
-                    input_type="password"
-                    testid=testids::REG_NEW_PASSWORD_CONFIRM
-                    hint="確認のため、新しいパスワードをもう一度入力します。"
-                    disabled=pending
+                <NewPasswordFields
+                    ids=["reg-new-password", "reg-new-password-confirm"]
+                    testids=[testids::REG_NEW_PASSWORD, testids::REG_NEW_PASSWORD_CONFIRM]
+                    hint=NEW_PASSWORD_HINT new_password confirm=new_password_confirm disabled=pending
                 />
                 <FormField
                     id="reg-email"
@@ -125,15 +100,11 @@ pub fn RegisterMasterPage() -> impl IntoView {
                     disabled=pending
                 />
                 <div class="form-actions">
-                    <A href="/" {..} class="button button-secondary" data-testid=testids::REG_CANCEL>
-                        "キャンセル"
-                    </A>
-                    <button type="submit" class="button button-primary" disabled=move || pending.get() data-testid=testids::REG_SUBMIT>
-                        {move || if pending.get() { "登録中…" } else { "登録" }}
-                    </button>
+                    <CancelLink testid=testids::REG_CANCEL />
+                    <SubmitButton pending testid=testids::REG_SUBMIT label="登録" pending_label="登録中…" />
                 </div>
             </form>
-        </section>
+        </TitledCard>
     }
 }
 

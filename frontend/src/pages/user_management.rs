@@ -5,97 +5,38 @@
 use std::rc::Rc;
 
 use common::{
-    ErrorBody,
     api::{CreatedUser, NewUser, OrganizationUsers, UserSummary},
     testids,
 };
-use leptos::{ev::SubmitEvent, prelude::*};
+use leptos::prelude::*;
+use time::OffsetDateTime;
 
 use crate::{
     api, clock,
     components::{
+        data_table::{DataTable, Loaded},
         form_field::FormField,
-        messages::{ErrorMessage, NoticeMessage, SessionError},
+        forms::{RegisterForm, submit_unless_pending},
+        messages::ErrorLines,
+        user_list::{AccountStateCell, CertificateStateCell, UnlockButton, UnlockOutcome, Unlocker},
     },
     error_text::{Audience, explain},
     form_checks::{check_email, check_user_id},
     labels,
-    mounted::Mounted,
+    mounted::screen_action,
 };
 
 #[component]
 pub fn UserManagement() -> impl IntoView {
-    let users = LocalResource::new(|| api::get_json::<OrganizationUsers>("/api/org/users"));
-    // The outcome of the last 解除, shown above the table.
-    let unlock_result: RwSignal<Option<Result<String, ErrorBody>>> = RwSignal::new(None);
-    let mounted = Mounted::track();
-    let unlock = Action::new_local(move |user_id: &String| {
-        let user_id = user_id.clone();
-        let mounted = mounted.clone();
-        async move {
-            let path = format!("/api/org/users/{}/unlock", api::segment(&user_id));
-            let answer = api::post_json::<_, UserSummary>(&path, &api::Empty {}).await;
-            if !mounted.get() {
-                return;
-            }
-            unlock_result.set(Some(answer.map(|user| user.user_id)));
-            users.refetch();
-        }
-    });
-    let unlocking = unlock.pending();
+    let users = LocalResource::new(api::org_users);
+    let unlocker =
+        Unlocker::new(|user_id| async move { api::unlock_org_user(&user_id).await }, move || users.refetch());
 
     view! {
         <section class="card section-card" aria-labelledby="users-title">
             <h2 id="users-title" class="section-title">"一般ユーザーの管理"</h2>
-            {move || match users.get() {
-                None => view! { <p class="loading" role="status">"読み込み中…"</p> }.into_any(),
-                Some(Err(error)) => view! { <SessionError error /> }.into_any(),
-                Some(Ok(org)) => {
-                    let now = clock::now();
-                    let full = org.with_certificates >= org.certificate_limit;
-                    let rows = org
-                        .users
-                        .into_iter()
-                        .map(|user| view! { <UserRow user now unlock=move |id| { unlock.dispatch_local(id); } unlocking /> })
-                        .collect_view();
-                    view! {
-                        <dl class="facts">
-                            <dt>"会社"</dt>
-                            <dd>{org.organization}</dd>
-                            <dt>"電子証明書"</dt>
-                            <dd>
-                                {format!("証明書保有 {} / 上限 {} 名", org.with_certificates, org.certificate_limit)}
-                                {full.then(|| view! { <span class="state state-warn">"上限に達しています"</span> })}
-                            </dd>
-                        </dl>
-                        <div class="table-scroll" tabindex="0" role="region" aria-label="ユーザー一覧">
-                            <table class="data-table" data-testid=testids::MASTER_USERS_TABLE>
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"ユーザーID"</th>
-                                        <th scope="col">"権限"</th>
-                                        <th scope="col">"メールアドレス"</th>
-                                        <th scope="col">"状態"</th>
-                                        <th scope="col">"電子証明書"</th>
-                                        <th scope="col">"操作"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>{rows}</tbody>
-                            </table>
-                        </div>
-                    }
-                    .into_any()
-                }
-            }}
-            {move || unlock_result.get().map(|result| match result {
-                Ok(user_id) => view! {
-                    <NoticeMessage>
-                        <p>{format!("ユーザーID {user_id} のロック・閉塞を解除しました。")}</p>
-                    </NoticeMessage>
-                }
-                .into_any(),
-                Err(error) => view! { <SessionError error /> }.into_any(),
-            })}
+            <Loaded resource=users show=move |org| view! { <Organization org unlocker /> } />
+            <UnlockOutcome unlocker />
             <ul class="notes">
                 <li>"ロック中・閉塞の一般ユーザーは[解除]ボタンで利用を再開できます。解除すると失敗回数もリセットされます。"</li>
                 <li>"パソコンの変更などで電子証明書の失効が必要な場合は、お取引店（労金）にご連絡ください。"</li>
@@ -105,47 +46,44 @@ pub fn UserManagement() -> impl IntoView {
     }
 }
 
+/// The company's certificate count against its limit, and its users.
+#[component]
+fn Organization(org: OrganizationUsers, unlocker: Unlocker) -> impl IntoView {
+    let now = clock::now();
+    let full = org.with_certificates >= org.certificate_limit;
+    let rows = org.users.into_iter().map(|user| view! { <UserRow user now unlocker /> }).collect_view();
+    view! {
+        <dl class="facts">
+            <dt>"会社"</dt>
+            <dd>{org.organization}</dd>
+            <dt>"電子証明書"</dt>
+            <dd>
+                {format!("証明書保有 {} / 上限 {} 名", org.with_certificates, org.certificate_limit)}
+                {full.then(|| view! { <span class="state state-warn">"上限に達しています"</span> })}
+            </dd>
+        </dl>
+        <DataTable
+            label="ユーザー一覧"
+            columns=&["ユーザーID", "権限", "メールアドレス", "状態", "電子証明書", "操作"]
+            testid=Some(testids::MASTER_USERS_TABLE)
+        >
+            {rows}
+        </DataTable>
+    }
+}
+
 /// One user; 解除 only for a locked or blocked general user.
 #[component]
-fn UserRow(
-    user: UserSummary,
-    now: time::OffsetDateTime,
-    unlock: impl Fn(String) + Copy + 'static,
-    unlocking: Memo<bool>,
-) -> impl IntoView {
+fn UserRow(user: UserSummary, now: OffsetDateTime, unlocker: Unlocker) -> impl IntoView {
     let can_unlock = labels::master_may_unlock(&user, now);
-    let user_id = user.user_id.clone();
     view! {
         <tr data-testid=format!("{}{}", testids::USER_ROW_PREFIX, user.user_id)>
             <td class="mono">{user.user_id.clone()}</td>
             <td>{user.role.label()}</td>
             <td>{user.email.clone()}</td>
-            <td>
-                <span class=labels::account_state_class(&user.state, now)>{labels::account_state(&user.state, now)}</span>
-            </td>
-            <td>
-                <span class=labels::certificate_state_class(user.certificate.as_ref())>
-                    {labels::certificate_state(user.certificate.as_ref())}
-                </span>
-            </td>
-            <td>
-                {can_unlock.then(|| {
-                    let testid = format!("{}{user_id}", testids::UNLOCK_PREFIX);
-                    let label = format!("ユーザーID {user_id} のロック・閉塞を解除");
-                    view! {
-                        <button
-                            type="button"
-                            class="button button-secondary button-small"
-                            aria-label=label
-                            disabled=move || unlocking.get()
-                            data-testid=testid
-                            on:click=move |_| unlock(user_id.clone())
-                        >
-                            "解除"
-                        </button>
-                    }
-                })}
-            </td>
+            <AccountStateCell state=user.state.clone() now />
+            <CertificateStateCell certificate=user.certificate.clone() />
+            <td>{can_unlock.then(|| view! { <UnlockButton user_id=user.user_id.clone() unlocker /> })}</td>
         </tr>
     }
 }
@@ -160,33 +98,21 @@ fn NewUserForm(on_created: impl Fn() + Copy + 'static) -> impl IntoView {
     // The initial password must not outlive the screen.
     on_cleanup(move || created.set(None));
 
-    let mounted = Mounted::track();
-    let create = Action::new_local(move |new_user: &Rc<NewUser>| {
-        let new_user = Rc::clone(new_user);
-        let mounted = mounted.clone();
-        async move {
-            let answer = api::post_json::<_, CreatedUser>("/api/org/users", &*new_user).await;
-            if !mounted.get() {
-                return;
+    let create = screen_action(
+        |new_user: Rc<NewUser>| async move { api::create_org_user(&new_user).await },
+        move |answer| match answer {
+            Ok(user) => {
+                created.set(Some(user));
+                user_id.set(String::new());
+                email.set(String::new());
+                on_created();
             }
-            match answer {
-                Ok(user) => {
-                    created.set(Some(user));
-                    user_id.set(String::new());
-                    email.set(String::new());
-                    on_created();
-                }
-                Err(error) => errors.set(explain(&error, Audience::Session)),
-            }
-        }
-    });
+            Err(error) => errors.set(explain(&error, Audience::Session)),
+        },
+    );
     let pending = create.pending();
 
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        if pending.get_untracked() {
-            return;
-        }
+    let on_submit = submit_unless_pending(pending, move || {
         let id = check_user_id(&user_id.get_untracked());
         let address = check_email(&email.get_untracked());
         match (id, address) {
@@ -197,17 +123,14 @@ fn NewUserForm(on_created: impl Fn() + Copy + 'static) -> impl IntoView {
             }
             (id, address) => errors.set([id.err(), address.err()].into_iter().flatten().collect()),
         }
-    };
+    });
 
     view! {
         <h3 id="new-user-title">"一般ユーザーの登録"</h3>
         <p>"登録すると初期パスワードを発行します。初期パスワードはこの画面に一度だけ表示されます。"</p>
         {move || created.get().map(|user| view! { <CreatedUserNotice user on_close=move || created.set(None) /> })}
-        {move || {
-            let lines = errors.get();
-            (!lines.is_empty()).then(|| view! { <ErrorMessage lines /> })
-        }}
-        <form class="form form-inline" novalidate=true on:submit=on_submit aria-labelledby="new-user-title">
+        <ErrorLines lines=errors />
+        <RegisterForm labelledby="new-user-title" pending submit_testid=testids::MASTER_CREATE_USER on_submit>
             <FormField
                 id="new-user-id"
                 label="ユーザーID"
@@ -225,12 +148,7 @@ fn NewUserForm(on_created: impl Fn() + Copy + 'static) -> impl IntoView {
                 hint="ロック・閉塞や有効期限のお知らせを送ります。"
                 disabled=pending
             />
-            <div class="form-actions">
-                <button type="submit" class="button button-primary" disabled=move || pending.get() data-testid=testids::MASTER_CREATE_USER>
-                    {move || if pending.get() { "登録中…" } else { "登録" }}
-                </button>
-            </div>
-        </form>
+        </RegisterForm>
     }
 }
 

@@ -4,7 +4,11 @@
 use common::{api::AuditEntry, jst, testids};
 use leptos::{ev::SubmitEvent, prelude::*};
 
-use crate::{api, components::messages::SessionError, labels};
+use crate::{
+    api,
+    components::{data_table::ListTable, form_field::SearchField},
+    labels,
+};
 
 #[component]
 pub fn AuditTab() -> impl IntoView {
@@ -13,10 +17,7 @@ pub fn AuditTab() -> impl IntoView {
     let filter = RwSignal::new((String::new(), String::new()));
     let entries = LocalResource::new(move || {
         let (user_id, action) = filter.get();
-        async move {
-            api::get_json_with_query::<Vec<AuditEntry>>("/api/admin/audit", &[("user_id", user_id), ("action", action)])
-                .await
-        }
+        async move { api::admin_audit(&user_id, &action).await }
     });
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -35,18 +36,7 @@ pub fn AuditTab() -> impl IntoView {
     view! {
         <h2 id="audit-title">"監査ログ"</h2>
         <form class="form filters" novalidate=true on:submit=on_submit aria-labelledby="audit-title">
-            <div class="field">
-                <label for="audit-user-id">"ユーザーID"</label>
-                <input
-                    id="audit-user-id"
-                    type="text"
-                    autocomplete="off"
-                    autocapitalize="off"
-                    spellcheck="false"
-                    prop:value=move || user_id.get()
-                    on:input=move |ev| user_id.set(event_target_value(&ev))
-                />
-            </div>
+            <SearchField id="audit-user-id" label="ユーザーID" value=user_id />
             <div class="field">
                 <label for="audit-action">"操作"</label>
                 <select id="audit-action" prop:value=move || action.get() on:change=move |ev| action.set(event_target_value(&ev))>
@@ -57,49 +47,30 @@ pub fn AuditTab() -> impl IntoView {
             <button type="submit" class="button button-primary">"検索"</button>
         </form>
         <p class="hint">"新しい順に最大200件を表示します。"</p>
-        {move || match entries.get() {
-            None => view! { <p class="loading" role="status">"読み込み中…"</p> }.into_any(),
-            Some(Err(error)) => view! { <SessionError error /> }.into_any(),
-            Some(Ok(list)) if list.is_empty() => view! { <p class="empty">"該当する記録はありません。"</p> }.into_any(),
-            Some(Ok(list)) => {
-                let rows = list
-                    .into_iter()
-                    .map(|entry| {
-                        let action = labels::audit_action(&entry.action).to_owned();
-                        view! {
-                            <tr>
-                                <td class="nowrap">{jst::format_datetime(entry.at)}</td>
-                                <td class="mono">{entry.actor.unwrap_or_else(|| "本人".to_owned())}</td>
-                                <td>
-                                    {action}
-                                    <span class="cell-detail mono">{entry.action}</span>
-                                </td>
-                                <td class="mono">{entry.subject_user.unwrap_or_else(|| "—".to_owned())}</td>
-                                <td class="mono">{entry.client_address.unwrap_or_else(|| "—".to_owned())}</td>
-                                <td class="detail mono">{entry.detail}</td>
-                            </tr>
-                        }
-                    })
-                    .collect_view();
-                view! {
-                    <div class="table-scroll" tabindex="0" role="region" aria-label="監査ログ">
-                        <table class="data-table" data-testid=testids::ADMIN_AUDIT_TABLE>
-                            <thead>
-                                <tr>
-                                    <th scope="col">"日時"</th>
-                                    <th scope="col">"実行者"</th>
-                                    <th scope="col">"操作"</th>
-                                    <th scope="col">"対象ユーザー"</th>
-                                    <th scope="col">"接続元"</th>
-                                    <th scope="col">"詳細"</th>
-                                </tr>
-                            </thead>
-                            <tbody>{rows}</tbody>
-                        </table>
-                    </div>
-                }
-                .into_any()
-            }
-        }}
+        <ListTable
+            list=entries
+            empty="該当する記録はありません。"
+            label="監査ログ"
+            columns=&["日時", "実行者", "操作", "対象ユーザー", "接続元", "詳細"]
+            testid=testids::ADMIN_AUDIT_TABLE
+            rows=|list| list.into_iter().map(audit_row).collect_view()
+        />
+    }
+}
+
+fn audit_row(entry: AuditEntry) -> impl IntoView {
+    let action = labels::audit_action(&entry.action).to_owned();
+    view! {
+        <tr>
+            <td class="nowrap">{jst::format_datetime(entry.at)}</td>
+            <td class="mono">{entry.actor.unwrap_or_else(|| "本人".to_owned())}</td>
+            <td>
+                {action}
+                <span class="cell-detail mono">{entry.action}</span>
+            </td>
+            <td class="mono">{entry.subject_user.unwrap_or_else(|| "—".to_owned())}</td>
+            <td class="mono">{entry.client_address.unwrap_or_else(|| "—".to_owned())}</td>
+            <td class="detail mono">{entry.detail}</td>
+        </tr>
     }
 }

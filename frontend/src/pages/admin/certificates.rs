@@ -7,38 +7,19 @@ use common::{
     jst, testids,
 };
 use leptos::{ev::SubmitEvent, html, prelude::*};
-use web_sys::KeyboardEvent;
 
 use crate::{
-    api,
+    api::{self, CertificateQuery},
     components::{
-        messages::{ErrorMessage, NoticeMessage, SessionError},
-        modal::{focus, keep_focus_inside},
+        data_table::ListTable,
+        form_field::SearchField,
+        forms::ActionButton,
+        messages::{ErrorMessage, NoticeMessage},
+        modal::{Modal, focus},
     },
     error_text::{Audience, explain},
-    mounted::Mounted,
+    mounted::screen_action,
 };
-
-/// The search as last submitted.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct Search {
-    organization: String,
-    user_id: String,
-    serial: String,
-    /// `active` / `expired` / `revoked`, or empty for all.
-    status: String,
-}
-
-impl Search {
-    fn query(&self) -> [(&'static str, String); 4] {
-        [
-            ("organization", self.organization.clone()),
-            ("user_id", self.user_id.clone()),
-            ("serial", self.serial.clone()),
-            ("status", self.status.clone()),
-        ]
-    }
-}
 
 #[component]
 pub fn CertificatesTab() -> impl IntoView {
@@ -46,10 +27,11 @@ pub fn CertificatesTab() -> impl IntoView {
     let user_id = RwSignal::new(String::new());
     let serial = RwSignal::new(String::new());
     let status = RwSignal::new(String::new());
-    let search = RwSignal::new(Search::default());
+    // The search as last submitted.
+    let search = RwSignal::new(CertificateQuery::default());
     let certificates = LocalResource::new(move || {
         let search = search.get();
-        async move { api::get_json_with_query::<Vec<CertificateSummary>>("/api/admin/certificates", &search.query()).await }
+        async move { api::admin_certificates(&search).await }
     });
     // The certificate whose 失効 dialog is open.
     let revoking: RwSignal<Option<CertificateSummary>> = RwSignal::new(None);
@@ -58,7 +40,7 @@ pub fn CertificatesTab() -> impl IntoView {
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         revoked.set(None);
-        let next = Search {
+        let next = CertificateQuery {
             organization: organization.get_untracked().trim().to_owned(),
             user_id: user_id.get_untracked().trim().to_owned(),
             serial: serial.get_untracked().trim().to_owned(),
@@ -95,12 +77,14 @@ pub fn CertificatesTab() -> impl IntoView {
                 <p>{format!("シリアル番号 {} （ユーザーID {}）の電子証明書を失効しました。", c.serial, c.user_id)}</p>
             </NoticeMessage>
         })}
-        {move || match certificates.get() {
-            None => view! { <p class="loading" role="status">"読み込み中…"</p> }.into_any(),
-            Some(Err(error)) => view! { <SessionError error /> }.into_any(),
-            Some(Ok(list)) if list.is_empty() => view! { <p class="empty">"該当する電子証明書はありません。"</p> }.into_any(),
-            Some(Ok(list)) => view! { <CertificateTable list revoking /> }.into_any(),
-        }}
+        <ListTable
+            list=certificates
+            empty="該当する電子証明書はありません。"
+            label="電子証明書一覧"
+            columns=&["シリアル番号", "ユーザーID", "会社", "有効期間", "状態", "操作"]
+            testid=testids::ADMIN_CERT_TABLE
+            rows=move |list| list.into_iter().map(|c| certificate_row(c, revoking)).collect_view()
+        />
         {move || revoking.get().map(|certificate| view! {
             <RevokeDialog
                 certificate
@@ -115,101 +99,54 @@ pub fn CertificatesTab() -> impl IntoView {
     }
 }
 
-/// A plain text search field (optional; no R1 check: a part of an ID may be searched).
-#[component]
-fn SearchField(
-    id: &'static str,
-    label: &'static str,
-    value: RwSignal<String>,
-    #[prop(optional)] testid: Option<&'static str>,
-) -> impl IntoView {
-    view! {
-        <div class="field">
-            <label for=id>{label}</label>
-            <input
-                id=id
-                type="text"
-                autocomplete="off"
-                autocapitalize="off"
-                spellcheck="false"
+/// One certificate; 失効 opens the dialog for an active one.
+fn certificate_row(c: CertificateSummary, revoking: RwSignal<Option<CertificateSummary>>) -> impl IntoView {
+    let status_detail = match c.status {
+        CertificateStatus::Active => format!("残り {} 日", c.days_left.max(0)),
+        CertificateStatus::Expired => String::new(),
+        CertificateStatus::Revoked => {
+            let at = c.revoked_at.map(jst::format_datetime).unwrap_or_default();
+            let reason = c.revocation_reason.map(RevocationReason::label).unwrap_or_default();
+            format!("{at} {reason}").trim().to_owned()
+        }
+    };
+    let status_class = match c.status {
+        CertificateStatus::Active => "state state-ok",
+        _ => "state state-bad",
+    };
+    let action = (c.status == CertificateStatus::Active).then(|| {
+        let testid = format!("{}{}", testids::REVOKE_PREFIX, c.serial);
+        let label = format!("シリアル番号 {} の電子証明書を失効", c.serial);
+        let target = c.clone();
+        view! {
+            <button
+                type="button"
+                class="button button-danger button-small"
+                aria-haspopup="dialog"
+                aria-label=label
                 data-testid=testid
-                prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))
-            />
-        </div>
-    }
-}
-
-#[component]
-fn CertificateTable(list: Vec<CertificateSummary>, revoking: RwSignal<Option<CertificateSummary>>) -> impl IntoView {
-    let rows = list
-        .into_iter()
-        .map(|c| {
-            let status_detail = match c.status {
-                CertificateStatus::Active => format!("残り {} 日", c.days_left.max(0)),
-                CertificateStatus::Expired => String::new(),
-                CertificateStatus::Revoked => {
-                    let at = c.revoked_at.map(jst::format_datetime).unwrap_or_default();
-                    let reason = c.revocation_reason.map(RevocationReason::label).unwrap_or_default();
-                    format!("{at} {reason}").trim().to_owned()
-                }
-            };
-            let status_class = match c.status {
-                CertificateStatus::Active => "state state-ok",
-                _ => "state state-bad",
-            };
-            let action = (c.status == CertificateStatus::Active).then(|| {
-                let testid = format!("{}{}", testids::REVOKE_PREFIX, c.serial);
-                let label = format!("シリアル番号 {} の電子証明書を失効", c.serial);
-                let target = c.clone();
-                view! {
-                    <button
-                        type="button"
-                        class="button button-danger button-small"
-                        aria-haspopup="dialog"
-                        aria-label=label
-                        data-testid=testid
-                        on:click=move |_| revoking.set(Some(target.clone()))
-                    >
-                        "失効"
-                    </button>
-                }
-            });
-            view! {
-                <tr>
-                    <td class="mono serial">{c.serial.clone()}</td>
-                    <td class="mono">{c.user_id.clone()}</td>
-                    <td class="org">{c.organization.clone().unwrap_or_else(|| "—".to_owned())}</td>
-                    <td class="nowrap">
-                        {jst::format_datetime(c.not_before)}
-                        <br />
-                        {format!("〜 {}", jst::format_datetime(c.not_after))}
-                    </td>
-                    <td>
-                        <span class=status_class>{c.status.label()}</span>
-                        {(!status_detail.is_empty()).then(|| view! { <span class="cell-detail">{status_detail}</span> })}
-                    </td>
-                    <td>{action}</td>
-                </tr>
-            }
-        })
-        .collect_view();
+                on:click=move |_| revoking.set(Some(target.clone()))
+            >
+                "失効"
+            </button>
+        }
+    });
     view! {
-        <div class="table-scroll" tabindex="0" role="region" aria-label="電子証明書一覧">
-            <table class="data-table" data-testid=testids::ADMIN_CERT_TABLE>
-                <thead>
-                    <tr>
-                        <th scope="col">"シリアル番号"</th>
-                        <th scope="col">"ユーザーID"</th>
-                        <th scope="col">"会社"</th>
-                        <th scope="col">"有効期間"</th>
-                        <th scope="col">"状態"</th>
-                        <th scope="col">"操作"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <tr>
+            <td class="mono serial">{c.serial.clone()}</td>
+            <td class="mono">{c.user_id.clone()}</td>
+            <td class="org">{c.organization.clone().unwrap_or_else(|| "—".to_owned())}</td>
+            <td class="nowrap">
+                {jst::format_datetime(c.not_before)}
+                <br />
+                {format!("〜 {}", jst::format_datetime(c.not_after))}
+            </td>
+            <td>
+                <span class=status_class>{c.status.label()}</span>
+                {(!status_detail.is_empty()).then(|| view! { <span class="cell-detail">{status_detail}</span> })}
+            </td>
+            <td>{action}</td>
+        </tr>
     }
 }
 
@@ -217,12 +154,11 @@ fn CertificateTable(list: Vec<CertificateSummary>, revoking: RwSignal<Option<Cer
 #[component]
 fn RevokeDialog(
     certificate: CertificateSummary,
-    on_close: impl Fn() + Copy + 'static,
+    on_close: impl Fn() + Copy + Send + 'static,
     on_revoked: impl Fn(CertificateSummary) + Copy + 'static,
 ) -> impl IntoView {
     let reason = RwSignal::new(RevocationReason::ALL[0]);
     let error: RwSignal<Option<ErrorBody>> = RwSignal::new(None);
-    let dialog = NodeRef::<html::Div>::new();
     let select = NodeRef::<html::Select>::new();
     Effect::new(move |_| {
         if let Some(element) = select.get() {
@@ -230,102 +166,73 @@ fn RevokeDialog(
         }
     });
 
-    let mounted = Mounted::track();
     let serial = certificate.serial.clone();
-    let revoke = Action::new_local(move |reason: &RevocationReason| {
-        let path = format!("/api/admin/certificates/{}/revoke", api::segment(&serial));
-        let request = Revoke { reason: *reason };
-        let mounted = mounted.clone();
-        async move {
-            let answer = api::post_json::<_, CertificateSummary>(&path, &request).await;
-            if !mounted.get() {
-                return;
-            }
-            match answer {
-                Ok(c) => on_revoked(c),
-                Err(e) => error.set(Some(e)),
-            }
-        }
-    });
+    let revoke = screen_action(
+        move |reason| {
+            let serial = serial.clone();
+            async move { api::admin_revoke(&serial, &Revoke { reason }).await }
+        },
+        move |answer| match answer {
+            Ok(c) => on_revoked(c),
+            Err(e) => error.set(Some(e)),
+        },
+    );
     let pending = revoke.pending();
 
-    let on_keydown = move |ev: KeyboardEvent| match ev.key().as_str() {
-        "Escape" if !pending.get_untracked() => {
-            ev.prevent_default();
-            on_close();
-        }
-        "Tab" => {
-            if let Some(element) = dialog.get_untracked() {
-                keep_focus_inside(&element, &ev);
-            }
-        }
-        _ => {}
-    };
     let options = RevocationReason::ALL
         .map(|r| view! { <option value=r.as_str()>{r.label()}</option> })
         .into_iter()
         .collect_view();
 
     view! {
-        <div class="modal-backdrop">
-            <div
-                class="modal confirm-dialog"
-                role="dialog"
-                aria-modal="true"
-                aria-labelledby="revoke-title"
-                tabindex="-1"
-                node_ref=dialog
-                on:keydown=on_keydown
-            >
-                <h2 id="revoke-title">"電子証明書の失効"</h2>
-                <p>"次の電子証明書を失効します。失効した電子証明書ではログインできなくなり、元に戻せません。"</p>
-                <dl class="facts">
-                    <dt>"シリアル番号"</dt>
-                    <dd class="mono serial">{certificate.serial.clone()}</dd>
-                    <dt>"ユーザーID"</dt>
-                    <dd class="mono">{certificate.user_id.clone()}</dd>
-                    <dt>"会社"</dt>
-                    <dd>{certificate.organization.clone().unwrap_or_else(|| "—".to_owned())}</dd>
-                    <dt>"有効期限"</dt>
-                    <dd>{jst::format_datetime(certificate.not_after)}</dd>
-                </dl>
-                <div class="field">
-                    <label for="revoke-reason">"失効理由"</label>
-                    <select
-                        id="revoke-reason"
-                        node_ref=select
-                        data-testid=testids::REVOKE_REASON
-                        disabled=move || pending.get()
-                        prop:value=move || reason.get().as_str()
-                        on:change=move |ev| {
-                            if let Some(r) = RevocationReason::parse(&event_target_value(&ev)) {
-                                reason.set(r);
-                            }
+        <Modal class="modal confirm-dialog" labelledby="revoke-title" busy=pending on_close>
+            <h2 id="revoke-title">"電子証明書の失効"</h2>
+            <p>"次の電子証明書を失効します。失効した電子証明書ではログインできなくなり、元に戻せません。"</p>
+            <dl class="facts">
+                <dt>"シリアル番号"</dt>
+                <dd class="mono serial">{certificate.serial.clone()}</dd>
+                <dt>"ユーザーID"</dt>
+                <dd class="mono">{certificate.user_id.clone()}</dd>
+                <dt>"会社"</dt>
+                <dd>{certificate.organization.clone().unwrap_or_else(|| "—".to_owned())}</dd>
+                <dt>"有効期限"</dt>
+                <dd>{jst::format_datetime(certificate.not_after)}</dd>
+            </dl>
+            <div class="field">
+                <label for="revoke-reason">"失効理由"</label>
+                <select
+                    id="revoke-reason"
+                    node_ref=select
+                    data-testid=testids::REVOKE_REASON
+                    disabled=move || pending.get()
+                    prop:value=move || reason.get().as_str()
+                    on:change=move |ev| {
+                        if let Some(r) = RevocationReason::parse(&event_target_value(&ev)) {
+                            reason.set(r);
                         }
-                    >
-                        {options}
-                    </select>
-                    <p class="hint">"パソコン変更による再発行の場合は「パソコン変更・再発行」を選びます。"</p>
-                </div>
-                {move || error.get().map(|e| view! { <ErrorMessage lines=explain(&e, Audience::Session) /> })}
-                <div class="form-actions">
-                    <button type="button" class="button button-secondary" disabled=move || pending.get() on:click=move |_| on_close()>
-                        "キャンセル"
-                    </button>
-                    <button
-                        type="button"
-                        class="button button-danger"
-                        disabled=move || pending.get()
-                        data-testid=testids::REVOKE_CONFIRM
-                        on:click=move |_| {
-                            error.set(None);
-                            revoke.dispatch_local(reason.get_untracked());
-                        }
-                    >
-                        {move || if pending.get() { "失効中…" } else { "失効する" }}
-                    </button>
-                </div>
+                    }
+                >
+                    {options}
+                </select>
+                <p class="hint">"パソコン変更による再発行の場合は「パソコン変更・再発行」を選びます。"</p>
             </div>
-        </div>
+            {move || error.get().map(|e| view! { <ErrorMessage lines=explain(&e, Audience::Session) /> })}
+            <div class="form-actions">
+                <button type="button" class="button button-secondary" disabled=move || pending.get() on:click=move |_| on_close()>
+                    "キャンセル"
+                </button>
+                <ActionButton
+                    class="button button-danger"
+                    pending
+                    testid=testids::REVOKE_CONFIRM
+                    label="失効する"
+                    pending_label="失効中…"
+                    on_click=move || {
+                        error.set(None);
+                        revoke.dispatch_local(reason.get_untracked());
+                    }
+                />
+            </div>
+        </Modal>
     }
 }

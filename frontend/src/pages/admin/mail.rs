@@ -3,11 +3,11 @@
 use common::{api::MailEntry, jst, testids};
 use leptos::prelude::*;
 
-use crate::{api, components::messages::SessionError, labels};
+use crate::{api, components::data_table::ListTable, labels};
 
 #[component]
 pub fn MailTab() -> impl IntoView {
-    let mails = LocalResource::new(|| api::get_json::<Vec<MailEntry>>("/api/admin/mail"));
+    let mails = LocalResource::new(api::admin_mail);
     view! {
         <div class="page-heading">
             <h2>"送信メール"</h2>
@@ -16,63 +16,38 @@ pub fn MailTab() -> impl IntoView {
             </button>
         </div>
         <p class="hint">"有効期限のお知らせ、ロック・閉塞のお知らせなど、システムが送るメールの送信状況です。送信に失敗したメールは自動的に再送します。"</p>
-        {move || match mails.get() {
-            None => view! { <p class="loading" role="status">"読み込み中…"</p> }.into_any(),
-            Some(Err(error)) => view! { <SessionError error /> }.into_any(),
-            Some(Ok(list)) if list.is_empty() => view! { <p class="empty">"送信メールはありません。"</p> }.into_any(),
-            Some(Ok(list)) => {
-                let rows = list
-                    .into_iter()
-                    .map(|mail| {
-                        let status_class = match mail.status.as_str() {
-                            "sent" => "state state-ok",
-                            "failed" => "state state-bad",
-                            _ => "state state-warn",
-                        };
-                        view! {
-                            <tr>
-                                <td class="nowrap">{jst::format_datetime(mail.created_at)}</td>
-                                <td>{mail.to}</td>
-                                <td class="subject">{mail.subject}</td>
-                                <td class="nowrap">
-                                    <span class=status_class>{labels::mail_status(&mail.status).to_owned()}</span>
-                                    {mail.sent_at.map(|at| view! { <span class="cell-detail">{jst::format_datetime(at)}</span> })}
-                                    {(mail.status == "pending" && mail.attempts > 0)
-                                        .then_some(mail.next_attempt_at)
-                                        .flatten()
-                                        .map(|at| {
-                                            view! {
-                                                <span class="cell-detail">
-                                                    {format!("次の再送 {}", jst::format_datetime(at))}
-                                                </span>
-                                            }
-                                        })}
-                                </td>
-                                <td class="num">{mail.attempts}</td>
-                                <td class="detail">{mail.last_error.unwrap_or_default()}</td>
-                            </tr>
-                        }
-                    })
-                    .collect_view();
-                view! {
-                    <div class="table-scroll" tabindex="0" role="region" aria-label="送信メール">
-                        <table class="data-table" data-testid=testids::ADMIN_MAIL_TABLE>
-                            <thead>
-                                <tr>
-                                    <th scope="col">"作成日時"</th>
-                                    <th scope="col">"宛先"</th>
-                                    <th scope="col">"件名"</th>
-                                    <th scope="col">"状態"</th>
-                                    <th scope="col">"試行回数"</th>
-                                    <th scope="col">"最後のエラー"</th>
-                                </tr>
-                            </thead>
-                            <tbody>{rows}</tbody>
-                        </table>
-                    </div>
-                }
-                .into_any()
-            }
-        }}
+        <ListTable
+            list=mails
+            empty="送信メールはありません。"
+            label="送信メール"
+            columns=&["作成日時", "宛先", "件名", "状態", "試行回数", "最後のエラー"]
+            testid=testids::ADMIN_MAIL_TABLE
+            rows=|list| list.into_iter().map(mail_row).collect_view()
+        />
+    }
+}
+
+fn mail_row(mail: MailEntry) -> impl IntoView {
+    // `as_str()` reads the wire name whether the status comes typed (`MailStatus`) or as text.
+    let status = mail.status.as_str();
+    let status_class = match status {
+        "sent" => "state state-ok",
+        "failed" => "state state-bad",
+        _ => "state state-warn",
+    };
+    let next_attempt = (status == "pending" && mail.attempts > 0).then_some(mail.next_attempt_at).flatten();
+    view! {
+        <tr>
+            <td class="nowrap">{jst::format_datetime(mail.created_at)}</td>
+            <td>{mail.to}</td>
+            <td class="subject">{mail.subject}</td>
+            <td class="nowrap">
+                <span class=status_class>{labels::mail_status(status).to_owned()}</span>
+                {mail.sent_at.map(|at| view! { <span class="cell-detail">{jst::format_datetime(at)}</span> })}
+                {next_attempt.map(|at| view! { <span class="cell-detail">{format!("次の再送 {}", jst::format_datetime(at))}</span> })}
+            </td>
+            <td class="num">{mail.attempts}</td>
+            <td class="detail">{mail.last_error.unwrap_or_default()}</td>
+        </tr>
     }
 }

@@ -20,8 +20,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlElement, KeyboardEvent};
 
 use crate::{
-    api,
-    components::{messages::SessionError, modal::focus},
+    components::{data_table::Loaded, messages::SessionError, modal::focus, page_title::PageTitle},
+    routes::Route,
     session::Session,
 };
 
@@ -79,28 +79,23 @@ impl Tab {
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let session = Session::expect();
-    let me = LocalResource::new(move || async move {
-        let answer = api::get_json::<Me>("/api/me").await;
-        session.me.set(answer.as_ref().ok().cloned());
-        answer
-    });
+    let me = Session::expect().load();
+    let show = |me: Me| {
+        if me.role == Role::Staff {
+            view! { <AdminTabs /> }.into_any()
+        } else {
+            let error = ErrorBody::new(ErrorCode::Forbidden, "この画面は労金スタッフ専用です。");
+            view! { <SessionError error /> }.into_any()
+        }
+    };
     view! {
         <div class="wide-page">
             <section class="card admin" aria-labelledby="page-title">
                 <div class="page-heading no-print">
-                    <h1 id="page-title" data-testid=testids::PAGE_TITLE>"労金スタッフ管理画面"</h1>
-                    <A href="/home" {..} class="button button-secondary">"ホームへ戻る"</A>
+                    <PageTitle text="労金スタッフ管理画面" />
+                    <A href=Route::Home.href() {..} class="button button-secondary">"ホームへ戻る"</A>
                 </div>
-                {move || match me.get() {
-                    None => view! { <p class="loading" role="status">"読み込み中…"</p> }.into_any(),
-                    Some(Err(error)) => view! { <SessionError error /> }.into_any(),
-                    Some(Ok(me)) if me.role != Role::Staff => {
-                        let error = ErrorBody::new(ErrorCode::Forbidden, "この画面は労金スタッフ専用です。");
-                        view! { <SessionError error /> }.into_any()
-                    }
-                    Some(Ok(_)) => view! { <AdminTabs /> }.into_any(),
-                }}
+                <Loaded resource=me show />
             </section>
         </div>
     }

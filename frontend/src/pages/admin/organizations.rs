@@ -8,17 +8,19 @@ use common::{
     api::{CreatedOrganization, NewOrganization, OrganizationSummary},
     jst, testids,
 };
-use leptos::{ev::SubmitEvent, prelude::*};
+use leptos::prelude::*;
 
 use crate::{
     api, clock,
     components::{
+        data_table::ListTable,
         form_field::FormField,
-        messages::{ErrorMessage, SessionError},
+        forms::{RegisterForm, submit_unless_pending},
+        messages::ErrorLines,
     },
     error_text::{Audience, explain},
     form_checks::{check_email, check_user_id},
-    mounted::Mounted,
+    mounted::screen_action,
 };
 
 /// Longest company name accepted here (the server checks again).
@@ -26,7 +28,7 @@ const MAX_NAME_CHARS: usize = 100;
 
 #[component]
 pub fn OrganizationsTab() -> impl IntoView {
-    let organizations = LocalResource::new(|| api::get_json::<Vec<OrganizationSummary>>("/api/admin/organizations"));
+    let organizations = LocalResource::new(api::admin_organizations);
     let created: RwSignal<Option<CreatedOrganization>> = RwSignal::new(None);
     // The initial password must not outlive the screen.
     on_cleanup(move || created.set(None));
@@ -34,12 +36,13 @@ pub fn OrganizationsTab() -> impl IntoView {
         {move || created.get().map(|letter| view! { <Notice letter on_close=move || created.set(None) /> })}
         <div class="no-print">
             <h2>"会社一覧"</h2>
-            {move || match organizations.get() {
-                None => view! { <p class="loading" role="status">"読み込み中…"</p> }.into_any(),
-                Some(Err(error)) => view! { <SessionError error /> }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! { <p class="empty">"登録されている会社はありません。"</p> }.into_any(),
-                Some(Ok(list)) => view! { <OrganizationTable list /> }.into_any(),
-            }}
+            <ListTable
+                list=organizations
+                empty="登録されている会社はありません。"
+                label="会社一覧"
+                columns=&["ID", "会社名", "マスターユーザーID", "利用者数", "証明書上限", "登録日時"]
+                rows=|list| list.into_iter().map(organization_row).collect_view()
+            />
             <NewOrganizationForm on_created=move |letter| {
                 created.set(Some(letter));
                 organizations.refetch();
@@ -48,39 +51,16 @@ pub fn OrganizationsTab() -> impl IntoView {
     }
 }
 
-#[component]
-fn OrganizationTable(list: Vec<OrganizationSummary>) -> impl IntoView {
-    let rows = list
-        .into_iter()
-        .map(|org| {
-            view! {
-                <tr>
-                    <td class="num">{org.id}</td>
-                    <td class="org">{org.name}</td>
-                    <td class="mono">{org.master_user_id.unwrap_or_else(|| "—".to_owned())}</td>
-                    <td class="num">{format!("{} 名", org.users)}</td>
-                    <td class="num">{format!("{} 名", org.certificate_limit)}</td>
-                    <td class="nowrap">{jst::format_datetime(org.created_at)}</td>
-                </tr>
-            }
-        })
-        .collect_view();
+fn organization_row(org: OrganizationSummary) -> impl IntoView {
     view! {
-        <div class="table-scroll" tabindex="0" role="region" aria-label="会社一覧">
-            <table class="data-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"ID"</th>
-                        <th scope="col">"会社名"</th>
-                        <th scope="col">"マスターユーザーID"</th>
-                        <th scope="col">"利用者数"</th>
-                        <th scope="col">"証明書上限"</th>
-                        <th scope="col">"登録日時"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <tr>
+            <td class="num">{org.id}</td>
+            <td class="org">{org.name}</td>
+            <td class="mono">{org.master_user_id.unwrap_or_else(|| "—".to_owned())}</td>
+            <td class="num">{format!("{} 名", org.users)}</td>
+            <td class="num">{format!("{} 名", org.certificate_limit)}</td>
+            <td class="nowrap">{jst::format_datetime(org.created_at)}</td>
+        </tr>
     }
 }
 
@@ -91,33 +71,21 @@ fn NewOrganizationForm(on_created: impl Fn(CreatedOrganization) + Copy + 'static
     let email = RwSignal::new(String::new());
     let errors: RwSignal<Vec<String>> = RwSignal::new(Vec::new());
 
-    let mounted = Mounted::track();
-    let create = Action::new_local(move |request: &Rc<NewOrganization>| {
-        let request = Rc::clone(request);
-        let mounted = mounted.clone();
-        async move {
-            let answer = api::post_json::<_, CreatedOrganization>("/api/admin/organizations", &*request).await;
-            if !mounted.get() {
-                return;
+    let create = screen_action(
+        |request: Rc<NewOrganization>| async move { api::admin_create_organization(&request).await },
+        move |answer| match answer {
+            Ok(letter) => {
+                name.set(String::new());
+                master_user_id.set(String::new());
+                email.set(String::new());
+                on_created(letter);
             }
-            match answer {
-                Ok(letter) => {
-                    name.set(String::new());
-                    master_user_id.set(String::new());
-                    email.set(String::new());
-                    on_created(letter);
-                }
-                Err(error) => errors.set(explain(&error, Audience::Session)),
-            }
-        }
-    });
+            Err(error) => errors.set(explain(&error, Audience::Session)),
+        },
+    );
     let pending = create.pending();
 
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        if pending.get_untracked() {
-            return;
-        }
+    let on_submit = submit_unless_pending(pending, move || {
         match check_form(&name.get_untracked(), &master_user_id.get_untracked(), &email.get_untracked()) {
             Ok(request) => {
                 errors.set(Vec::new());
@@ -125,16 +93,13 @@ fn NewOrganizationForm(on_created: impl Fn(CreatedOrganization) + Copy + 'static
             }
             Err(problems) => errors.set(problems),
         }
-    };
+    });
 
     view! {
         <h2 id="new-org-title">"会社の登録"</h2>
         <p>"会社とそのマスターユーザーを登録します。登録後に表示される「ご利用開始のお知らせ」を印刷し、会社へお送りください。"</p>
-        {move || {
-            let lines = errors.get();
-            (!lines.is_empty()).then(|| view! { <ErrorMessage lines /> })
-        }}
-        <form class="form form-inline" novalidate=true on:submit=on_submit aria-labelledby="new-org-title">
+        <ErrorLines lines=errors />
+        <RegisterForm labelledby="new-org-title" pending submit_testid=testids::ADMIN_ORG_CREATE on_submit>
             <FormField id="org-name" label="会社名" value=name testid=testids::ADMIN_ORG_NAME hint="正式名称（100文字以内）" disabled=pending />
             <FormField
                 id="org-master-id"
@@ -153,12 +118,7 @@ fn NewOrganizationForm(on_created: impl Fn(CreatedOrganization) + Copy + 'static
                 hint="マスターユーザーのメールアドレス。"
                 disabled=pending
             />
-            <div class="form-actions">
-                <button type="submit" class="button button-primary" disabled=move || pending.get() data-testid=testids::ADMIN_ORG_CREATE>
-                    {move || if pending.get() { "登録中…" } else { "登録" }}
-                </button>
-            </div>
-        </form>
+        </RegisterForm>
     }
 }
 
