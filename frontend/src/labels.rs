@@ -2,7 +2,7 @@
 //! Japanese words for the states the API sends, in one place for the master and staff tables.
 
 use common::{
-    api::{AccountState, CertificateStatus, CertificateSummary, Role, UserSummary},
+    api::{AccountState, CertificateStatus, CertificateSummary, MailStatus, Role, UserSummary},
     jst,
 };
 use time::OffsetDateTime;
@@ -81,13 +81,12 @@ pub fn audit_action(action: &str) -> &str {
     AUDIT_ACTIONS.iter().find(|(name, _)| *name == action).map_or(action, |(_, label)| label)
 }
 
-/// 送信待ち / 送信済み / 送信失敗 for the outbox states `pending` / `sent` / `failed`.
-pub fn mail_status(status: &str) -> &str {
+/// 送信待ち / 送信済み / 送信失敗 for the outbox states.
+pub fn mail_status(status: MailStatus) -> &'static str {
     match status {
-        "pending" => "送信待ち",
-        "sent" => "送信済み",
-        "failed" => "送信失敗",
-        other => other,
+        MailStatus::Pending => "送信待ち",
+        MailStatus::Sent => "送信済み",
+        MailStatus::Failed => "送信失敗",
     }
 }
 
@@ -125,10 +124,10 @@ mod tests {
     }
 
     #[test]
-    fn unknown_actions_and_mail_states_are_shown_as_sent() {
+    fn unknown_actions_are_shown_as_sent_and_every_mail_state_has_its_words() {
         assert_eq!(audit_action("certificate_revoked"), "電子証明書の失効");
         assert_eq!(audit_action("something_new"), "something_new");
-        assert_eq!(mail_status("failed"), "送信失敗");
-        assert_eq!(mail_status("queued"), "queued");
+        assert_eq!(mail_status(MailStatus::Failed), "送信失敗");
+        assert_eq!(MailStatus::ALL.map(mail_status), ["送信待ち", "送信済み", "送信失敗"]);
     }
 }

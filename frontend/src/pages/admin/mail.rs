@@ -1,6 +1,9 @@
 //! 送信メール tab: the mail outbox (R6) — what was queued, to whom, and whether delivery worked.
 
-use common::{api::MailEntry, jst, testids};
+use common::{
+    api::{MailEntry, MailStatus},
+    jst, testids,
+};
 use leptos::prelude::*;
 
 use crate::{api, components::data_table::ListTable, labels};
@@ -28,21 +31,20 @@ pub fn MailTab() -> impl IntoView {
 }
 
 fn mail_row(mail: MailEntry) -> impl IntoView {
-    // `as_str()` reads the wire name whether the status comes typed (`MailStatus`) or as text.
-    let status = mail.status.as_str();
-    let status_class = match status {
-        "sent" => "state state-ok",
-        "failed" => "state state-bad",
-        _ => "state state-warn",
+    let status_class = match mail.status {
+        MailStatus::Sent => "state state-ok",
+        MailStatus::Failed => "state state-bad",
+        MailStatus::Pending => "state state-warn",
     };
-    let next_attempt = (status == "pending" && mail.attempts > 0).then_some(mail.next_attempt_at).flatten();
+    let next_attempt =
+        (mail.status == MailStatus::Pending && mail.attempts > 0).then_some(mail.next_attempt_at).flatten();
     view! {
         <tr>
             <td class="nowrap">{jst::format_datetime(mail.created_at)}</td>
             <td>{mail.to}</td>
             <td class="subject">{mail.subject}</td>
             <td class="nowrap">
-                <span class=status_class>{labels::mail_status(status).to_owned()}</span>
+                <span class=status_class>{labels::mail_status(mail.status)}</span>
                 {mail.sent_at.map(|at| view! { <span class="cell-detail">{jst::format_datetime(at)}</span> })}
                 {next_attempt.map(|at| view! { <span class="cell-detail">{format!("次の再送 {}", jst::format_datetime(at))}</span> })}
             </td>
