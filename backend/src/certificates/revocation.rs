@@ -1,6 +1,12 @@
 //! Revocation (R8) and the CRL. Revoking writes the new status, the audit entry, ends the user's
 //! sessions and signs a new CRL, all in one transaction. `GET /api/crl` serves the newest CRL and
 //! signs a fresh one when it is within a day of its nextUpdate.
+//!
+//! What a CRL lists (RFC 5280 §3.3: an entry may leave once it has appeared on one CRL issued
+//! beyond the certificate's validity): every revoked certificate that had not expired when the
+//! previous CRL was issued. So a revoked certificate is listed up to and including the first CRL
+//! issued after it expired, and the list follows the unexpired revoked certificates. Of the
+//! signed CRLs, the newest [`CRL_HISTORY`] are kept.
 
 use common::api::{CertificateStatus, RevocationReason, Role};
 use sea_orm::{
@@ -18,15 +24,29 @@ use crate::{
     pki::{self, CertificateAuthority},
 };
 
-/// Signs a new CRL listing every revoked certificate and stores it with the next number.
+/// How many signed CRLs are kept (the newest; older ones are deleted as a new one is stored).
+pub const CRL_HISTORY: i64 = 10;
+
+/// Whether a revoked certificate expiring at `not_after` is listed on the CRL that follows one
+/// issued at `previous` (`None`: the first CRL): see the module's policy.
+pub fn listed(not_after: OffsetDateTime, previous: Option<OffsetDateTime>) -> bool {
+    previous.is_none_or(|issued| not_after >= issued)
+}
+
+/// Signs a new CRL listing the revoked certificates [`listed`] says, stores it with the next
+/// number, and deletes the CRLs beyond [`CRL_HISTORY`].
 pub async fn regenerate<C: ConnectionTrait>(
     db: &C,
     ca: &CertificateAuthority,
     now: OffsetDateTime,
 ) -> Result<crl::Model, CertificateError> {
-    let revoked =
-        certificate::Entity::find().filter(certificate::Column::Status.eq(CertificateStatus::Revoked)).all(db).await?;
     let last = crl::Entity::find().order_by_desc(crl::Column::Number).one(db).await?;
+    let mut revoked = certificate::Entity::find().filter(certificate::Column::Status.eq(CertificateStatus::Revoked));
+    if let Some(previous) = &last {
+        // The SQL of `listed`.
+        revoked = revoked.filter(certificate::Column::NotAfter.gte(previous.this_update));
+    }
+    let revoked = revoked.all(db).await?;
     let number = last.map_or(1, |c| c.number + 1);
     let entries: Vec<pki::crl::Revoked<'_>> = revoked
         .iter()
@@ -45,6 +65,7 @@ pub async fn regenerate<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
+    crl::Entity::delete_many().filter(crl::Column::Number.lte(number - CRL_HISTORY)).exec(db).await?;
     Ok(row)
 }
 
@@ -127,4 +148,28 @@ pub async fn revoke(
     regenerate(&txn, ca, now).await?;
     txn.commit().await?;
     certificate::Entity::find_by_id(cert.id).one(db).await?.ok_or(CertificateError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const ISSUED: OffsetDateTime = datetime!(2026-12-01 10:00 UTC);
+
+    #[test]
+    fn the_first_crl_lists_every_revoked_certificate() {
+        assert!(listed(datetime!(2001-01-01 0:00 UTC), None));
+    }
+
+    #[test]
+    fn listed_while_unexpired_when_the_previous_crl_was_issued() {
+        assert!(listed(ISSUED, Some(ISSUED)), "expiring at the very second: still listed once more");
+        assert!(listed(ISSUED + Duration::seconds(1), Some(ISSUED)));
+    }
+
+    #[test]
+    fn dropped_once_a_crl_was_issued_after_its_expiry() {
+        assert!(!listed(ISSUED - Duration::seconds(1), Some(ISSUED)));
+    }
 }

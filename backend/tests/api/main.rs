@@ -8,6 +8,7 @@ mod audit;
 mod background;
 mod bad_input;
 mod connections;
+mod crl;
 mod faults;
 mod health;
 mod helpers;
