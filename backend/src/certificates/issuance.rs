@@ -27,7 +27,10 @@ use crate::{
     audit::{self, Action},
     auth::{Authenticator, Purpose},
     db::entities::{certificate, organization, used_token, user},
-    domain::eligibility::{Eligibility, HeldCertificate, eligibility, within_company_limit},
+    domain::{
+        certificate::CertificateFacts,
+        eligibility::{Eligibility, eligibility, within_company_limit},
+    },
     pki::{
         CertificateAuthority,
         issue::{KeyType, issue_client_certificate},
@@ -70,13 +73,13 @@ impl std::fmt::Debug for Issued {
 }
 
 /// The certificates of `user_pk` as eligibility sees them.
-async fn held_certificates<C: ConnectionTrait>(db: &C, user_pk: i64) -> Result<Vec<HeldCertificate>, sea_orm::DbErr> {
+async fn held_certificates<C: ConnectionTrait>(db: &C, user_pk: i64) -> Result<Vec<CertificateFacts>, sea_orm::DbErr> {
     Ok(certificate::Entity::find()
         .filter(certificate::Column::UserPk.eq(user_pk))
         .all(db)
         .await?
         .into_iter()
-        .map(|c| HeldCertificate { not_after: c.not_after, revoked: c.status == CertificateStatus::Revoked })
+        .map(|c| c.facts())
         .collect())
 }
 
@@ -102,7 +105,7 @@ async fn check_company_limit<C: ConnectionTrait>(
     }
 }
 
-fn check_eligible(held: &[HeldCertificate], now: OffsetDateTime) -> Result<bool, CertificateError> {
+fn check_eligible(held: &[CertificateFacts], now: OffsetDateTime) -> Result<bool, CertificateError> {
     match eligibility(held, now) {
         Eligibility::NewIssue => Ok(false),
         Eligibility::Renewal => Ok(true),

@@ -3,16 +3,10 @@
 //! before expiry. Expired and revoked certificates do not count. A company's certificate limit
 //! holds back new issues, never renewals.
 
+use common::api::CertificateStatus;
 use time::OffsetDateTime;
 
-use super::certificate::{expired, renewable_from};
-
-/// The certificate facts eligibility depends on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HeldCertificate {
-    pub not_after: OffsetDateTime,
-    pub revoked: bool,
-}
+use super::certificate::{CertificateFacts, renewable_from, status};
 
 /// Whether a new certificate may be issued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,8 +20,9 @@ pub enum Eligibility {
 }
 
 /// Decides eligibility at `now` given all certificates the user holds.
-pub fn eligibility(held: &[HeldCertificate], now: OffsetDateTime) -> Eligibility {
-    let latest = held.iter().filter(|c| !c.revoked && !expired(c.not_after, now)).map(|c| c.not_after).max();
+pub fn eligibility(held: &[CertificateFacts], now: OffsetDateTime) -> Eligibility {
+    let active = held.iter().filter(|&&c| status(c, now) == CertificateStatus::Active);
+    let latest = active.map(|c| c.not_after).max();
     match latest {
         None => Eligibility::NewIssue,
         Some(not_after) => {
@@ -52,8 +47,12 @@ mod tests {
 
     const EXPIRY: OffsetDateTime = datetime!(2027-11-24 23:59:59 +9);
 
-    fn active() -> HeldCertificate {
-        HeldCertificate { not_after: EXPIRY, revoked: false }
+    fn active() -> CertificateFacts {
+        CertificateFacts {
+            stored: CertificateStatus::Active,
+            not_before: EXPIRY - Duration::days(366),
+            not_after: EXPIRY,
+        }
     }
 
     #[test]
@@ -84,15 +83,15 @@ mod tests {
 
     #[test]
     fn revoked_certificate_does_not_count() {
-        let revoked = HeldCertificate { revoked: true, ..active() };
+        let revoked = CertificateFacts { stored: CertificateStatus::Revoked, ..active() };
         assert_eq!(eligibility(&[revoked], EXPIRY - Duration::days(200)), Eligibility::NewIssue);
     }
 
     #[test]
     fn the_newest_active_certificate_decides() {
         // After a renewal the user holds the old one (in its last 30 days) and a new one.
-        let old = HeldCertificate { not_after: EXPIRY, revoked: false };
-        let new = HeldCertificate { not_after: EXPIRY + Duration::days(365), revoked: false };
+        let old = active();
+        let new = CertificateFacts { not_after: EXPIRY + Duration::days(365), ..active() };
         let now = EXPIRY - Duration::days(10);
         assert!(matches!(eligibility(&[old, new], now), Eligibility::Refused { .. }));
     }

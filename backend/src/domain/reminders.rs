@@ -78,7 +78,11 @@ mod tests {
         assert_eq!(notice_due(cert(), &[30], now), Some(Notice::Reminder { days: 30 }));
         assert_eq!(
             crate::domain::eligibility::eligibility(
-                &[crate::domain::eligibility::HeldCertificate { not_after: EXPIRY, revoked: false }],
+                &[crate::domain::certificate::CertificateFacts {
+                    stored: common::api::CertificateStatus::Active,
+                    not_before: EXPIRY - Duration::days(366),
+                    not_after: EXPIRY,
+                }],
                 now
             ),
             crate::domain::eligibility::Eligibility::Renewal,
