@@ -218,8 +218,7 @@ impl ConfigArgs {
     /// file that no setting reads.
     fn over_file(&self, text: &str) -> anyhow::Result<(ConfigArgs, Vec<String>)> {
         let mut unknown = Vec::new();
-        let file: toml::Table = toml::from_str(text)?;
-        let mut merged = file.clone();
+        let mut merged: toml::Table = toml::from_str(text)?;
         match toml::Value::try_from(self).context("settings from flags")? {
             toml::Value::Table(flags) => merged.extend(flags),
             _ => bail!("settings from flags are not a table"),
@@ -227,8 +226,8 @@ impl ConfigArgs {
         let mut settings: ConfigArgs = serde_ignored::deserialize(toml::Value::Table(merged), |path| {
             unknown.push(path.to_string());
         })?;
+        // Flags and environment hold only known keys: what is ignored came from the file.
         settings.data_dir.clone_from(&self.data_dir);
-        unknown.retain(|key| file.contains_key(key.split('.').next().unwrap_or(key)));
         Ok((settings, unknown))
     }
 }

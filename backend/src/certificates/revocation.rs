@@ -27,14 +27,8 @@ use crate::{
 /// How many signed CRLs are kept (the newest; older ones are deleted as a new one is stored).
 pub const CRL_HISTORY: i64 = 10;
 
-/// Whether a revoked certificate expiring at `not_after` is listed on the CRL that follows one
-/// issued at `previous` (`None`: the first CRL): see the module's policy.
-pub fn listed(not_after: OffsetDateTime, previous: Option<OffsetDateTime>) -> bool {
-    previous.is_none_or(|issued| not_after >= issued)
-}
-
-/// Signs a new CRL listing the revoked certificates [`listed`] says, stores it with the next
-/// number, and deletes the CRLs beyond [`CRL_HISTORY`].
+/// Signs a new CRL listing the revoked certificates the module's policy keeps, stores it with
+/// the next number, and deletes the CRLs beyond [`CRL_HISTORY`].
 pub async fn regenerate<C: ConnectionTrait>(
     db: &C,
     ca: &CertificateAuthority,
@@ -43,7 +37,7 @@ pub async fn regenerate<C: ConnectionTrait>(
     let last = crl::Entity::find().order_by_desc(crl::Column::Number).one(db).await?;
     let mut revoked = certificate::Entity::find().filter(certificate::Column::Status.eq(CertificateStatus::Revoked));
     if let Some(previous) = &last {
-        // The SQL of `listed`.
+        // Listed while unexpired when the previous CRL was issued (the first CRL lists all).
         revoked = revoked.filter(certificate::Column::NotAfter.gte(previous.this_update));
     }
     let revoked = revoked.all(db).await?;
@@ -148,28 +142,4 @@ pub async fn revoke(
     regenerate(&txn, ca, now).await?;
     txn.commit().await?;
     certificate::Entity::find_by_id(cert.id).one(db).await?.ok_or(CertificateError::NotFound)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    const ISSUED: OffsetDateTime = datetime!(2026-12-01 10:00 UTC);
-
-    #[test]
-    fn the_first_crl_lists_every_revoked_certificate() {
-        assert!(listed(datetime!(2001-01-01 0:00 UTC), None));
-    }
-
-    #[test]
-    fn listed_while_unexpired_when_the_previous_crl_was_issued() {
-        assert!(listed(ISSUED, Some(ISSUED)), "expiring at the very second: still listed once more");
-        assert!(listed(ISSUED + Duration::seconds(1), Some(ISSUED)));
-    }
-
-    #[test]
-    fn dropped_once_a_crl_was_issued_after_its_expiry() {
-        assert!(!listed(ISSUED - Duration::seconds(1), Some(ISSUED)));
-    }
 }

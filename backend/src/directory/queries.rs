@@ -8,7 +8,10 @@ use common::api::{
     AuditEntry, CertificateStatus, CertificateSummary, MailEntry, MailStatus, Me, OrganizationSummary,
     OrganizationUsers, UserSummary,
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
 use time::OffsetDateTime;
 
 use super::views;
@@ -113,16 +116,17 @@ pub async fn users_with_certificates<C: ConnectionTrait>(
     org_id: i64,
     now: OffsetDateTime,
 ) -> Result<u32, DbErr> {
-    let certs = certificate::Entity::find()
+    // COUNT(DISTINCT user_pk) in SQL: the issue path asks this twice per issue.
+    let holders: Option<i64> = certificate::Entity::find()
+        .select_only()
+        .column_as(Expr::col(certificate::Column::UserPk).count_distinct(), "n")
         .filter(certificate::Column::OrgId.eq(org_id))
         .filter(certificate::Column::Status.eq(CertificateStatus::Active))
         .filter(certificate::Column::NotAfter.gt(now))
-        .all(db)
+        .into_tuple()
+        .one(db)
         .await?;
-    let mut users: Vec<i64> = certs.iter().map(|c| c.user_pk).collect();
-    users.sort_unstable();
-    users.dedup();
-    Ok(u32::try_from(users.len()).unwrap_or(u32::MAX))
+    Ok(u32::try_from(holders.unwrap_or(0)).unwrap_or(u32::MAX))
 }
 
 pub async fn organizations<C: ConnectionTrait>(db: &C) -> Result<Vec<OrganizationSummary>, DbErr> {

@@ -2,8 +2,6 @@
 //! certificate stays listed up to the first CRL issued after its expiry and then leaves; the
 //! stored CRL history stays bounded. Checked with OpenSSL, which verifies each CRL against the CA.
 
-use std::process::Command;
-
 use backend::db::entities::{certificate, user};
 use backend::{
     certificates::revocation::{CRL_HISTORY, regenerate},
@@ -13,19 +11,12 @@ use common::api::CertificateStatus;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use time::OffsetDateTime;
 
-use crate::helpers::{TestDb, TestStore, each_database, run};
+use crate::helpers::{TestDb, TestStore, each_database, verified_crl_text};
 
 /// The serials a CRL lists (lower-case hex), after OpenSSL verified it against the CA.
 fn listed_serials(store: &TestStore, der: &[u8]) -> Vec<String> {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("crl.der"), der).unwrap();
-    let text = run(Command::new("openssl")
-        .args(["crl", "-inform", "DER", "-noout", "-text", "-CAfile"])
-        .arg(store.data_dir.join("ca.pem"))
-        .arg("-in")
-        .arg(dir.path().join("crl.der")));
-    assert!(text.contains("verify OK"), "{text}");
-    text.lines()
+    verified_crl_text(&store.data_dir, der)
+        .lines()
         .filter_map(|l| l.trim().strip_prefix("Serial Number: "))
         .map(|s| s.trim().to_ascii_lowercase())
         .collect()

@@ -694,6 +694,20 @@ pub async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
     row.try_get::<i64>("", "n").unwrap()
 }
 
+/// The text OpenSSL prints of the CRL `der`, after it verified the CRL against the CA of
+/// `data_dir` (the text holds `verify OK`).
+pub fn verified_crl_text(data_dir: &std::path::Path, der: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("crl.der"), der).unwrap();
+    let text = run(Command::new("openssl")
+        .args(["crl", "-inform", "DER", "-noout", "-text", "-CAfile"])
+        .arg(data_dir.join("ca.pem"))
+        .arg("-in")
+        .arg(dir.path().join("crl.der")));
+    assert!(text.contains("verify OK"), "{text}");
+    text
+}
+
 /// Runs an external command, failing the test with its output if it fails.
 pub fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));

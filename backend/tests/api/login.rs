@@ -5,7 +5,7 @@ use std::process::Command;
 
 use serde_json::json;
 
-use crate::helpers::{Browser, TestDb, each_database, run, spawn_app};
+use crate::helpers::{Browser, TestDb, each_database, spawn_app, verified_crl_text};
 
 each_database!(login_needs_the_users_own_valid_certificate_and_password);
 async fn login_needs_the_users_own_valid_certificate_and_password(db: &TestDb) {
@@ -91,13 +91,7 @@ async fn expired_not_yet_valid_and_revoked_certificates_have_their_own_answers()
     // The CRL lists it, is signed by the CA and has a nextUpdate.
     let crl = app.client.get(app.url("/api/crl")).send().await.unwrap();
     assert_eq!(crl.headers()["content-type"], "application/pkix-crl");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("crl.der"), crl.bytes().await.unwrap()).unwrap();
-    let text = run(Command::new("openssl")
-        .args(["crl", "-inform", "DER", "-noout", "-text", "-CAfile"])
-        .arg(app.data_dir.join("ca.pem"))
-        .arg("-in")
-        .arg(dir.path().join("crl.der")));
+    let text = verified_crl_text(&app.data_dir, &crl.bytes().await.unwrap());
     assert!(text.contains("verify OK"), "{text}");
     assert!(text.contains("Next Update"), "{text}");
     assert!(text.to_lowercase().replace(':', "").contains(&serial), "{text}");
