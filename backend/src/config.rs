@@ -78,6 +78,14 @@ pub struct ConfigArgs {
     /// Address to listen on (HTTPS).
     #[arg(long, env = "CJS_LISTEN", global = true)]
     pub listen: Option<SocketAddr>,
+    /// Address of a plain-HTTP listener serving only the revocation data (CRL, CA certificate,
+    /// OCSP) to relying parties; off unless set.
+    #[arg(long, env = "CJS_HTTP_LISTEN", global = true)]
+    pub http_listen: Option<SocketAddr>,
+    /// Base URL written into issued certificates for the CRL (…/pki/crl), OCSP (…/pki/ocsp) and
+    /// CA certificate (…/pki/ca.crt); default http://<http-listen> when that is set, else the public URL.
+    #[arg(long, env = "CJS_REVOCATION_BASE_URL", global = true)]
+    pub revocation_base_url: Option<String>,
     /// Directory of the built SPA (Trunk's dist/).
     #[arg(long, env = "CJS_DIST_DIR", global = true)]
     pub dist_dir: Option<PathBuf>,
@@ -272,6 +280,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: String,
     pub listen: SocketAddr,
+    /// The plain-HTTP listener of the revocation data.
+    pub http_listen: Option<SocketAddr>,
+    /// The base URL of the revocation pointers, when given; else see [`Config::revocation_base`].
+    pub revocation_base_url: Option<String>,
     pub dist_dir: PathBuf,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -324,6 +336,8 @@ impl Config {
                 .clone()
                 .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("cjs.db").display())),
             listen,
+            http_listen: s.http_listen,
+            revocation_base_url: s.revocation_base_url.as_deref().map(|u| u.trim_end_matches('/').to_owned()),
             dist_dir: s.dist_dir.clone().unwrap_or_else(|| PathBuf::from("dist")),
             tls_cert: s.tls_cert.clone(),
             tls_key: s.tls_key.clone(),
@@ -412,6 +426,21 @@ impl Config {
                 bail!("refusing to send the SMTP password without TLS: set smtp_security to starttls or tls");
             }
         }
+        if let Some(url) = &self.revocation_base_url {
+            let ok = (url.starts_with("http://") || url.starts_with("https://"))
+                && url.parse::<actix_web::http::Uri>().is_ok_and(|u| u.host().is_some() && u.query().is_none())
+                && url.is_ascii();
+            if !ok {
+                bail!("revocation_base_url must be an http:// or https:// URL without a query: {url}");
+            }
+        } else if let Some(addr) = self.http_listen
+            && addr.ip().is_unspecified()
+        {
+            bail!(
+                "http_listen {addr} listens on every address, so it names no host for the certificates' revocation pointers: set revocation_base_url (e.g. http://pki.example.jp:{})",
+                addr.port()
+            );
+        }
         if self.max_connections_per_address == 0 {
             bail!("max_connections_per_address must be at least 1");
         }
@@ -419,6 +448,17 @@ impl Config {
             bail!("log_format must be text or json");
         }
         Ok(())
+    }
+
+    /// The base URL of the revocation pointers, given the address the plain-HTTP listener got
+    /// (its port may have been 0): the configured one, else `http://<that address>`, else the
+    /// public URL.
+    pub fn revocation_base(&self, http_bound: Option<SocketAddr>) -> String {
+        match (&self.revocation_base_url, http_bound) {
+            (Some(url), _) => url.clone(),
+            (None, Some(addr)) => format!("http://{addr}"),
+            (None, None) => self.public_url.trim_end_matches('/').to_owned(),
+        }
     }
 
     /// Whether the database is the embedded SQLite one.
@@ -564,6 +604,27 @@ mod tests {
         assert!(format!("{e:#}").contains("host bits"), "{e:#}");
         std::fs::write(dir.path().join(CONFIG_FILE), "max_connections_per_address = 0\n").unwrap();
         assert!(Config::resolve(&args).is_err());
+    }
+
+    #[test]
+    fn revocation_base_follows_the_http_listener_else_the_public_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = ConfigArgs { data_dir: Some(dir.path().into()), ..Default::default() };
+        let c = Config::resolve(&args).unwrap();
+        assert_eq!(c.revocation_base(None), "https://127.0.0.1:8443");
+        let http = ConfigArgs { http_listen: Some("127.0.0.1:0".parse().unwrap()), ..args.clone() };
+        let c = Config::resolve(&http).unwrap();
+        assert_eq!(c.revocation_base(Some("127.0.0.1:8080".parse().unwrap())), "http://127.0.0.1:8080");
+        let wildcard = ConfigArgs { http_listen: Some("0.0.0.0:80".parse().unwrap()), ..args.clone() };
+        let e = Config::resolve(&wildcard).unwrap_err();
+        assert!(format!("{e:#}").contains("revocation_base_url"), "{e:#}");
+        let given = ConfigArgs { revocation_base_url: Some("http://pki.example.jp/".into()), ..wildcard };
+        let c = Config::resolve(&given).unwrap();
+        assert_eq!(c.revocation_base(Some("0.0.0.0:80".parse().unwrap())), "http://pki.example.jp");
+        for bad in ["ftp://x", "http://", "http://x/?a=1", "pki.example.jp"] {
+            let a = ConfigArgs { revocation_base_url: Some(bad.into()), ..args.clone() };
+            assert!(Config::resolve(&a).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -19,12 +19,12 @@ use crate::{
     api,
     auth::{Authenticator, password::Hasher},
     background::Tasks,
-    certificates::{IssuanceService, tokens::TokenKeys},
+    certificates::{IssuanceService, ocsp::OcspResponder, revocation::Revocations, tokens::TokenKeys},
     config::Config,
     db,
     error::{json_error_handler, query_error_handler},
     net,
-    pki::CertificateAuthority,
+    pki::{CertificateAuthority, profile::RevocationPointers},
     state::AppState,
     tls,
 };
@@ -67,9 +67,13 @@ fn security_headers() -> middleware::DefaultHeaders {
         .add(("Referrer-Policy", "no-referrer"))
 }
 
+/// How often the CRL refresh looks for revocations of other instances and the nextUpdate.
+const CRL_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
+
 /// A built server, bound and ready to run, with its background tasks started.
 pub struct Application {
     port: u16,
+    http_port: Option<u16>,
     server: Server,
     state: web::Data<AppState>,
     tasks: Tasks,
@@ -77,14 +81,30 @@ pub struct Application {
 
 impl Application {
     /// Prepares everything and binds `config.listen` (port 0: any free port).
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
         for key in &config.unknown_keys {
             tracing::warn!(key = %key, file = %config.data_dir.join(crate::config::CONFIG_FILE).display(), "UNKNOWN CONFIGURATION KEY: ignored — check its spelling");
         }
         let now = OffsetDateTime::now_utc();
+        // The listeners first: the addresses they got (port 0: any) are the defaults of the
+        // public URL and of the certificates' revocation pointers.
+        let listener =
+            TcpListener::bind(config.listen).with_context(|| format!("Failed to listen on {}", config.listen))?;
+        let local_addr = listener.local_addr()?;
+        if config.public_url == format!("https://{}", config.listen) {
+            config.public_url = format!("https://{local_addr}");
+        }
         let (db, auth) = core_services(&config).await?;
+        let http_listener = match config.http_listen {
+            Some(addr) => Some(TcpListener::bind(addr).with_context(|| format!("Failed to listen on {addr} (HTTP)"))?),
+            None => None,
+        };
+        let http_addr = http_listener.as_ref().map(TcpListener::local_addr).transpose()?;
+        let pointers = RevocationPointers::under(&config.revocation_base(http_addr));
+        tracing::info!(crl = %pointers.crl, ocsp = %pointers.ocsp, "revocation pointers of issued certificates");
         let ca_paths = config.ca_cert.as_deref().zip(config.ca_key.as_deref());
-        let ca = Arc::new(CertificateAuthority::load_or_create(&config.data_dir, ca_paths, now)?);
+        let ca =
+            Arc::new(CertificateAuthority::load_or_create(&config.data_dir, ca_paths, now)?.with_pointers(pointers));
         let (cert_path, key_path) = match (&config.tls_cert, &config.tls_key) {
             (Some(c), Some(k)) => (c.clone(), k.clone()),
             _ => ca.ensure_server_certificate(&config.data_dir, now)?,
@@ -106,7 +126,9 @@ impl Application {
             config.password_attempts_per_minute,
             crate::auth::throttle::DEFAULT_MAX_KEYS,
         );
-        let state = AppState { config: Arc::new(config.clone()), db, auth, issuance, ca, throttle };
+        let revocations = Revocations::new(db.clone(), ca.clone());
+        let ocsp = OcspResponder::new(db.clone(), ca.clone(), now)?;
+        let state = AppState { config: Arc::new(config.clone()), db, auth, issuance, ca, revocations, ocsp, throttle };
         let mut tasks = Tasks::default();
         // R2 for unknown IDs keeps a bounded table.
         let pruning = crate::auth::unknown::prune_forever(state.db.clone(), std::time::Duration::from_secs(3600));
@@ -124,10 +146,9 @@ impl Application {
             mail.reminder_interval,
         );
         tasks.spawn("expiry reminder scan", scan);
+        // The CRL is signed after revocations, not inside them (certificates::revocation).
+        tasks.spawn("CRL refresh", state.revocations.clone().refresh_forever(CRL_REFRESH_INTERVAL));
 
-        let listener =
-            TcpListener::bind(config.listen).with_context(|| format!("Failed to listen on {}", config.listen))?;
-        let local_addr = listener.local_addr()?;
         let port = local_addr.port();
         let acceptor = net::Acceptor::new(
             Arc::new(tls_config),
@@ -137,8 +158,11 @@ impl Application {
         );
         let data = web::Data::new(state);
         let state = data.clone();
-        let builder = actix_server::Server::build().shutdown_timeout(10);
+        let mut builder = actix_server::Server::build().shutdown_timeout(10);
         let shutdown = builder.graceful_shutdown_signal();
+        if let Some(listener) = http_listener {
+            builder = revocation_listener(builder, listener, data.clone())?;
+        }
         let server = builder
             .listen("cjs-https", listener, move || {
                 let data = data.clone();
@@ -182,11 +206,16 @@ impl Application {
             .context("Failed to start the HTTPS listener")?
             .run();
         tracing::info!(port, "listening (HTTPS)");
-        Ok(Self { port, server, state, tasks })
+        Ok(Self { port, http_port: http_addr.map(|a| a.port()), server, state, tasks })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the plain-HTTP revocation listener, when configured.
+    pub fn http_port(&self) -> Option<u16> {
+        self.http_port
     }
 
     /// Adds `task` to the background tasks watched by [`Application::run_until_stopped`].
@@ -214,4 +243,43 @@ impl Application {
             }
         }
     }
+}
+
+/// Adds the plain-HTTP listener that serves the revocation data and nothing else (the API and the
+/// SPA answer 404 there): relying parties fetch revocation data over HTTP, as from AD CS or EJBCA,
+/// since checking it over HTTPS would need revocation data for that HTTPS first. The answers are
+/// signed, so HTTP hides nothing that matters.
+fn revocation_listener(
+    builder: actix_server::ServerBuilder,
+    listener: TcpListener,
+    data: web::Data<AppState>,
+) -> anyhow::Result<actix_server::ServerBuilder> {
+    let local_addr = listener.local_addr()?;
+    let shutdown = builder.graceful_shutdown_signal();
+    let builder = builder
+        .listen("cjs-http", listener, move || {
+            let app = App::new()
+                .app_data(data.clone())
+                .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms (http)"))
+                .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+                .configure(api::configure_revocation)
+                .default_service(web::to(api::spa::api_not_found));
+            let shutdown = shutdown.clone();
+            HttpService::build()
+                .keep_alive(KeepAlive::default())
+                .client_request_timeout(net::REQUEST_HEAD_TIMEOUT)
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .local_addr(local_addr)
+                .graceful_shutdown_signal(move || {
+                    let signal = shutdown.clone();
+                    async move { signal.notified().await }
+                })
+                .finish(map_config(app.into_factory().map_err(|e| e.error_response()), move |()| {
+                    AppConfig::__priv_test_new(false, local_addr.to_string(), local_addr)
+                }))
+                .tcp()
+        })
+        .with_context(|| format!("Failed to start the HTTP listener on {local_addr}"))?;
+    tracing::info!(addr = %local_addr, "listening (HTTP, revocation data only)");
+    Ok(builder)
 }

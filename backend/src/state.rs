@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     auth::{Authenticator, throttle::Throttle},
-    certificates::IssuanceService,
+    certificates::{IssuanceService, ocsp::OcspResponder, revocation::Revocations},
     config::Config,
     pki::CertificateAuthority,
 };
@@ -20,6 +20,9 @@ pub struct AppState {
     pub auth: Authenticator,
     pub issuance: IssuanceService,
     pub ca: Arc<CertificateAuthority>,
+    /// Revocation and the CRL.
+    pub revocations: Revocations,
+    pub ocsp: OcspResponder,
     /// Per-address throttle of password attempts.
     pub throttle: Throttle,
 }

@@ -3,6 +3,7 @@
 //! `scripts/bench` builds the release binaries, installs the peers and runs this.
 
 mod issuance;
+mod revocation;
 mod scale;
 mod tls;
 mod util;
@@ -35,7 +36,11 @@ struct Args {
     #[arg(long, default_value = "dist")]
     dist: PathBuf,
     /// Sections to run.
-    #[arg(long, value_delimiter = ',', default_value = "issuance,tls,password,flood,memory,frontend,scale")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "issuance,tls,password,flood,memory,frontend,revocation,ocsp,scale"
+    )]
     only: Vec<String>,
     #[arg(long, default_value = "cfssl")]
     cfssl: PathBuf,
@@ -354,6 +359,43 @@ async fn main() -> anyhow::Result<()> {
         }
         rows.sort();
         rows.push(format!("| **total** | {} | {} (target ≤ 307,200) |", total.0, total.1));
+        emit(&rows);
+    }
+
+    if on("revocation") {
+        heading(
+            "Revocation (one revocation, and the CRL, by revoked certificates on record; 80 % of them long expired)",
+            &[
+                "revoked on record",
+                "CRL entries",
+                "revoke p50 ms, in process (÷ empty)",
+                "`cjs admin revoke` p50 ms (÷ empty)",
+                "former design: revoke + sign in the transaction p50 ms",
+                "CRL signing ms (next fetch, off the revocation)",
+                "CRL bytes",
+            ],
+        );
+        let mut rows = Vec::new();
+        revocation::crl_section(&args.cjs, &mut rows).await?;
+        emit(&rows);
+    }
+
+    if on("ocsp") {
+        heading(
+            "OCSP (POST, keep-alive, no nonce; 200 serials, a tenth revoked) beside `openssl ocsp -index`",
+            &[
+                "certificates on record",
+                "clients",
+                "cjs answers/s",
+                "cjs p50 / p99 ms",
+                "OpenSSL answers/s",
+                "OpenSSL p50 / p99 ms",
+                "cjs ÷ OpenSSL",
+                "answers",
+            ],
+        );
+        let mut rows = Vec::new();
+        revocation::ocsp_section(&args.cjs, args.rows, args.secs, &mut rows).await?;
         emit(&rows);
     }
 

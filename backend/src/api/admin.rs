@@ -11,7 +11,6 @@ use time::OffsetDateTime;
 use super::extract::{StaffUser, plain_text};
 use crate::{
     auth::accounts::{self, Actor, NewAccount},
-    certificates::revocation,
     directory::{self, AuditQuery, CertificateQuery, views},
     error::ApiError,
     state::AppState,
@@ -170,7 +169,7 @@ pub async fn revoke(
     body: web::Json<Revoke>,
 ) -> Result<HttpResponse, ApiError> {
     let now = OffsetDateTime::now_utc();
-    let c = revocation::revoke(&state.db, &state.ca, &s.0.actor(), &path, body.reason, now).await?;
+    let c = state.revocations.revoke(&s.0.actor(), &path, body.reason, now).await?;
     Ok(HttpResponse::Ok().json(views::certificate_summary(&c, None, now)))
 }
 

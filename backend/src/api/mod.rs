@@ -64,5 +64,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(path(p::TLS_CLIENT_CERTIFICATE, "GET, HEAD").route(get().to(pki::presented_certificate)))
             .default_service(web::to(spa::api_not_found)),
     )
+    .configure(configure_revocation)
     .default_service(web::get().to(spa::serve));
+}
+
+/// The revocation data for relying parties (`/pki/...`, not part of the JSON API): the CA
+/// certificate, the CRL and the OCSP responder. On the HTTPS listener beside the API, and alone
+/// on the plain-HTTP one (`--http-listen`).
+pub fn configure_revocation(cfg: &mut web::ServiceConfig) {
+    use crate::pki::profile::{CA_CERT_PATH, CRL_PATH, OCSP_PATH};
+    cfg.service(path(CA_CERT_PATH, "GET, HEAD").route(get().to(pki::ca_der)))
+        .service(path(CRL_PATH, "GET, HEAD").route(get().to(pki::crl_der)))
+        .service(path(OCSP_PATH, "POST").route(web::post().to(pki::ocsp_post)))
+        .service(path(&format!("{OCSP_PATH}/{{request:.*}}"), "GET, HEAD").route(get().to(pki::ocsp_get)));
 }

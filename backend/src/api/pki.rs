@@ -1,12 +1,24 @@
-//! `GET /api/ca.pem` and `GET /api/tls/client-certificate` (what this connection presented).
+//! `GET /api/ca.pem`, `GET /api/crl`, `GET /api/tls/client-certificate` (what this connection
+//! presented), and the revocation data for relying parties under `/pki` ([`super::configure_revocation`]):
+//! the CA certificate and the CRL in DER, and the OCSP responder (RFC 6960 over HTTP: POST of
+//! `application/ocsp-request`, or GET of its base64 in the path, RFC 5019 §5).
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use std::time::SystemTime;
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::header::{ETAG, EXPIRES, HttpDate, LAST_MODIFIED},
+    web,
+};
+use base64::Engine;
 use common::api::PresentedCertificate;
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::{
-    certificates::revocation,
+    certificates::ocsp::Answer,
     error::ApiError,
+    pki::profile::OCSP_PATH,
     state::AppState,
     tls::peer::{classify, presented_leaf},
 };
@@ -60,6 +72,73 @@ pub async fn presented_certificate(req: HttpRequest, state: web::Data<AppState>)
     )
 )]
 pub async fn crl(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let der = revocation::current(&state.db, &state.ca, OffsetDateTime::now_utc()).await?;
+    let der = state.revocations.crl(OffsetDateTime::now_utc()).await?;
     Ok(HttpResponse::Ok().content_type("application/pkix-crl").insert_header(("Cache-Control", "no-cache")).body(der))
+}
+
+/// `GET /pki/ca.crt`: the CA certificate in DER (the AIA's caIssuers).
+pub async fn ca_der(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/pkix-cert")
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .body(state.ca.cert_der().to_owned())
+}
+
+/// `GET /pki/crl`: the current CRL in DER (the CRL distribution point).
+pub async fn crl_der(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    crl(state).await
+}
+
+/// Longest OCSP request read (one with [`crate::pki::ocsp::MAX_REQUESTS`] certificates and a
+/// nonce is well under 1 KiB); a longer one is a malformed request.
+const MAX_OCSP_REQUEST: usize = 4096;
+
+/// Base64 of the GET form: the standard alphabet, padding or not.
+const GET_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
+/// `POST /pki/ocsp`: the DER request in the body.
+pub async fn ocsp_post(state: web::Data<AppState>, body: web::Payload) -> HttpResponse {
+    let der = match body.to_bytes_limited(MAX_OCSP_REQUEST).await {
+        Ok(Ok(bytes)) => bytes.to_vec(),
+        _ => Vec::new(), // too long or cut off: answered as malformed
+    };
+    ocsp_answer(&state, &der).await
+}
+
+/// `GET /pki/ocsp/{base64 of the DER request, URL-encoded}`.
+pub async fn ocsp_get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let raw = req.uri().path().strip_prefix(OCSP_PATH).and_then(|r| r.strip_prefix('/')).unwrap_or_default();
+    let der = if raw.len() > MAX_OCSP_REQUEST * 2 {
+        Vec::new()
+    } else {
+        let text: Vec<u8> = percent_encoding::percent_decode_str(raw).collect();
+        GET_BASE64.decode(text).unwrap_or_default()
+    };
+    ocsp_answer(&state, &der).await
+}
+
+/// The answer with the headers of RFC 5019 §6.2 when a cache may keep it (signed, no nonce).
+async fn ocsp_answer(state: &AppState, der: &[u8]) -> HttpResponse {
+    let now = OffsetDateTime::now_utc();
+    let Answer { der, validity, cacheable } = state.ocsp.answer(der, now).await;
+    let mut response = HttpResponse::Ok();
+    response.content_type("application/ocsp-response");
+    match validity {
+        Some((this_update, next_update)) if cacheable => {
+            let max_age = (next_update - now).whole_seconds().max(0);
+            response
+                .insert_header(("Cache-Control", format!("max-age={max_age}, public, no-transform, must-revalidate")))
+                .insert_header((LAST_MODIFIED, HttpDate::from(SystemTime::from(this_update))))
+                .insert_header((EXPIRES, HttpDate::from(SystemTime::from(next_update))))
+                .insert_header((ETAG, format!("\"{}\"", hex::encode(&Sha256::digest(&der)[..16]))));
+        }
+        _ => {
+            response.insert_header(("Cache-Control", "no-store"));
+        }
+    }
+    response.body(der)
 }

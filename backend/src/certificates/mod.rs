@@ -1,9 +1,10 @@
 //! The certificate feature: authentication for issuance and the single-use token it grants
-//! (`tokens`), the issue itself (`issuance`), and revocation with the CRL it keeps current
-//! (`revocation`). Signing is `crate::pki`'s; the rules are `crate::domain`'s.
+//! (`tokens`), the issue itself (`issuance`), revocation with the CRL it keeps current
+//! (`revocation`), and the OCSP responder (`ocsp`). Signing is `crate::pki`'s; the rules are `crate::domain`'s.
 
 pub mod error;
 pub mod issuance;
+pub mod ocsp;
 pub mod revocation;
 pub mod tokens;
 

@@ -1,6 +1,15 @@
 //! Revocation (R8) and the CRL. Revoking writes the new status, the audit entry, ends the user's
-//! sessions and signs a new CRL, all in one transaction. `GET /api/crl` serves the newest CRL and
-//! signs a fresh one when it is within a day of its nextUpdate.
+//! sessions and increments the revocation counter, all in one transaction, and signs nothing: its
+//! cost does not depend on how many certificates are revoked. The CRL is signed afterwards, outside
+//! any revocation: [`Revocations::crl`] serves the newest stored CRL while it covers the counter
+//! and is more than a day from its nextUpdate, and otherwise signs a new one (one signer at a time
+//! per process; concurrent askers wait for it and share it). [`Revocations::refresh_forever`]
+//! signs right after each revocation of this process and on a timer, so an asker rarely waits.
+//!
+//! Why a counter, not timestamps: the counter is read before the revoked list, in the same
+//! transaction. Every revocation that incremented it up to the value read had committed before the
+//! read, so it is in the list even under READ COMMITTED; a revocation committing in between is in
+//! the list too but not in the stored value, and only makes the CRL look stale once more.
 //!
 //! What a CRL lists (RFC 5280 §3.3: an entry may leave once it has appeared on one CRL issued
 //! beyond the certificate's validity): every revoked certificate that had not expired when the
@@ -8,19 +17,23 @@
 //! issued after it expired, and the list follows the unexpired revoked certificates. Of the
 //! signed CRLs, the newest [`CRL_HISTORY`] are kept.
 
+use std::sync::Arc;
+
 use common::api::{CertificateStatus, RevocationReason, Role};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait, sea_query::Expr,
+    TransactionTrait,
+    sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
+use tokio::sync::{Mutex, Notify};
 
 use super::CertificateError;
 use crate::{
     audit::{self, Action},
     auth::{accounts::Actor, sessions},
-    db::entities::{certificate, crl},
+    db::entities::{certificate, crl, revocation_counter},
     pki::{self, CertificateAuthority},
 };
 
@@ -34,6 +47,8 @@ pub async fn regenerate<C: ConnectionTrait>(
     ca: &CertificateAuthority,
     now: OffsetDateTime,
 ) -> Result<crl::Model, CertificateError> {
+    // First the counter, then the list (see the module's doc).
+    let revocations = counter(db).await?;
     let last = crl::Entity::find().order_by_desc(crl::Column::Number).one(db).await?;
     let mut revoked = certificate::Entity::find().filter(certificate::Column::Status.eq(CertificateStatus::Revoked));
     if let Some(previous) = &last {
@@ -56,6 +71,7 @@ pub async fn regenerate<C: ConnectionTrait>(
         this_update: Set(now),
         next_update: Set(now + pki::crl::CRL_VALIDITY),
         der: Set(der),
+        revocations: Set(revocations),
     }
     .insert(db)
     .await?;
@@ -63,35 +79,102 @@ pub async fn regenerate<C: ConnectionTrait>(
     Ok(row)
 }
 
-/// The current CRL (DER), signing a new one if none exists or the newest expires within a day.
-pub async fn current(
-    db: &DatabaseConnection,
-    ca: &CertificateAuthority,
-    now: OffsetDateTime,
-) -> Result<Vec<u8>, CertificateError> {
-    if let Some(c) = crl::Entity::find().order_by_desc(crl::Column::Number).one(db).await?
-        && c.next_update > now + Duration::days(1)
-    {
-        return Ok(c.der);
+/// How many revocations were ever committed.
+async fn counter<C: ConnectionTrait>(db: &C) -> Result<i64, CertificateError> {
+    let row = revocation_counter::Entity::find_by_id(1).one(db).await?;
+    Ok(row.map_or(0, |r| r.revocations))
+}
+
+/// The newest stored CRL.
+async fn newest<C: ConnectionTrait>(db: &C) -> Result<Option<crl::Model>, CertificateError> {
+    Ok(crl::Entity::find().order_by_desc(crl::Column::Number).one(db).await?)
+}
+
+/// Whether `c` may still be served at `now` with `revocations` committed: it lists them all and
+/// is more than a day from its nextUpdate.
+fn still_current(c: &crl::Model, revocations: i64, now: OffsetDateTime) -> bool {
+    c.revocations >= revocations && c.next_update > now + Duration::days(1)
+}
+
+/// Revocation and the CRL of one process: see the module's doc.
+#[derive(Debug, Clone)]
+pub struct Revocations {
+    db: DatabaseConnection,
+    ca: Arc<CertificateAuthority>,
+    /// Held while this process signs a CRL.
+    signing: Arc<Mutex<()>>,
+    /// Woken after each revocation of this process.
+    revoked: Arc<Notify>,
+}
+
+impl Revocations {
+    pub fn new(db: DatabaseConnection, ca: Arc<CertificateAuthority>) -> Self {
+        Self { db, ca, signing: Arc::default(), revoked: Arc::default() }
     }
-    let txn = db.begin().await?;
-    match regenerate(&txn, ca, now).await {
-        Ok(row) => {
-            txn.commit().await?;
-            Ok(row.der)
+
+    /// Revokes the active certificate `serial` (see [`revoke`]) and wakes the CRL refresh.
+    pub async fn revoke(
+        &self,
+        actor: &Actor,
+        serial: &str,
+        reason: RevocationReason,
+        now: OffsetDateTime,
+    ) -> Result<certificate::Model, CertificateError> {
+        let revoked = revoke(&self.db, actor, serial, reason, now).await?;
+        self.revoked.notify_one();
+        Ok(revoked)
+    }
+
+    /// The current CRL (DER): the newest stored one while it lists every committed revocation
+    /// and is more than a day from its nextUpdate, else a newly signed one.
+    pub async fn crl(&self, now: OffsetDateTime) -> Result<Vec<u8>, CertificateError> {
+        let revocations = counter(&self.db).await?;
+        if let Some(c) = newest(&self.db).await?
+            && still_current(&c, revocations, now)
+        {
+            return Ok(c.der);
         }
-        Err(e) => {
-            // Another request signed one meanwhile: serve that.
-            txn.rollback().await.ok();
-            crl::Entity::find().order_by_desc(crl::Column::Number).one(db).await?.map(|c| c.der).ok_or(e)
+        let _signing = self.signing.lock().await;
+        // Whoever held the lock may have signed what we need.
+        if let Some(c) = newest(&self.db).await?
+            && still_current(&c, revocations, now)
+        {
+            return Ok(c.der);
+        }
+        let txn = self.db.begin().await?;
+        match regenerate(&txn, &self.ca, now).await {
+            Ok(row) => {
+                txn.commit().await?;
+                Ok(row.der)
+            }
+            Err(e) => {
+                // Another instance stored that number meanwhile: serve its CRL.
+                txn.rollback().await.ok();
+                newest(&self.db).await?.map(|c| c.der).ok_or(e)
+            }
+        }
+    }
+
+    /// Keeps the stored CRL current: after each revocation of this process and every `interval`
+    /// (for revocations of other processes and the nextUpdate). A failure is logged and retried
+    /// at the next occasion; asking for the CRL signs it anyway.
+    pub async fn refresh_forever(self, interval: std::time::Duration) {
+        loop {
+            tokio::select! {
+                () = self.revoked.notified() => {}
+                () = tokio::time::sleep(interval) => {}
+            }
+            if let Err(e) = self.crl(OffsetDateTime::now_utc()).await {
+                tracing::warn!(error = %e, "could not sign the CRL: the next request for it tries again");
+            }
         }
     }
 }
 
-/// Revokes the active certificate `serial`. Only bank staff and the CLI may.
+/// Revokes the active certificate `serial`. Only bank staff and the CLI may. The CRL is signed
+/// later (see the module's doc); the OCSP responder answers from the row at once.
 pub async fn revoke(
     db: &DatabaseConnection,
-    ca: &CertificateAuthority,
     actor: &Actor,
     serial: &str,
     reason: RevocationReason,
@@ -139,7 +222,11 @@ pub async fn revoke(
         now,
     )
     .await?;
-    regenerate(&txn, ca, now).await?;
+    revocation_counter::Entity::update_many()
+        .col_expr(revocation_counter::Column::Revocations, Expr::col(revocation_counter::Column::Revocations).add(1))
+        .filter(revocation_counter::Column::Id.eq(1))
+        .exec(&txn)
+        .await?;
     txn.commit().await?;
     certificate::Entity::find_by_id(cert.id).one(db).await?.ok_or(CertificateError::NotFound)
 }

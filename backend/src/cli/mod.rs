@@ -186,11 +186,6 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
             let id = parse_id(&user_id)?;
             let reason = common::api::RevocationReason::parse(&reason)
                 .with_context(|| format!("unknown reason {reason}: use one of superseded, affiliation_changed, cessation_of_operation, key_compromise, privilege_withdrawn, unspecified"))?;
-            let ca = crate::pki::CertificateAuthority::load_or_create(
-                &config.data_dir,
-                config.ca_cert.as_deref().zip(config.ca_key.as_deref()),
-                now,
-            )?;
             let query = directory::CertificateQuery {
                 user_id: Some(id.to_string()),
                 status: Some(common::api::CertificateStatus::Active),
@@ -199,7 +194,7 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
             let active = directory::certificates(&db, &query, now).await.map_err(refused)?;
             anyhow::ensure!(!active.is_empty(), "{id} に有効な電子証明書はありません");
             for c in active {
-                revocation::revoke(&db, &ca, &Actor::Cli, &c.serial, reason, now).await.map_err(refused)?;
+                revocation::revoke(&db, &Actor::Cli, &c.serial, reason, now).await.map_err(refused)?;
                 println!("失効しました: {} serial {}", id, c.serial);
             }
         }

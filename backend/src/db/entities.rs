@@ -202,6 +202,27 @@ pub mod crl {
         pub this_update: TimeDateTimeWithTimeZone,
         pub next_update: TimeDateTimeWithTimeZone,
         pub der: Vec<u8>,
+        /// The revocation counter's value when this CRL's list was read: it holds every
+        /// revocation up to it.
+        pub revocations: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod revocation_counter {
+    //! One row (`id` 1): how many revocations were ever committed.
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "revocation_counter")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i32,
+        pub revocations: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

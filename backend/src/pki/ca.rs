@@ -16,7 +16,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::{
     files,
-    profile::{add_subject_key_identifier, random_serial},
+    profile::{RevocationPointers, add_subject_key_identifier, random_serial},
 };
 
 /// Lifetime of a CA created here.
@@ -30,6 +30,8 @@ pub struct CertificateAuthority {
     cert_der: Vec<u8>,
     cert_pem: String,
     subject: String,
+    /// Written into every client certificate when set.
+    pointers: Option<RevocationPointers>,
 }
 
 impl std::fmt::Debug for CertificateAuthority {
@@ -70,7 +72,7 @@ impl CertificateAuthority {
             .map_err(|e| anyhow::anyhow!("{} is not a usable CA certificate: {e}", cert_path.display()))?;
         let subject = subject_of(&cert_der)?;
         tracing::info!(ca = %subject, path = %cert_path.display(), "loaded the CA");
-        Ok(Self { issuer, cert_der, cert_pem, subject })
+        Ok(Self { issuer, cert_der, cert_pem, subject, pointers: None })
     }
 
     fn create(cert_path: &Path, key_path: &Path, now: OffsetDateTime) -> anyhow::Result<Self> {
@@ -93,6 +95,17 @@ impl CertificateAuthority {
         files::write_public(cert_path, cert.pem().as_bytes())?;
         tracing::info!(path = %cert_path.display(), "created a new CA");
         Self::load(cert_path, key_path)
+    }
+
+    /// This CA with `pointers` written into the client certificates it issues.
+    pub fn with_pointers(mut self, pointers: RevocationPointers) -> Self {
+        self.pointers = Some(pointers);
+        self
+    }
+
+    /// Where the client certificates of this CA point relying parties for revocation data.
+    pub fn pointers(&self) -> Option<&RevocationPointers> {
+        self.pointers.as_ref()
     }
 
     pub fn issuer(&self) -> &Issuer<'static, KeyPair> {

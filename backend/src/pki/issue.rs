@@ -1,5 +1,6 @@
 //! Client certificates (R4, R7): a fresh key pair generated here, CN = user ID, O = company name
-//! (UTF-8), EKU clientAuth, a random 128-bit serial, AKI/SKI. The private key exists only in
+//! (UTF-8), EKU clientAuth, a random 128-bit serial, AKI/SKI, and the CA's CRL distribution
+//! point and AIA (OCSP, caIssuers) when it has them. The private key exists only in
 //! memory, in this value, and is zeroed when dropped.
 
 use anyhow::Context;
@@ -87,6 +88,9 @@ pub fn issue_client_certificate(
     };
     params.use_authority_key_identifier_extension = true;
     add_subject_key_identifier(&mut params, &key)?;
+    if let Some(pointers) = ca.pointers() {
+        pointers.add_to(&mut params)?;
+    }
     let cert = params.signed_by(&key, ca.issuer()).context("Failed to sign the client certificate")?;
     let cert_der = cert.der().to_vec();
     Ok(IssuedCertificate {

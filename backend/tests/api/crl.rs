@@ -78,3 +78,73 @@ async fn expired_revoked_certificates_leave_the_crl_after_one_more_and_history_i
     assert_eq!(store.count("SELECT COUNT(*) AS n FROM crls").await, CRL_HISTORY, "the newest CRL_HISTORY are kept");
     assert_eq!(store.count("SELECT MIN(number) AS n FROM crls").await, 4 + 1, "the oldest went first");
 }
+
+each_database!(a_crl_fetched_after_a_revocation_lists_it_while_others_revoke_and_fetch);
+async fn a_crl_fetched_after_a_revocation_lists_it_while_others_revoke_and_fetch(db: &TestDb) {
+    let app = crate::helpers::spawn_app(db).await;
+    app.create_master("並行試験株式会社", "master01", "Init1234").await;
+    let master = user::Entity::find().one(&app.db).await.unwrap().unwrap();
+    let now = OffsetDateTime::now_utc();
+    let serials: Vec<String> = (0..12).map(|i| format!("0b{i:02x}")).collect();
+    for serial in &serials {
+        certificate::ActiveModel {
+            serial: Set(serial.clone()),
+            user_pk: Set(master.id),
+            org_id: Set(master.org_id),
+            subject_cn: Set(master.user_id.clone()),
+            not_before: Set(now - time::Duration::days(1)),
+            not_after: Set(now + time::Duration::days(300)),
+            fingerprint_sha256: Set(format!("fp{serial}")),
+            key_type: Set("p256".to_owned()),
+            status: Set(CertificateStatus::Active),
+            revoked_at: Set(None),
+            revocation_reason: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+    }
+    let crl_url = app.url("/pki/crl");
+    let mut tasks = tokio::task::JoinSet::new();
+    // Revokers: each revokes one certificate and at once fetches the CRL, which must list it,
+    // while the others revoke and sign.
+    for serial in serials.clone() {
+        let (revocations, client, url) = (app.state.revocations.clone(), app.client.clone(), crl_url.clone());
+        tasks.spawn(async move {
+            let actor = backend::auth::accounts::Actor::Cli;
+            let reason = common::api::RevocationReason::Superseded;
+            revocations.revoke(&actor, &serial, reason, OffsetDateTime::now_utc()).await.unwrap();
+            let der = client.get(&url).send().await.unwrap().bytes().await.unwrap().to_vec();
+            (Some(serial), der)
+        });
+    }
+    // Readers: fetch the CRL meanwhile (each fetch may sign one).
+    for _ in 0..4 {
+        let (client, url) = (app.client.clone(), crl_url.clone());
+        tasks.spawn(async move {
+            let mut last = Vec::new();
+            for _ in 0..5 {
+                last = client.get(&url).send().await.unwrap().bytes().await.unwrap().to_vec();
+            }
+            (None, last)
+        });
+    }
+    let mut checked = 0;
+    while let Some(done) = tasks.join_next().await {
+        let (serial, der) = done.unwrap();
+        let listed = listed_serials(&app, &der);
+        if let Some(serial) = serial {
+            assert!(listed.contains(&serial), "the CRL fetched after revoking {serial} lists it: {listed:?}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, serials.len());
+    let der = app.client.get(&crl_url).send().await.unwrap().bytes().await.unwrap();
+    let mut listed = listed_serials(&app, &der);
+    listed.sort();
+    assert_eq!(listed, serials, "the last CRL lists all twelve");
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'certificate_revoked'").await, 12);
+    assert_eq!(app.count("SELECT revocations AS n FROM revocation_counter").await, 12);
+}

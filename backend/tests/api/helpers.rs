@@ -116,6 +116,9 @@ pub struct Options {
     /// `trusted_proxies` (comma-separated), e.g. "127.0.0.1".
     pub trusted_proxies: Option<String>,
     pub max_connections_per_address: Option<u32>,
+    /// Also serve the revocation data over plain HTTP (`--http-listen 127.0.0.1:0`), which then
+    /// is the base of the certificates' CDP and AIA.
+    pub http_listen: bool,
 }
 
 /// STARTTLS/TLS and credentials for the test SMTP server.
@@ -142,6 +145,7 @@ impl Default for Options {
             argon2_memory_kib: None,
             trusted_proxies: None,
             max_connections_per_address: None,
+            http_listen: false,
         }
     }
 }
@@ -161,6 +165,8 @@ pub struct TestStore {
 /// anonymous HTTPS client of it.
 pub struct TestApp {
     pub port: u16,
+    /// The plain-HTTP revocation listener's port ([`Options::http_listen`]).
+    pub http_port: Option<u16>,
     pub client: reqwest::Client,
     /// The server's shared state (its counters).
     pub state: actix_web::web::Data<backend::state::AppState>,
@@ -221,16 +227,18 @@ pub async fn spawn(db: &TestDb, opts: Options) -> TestApp {
             .as_deref()
             .map(|list| backend::net::TrustedProxies::parse_list(list).expect("trusted_proxies").networks().to_vec()),
         max_connections_per_address: opts.max_connections_per_address,
+        http_listen: opts.http_listen.then(|| "127.0.0.1:0".parse().unwrap()),
         ..Default::default()
     };
     let config = Config::resolve(&args).unwrap();
     let app = Application::build(config.clone()).await.expect("server builds");
     let port = app.port();
+    let http_port = app.http_port();
     let state = app.state();
     tokio::spawn(app.run_until_stopped());
     let client = client_with(&data_dir, None);
     let store = TestStore::open(dir, data_dir, database_url, &config).await;
-    TestApp { port, client, state, store }
+    TestApp { port, http_port, client, state, store }
 }
 
 /// An HTTPS client trusting the app's CA, optionally presenting a client identity (PEM).

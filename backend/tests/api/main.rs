@@ -16,4 +16,5 @@ mod issuance;
 mod login;
 mod mail;
 mod notices;
+mod ocsp;
 mod pki_lint;

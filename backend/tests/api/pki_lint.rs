@@ -1,6 +1,7 @@
 //! Every certificate profile the service issues passes pkilint's RFC 5280 linters (PyPI, set up
 //! by scripts/setup-tools): the CA, the embedded server certificate, client certificates
-//! (RSA-2048 and ECDSA P-256) and the CRL. Findings of WARNING or worse fail the test.
+//! (RSA-2048 and ECDSA P-256, with their CDP and AIA), the CRL, the OCSP responder's certificate
+//! and OCSP answers (good, revoked). Findings of WARNING or worse fail the test.
 
 use std::process::Command;
 
@@ -34,10 +35,38 @@ async fn every_certificate_profile_passes_pkilint() {
             .arg(&p12_path)
             .arg("-out")
             .arg(&leaf_pem));
-        let mut profiles = vec![(leaf_pem, format!("client certificate {key_type:?}"))];
+        let mut profiles = vec![(leaf_pem.clone(), format!("client certificate {key_type:?}"))];
         if key_type == KeyType::P256 {
             profiles.push((app.data_dir.join("ca.pem"), "CA certificate".into()));
             profiles.push((app.data_dir.join("server.pem"), "embedded server certificate".into()));
+        }
+        // An OCSP answer about it (good), and the responder certificate it carries.
+        let req = dir.path().join("req.der");
+        run(Command::new("openssl")
+            .args(["ocsp", "-no_nonce", "-issuer"])
+            .arg(app.data_dir.join("ca.pem"))
+            .arg("-cert")
+            .arg(&leaf_pem)
+            .arg("-reqout")
+            .arg(&req));
+        let req = std::fs::read(&req).unwrap();
+        let ocsp = |req: Vec<u8>| async {
+            let r = app.client.post(app.url("/pki/ocsp")).body(req).send().await.unwrap();
+            r.bytes().await.unwrap().to_vec()
+        };
+        let good = dir.path().join("good.der");
+        std::fs::write(&good, ocsp(req.clone()).await).unwrap();
+        lint(
+            Command::new(python_tool("lint_ocsp_response")).args(["lint", "-s", "WARNING"]).arg(&good),
+            "OCSP answer good",
+        );
+        let text = run(Command::new("openssl").args(["ocsp", "-noverify", "-resp_text", "-respin"]).arg(&good));
+        let begin = text.find("-----BEGIN CERTIFICATE-----").expect("the responder certificate is in the answer");
+        let end = text.find("-----END CERTIFICATE-----").unwrap() + "-----END CERTIFICATE-----".len();
+        let responder = dir.path().join("responder.pem");
+        std::fs::write(&responder, &text[begin..end]).unwrap();
+        if key_type == KeyType::P256 {
+            profiles.push((responder, "OCSP responder certificate".into()));
         }
         for (pem, what) in profiles {
             let der = dir.path().join("cert.der");
@@ -53,6 +82,12 @@ async fn every_certificate_profile_passes_pkilint() {
             "--user-id",
             "master01",
         ]));
+        let revoked = dir.path().join("revoked.der");
+        std::fs::write(&revoked, ocsp(req).await).unwrap();
+        lint(
+            Command::new(python_tool("lint_ocsp_response")).args(["lint", "-s", "WARNING"]).arg(&revoked),
+            "OCSP answer revoked",
+        );
         let crl = app.client.get(app.url("/api/crl")).send().await.unwrap().bytes().await.unwrap();
         let crl_path = dir.path().join("crl.der");
         std::fs::write(&crl_path, &crl).unwrap();

@@ -7,6 +7,7 @@ mod m20261125_000002_create_sessions_and_crls;
 mod m20261126_000003_certificate_search_indexes;
 mod m20261127_000004_add_audit_client_address;
 mod m20261201_000005_lockout_refusals_and_unknown_ids;
+mod m20261202_000006_revocation_counter;
 
 /// All migrations in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_certificate_search_indexes::Migration),
             Box::new(m20261127_000004_add_audit_client_address::Migration),
             Box::new(m20261201_000005_lockout_refusals_and_unknown_ids::Migration),
+            Box::new(m20261202_000006_revocation_counter::Migration),
         ]
     }
 }

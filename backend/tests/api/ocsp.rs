@@ -1,0 +1,285 @@
+//! Revocation for relying parties, checked with real ones: the CDP and AIA of an issued
+//! certificate, the plain-HTTP listener, the OCSP responder under OpenSSL's OCSP client (POST,
+//! nonce, signature, `good` then `revoked` right after `cjs admin revoke`) and the GET form with
+//! its caching headers, and nginx as a business server checking client certificates by OCSP
+//! (`ssl_ocsp on`) and by the CRL fetched from the CDP (`ssl_crl`).
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+};
+
+use base64::Engine;
+
+use crate::helpers::{Options, TestApp, TestDb, each_database, run, spawn, verified_crl_text};
+
+/// An app with the plain-HTTP listener, and a company master with a certificate: the app, the
+/// identity (PEM), its serial, and the files OpenSSL needs (leaf.pem, and the CA's ca.pem).
+async fn app_with_certificate(db: &TestDb) -> (TestApp, Vec<u8>, String, tempfile::TempDir) {
+    let app = spawn(db, Options { http_listen: true, ..Options::default() }).await;
+    app.master_ready("ＯＣＳＰ試験株式会社", "ocspm001", "Secret123").await;
+    let (identity, serial) = app.issued_identity("ocspm001", "Secret123").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("leaf.pem"), &identity).unwrap();
+    (app, identity, serial, dir)
+}
+
+/// `openssl ocsp` asking `url` about leaf.pem, verifying the answer against the CA. Off the
+/// test's runtime thread, which also drives the server's database pool.
+async fn openssl_ocsp(app: &TestApp, dir: &Path, url: &str) -> String {
+    let mut cmd = Command::new("openssl");
+    cmd.args(["ocsp", "-issuer"])
+        .arg(app.data_dir.join("ca.pem"))
+        .arg("-CAfile")
+        .arg(app.data_dir.join("ca.pem"))
+        .arg("-cert")
+        .arg(dir.join("leaf.pem"))
+        .args(["-url", url, "-resp_text"]);
+    tokio::task::spawn_blocking(move || run(&mut cmd)).await.unwrap()
+}
+
+fn x509_text(dir: &Path) -> String {
+    run(Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(dir.join("leaf.pem")))
+}
+
+fn cli_revoke(app: &TestApp, user: &str) {
+    run(Command::new(env!("CARGO_BIN_EXE_cjs"))
+        .arg("--data-dir")
+        .arg(&app.data_dir)
+        .args(["--database-url", &app.database_url])
+        .args(["admin", "revoke", "--user-id", user, "--reason", "key_compromise"]));
+}
+
+each_database!(openssl_finds_the_responder_and_the_crl_through_the_certificate);
+async fn openssl_finds_the_responder_and_the_crl_through_the_certificate(db: &TestDb) {
+    let (app, _identity, serial, dir) = app_with_certificate(db).await;
+    let base = format!("http://127.0.0.1:{}", app.http_port.unwrap());
+    let text = x509_text(dir.path());
+    let ocsp_url = format!("{base}/pki/ocsp");
+    assert!(text.contains(&format!("OCSP - URI:{ocsp_url}")), "{text}");
+    assert!(text.contains(&format!("CA Issuers - URI:{base}/pki/ca.crt")), "{text}");
+    assert!(text.contains(&format!("URI:{base}/pki/crl")), "{text}");
+    let uri =
+        run(Command::new("openssl").args(["x509", "-noout", "-ocsp_uri", "-in"]).arg(dir.path().join("leaf.pem")));
+    assert_eq!(uri.trim(), ocsp_url);
+
+    // good: signed by the delegated responder, which the CA issued; the nonce comes back.
+    let out = openssl_ocsp(&app, dir.path(), &ocsp_url).await;
+    assert!(out.contains("Response verify OK"), "{out}");
+    assert!(out.contains(": good"), "{out}");
+    assert!(!out.contains("WARNING"), "nonce echoed, times valid: {out}");
+    assert!(out.contains("OCSP Signing") && out.contains("OCSP No Check"), "the responder's certificate: {out}");
+    assert!(out.contains("Responder Id: ") && out.contains("Next Update: "), "{out}");
+
+    // The caIssuers URL serves the CA certificate in DER; the plain listener serves nothing else.
+    let http = reqwest::Client::new();
+    let ca = http.get(format!("{base}/pki/ca.crt")).send().await.unwrap();
+    assert_eq!(ca.headers()["content-type"], "application/pkix-cert");
+    let pem = std::fs::read_to_string(app.data_dir.join("ca.pem")).unwrap();
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert_eq!(ca.bytes().await.unwrap().to_vec(), base64::engine::general_purpose::STANDARD.decode(b64).unwrap());
+    for path in ["/", "/api/health", "/api/ca.pem", "/login", "/api/openapi.json"] {
+        let r = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path} is not served over plain HTTP");
+    }
+
+    // Revoked through the CLI: the very next answer says so, with time and reason.
+    cli_revoke(&app, "ocspm001");
+    let out = openssl_ocsp(&app, dir.path(), &ocsp_url).await;
+    assert!(out.contains("Response verify OK") && out.contains(": revoked"), "{out}");
+    assert!(out.contains("Reason: keyCompromise") && out.contains("Revocation Time: "), "{out}");
+
+    // The CRL at the CDP verifies against the CA and lists the serial.
+    let crl = http.get(format!("{base}/pki/crl")).send().await.unwrap();
+    assert_eq!(crl.headers()["content-type"], "application/pkix-crl");
+    let text = verified_crl_text(&app.data_dir, &crl.bytes().await.unwrap());
+    assert!(text.to_lowercase().replace(':', "").contains(&serial), "{text}");
+    assert!(text.contains("Key Compromise"), "{text}");
+}
+
+#[tokio::test]
+async fn the_get_form_is_cacheable_and_malformed_requests_get_an_ocsp_answer() {
+    let (app, _identity, _serial, dir) = app_with_certificate(&TestDb::Sqlite).await;
+    let base = format!("http://127.0.0.1:{}", app.http_port.unwrap());
+    // A request without a nonce, as RFC 5019 clients and caches send it, in the GET form.
+    let req = dir.path().join("req.der");
+    run(Command::new("openssl")
+        .args(["ocsp", "-no_nonce", "-issuer"])
+        .arg(app.data_dir.join("ca.pem"))
+        .arg("-cert")
+        .arg(dir.path().join("leaf.pem"))
+        .arg("-reqout")
+        .arg(&req));
+    let b64 = base64::engine::general_purpose::STANDARD.encode(std::fs::read(&req).unwrap());
+    let escaped = b64.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+    let http = reqwest::Client::new();
+    let r = http.get(format!("{base}/pki/ocsp/{escaped}")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/ocsp-response");
+    let cache = r.headers()["cache-control"].to_str().unwrap().to_owned();
+    assert!(cache.starts_with("max-age=") && cache.contains("public") && cache.contains("no-transform"), "{cache}");
+    let max_age: i64 = cache["max-age=".len()..].split(',').next().unwrap().parse().unwrap();
+    assert!((3500..=3600).contains(&max_age), "nextUpdate an hour on: {cache}");
+    for h in ["last-modified", "expires", "etag"] {
+        assert!(r.headers().contains_key(h), "RFC 5019 §6.2 header {h}");
+    }
+    let resp = dir.path().join("resp.der");
+    std::fs::write(&resp, r.bytes().await.unwrap()).unwrap();
+    let out = run(Command::new("openssl")
+        .args(["ocsp", "-respin"])
+        .arg(&resp)
+        .arg("-issuer")
+        .arg(app.data_dir.join("ca.pem"))
+        .arg("-CAfile")
+        .arg(app.data_dir.join("ca.pem"))
+        .arg("-cert")
+        .arg(dir.path().join("leaf.pem"))
+        .arg("-resp_text"));
+    assert!(out.contains("Response verify OK") && out.contains(": good"), "{out}");
+    // Unpadded and the same on the HTTPS listener.
+    let r = app.client.get(app.url(&format!("/pki/ocsp/{}", b64.trim_end_matches('=')))).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.bytes().await.unwrap().len() > 100, "a signed answer on HTTPS too");
+
+    // Not a request: malformedRequest (OCSPResponseStatus 1), 200, never a 5xx.
+    let malformed = [0x30, 0x03, 0x0a, 0x01, 0x01];
+    let long = vec![0x30; 10_000];
+    for body in [&b""[..], b"hello", &[0x30, 0x80, 0x00, 0x00], &long] {
+        let r = http.post(format!("{base}/pki/ocsp")).body(body.to_vec()).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        assert_eq!(r.bytes().await.unwrap().to_vec(), malformed, "{body:?}");
+    }
+    for path in ["/pki/ocsp/%%%", "/pki/ocsp/AAAA", "/pki/ocsp/"] {
+        let r = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(r.bytes().await.unwrap().to_vec(), malformed, "{path}");
+    }
+    // A certificate of another CA: this responder cannot speak for it (unauthorized, 6).
+    let other = tempfile::tempdir().unwrap();
+    run(Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-noenc", "-subj", "/CN=other"])
+        .arg("-keyout")
+        .arg(other.path().join("k.pem"))
+        .arg("-out")
+        .arg(other.path().join("c.pem")));
+    run(Command::new("openssl")
+        .args(["ocsp", "-issuer"])
+        .arg(other.path().join("c.pem"))
+        .arg("-cert")
+        .arg(other.path().join("c.pem"))
+        .arg("-reqout")
+        .arg(other.path().join("req.der")));
+    let r = http.post(format!("{base}/pki/ocsp")).body(std::fs::read(other.path().join("req.der")).unwrap());
+    assert_eq!(r.send().await.unwrap().bytes().await.unwrap().to_vec(), [0x30, 0x03, 0x0a, 0x01, 0x06]);
+}
+
+/// nginx as a business server: client certificates of this CA required, and `extra` (OCSP or
+/// the CRL) deciding revocation. Returns the process and its port.
+fn start_nginx(app: &TestApp, dir: &Path, extra: &str) -> (Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let data = app.data_dir.display();
+    let d = dir.display();
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
+    let conf = format!(
+        "daemon off;\nmaster_process off;\nuser root;\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\n\
+         events {{ worker_connections 64; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {d}/tmp;\n  proxy_temp_path {d}/tmp;\n  \
+         fastcgi_temp_path {d}/tmp;\n  uwsgi_temp_path {d}/tmp;\n  scgi_temp_path {d}/tmp;\n  \
+         server {{\n    listen 127.0.0.1:{port} ssl;\n    ssl_certificate {data}/server.pem;\n    \
+         ssl_certificate_key {data}/server-key.pem;\n    ssl_client_certificate {data}/ca.pem;\n    \
+         ssl_verify_client on;\n    {extra}\n    \
+         location / {{ default_type text/plain; return 200 \"welcome $ssl_client_s_dn\\n\"; }}\n  }}\n}}\n"
+    );
+    let conf_path = dir.join("nginx.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let child = Child(
+        Command::new(nginx())
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return (child, port);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("nginx did not start: {}", std::fs::read_to_string(dir.join("error.log")).unwrap_or_default());
+}
+
+/// Kills nginx when the test ends, passed or not.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+fn nginx() -> PathBuf {
+    ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .expect("nginx is not installed: scripts/setup-tools installs Debian's nginx-light")
+}
+
+/// The CRL at `url` into `dir`/crl.pem, as an operator's job would fetch it for nginx.
+async fn fetch_crl(url: &str, dir: &Path) {
+    let der = reqwest::get(url).await.unwrap().error_for_status().unwrap().bytes().await.unwrap();
+    std::fs::write(dir.join("crl.der"), der).unwrap();
+    run(Command::new("openssl")
+        .args(["crl", "-inform", "DER", "-in"])
+        .arg(dir.join("crl.der"))
+        .arg("-out")
+        .arg(dir.join("crl.pem")));
+}
+
+/// The status nginx gives a request presenting `identity`.
+async fn through_nginx(app: &TestApp, port: u16, identity: &[u8]) -> (u16, String) {
+    let client = crate::helpers::client_with(&app.data_dir, Some(identity));
+    let r = client.get(format!("https://127.0.0.1:{port}/")).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn nginx_lets_a_valid_certificate_in_and_refuses_it_once_revoked_by_ocsp_and_by_crl() {
+    let (app, identity, _serial, dir) = app_with_certificate(&TestDb::Sqlite).await;
+    let base = format!("http://127.0.0.1:{}", app.http_port.unwrap());
+    // By OCSP: nginx reads the responder from the certificate's AIA and asks it at each handshake.
+    let by_ocsp = dir.path().join("nginx-ocsp");
+    let (_ocsp_nginx, ocsp_port) = start_nginx(&app, &by_ocsp, "ssl_ocsp on;");
+    // By CRL: the CRL fetched from the CDP, as an operator's cron job would.
+    let by_crl = dir.path().join("nginx-crl");
+    std::fs::create_dir_all(&by_crl).unwrap();
+    let crl_url = format!("{base}/pki/crl");
+    fetch_crl(&crl_url, &by_crl).await;
+    let crl_directive = format!("ssl_crl {}/crl.pem;", by_crl.display());
+    let (crl_nginx, crl_port) = start_nginx(&app, &by_crl, &crl_directive);
+
+    let (status, body) = through_nginx(&app, ocsp_port, &identity).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("CN=ocspm001"), "{body}");
+    assert_eq!(through_nginx(&app, crl_port, &identity).await.0, 200);
+
+    cli_revoke(&app, "ocspm001");
+    let (status, body) = through_nginx(&app, ocsp_port, &identity).await;
+    assert_eq!(status, 400, "nginx refuses a revoked certificate: {body}");
+    let log = std::fs::read_to_string(by_ocsp.join("error.log")).unwrap();
+    assert!(log.contains("revoked"), "nginx says why: {log}");
+
+    drop(crl_nginx);
+    fetch_crl(&crl_url, &by_crl).await;
+    let (_crl_nginx, crl_port) = start_nginx(&app, &by_crl, &crl_directive);
+    let (status, body) = through_nginx(&app, crl_port, &identity).await;
+    assert_eq!(status, 400, "the new CRL lists it: {body}");
+}
