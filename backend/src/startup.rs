@@ -127,7 +127,7 @@ impl Application {
             crate::auth::throttle::DEFAULT_MAX_KEYS,
         );
         let revocations = Revocations::new(db.clone(), ca.clone());
-        let ocsp = OcspResponder::new(db.clone(), ca.clone(), now)?;
+        let ocsp = OcspResponder::new(db::connect_readers(&config.database_url, &db).await?, ca.clone(), now)?;
         let state = AppState { config: Arc::new(config.clone()), db, auth, issuance, ca, revocations, ocsp, throttle };
         let mut tasks = Tasks::default();
         // R2 for unknown IDs keeps a bounded table.

@@ -382,7 +382,7 @@ async fn main() -> anyhow::Result<()> {
 
     if on("ocsp") {
         heading(
-            "OCSP (POST, keep-alive, no nonce; 200 serials, a tenth revoked) beside `openssl ocsp -index`",
+            "OCSP (POST, a connection per request, no nonce; 200 serials, a tenth revoked) beside `openssl ocsp -index`",
             &[
                 "certificates on record",
                 "clients",

@@ -39,6 +39,32 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     Ok(db)
 }
 
+/// Connections for reads that must not queue behind the one SQLite connection (the OCSP
+/// responder: every answer reads a row). SQLite in WAL mode lets readers run beside the writer,
+/// so on SQLite this is a pool of its own, never used to write; on PostgreSQL it is `primary`.
+pub async fn connect_readers(url: &str, primary: &DatabaseConnection) -> anyhow::Result<DatabaseConnection> {
+    if !url.starts_with("sqlite:") {
+        return Ok(primary.clone());
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .max_connections(READERS)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10))
+        // A read is one indexed SELECT: a ping before it would double its cost.
+        .test_before_acquire(false);
+    options.map_sqlx_sqlite_opts(|o| o.busy_timeout(Duration::from_secs(10)));
+    Database::connect(options)
+        .await
+        .with_context(|| format!("Failed to connect to the database {} (readers)", redact_url(url)))
+}
+
+/// Reader connections of the SQLite database.
+const READERS: u32 = 4;
+
 /// The URL without its password, for logs and errors.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
