@@ -15,15 +15,17 @@ use time::OffsetDateTime;
 struct Responder {
     ids: IssuerIds,
     signer: Signer,
+    /// The CA's data directory, kept for the process's life (held here, not leaked).
+    _dir: tempfile::TempDir,
 }
 
 fn responder() -> &'static Responder {
     static R: OnceLock<Responder> = OnceLock::new();
     R.get_or_init(|| {
-        let dir = Box::leak(Box::new(tempfile::tempdir().unwrap()));
+        let dir = tempfile::tempdir().unwrap();
         let now = OffsetDateTime::now_utc();
         let ca = CertificateAuthority::load_or_create(dir.path(), None, now).unwrap();
-        Responder { ids: IssuerIds::of(&ca).unwrap(), signer: Signer::issue(&ca, now).unwrap() }
+        Responder { ids: IssuerIds::of(&ca).unwrap(), signer: Signer::issue(&ca, now).unwrap(), _dir: dir }
     })
 }
 
