@@ -18,6 +18,7 @@ use crate::{
     pki::{
         issue::KeyType,
         p12::{P12Encryption, P12Settings},
+        token::TokenSettings,
     },
 };
 
@@ -101,6 +102,20 @@ pub struct ConfigArgs {
     /// CA private key (PEM, PKCS#8).
     #[arg(long, env = "CJS_CA_KEY", global = true, requires = "ca_cert")]
     pub ca_key: Option<PathBuf>,
+    /// PKCS#11 module (shared library) of the HSM holding the CA key; when set, the CA key is
+    /// in that token (generated there on first start) instead of a file.
+    #[arg(long, env = "CJS_CA_PKCS11_MODULE", global = true)]
+    pub ca_pkcs11_module: Option<PathBuf>,
+    /// Label of the PKCS#11 token holding the CA key.
+    #[arg(long, env = "CJS_CA_PKCS11_TOKEN_LABEL", global = true)]
+    pub ca_pkcs11_token_label: Option<String>,
+    /// Label of the CA key pair in the token (default cjs-ca).
+    #[arg(long, env = "CJS_CA_PKCS11_KEY_LABEL", global = true)]
+    pub ca_pkcs11_key_label: Option<String>,
+    /// File holding the token's user PIN (one line), when the PIN is not in CJS_CA_PKCS11_PIN.
+    /// (The PIN itself is never a flag.)
+    #[arg(long, env = "CJS_CA_PKCS11_PIN_FILE", global = true)]
+    pub ca_pkcs11_pin_file: Option<PathBuf>,
     /// File holding the secret that signs issuance tokens; generated in the data directory when not given.
     #[arg(long, env = "CJS_TOKEN_KEY_FILE", global = true)]
     pub token_key_file: Option<PathBuf>,
@@ -289,6 +304,8 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     pub ca_cert: Option<PathBuf>,
     pub ca_key: Option<PathBuf>,
+    /// The PKCS#11 token holding the CA key, when the key is not a file.
+    pub ca_token: Option<TokenSettings>,
     pub token_key_file: PathBuf,
     pub lockout: LockoutPolicy,
     pub cert_key_type: KeyType,
@@ -343,6 +360,7 @@ impl Config {
             tls_key: s.tls_key.clone(),
             ca_cert: s.ca_cert.clone(),
             ca_key: s.ca_key.clone(),
+            ca_token: token_settings(&s)?,
             lockout: LockoutPolicy {
                 max_failures: s.lockout_max_failures.unwrap_or(lockout.max_failures),
                 lock_duration: s.lockout_minutes.map_or(lockout.lock_duration, minutes),
@@ -399,7 +417,11 @@ impl Config {
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             bail!("tls_cert and tls_key must be given together");
         }
-        if self.ca_cert.is_some() != self.ca_key.is_some() {
+        if self.ca_token.is_some() {
+            if self.ca_key.is_some() {
+                bail!("ca_key and ca_pkcs11_module exclude each other: the CA key is either a file or in a token");
+            }
+        } else if self.ca_cert.is_some() != self.ca_key.is_some() {
             bail!("ca_cert and ca_key must be given together");
         }
         if !self.public_url.starts_with("https://") {
@@ -465,6 +487,41 @@ impl Config {
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
     }
+}
+
+/// Environment variable holding the PKCS#11 user PIN of the CA's token.
+pub const PKCS11_PIN_VAR: &str = "CJS_CA_PKCS11_PIN";
+/// Label of the CA key pair in the token when none is given.
+pub const DEFAULT_PKCS11_KEY_LABEL: &str = "cjs-ca";
+
+/// The token of the CA key, when `ca_pkcs11_module` is set: its label, the key's, and the PIN
+/// (from [`PKCS11_PIN_VAR`], else the first line of `ca_pkcs11_pin_file`).
+fn token_settings(s: &ConfigArgs) -> anyhow::Result<Option<TokenSettings>> {
+    let Some(module) = s.ca_pkcs11_module.clone() else {
+        if s.ca_pkcs11_token_label.is_some() || s.ca_pkcs11_key_label.is_some() || s.ca_pkcs11_pin_file.is_some() {
+            bail!("the ca_pkcs11_* settings need ca_pkcs11_module (the PKCS#11 library of the HSM)");
+        }
+        return Ok(None);
+    };
+    let token_label = s
+        .ca_pkcs11_token_label
+        .clone()
+        .filter(|l| !l.is_empty())
+        .context("ca_pkcs11_module is set: ca_pkcs11_token_label must name the token holding the CA key")?;
+    let key_label = s.ca_pkcs11_key_label.clone().unwrap_or_else(|| DEFAULT_PKCS11_KEY_LABEL.to_owned());
+    // Not required here: commands that never sign (`cjs admin revoke`…) run without it.
+    let pin = match (std::env::var(PKCS11_PIN_VAR), &s.ca_pkcs11_pin_file) {
+        (Ok(pin), _) if !pin.is_empty() => Some(pin),
+        (_, Some(file)) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("Failed to read ca_pkcs11_pin_file {}", file.display()))?;
+            let pin = text.lines().next().unwrap_or_default().to_owned();
+            anyhow::ensure!(!pin.is_empty(), "ca_pkcs11_pin_file {} holds no PIN", file.display());
+            Some(pin)
+        }
+        _ => None,
+    };
+    Ok(Some(TokenSettings { module, token_label, key_label, pin: pin.map(Secret) }))
 }
 
 /// Default per-company limit of users holding a valid certificate.

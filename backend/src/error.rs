@@ -52,6 +52,10 @@ pub enum ApiError {
     RequestTimeout,
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// The CA's key cannot sign (its PKCS#11 token removed or not answering): 503 on the calls
+    /// that sign, while the rest works.
+    #[error("CA signer unavailable")]
+    SignerUnavailable(#[source] anyhow::Error),
     /// Password work is queued to its limit (a flood): 503 with `Retry-After`, at once.
     #[error("busy")]
     Busy,
@@ -65,10 +69,18 @@ pub enum ApiError {
 /// An unexpected error from below: 500 — unless a database error in its chain says the database
 /// is unreachable or going away, which is 503 whichever path it came up (the CRL, revocation and
 /// the certificate insert go through `anyhow`), so one classifier decides for every path.
+/// So is a CA signature that failed in the token (rcgen's `RemoteKeyError`, [`crate::pki::token`]).
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         let unavailable = e.chain().any(|c| c.downcast_ref::<sea_orm::DbErr>().is_some_and(database_unavailable));
-        if unavailable { ApiError::Unavailable(e) } else { ApiError::Internal(e) }
+        let signer = e.chain().any(|c| matches!(c.downcast_ref::<rcgen::Error>(), Some(rcgen::Error::RemoteKeyError)));
+        if signer {
+            ApiError::SignerUnavailable(e)
+        } else if unavailable {
+            ApiError::Unavailable(e)
+        } else {
+            ApiError::Internal(e)
+        }
     }
 }
 
@@ -290,6 +302,10 @@ impl ApiError {
                 C::ServiceUnavailable,
                 "現在サービスを利用できません。しばらくしてから再度お試しください。",
             ),
+            ApiError::SignerUnavailable(_) => ErrorBody::new(
+                C::ServiceUnavailable,
+                "認証局の署名装置（HSM）に接続できないため、ただいま電子証明書の発行・更新・再発行などの署名を伴う処理を受け付けられません。しばらくしてから再度お試しください。ログインなどはそのままご利用いただけます。",
+            ),
             ApiError::Busy => {
                 ErrorBody::new(C::ServiceUnavailable, "ただいま混み合っています。しばらくしてから再度お試しください。")
             }
@@ -351,7 +367,9 @@ impl ResponseError for ApiError {
             ApiError::PasswordChangeRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::CertificateActive { .. } => StatusCode::CONFLICT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Unavailable(_) | ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::SignerUnavailable(_) | ApiError::Busy => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -362,6 +380,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Internal(e) => tracing::error!(error = ?e, "request failed"),
             ApiError::Unavailable(e) => tracing::warn!(error = %format!("{e:#}"), "service unavailable"),
+            ApiError::SignerUnavailable(e) => tracing::error!(error = %format!("{e:#}"), "the CA cannot sign"),
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
@@ -372,6 +391,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Busy => {
                 response.insert_header(("Retry-After", "1"));
+            }
+            ApiError::SignerUnavailable(_) => {
+                response.insert_header(("Retry-After", "30"));
             }
             _ => {}
         }
@@ -385,7 +407,7 @@ impl ApiError {
     pub fn for_operator(self) -> anyhow::Error {
         let message = self.body().message;
         match self {
-            ApiError::Internal(e) | ApiError::Unavailable(e) => e.context(message),
+            ApiError::Internal(e) | ApiError::Unavailable(e) | ApiError::SignerUnavailable(e) => e.context(message),
             _ => anyhow::anyhow!(message),
         }
     }

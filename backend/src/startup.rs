@@ -102,9 +102,16 @@ impl Application {
         let http_addr = http_listener.as_ref().map(TcpListener::local_addr).transpose()?;
         let pointers = RevocationPointers::under(&config.revocation_base(http_addr));
         tracing::info!(crl = %pointers.crl, ocsp = %pointers.ocsp, "revocation pointers of issued certificates");
-        let ca_paths = config.ca_cert.as_deref().zip(config.ca_key.as_deref());
-        let ca =
-            Arc::new(CertificateAuthority::load_or_create(&config.data_dir, ca_paths, now)?.with_pointers(pointers));
+        let ca = match &config.ca_token {
+            Some(token) => {
+                CertificateAuthority::load_or_create_in_token(&config.data_dir, config.ca_cert.as_deref(), token, now)?
+            }
+            None => {
+                let paths = config.ca_cert.as_deref().zip(config.ca_key.as_deref());
+                CertificateAuthority::load_or_create(&config.data_dir, paths, now)?
+            }
+        };
+        let ca = Arc::new(ca.with_pointers(pointers));
         let (cert_path, key_path) = match (&config.tls_cert, &config.tls_key) {
             (Some(c), Some(k)) => (c.clone(), k.clone()),
             _ => ca.ensure_server_certificate(&config.data_dir, now)?,

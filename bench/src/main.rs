@@ -2,6 +2,7 @@
 //! the same run on the same machine (shared and noisy: medians and ratios are what count).
 //! `scripts/bench` builds the release binaries, installs the peers and runs this.
 
+mod hsm;
 mod issuance;
 mod revocation;
 mod scale;
@@ -39,7 +40,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "issuance,tls,password,flood,memory,frontend,revocation,ocsp,scale"
+        default_value = "issuance,hsm,tls,password,flood,memory,frontend,revocation,ocsp,scale"
     )]
     only: Vec<String>,
     #[arg(long, default_value = "cfssl")]
@@ -99,6 +100,16 @@ async fn main() -> anyhow::Result<()> {
             issuance::section(&args.cjs, Some(&args.cfssl), kt, &mut rows).await?;
             emit(&rows);
         }
+    }
+
+    if on("hsm") {
+        heading(
+            "Issuance with the CA key in SoftHSM2 beside the file key (authenticate → issue → .p12, P-256 client keys)",
+            &["CA key", "clients", "issues", "p50 / p95 ms", "throughput"],
+        );
+        let mut rows = Vec::new();
+        hsm::section(&args.cjs, &mut rows).await?;
+        emit(&rows);
     }
 
     if on("tls") || on("memory") || on("password") {
@@ -382,10 +393,11 @@ async fn main() -> anyhow::Result<()> {
 
     if on("ocsp") {
         heading(
-            "OCSP (POST, a connection per request, no nonce; 200 serials, a tenth revoked) beside `openssl ocsp -index`",
+            "OCSP (POST; 200 serials, a tenth revoked) beside `openssl ocsp -index`",
             &[
                 "certificates on record",
                 "clients",
+                "requests",
                 "cjs answers/s",
                 "cjs p50 / p99 ms",
                 "OpenSSL answers/s",

@@ -83,7 +83,7 @@ pub async fn crl_section(cjs: &Path, out: &mut Vec<String>) -> anyhow::Result<()
         // The certificates revoked below: one active per user, after the revoked ones.
         seed(&db, revoked + 1, 40, usize::MAX, 0.0).await?;
         let now = OffsetDateTime::now_utc();
-        let ca = CertificateAuthority::load_or_create(&data, None, now)?;
+        let ca = std::sync::Arc::new(CertificateAuthority::load_or_create(&data, None, now)?);
         // A CA in service has issued CRLs before: the expired entries left with the second.
         regenerate(&db, &ca, now).await?;
         regenerate(&db, &ca, now).await?;
@@ -153,16 +153,18 @@ fn count_entries(der: &[u8]) -> usize {
     text.matches("Serial Number:").count()
 }
 
-/// OCSP requests (DER, no nonce, SHA-1 CertID as OpenSSL sends) for `serials`, made by OpenSSL.
-fn requests(ca_pem: &Path, serials: &[String], dir: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
+/// OCSP requests (DER, SHA-1 CertID as OpenSSL sends) for `serials`, made by OpenSSL: without
+/// a nonce (as RFC 5019 clients, nginx and caches ask), or each with a nonce of its own (so that
+/// no answer can be reused).
+fn requests(ca_pem: &Path, serials: &[String], nonce: bool, dir: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
     serials
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let path = dir.join(format!("req{i}.der"));
+            let path = dir.join(format!("req{i}-{nonce}.der"));
             util::run(
                 Command::new("openssl")
-                    .args(["ocsp", "-no_nonce", "-issuer"])
+                    .args(["ocsp", if nonce { "-nonce" } else { "-no_nonce" }, "-issuer"])
                     .arg(ca_pem)
                     .args(["-serial", &format!("0x{s}"), "-reqout"])
                     .arg(&path),
@@ -176,6 +178,7 @@ fn requests(ca_pem: &Path, serials: &[String], dir: &Path) -> anyhow::Result<Vec
 /// each request (as relying parties such as nginx ask: one query a connection) or keeping one
 /// (`keep_alive`; OpenSSL's responder serves one connection at a time, so the others wait):
 /// answers/s, p50 and p99 ms, and how many requests got no signed answer (failed or timed out).
+/// With no requests, each client GETs `url` instead.
 async fn load(
     url: &str,
     reqs: Arc<Vec<Vec<u8>>>,
@@ -193,10 +196,14 @@ async fn load(
                 reqwest::Client::builder().timeout(Duration::from_secs(10)).pool_max_idle_per_host(idle).build()?;
             let (mut lat, mut bad, mut i) = (Vec::new(), 0usize, c * 7);
             while Instant::now() < deadline {
-                let body = reqs[i % reqs.len()].clone();
-                i += 1;
                 let t = Instant::now();
-                let sent = client.post(&url).header("Content-Type", "application/ocsp-request").body(body).send().await;
+                let sent = if reqs.is_empty() {
+                    client.get(&url).send().await
+                } else {
+                    let body = reqs[i % reqs.len()].clone();
+                    i += 1;
+                    client.post(&url).header("Content-Type", "application/ocsp-request").body(body).send().await
+                };
                 match sent {
                     Ok(r) => match r.bytes().await {
                         Ok(bytes) if bytes.len() >= 100 => lat.push(ms(t.elapsed())),
@@ -291,7 +298,8 @@ pub async fn ocsp_section(cjs: &Path, rows: usize, secs: u64, out: &mut Vec<Stri
     // 200 serials spread over the rows; a tenth of them revoked (rows i with i % 20 == 0).
     let step = (rows / 200 / 20).max(1) * 20;
     let serials: Vec<String> = (0..200).map(|k| serial(k * step + usize::from(k % 10 != 0))).collect();
-    let reqs = Arc::new(requests(&ca_pem, &serials, dir.path())?);
+    let reqs = Arc::new(requests(&ca_pem, &serials, false, dir.path())?);
+    let with_nonce = Arc::new(requests(&ca_pem, &serials, true, dir.path())?);
     // It reads the whole index before it listens. (Not `wait_port`: OpenSSL 3.0's responder
     // hangs for good on a connection that closes before sending a request.)
     let ready = Instant::now() + Duration::from_secs(300);
@@ -300,16 +308,36 @@ pub async fn ocsp_section(cjs: &Path, rows: usize, secs: u64, out: &mut Vec<Stri
         anyhow::ensure!(Instant::now() < ready, "openssl ocsp did not answer");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    for (clients, keep_alive) in [(1usize, false), (16, false), (1, true), (16, true)] {
+    let runs = [
+        (1usize, false, false),
+        (16, false, false),
+        (1, true, false),
+        (16, true, false),
+        (1, true, true),
+        (16, true, true),
+        (16, false, true),
+    ];
+    for (clients, keep_alive, nonce) in runs {
+        let reqs = if nonce { with_nonce.clone() } else { reqs.clone() };
         let cjs_url = format!("http://127.0.0.1:{http_port}/pki/ocsp");
         let (c_rate, c50, c99, c_bad) = load(&cjs_url, reqs.clone(), clients, keep_alive, secs).await?;
         let openssl_url = format!("http://127.0.0.1:{openssl_port}/");
         let (o_rate, o50, o99, o_bad) = load(&openssl_url, reqs.clone(), clients, keep_alive, secs).await?;
         let mode = if keep_alive { "kept" } else { "one a request" };
+        let asked = if nonce { "with a nonce (each answer read and signed)" } else { "no nonce" };
         out.push(format!(
-            "| {rows} | {clients}, connections {mode} | {c_rate:.0} | {c50:.2} / {c99:.2} | {o_rate:.0} | {o50:.2} / {o99:.2} | {:.1}× | {} |",
+            "| {rows} | {clients}, connections {mode} | {asked} | {c_rate:.0} | {c50:.2} / {c99:.2} | {o_rate:.0} | {o50:.2} / {o99:.2} | {:.1}× | {} |",
             c_rate / o_rate,
             if c_bad + o_bad == 0 { "all signed".to_owned() } else { format!("{c_bad} / {o_bad} unsigned") }
+        ));
+    }
+    // The HTTP path alone, for scale: the same clients fetching /pki/ca.crt (no read, no signature).
+    for (clients, keep_alive) in [(16usize, false), (16, true)] {
+        let url = format!("http://127.0.0.1:{http_port}/pki/ca.crt");
+        let (rate, p50, p99, bad) = load(&url, Arc::new(Vec::new()), clients, keep_alive, secs).await?;
+        let mode = if keep_alive { "kept" } else { "one a request" };
+        out.push(format!(
+            "| {rows} | {clients}, connections {mode} | GET /pki/ca.crt (the HTTP path alone) | {rate:.0} | {p50:.2} / {p99:.2} | — | — | — | {bad} failed |"
         ));
     }
     drop(server);

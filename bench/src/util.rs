@@ -131,8 +131,20 @@ impl Server {
         database_url: Option<&str>,
         extra: &[&str],
     ) -> anyhow::Result<Self> {
+        Self::start_with_env(cjs, data_dir, database_url, extra, &[]).await
+    }
+
+    /// [`Server::start`] with `env` added to its environment.
+    pub async fn start_with_env(
+        cjs: &Path,
+        data_dir: &Path,
+        database_url: Option<&str>,
+        extra: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> anyhow::Result<Self> {
         let port = free_port();
         let mut cmd = Command::new(cjs);
+        cmd.envs(env.iter().copied());
         cmd.arg("serve").arg("--data-dir").arg(data_dir).args(["--listen", &format!("127.0.0.1:{port}")]);
         if let Some(url) = database_url {
             cmd.args(["--database-url", url]);

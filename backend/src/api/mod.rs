@@ -74,7 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub fn configure_revocation(cfg: &mut web::ServiceConfig) {
     use crate::pki::profile::{CA_CERT_PATH, CRL_PATH, OCSP_PATH};
     cfg.service(path(CA_CERT_PATH, "GET, HEAD").route(get().to(pki::ca_der)))
-        .service(path(CRL_PATH, "GET, HEAD").route(get().to(pki::crl_der)))
+        .service(path(CRL_PATH, "GET, HEAD").route(get().to(pki::crl)))
         .service(path(OCSP_PATH, "POST").route(web::post().to(pki::ocsp_post)))
         .service(path(&format!("{OCSP_PATH}/{{request:.*}}"), "GET, HEAD").route(get().to(pki::ocsp_get)));
 }

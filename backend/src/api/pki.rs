@@ -12,11 +12,10 @@ use actix_web::{
 };
 use base64::Engine;
 use common::api::PresentedCertificate;
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::{
-    certificates::ocsp::Answer,
+    certificates::ocsp::{Answer, Cacheable},
     error::ApiError,
     pki::profile::OCSP_PATH,
     state::AppState,
@@ -84,11 +83,6 @@ pub async fn ca_der(state: web::Data<AppState>) -> HttpResponse {
         .body(state.ca.cert_der().to_owned())
 }
 
-/// `GET /pki/crl`: the current CRL in DER (the CRL distribution point).
-pub async fn crl_der(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    crl(state).await
-}
-
 /// Longest OCSP request read (one with [`crate::pki::ocsp::MAX_REQUESTS`] certificates and a
 /// nonce is well under 1 KiB); a longer one is a malformed request.
 const MAX_OCSP_REQUEST: usize = 4096;
@@ -124,19 +118,19 @@ pub async fn ocsp_get(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
 /// The answer with the headers of RFC 5019 §6.2 when a cache may keep it (signed, no nonce).
 async fn ocsp_answer(state: &AppState, der: &[u8]) -> HttpResponse {
     let now = OffsetDateTime::now_utc();
-    let Answer { der, validity, cacheable } = state.ocsp.answer(der, now).await;
+    let Answer { der, cacheable } = state.ocsp.answer(der, now).await;
     let mut response = HttpResponse::Ok();
     response.content_type("application/ocsp-response");
-    match validity {
-        Some((this_update, next_update)) if cacheable => {
+    match cacheable {
+        Some(Cacheable { this_update, next_update, etag }) => {
             let max_age = (next_update - now).whole_seconds().max(0);
             response
                 .insert_header(("Cache-Control", format!("max-age={max_age}, public, no-transform, must-revalidate")))
                 .insert_header((LAST_MODIFIED, HttpDate::from(SystemTime::from(this_update))))
                 .insert_header((EXPIRES, HttpDate::from(SystemTime::from(next_update))))
-                .insert_header((ETAG, format!("\"{}\"", hex::encode(&Sha256::digest(&der)[..16]))));
+                .insert_header((ETAG, &*etag));
         }
-        _ => {
+        None => {
             response.insert_header(("Cache-Control", "no-store"));
         }
     }

@@ -21,8 +21,8 @@ use std::sync::Arc;
 
 use common::api::{CertificateStatus, RevocationReason, Role};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
@@ -44,7 +44,7 @@ pub const CRL_HISTORY: i64 = 10;
 /// the next number, and deletes the CRLs beyond [`CRL_HISTORY`].
 pub async fn regenerate<C: ConnectionTrait>(
     db: &C,
-    ca: &CertificateAuthority,
+    ca: &Arc<CertificateAuthority>,
     now: OffsetDateTime,
 ) -> Result<crl::Model, CertificateError> {
     // First the counter, then the list (see the module's doc).
@@ -57,15 +57,21 @@ pub async fn regenerate<C: ConnectionTrait>(
     }
     let revoked = revoked.all(db).await?;
     let number = last.map_or(1, |c| c.number + 1);
-    let entries: Vec<pki::crl::Revoked<'_>> = revoked
-        .iter()
-        .map(|c| pki::crl::Revoked {
-            serial: &c.serial,
-            revoked_at: c.revoked_at.unwrap_or(now),
-            reason: c.revocation_reason.as_deref().and_then(RevocationReason::parse),
-        })
-        .collect();
-    let der = pki::crl::sign(ca, &entries, number, now)?;
+    // The signature may be an HSM's: off the async worker.
+    let ca = ca.clone();
+    let der = tokio::task::spawn_blocking(move || {
+        let entries: Vec<pki::crl::Revoked<'_>> = revoked
+            .iter()
+            .map(|c| pki::crl::Revoked {
+                serial: &c.serial,
+                revoked_at: c.revoked_at.unwrap_or(now),
+                reason: c.revocation_reason.as_deref().and_then(RevocationReason::parse),
+            })
+            .collect();
+        pki::crl::sign(&ca, &entries, number, now)
+    })
+    .await
+    .map_err(anyhow::Error::new)??;
     let row = crl::ActiveModel {
         number: Set(number),
         this_update: Set(now),
@@ -79,21 +85,43 @@ pub async fn regenerate<C: ConnectionTrait>(
     Ok(row)
 }
 
-/// How many revocations were ever committed.
+/// How many revocations were ever committed (the OCSP responder's watermark too).
+pub(crate) async fn committed_revocations<C: ConnectionTrait>(db: &C) -> Result<i64, sea_orm::DbErr> {
+    let value = revocation_counter::Entity::find_by_id(1)
+        .select_only()
+        .column(revocation_counter::Column::Revocations)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?;
+    Ok(value.unwrap_or(0))
+}
+
 async fn counter<C: ConnectionTrait>(db: &C) -> Result<i64, CertificateError> {
-    let row = revocation_counter::Entity::find_by_id(1).one(db).await?;
-    Ok(row.map_or(0, |r| r.revocations))
+    Ok(committed_revocations(db).await?)
 }
 
-/// The newest stored CRL.
-async fn newest<C: ConnectionTrait>(db: &C) -> Result<Option<crl::Model>, CertificateError> {
-    Ok(crl::Entity::find().order_by_desc(crl::Column::Number).one(db).await?)
-}
-
-/// Whether `c` may still be served at `now` with `revocations` committed: it lists them all and
-/// is more than a day from its nextUpdate.
-fn still_current(c: &crl::Model, revocations: i64, now: OffsetDateTime) -> bool {
-    c.revocations >= revocations && c.next_update > now + Duration::days(1)
+/// The DER of the newest stored CRL when it may still be served at `now` with `revocations`
+/// committed: it lists them all and is more than a day from its nextUpdate. Its bytes are read
+/// only then.
+async fn newest_if_current<C: ConnectionTrait>(
+    db: &C,
+    revocations: i64,
+    now: OffsetDateTime,
+) -> Result<Option<Vec<u8>>, CertificateError> {
+    let newest: Option<(i64, i64, OffsetDateTime)> = crl::Entity::find()
+        .select_only()
+        .columns([crl::Column::Number, crl::Column::Revocations, crl::Column::NextUpdate])
+        .order_by_desc(crl::Column::Number)
+        .into_tuple()
+        .one(db)
+        .await?;
+    let Some((number, covered, next_update)) = newest else { return Ok(None) };
+    if covered < revocations || next_update <= now + Duration::days(1) {
+        return Ok(None);
+    }
+    let der: Option<Vec<u8>> =
+        crl::Entity::find_by_id(number).select_only().column(crl::Column::Der).into_tuple().one(db).await?;
+    Ok(der)
 }
 
 /// Revocation and the CRL of one process: see the module's doc.
@@ -129,17 +157,13 @@ impl Revocations {
     /// and is more than a day from its nextUpdate, else a newly signed one.
     pub async fn crl(&self, now: OffsetDateTime) -> Result<Vec<u8>, CertificateError> {
         let revocations = counter(&self.db).await?;
-        if let Some(c) = newest(&self.db).await?
-            && still_current(&c, revocations, now)
-        {
-            return Ok(c.der);
+        if let Some(der) = newest_if_current(&self.db, revocations, now).await? {
+            return Ok(der);
         }
         let _signing = self.signing.lock().await;
         // Whoever held the lock may have signed what we need.
-        if let Some(c) = newest(&self.db).await?
-            && still_current(&c, revocations, now)
-        {
-            return Ok(c.der);
+        if let Some(der) = newest_if_current(&self.db, revocations, now).await? {
+            return Ok(der);
         }
         let txn = self.db.begin().await?;
         match regenerate(&txn, &self.ca, now).await {
@@ -148,9 +172,10 @@ impl Revocations {
                 Ok(row.der)
             }
             Err(e) => {
-                // Another instance stored that number meanwhile: serve its CRL.
                 txn.rollback().await.ok();
-                newest(&self.db).await?.map(|c| c.der).ok_or(e)
+                // Another instance stored that number meanwhile: serve its CRL if it covers
+                // every revocation. Anything else (the signer failed) is the caller's error.
+                newest_if_current(&self.db, revocations, now).await?.ok_or(e)
             }
         }
     }
@@ -222,11 +247,16 @@ pub async fn revoke(
         now,
     )
     .await?;
-    revocation_counter::Entity::update_many()
+    let counted = revocation_counter::Entity::update_many()
         .col_expr(revocation_counter::Column::Revocations, Expr::col(revocation_counter::Column::Revocations).add(1))
         .filter(revocation_counter::Column::Id.eq(1))
         .exec(&txn)
         .await?;
+    if counted.rows_affected != 1 {
+        // The OCSP answers kept and the stored CRL rely on it: no revocation without it.
+        txn.rollback().await?;
+        return Err(anyhow::anyhow!("the revocation_counter row is missing: restore it (migration 000006)").into());
+    }
     txn.commit().await?;
     certificate::Entity::find_by_id(cert.id).one(db).await?.ok_or(CertificateError::NotFound)
 }

@@ -1,6 +1,8 @@
 //! The CA: an ECDSA P-384 key and a self-signed certificate valid for 10 years, created in the
-//! data directory on first start (key file mode 0600) or loaded from configured PEM paths.
-//! The key never reaches a log: [`CertificateAuthority`]'s `Debug` shows only the subject.
+//! data directory on first start (key file mode 0600) or loaded from configured PEM paths, or
+//! with the key in a PKCS#11 token ([`super::token`]), where it is generated on first start and
+//! only the certificate is written. The key never reaches a log: [`CertificateAuthority`]'s
+//! `Debug` shows only the subject.
 //!
 //! The same CA signs the loopback server certificate of the embedded default, so a browser that
 //! trusts `ca.pem` trusts the development server.
@@ -10,14 +12,48 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, Issuer,
-    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, string::PrintableString,
+    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, PublicKeyData, SignatureAlgorithm,
+    SigningKey, string::PrintableString,
 };
 use time::{Duration, OffsetDateTime};
 
 use super::{
     files,
     profile::{RevocationPointers, add_subject_key_identifier, random_serial},
+    token::{TokenKey, TokenSettings},
 };
+
+/// The CA's private key: a PEM file, or a key in a PKCS#11 token.
+#[derive(Debug)]
+pub enum CaKey {
+    File(KeyPair),
+    Token(TokenKey),
+}
+
+impl PublicKeyData for CaKey {
+    fn der_bytes(&self) -> &[u8] {
+        match self {
+            CaKey::File(k) => k.der_bytes(),
+            CaKey::Token(k) => k.der_bytes(),
+        }
+    }
+
+    fn algorithm(&self) -> &'static SignatureAlgorithm {
+        match self {
+            CaKey::File(k) => k.algorithm(),
+            CaKey::Token(k) => k.algorithm(),
+        }
+    }
+}
+
+impl SigningKey for CaKey {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        match self {
+            CaKey::File(k) => k.sign(msg),
+            CaKey::Token(k) => k.sign(msg),
+        }
+    }
+}
 
 /// Lifetime of a CA created here.
 pub const CA_LIFETIME: Duration = Duration::days(3652);
@@ -26,7 +62,7 @@ pub const SERVER_CERT_LIFETIME: Duration = Duration::days(397);
 
 /// The loaded CA.
 pub struct CertificateAuthority {
-    issuer: Issuer<'static, KeyPair>,
+    issuer: Issuer<'static, CaKey>,
     cert_der: Vec<u8>,
     cert_pem: String,
     subject: String,
@@ -64,10 +100,22 @@ impl CertificateAuthority {
     }
 
     fn load(cert_path: &Path, key_path: &Path) -> anyhow::Result<Self> {
-        let cert_pem = files::read(cert_path)?;
         let key = KeyPair::from_pem(&files::read(key_path)?)
             .map_err(|e| anyhow::anyhow!("{} is not a usable private key: {e}", key_path.display()))?;
+        Self::with_key(cert_path, CaKey::File(key))
+    }
+
+    /// The CA of the certificate at `cert_path` signing with `key`, which must be its key.
+    fn with_key(cert_path: &Path, key: CaKey) -> anyhow::Result<Self> {
+        let cert_pem = files::read(cert_path)?;
         let cert_der = files::first_certificate_der(&cert_pem, cert_path)?;
+        let (_, cert) = x509_parser::parse_x509_certificate(&cert_der)
+            .map_err(|e| anyhow::anyhow!("{} does not parse: {e}", cert_path.display()))?;
+        anyhow::ensure!(
+            cert.public_key().subject_public_key.data.as_ref() == key.der_bytes(),
+            "the CA key does not belong to {}: restore the matching key (or token) from backup",
+            cert_path.display()
+        );
         let issuer = Issuer::from_ca_cert_der(&cert_der.clone().into(), key)
             .map_err(|e| anyhow::anyhow!("{} is not a usable CA certificate: {e}", cert_path.display()))?;
         let subject = subject_of(&cert_der)?;
@@ -75,8 +123,8 @@ impl CertificateAuthority {
         Ok(Self { issuer, cert_der, cert_pem, subject, pointers: None })
     }
 
-    fn create(cert_path: &Path, key_path: &Path, now: OffsetDateTime) -> anyhow::Result<Self> {
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).context("Failed to generate the CA key")?;
+    /// The parameters of a new CA certificate, valid from `now`.
+    fn new_ca_params(now: OffsetDateTime) -> anyhow::Result<CertificateParams> {
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         // RFC 5280 (X520countryName): PrintableString, not rcgen's default UTF8String.
@@ -90,11 +138,71 @@ impl CertificateAuthority {
         params.not_before = now - Duration::minutes(5);
         params.not_after = now + CA_LIFETIME;
         params.serial_number = Some(random_serial().0);
-        let cert = params.self_signed(&key).context("Failed to self-sign the CA certificate")?;
+        Ok(params)
+    }
+
+    fn create(cert_path: &Path, key_path: &Path, now: OffsetDateTime) -> anyhow::Result<Self> {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).context("Failed to generate the CA key")?;
+        let cert = Self::new_ca_params(now)?.self_signed(&key).context("Failed to self-sign the CA certificate")?;
         files::write_private(key_path, key.serialize_pem().as_bytes())?;
         files::write_public(cert_path, cert.pem().as_bytes())?;
         tracing::info!(path = %cert_path.display(), "created a new CA");
         Self::load(cert_path, key_path)
+    }
+
+    /// The CA whose key is in the PKCS#11 token of `settings` and whose certificate is
+    /// `cert_path` (default: `ca.pem` in the data directory). On first start (no certificate
+    /// yet) the key pair is generated in the token, or the key found there under its label is
+    /// taken (a first start that stopped before writing the certificate), and only the
+    /// certificate is written. Later starts check that the token's key is the certificate's.
+    pub fn load_or_create_in_token(
+        data_dir: &Path,
+        cert_path: Option<&Path>,
+        settings: &TokenSettings,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<Self> {
+        if let Some(configured) = cert_path {
+            anyhow::ensure!(
+                configured.exists(),
+                "ca_cert {} does not exist: a configured CA certificate is never made anew (leave ca_cert unset to create ca.pem in the data directory)",
+                configured.display()
+            );
+        }
+        let cert_path = cert_path.map_or_else(|| data_dir.join("ca.pem"), Path::to_path_buf);
+        let key_file = data_dir.join("ca-key.pem");
+        anyhow::ensure!(
+            !key_file.exists(),
+            "{} exists, but the CA key is configured to be in a PKCS#11 token: a CA whose key is a file moves to a token by a CA rollover (README, \"The CA key in an HSM\")",
+            key_file.display()
+        );
+        let found = TokenKey::open(settings)?;
+        if cert_path.exists() {
+            let key = found.with_context(|| {
+                format!(
+                    "{} exists but the token {:?} holds no key labelled {:?}: restore the token from its backup",
+                    cert_path.display(),
+                    settings.token_label,
+                    settings.key_label
+                )
+            })?;
+            return Self::with_key(&cert_path, CaKey::Token(key));
+        }
+        let key = match found {
+            Some(key) => {
+                tracing::warn!(token = %settings.token_label, key = %settings.key_label, "no CA certificate yet: taking the key already in the token");
+                key
+            }
+            None => {
+                let key = TokenKey::generate(settings)?;
+                tracing::info!(token = %settings.token_label, key = %settings.key_label, "generated the CA key pair in the token");
+                key
+            }
+        };
+        let key = CaKey::Token(key);
+        let cert = Self::new_ca_params(now)?.self_signed(&key).context("Failed to self-sign the CA certificate")?;
+        files::write_public(&cert_path, cert.pem().as_bytes())?;
+        tracing::info!(path = %cert_path.display(), "created a new CA (key in the PKCS#11 token)");
+        Self::with_key(&cert_path, key)
     }
 
     /// This CA with `pointers` written into the client certificates it issues.
@@ -108,7 +216,7 @@ impl CertificateAuthority {
         self.pointers.as_ref()
     }
 
-    pub fn issuer(&self) -> &Issuer<'static, KeyPair> {
+    pub fn issuer(&self) -> &Issuer<'static, CaKey> {
         &self.issuer
     }
 

@@ -9,5 +9,6 @@ pub mod issue;
 pub mod ocsp;
 pub mod p12;
 pub mod profile;
+pub mod token;
 
-pub use ca::CertificateAuthority;
+pub use ca::{CaKey, CertificateAuthority};

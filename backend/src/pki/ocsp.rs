@@ -144,11 +144,6 @@ impl Signer {
     pub fn due(&self, now: OffsetDateTime) -> bool {
         now >= self.not_before + SIGNER_RENEWAL
     }
-
-    /// The DER of its certificate.
-    pub fn cert_der(&self) -> anyhow::Result<Vec<u8>> {
-        Ok(self.cert.to_der()?)
-    }
 }
 
 /// Why a request gets no per-certificate answer.
@@ -188,6 +183,8 @@ pub struct Request {
     pub asked: Vec<Asked>,
     /// The nonce extension, echoed as it came (RFC 6960 §4.4.1).
     nonce: Option<Extension>,
+    /// Whether it came signed (the signature is ignored).
+    signed: bool,
 }
 
 impl Request {
@@ -195,12 +192,27 @@ impl Request {
     pub fn has_nonce(&self) -> bool {
         self.nonce.is_some()
     }
+
+    /// What identifies the answer to this request among others, when it may be kept and
+    /// served again: the SHA-256 of the CertIDs asked about, in order (the answer depends on
+    /// nothing else). `None` for a request with a nonce, or a signed one.
+    pub fn reuse_key(&self) -> Option<[u8; 32]> {
+        if self.nonce.is_some() || self.signed {
+            return None;
+        }
+        let mut hash = Sha256::new();
+        for a in &self.asked {
+            hash.update(a.cert_id.to_der().ok()?);
+        }
+        Some(hash.finalize().into())
+    }
 }
 
 /// Decodes a DER OCSPRequest. Signed requests are accepted and their signature ignored (RFC 5019
 /// §2.1.2 clients do not sign).
 pub fn parse(der: &[u8], issuer: &IssuerIds) -> Result<Request, Refusal> {
     let request = OcspRequest::from_der(der).map_err(|_| Refusal::Malformed)?;
+    let signed = request.optional_signature.is_some();
     let tbs = request.tbs_request;
     if tbs.request_list.is_empty() || tbs.request_list.len() > MAX_REQUESTS {
         return Err(Refusal::Malformed);
@@ -226,7 +238,7 @@ pub fn parse(der: &[u8], issuer: &IssuerIds) -> Result<Request, Refusal> {
     if asked.iter().all(|a| a.serial.is_none()) {
         return Err(Refusal::Unauthorized);
     }
-    Ok(Request { asked, nonce })
+    Ok(Request { asked, nonce, signed })
 }
 
 /// The status of one certificate.

@@ -2,16 +2,16 @@
 //! certificate stays listed up to the first CRL issued after its expiry and then leaves; the
 //! stored CRL history stays bounded. Checked with OpenSSL, which verifies each CRL against the CA.
 
-use backend::db::entities::{certificate, user};
+use backend::db::entities::user;
 use backend::{
     certificates::revocation::{CRL_HISTORY, regenerate},
     pki::CertificateAuthority,
 };
 use common::api::CertificateStatus;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use sea_orm::EntityTrait;
 use time::OffsetDateTime;
 
-use crate::helpers::{TestDb, TestStore, each_database, verified_crl_text};
+use crate::helpers::{TestDb, TestStore, each_database, insert_certificate, verified_crl_text};
 
 /// The serials a CRL lists (lower-case hex), after OpenSSL verified it against the CA.
 fn listed_serials(store: &TestStore, der: &[u8]) -> Vec<String> {
@@ -27,7 +27,7 @@ async fn expired_revoked_certificates_leave_the_crl_after_one_more_and_history_i
     let store = TestStore::fresh(db).await;
     store.create_master("テスト株式会社", "master01", "Init1234").await;
     let now = OffsetDateTime::now_utc();
-    let ca = CertificateAuthority::load_or_create(&store.data_dir, None, now).unwrap();
+    let ca = std::sync::Arc::new(CertificateAuthority::load_or_create(&store.data_dir, None, now).unwrap());
     // Three revoked certificates of the master: expired a year ago, expiring in a minute, valid
     // for a year; and one active.
     let master = user::Entity::find().one(&store.db).await.unwrap().unwrap();
@@ -39,25 +39,8 @@ async fn expired_revoked_certificates_leave_the_crl_after_one_more_and_history_i
         ("0a04", now + year, CertificateStatus::Active),
     ];
     for (serial, not_after, status) in rows {
-        let revoked = status == CertificateStatus::Revoked;
-        certificate::ActiveModel {
-            serial: Set(serial.to_owned()),
-            user_pk: Set(master.id),
-            org_id: Set(master.org_id),
-            subject_cn: Set(master.user_id.clone()),
-            not_before: Set(now - year - year),
-            not_after: Set(not_after),
-            fingerprint_sha256: Set(format!("fp{serial}")),
-            key_type: Set("p256".to_owned()),
-            status: Set(status),
-            revoked_at: Set(revoked.then_some(now - year)),
-            revocation_reason: Set(revoked.then(|| "superseded".to_owned())),
-            created_at: Set(now - year - year),
-            ..Default::default()
-        }
-        .insert(&store.db)
-        .await
-        .unwrap();
+        let revoked_at = (status == CertificateStatus::Revoked).then_some(now - year);
+        insert_certificate(&store.db, &master, serial, (now - year - year, not_after), revoked_at).await;
     }
     let first = regenerate(&store.db, &ca, now).await.unwrap();
     assert_eq!(listed_serials(&store, &first.der), ["0a01", "0a02", "0a03"], "the first CRL lists every revoked one");
@@ -87,24 +70,8 @@ async fn a_crl_fetched_after_a_revocation_lists_it_while_others_revoke_and_fetch
     let now = OffsetDateTime::now_utc();
     let serials: Vec<String> = (0..12).map(|i| format!("0b{i:02x}")).collect();
     for serial in &serials {
-        certificate::ActiveModel {
-            serial: Set(serial.clone()),
-            user_pk: Set(master.id),
-            org_id: Set(master.org_id),
-            subject_cn: Set(master.user_id.clone()),
-            not_before: Set(now - time::Duration::days(1)),
-            not_after: Set(now + time::Duration::days(300)),
-            fingerprint_sha256: Set(format!("fp{serial}")),
-            key_type: Set("p256".to_owned()),
-            status: Set(CertificateStatus::Active),
-            revoked_at: Set(None),
-            revocation_reason: Set(None),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&app.db)
-        .await
-        .unwrap();
+        let validity = (now - time::Duration::days(1), now + time::Duration::days(300));
+        insert_certificate(&app.db, &master, serial, validity, None).await;
     }
     let crl_url = app.url("/pki/crl");
     let mut tasks = tokio::task::JoinSet::new();

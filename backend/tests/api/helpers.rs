@@ -421,16 +421,7 @@ impl TestApp {
     /// Issues a certificate to `id` through the API; returns its certificate + key as PEM and its serial.
     pub async fn issued_identity(&self, id: &str, pw: &str) -> (Vec<u8>, String) {
         let (p12_bytes, serial) = self.issued(id, pw).await;
-        let dir = tempfile::tempdir().unwrap();
-        let p12 = dir.path().join("x.p12");
-        std::fs::write(&p12, p12_bytes).unwrap();
-        let out = dir.path().join("x.pem");
-        run(Command::new("openssl")
-            .args(["pkcs12", "-noenc", "-passin", &format!("pass:{pw}"), "-in"])
-            .arg(&p12)
-            .arg("-out")
-            .arg(&out));
-        (std::fs::read(&out).unwrap(), serial)
+        (identity_pem(&p12_bytes, pw), serial)
     }
 
     /// A browser presenting `identity` (PEM), logged in as `id`.
@@ -665,19 +656,23 @@ impl Drop for SmtpSink {
 /// listening on `port` (0: any), with `extra` flags. Output is discarded. The test's load stands
 /// for many users, so the per-address throttle is off unless `extra` sets it.
 pub fn serve_process(data_dir: &std::path::Path, url: &str, port: u16, extra: &[&str]) -> std::process::Child {
+    serve_command(data_dir, url, port, extra).spawn().unwrap()
+}
+
+/// The command [`serve_process`] runs, for a test that adds to its environment.
+pub fn serve_command(data_dir: &std::path::Path, url: &str, port: u16, extra: &[&str]) -> Command {
     let throttle: &[&str] =
         if extra.contains(&"--password-attempts-per-minute") { &[] } else { &["--password-attempts-per-minute", "0"] };
-    Command::new(env!("CARGO_BIN_EXE_cjs"))
-        .args(throttle)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cjs"));
+    cmd.args(throttle)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data_dir)
         .args(["--database-url", url])
         .args(extra)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
+        .stderr(std::process::Stdio::null());
+    cmd
 }
 
 /// A fresh data directory and database URL (SQLite inside it, or a fresh PostgreSQL database).
@@ -716,6 +711,20 @@ pub fn verified_crl_text(data_dir: &std::path::Path, der: &[u8]) -> String {
     text
 }
 
+/// The certificate and key of the .p12 `p12` (password `pw`) as PEM, by OpenSSL.
+pub fn identity_pem(p12: &[u8], pw: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.p12");
+    std::fs::write(&path, p12).unwrap();
+    let out = dir.path().join("x.pem");
+    run(Command::new("openssl")
+        .args(["pkcs12", "-noenc", "-passin", &format!("pass:{pw}"), "-in"])
+        .arg(&path)
+        .arg("-out")
+        .arg(&out));
+    std::fs::read(&out).unwrap()
+}
+
 /// Runs an external command, failing the test with its output if it fails.
 pub fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
@@ -729,4 +738,38 @@ pub fn python_tool(name: &str) -> PathBuf {
     let python = std::env::var("CJS_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let bin = PathBuf::from(python).parent().map(|d| d.join(name)).filter(|p| p.exists());
     bin.unwrap_or_else(|| PathBuf::from(name))
+}
+
+/// A certificate row of `owner` written straight into the database (no key, no DER): for tests
+/// of the revocation data at sizes issuing would take too long for. Revoked (superseded, at
+/// `revoked_at`) when `revoked_at` is given, else active.
+pub async fn insert_certificate(
+    db: &DatabaseConnection,
+    owner: &backend::db::entities::user::Model,
+    serial: &str,
+    validity: (OffsetDateTime, OffsetDateTime),
+    revoked_at: Option<OffsetDateTime>,
+) {
+    use backend::db::entities::certificate;
+    use common::api::CertificateStatus;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let status = if revoked_at.is_some() { CertificateStatus::Revoked } else { CertificateStatus::Active };
+    certificate::ActiveModel {
+        serial: Set(serial.to_owned()),
+        user_pk: Set(owner.id),
+        org_id: Set(owner.org_id),
+        subject_cn: Set(owner.user_id.clone()),
+        not_before: Set(validity.0),
+        not_after: Set(validity.1),
+        fingerprint_sha256: Set(format!("fp{serial}")),
+        key_type: Set("p256".to_owned()),
+        status: Set(status),
+        revoked_at: Set(revoked_at),
+        revocation_reason: Set(revoked_at.map(|_| "superseded".to_owned())),
+        created_at: Set(validity.0),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
 }

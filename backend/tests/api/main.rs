@@ -12,6 +12,7 @@ mod crl;
 mod faults;
 mod health;
 mod helpers;
+mod hsm;
 mod issuance;
 mod login;
 mod mail;

@@ -123,8 +123,14 @@ async fn the_get_form_is_cacheable_and_malformed_requests_get_an_ocsp_answer() {
     for h in ["last-modified", "expires", "etag"] {
         assert!(r.headers().contains_key(h), "RFC 5019 §6.2 header {h}");
     }
+    let etag = r.headers()["etag"].clone();
+    let first = r.bytes().await.unwrap();
+    // Asked again: the kept answer, the same bytes (no new signature while nothing was revoked).
+    let again = http.get(format!("{base}/pki/ocsp/{escaped}")).send().await.unwrap();
+    assert_eq!(again.headers()["etag"], etag);
+    assert_eq!(again.bytes().await.unwrap(), first, "the kept signed answer");
     let resp = dir.path().join("resp.der");
-    std::fs::write(&resp, r.bytes().await.unwrap()).unwrap();
+    std::fs::write(&resp, &first).unwrap();
     let out = run(Command::new("openssl")
         .args(["ocsp", "-respin"])
         .arg(&resp)
@@ -282,4 +288,94 @@ async fn nginx_lets_a_valid_certificate_in_and_refuses_it_once_revoked_by_ocsp_a
     let (_crl_nginx, crl_port) = start_nginx(&app, &by_crl, &crl_directive);
     let (status, body) = through_nginx(&app, crl_port, &identity).await;
     assert_eq!(status, 400, "the new CRL lists it: {body}");
+}
+
+/// The status in the signed OCSP answer `der` (one certificate asked about): "good", "revoked"
+/// or "unknown"; anything else fails the test.
+fn single_status(der: &[u8]) -> &'static str {
+    use der::Decode;
+    use x509_ocsp::{BasicOcspResponse, CertStatus, OcspResponse};
+    let response = OcspResponse::from_der(der).expect("an OCSP response");
+    let bytes = response.response_bytes.expect("a signed answer, not a refusal");
+    let basic = BasicOcspResponse::from_der(bytes.response.as_bytes()).unwrap();
+    match basic.tbs_response_data.responses[0].cert_status {
+        CertStatus::Good(_) => "good",
+        CertStatus::Revoked(_) => "revoked",
+        CertStatus::Unknown(_) => "unknown",
+    }
+}
+
+each_database!(a_revocation_is_in_the_next_answer_while_others_ask_about_the_same_certificates);
+/// The responder keeps signed answers and reads the revocation counter once for a burst of
+/// requests: neither may hide a revocation. Twelve certificates are asked about (so their `good`
+/// answers are kept); then each of twelve tasks revokes one and at once asks about it, while four
+/// others ask about all twelve over and over (re-keeping answers read before the revocations).
+/// Every answer after a revocation says `revoked`; the others are `good` or `revoked`, never a
+/// refusal or `unknown`.
+async fn a_revocation_is_in_the_next_answer_while_others_ask_about_the_same_certificates(db: &TestDb) {
+    use backend::db::entities::user;
+    use sea_orm::EntityTrait;
+    use time::{Duration, OffsetDateTime};
+
+    let app = spawn(db, Options { http_listen: true, ..Options::default() }).await;
+    app.create_master("並行ＯＣＳＰ株式会社", "master01", "Init1234").await;
+    let master = user::Entity::find().one(&app.db).await.unwrap().unwrap();
+    let now = OffsetDateTime::now_utc();
+    let dir = tempfile::tempdir().unwrap();
+    let mut serials = Vec::new();
+    for i in 0..12 {
+        let serial = format!("0c{i:02x}");
+        crate::helpers::insert_certificate(
+            &app.db,
+            &master,
+            &serial,
+            (now - Duration::days(1), now + Duration::days(300)),
+            None,
+        )
+        .await;
+        let out = dir.path().join(format!("{serial}.der"));
+        run(Command::new("openssl")
+            .args(["ocsp", "-no_nonce", "-issuer"])
+            .arg(app.data_dir.join("ca.pem"))
+            .args(["-serial", &format!("0x{serial}"), "-reqout"])
+            .arg(&out));
+        serials.push((serial, std::fs::read(&out).unwrap()));
+    }
+    let url = format!("http://127.0.0.1:{}/pki/ocsp", app.http_port.unwrap());
+    let http = reqwest::Client::new();
+    let ask = |http: reqwest::Client, url: String, body: Vec<u8>| async move {
+        let r = http.post(&url).header("Content-Type", "application/ocsp-request").body(body).send().await.unwrap();
+        single_status(&r.bytes().await.unwrap())
+    };
+    for (serial, req) in &serials {
+        assert_eq!(ask(http.clone(), url.clone(), req.clone()).await, "good", "{serial} before");
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (serial, req) in serials.clone() {
+        let (revocations, http, url) = (app.state.revocations.clone(), http.clone(), url.clone());
+        tasks.spawn(async move {
+            let reason = common::api::RevocationReason::KeyCompromise;
+            let actor = backend::auth::accounts::Actor::Cli;
+            revocations.revoke(&actor, &serial, reason, OffsetDateTime::now_utc()).await.unwrap();
+            assert_eq!(ask(http, url, req).await, "revoked", "the answer right after revoking {serial}");
+        });
+    }
+    for k in 0..4 {
+        let (http, url, serials) = (http.clone(), url.clone(), serials.clone());
+        tasks.spawn(async move {
+            for round in 0..10 {
+                for (serial, req) in serials.iter().cycle().skip(k * 3).take(serials.len()) {
+                    let status = ask(http.clone(), url.clone(), req.clone()).await;
+                    assert!(matches!(status, "good" | "revoked"), "{serial} in round {round}: {status}");
+                }
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    for (serial, req) in &serials {
+        assert_eq!(ask(http.clone(), url.clone(), req.clone()).await, "revoked", "{serial} at the end");
+    }
+    assert_eq!(app.count("SELECT revocations AS n FROM revocation_counter").await, 12);
 }

@@ -1,0 +1,317 @@
+//! The CA key in a PKCS#11 token, with the real SoftHSM2 (Debian `softhsm2`): a token made by the
+//! test in a temporary directory (`SOFTHSM2_CONF`), `cjs serve` as a separate process using it,
+//! and OpenSC's `pkcs11-tool` looking at what the token holds. The key is generated in the token
+//! and never leaves it; certificates, CRLs, the server certificate and the OCSP responder's
+//! certificate are signed through it; issuance works under 8 concurrent clients; a wrong PIN or
+//! module is a clear start-up error; a token gone while running turns the signing calls into 503
+//! while login and the CRL keep working, and signing comes back when the token does.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use sea_orm::ConnectionTrait;
+
+use crate::helpers::{
+    Browser, TestDb, TestStore, client_with, each_database, identity_pem, run, serve_command, verified_crl_text,
+};
+
+const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+const TOKEN: &str = "cjs-test-ca";
+const PIN: &str = "8642-user";
+
+/// A SoftHSM2 token directory of its own with one initialised token.
+struct SoftHsm {
+    dir: tempfile::TempDir,
+}
+
+impl SoftHsm {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("tokens")).unwrap();
+        let conf = format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            dir.path().join("tokens").display()
+        );
+        std::fs::write(dir.path().join("softhsm2.conf"), conf).unwrap();
+        let hsm = Self { dir };
+        run(hsm.command("softhsm2-util").args([
+            "--init-token",
+            "--free",
+            "--label",
+            TOKEN,
+            "--pin",
+            PIN,
+            "--so-pin",
+            "1357-so",
+        ]));
+        hsm
+    }
+
+    fn conf(&self) -> PathBuf {
+        self.dir.path().join("softhsm2.conf")
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env("SOFTHSM2_CONF", self.conf());
+        cmd
+    }
+
+    /// `pkcs11-tool` on the token, logged in.
+    fn tool(&self, args: &[&str]) -> String {
+        run(self
+            .command("pkcs11-tool")
+            .args(["--module", MODULE, "--token-label", TOKEN, "--login", "--pin", PIN])
+            .args(args))
+    }
+
+    /// The token's directory (SoftHSM keeps one per token), and where it goes while "removed".
+    fn token_dir(&self) -> (PathBuf, PathBuf) {
+        let tokens = self.dir.path().join("tokens");
+        let dir = std::fs::read_dir(&tokens).unwrap().next().unwrap().unwrap().path();
+        (dir, self.dir.path().join("removed"))
+    }
+
+    /// `cjs serve` with the CA key in this token, PIN from the environment.
+    fn serve(&self, store: &TestStore, port: u16, pin: &str, extra: &[&str]) -> Command {
+        let mut cmd = serve_command(&store.data_dir, &store.database_url, port, extra);
+        cmd.args(["--ca-pkcs11-module", MODULE, "--ca-pkcs11-token-label", TOKEN])
+            .env("SOFTHSM2_CONF", self.conf())
+            .env("CJS_CA_PKCS11_PIN", pin);
+        cmd
+    }
+}
+
+/// Kills the server when the test ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts `cmd` and waits until it answers /api/health over TLS trusting the data directory's CA.
+async fn started(mut cmd: Command, data_dir: &Path, base: &str) -> Server {
+    let server = Server(cmd.spawn().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !data_dir.join("ca.pem").exists() {
+        assert!(Instant::now() < deadline, "no CA certificate was written");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let client = client_with(data_dir, None);
+    loop {
+        if let Ok(r) = client.get(format!("{base}/api/health")).send().await
+            && r.status().is_success()
+        {
+            return server;
+        }
+        assert!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs `cmd`, which must fail to start: its error output.
+fn refused_start(mut cmd: Command) -> String {
+    let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(!status.success(), "it should have refused to start");
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            return err;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("it started instead of refusing");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+async fn store_with_users(db: &TestDb, users: usize) -> TestStore {
+    let store = TestStore::fresh(db).await;
+    store.create_master("ＨＳＭ試験株式会社", "master01", "Secret123").await;
+    for i in 0..users {
+        store.create_general("master01", &format!("user{i:02}"), "Secret123").await;
+    }
+    store.db.execute_unprepared("UPDATE organizations SET certificate_limit = 100").await.unwrap();
+    store.db.execute_unprepared("UPDATE users SET must_change_password = false").await.unwrap();
+    store
+}
+
+/// `openssl verify` of the certificate in `pem` against the CA of `data_dir`.
+fn verifies(data_dir: &Path, pem: &[u8]) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("leaf.pem"), pem).unwrap();
+    let out = Command::new("openssl")
+        .args(["verify", "-CAfile"])
+        .arg(data_dir.join("ca.pem"))
+        .arg(dir.path().join("leaf.pem"))
+        .output()
+        .unwrap();
+    out.status.success()
+}
+
+each_database!(the_ca_key_stays_in_the_token_and_signs_everything_under_concurrent_issuance);
+async fn the_ca_key_stays_in_the_token_and_signs_everything_under_concurrent_issuance(db: &TestDb) {
+    const CLIENTS: usize = 8;
+    let hsm = SoftHsm::new();
+    let store = store_with_users(db, CLIENTS).await;
+    let (port, http_port) = (free_port(), free_port());
+    let base = format!("https://127.0.0.1:{port}");
+    let http = format!("127.0.0.1:{http_port}");
+    let server = started(hsm.serve(&store, port, PIN, &["--http-listen", &http]), &store.data_dir, &base).await;
+
+    // Generated in the token, never extractable; only the certificate is in the data directory.
+    assert!(!store.data_dir.join("ca-key.pem").exists(), "no CA key file");
+    let keys = hsm.tool(&["--list-objects", "--type", "privkey"]);
+    assert!(keys.contains("Private Key Object; EC") && keys.contains("label:      cjs-ca"), "{keys}");
+    assert!(keys.contains("never extractable") && keys.contains("always sensitive"), "{keys}");
+    let public = hsm.tool(&["--list-objects", "--type", "pubkey"]);
+    assert!(public.contains("EC_POINT 384 bits"), "a P-384 key: {public}");
+
+    // Eight clients issue at once; every certificate verifies against /api/ca.pem.
+    let client = client_with(&store.data_dir, None);
+    let served_ca = client.get(format!("{base}/api/ca.pem")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(served_ca, std::fs::read_to_string(store.data_dir.join("ca.pem")).unwrap());
+    let browser = Browser::of(&base, client.clone());
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..CLIENTS {
+        let browser = browser.clone();
+        tasks.spawn(async move {
+            let id = format!("user{i:02}");
+            let issued = browser.issuance(&id, "Secret123").await;
+            (id, issued.unwrap_or_else(|(status, body)| panic!("issuance: {status} {body}")))
+        });
+    }
+    let mut issued = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (id, (p12, serial)) = done.unwrap();
+        let pem = identity_pem(&p12, "Secret123");
+        assert!(verifies(&store.data_dir, &pem), "{id}'s certificate verifies against the CA");
+        issued.push((id, pem, serial));
+    }
+    assert_eq!(store.count("SELECT COUNT(*) AS n FROM certificates").await, CLIENTS as i64);
+
+    // Login with one of them (the TLS server certificate was signed through the token too).
+    let (id, pem, serial) = issued[0].clone();
+    let mut user = Browser::of(&base, client_with(&store.data_dir, Some(&pem)));
+    assert_eq!(user.login(&id, "Secret123").await.0, 200);
+
+    // Revoked: the CRL (signed in the token) lists it, and the OCSP responder (its certificate
+    // issued through the token) says so.
+    run(Command::new(env!("CARGO_BIN_EXE_cjs"))
+        .arg("--data-dir")
+        .arg(&store.data_dir)
+        .args(["--database-url", &store.database_url])
+        .args(["admin", "revoke", "--user-id", &id, "--reason", "key_compromise"]));
+    let crl = client.get(format!("{base}/api/crl")).send().await.unwrap().bytes().await.unwrap();
+    let text = verified_crl_text(&store.data_dir, &crl);
+    assert!(text.to_lowercase().replace(':', "").contains(&serial), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("leaf.pem"), &pem).unwrap();
+    let mut ocsp = Command::new("openssl");
+    ocsp.args(["ocsp", "-issuer"])
+        .arg(store.data_dir.join("ca.pem"))
+        .arg("-CAfile")
+        .arg(store.data_dir.join("ca.pem"))
+        .arg("-cert")
+        .arg(dir.path().join("leaf.pem"))
+        .args(["-url", &format!("http://{http}/pki/ocsp")]);
+    let out = tokio::task::spawn_blocking(move || run(&mut ocsp)).await.unwrap();
+    assert!(out.contains("Response verify OK") && out.contains(": revoked"), "{out}");
+
+    // Started again: the key is found by its label and matches ca.pem; the others still log in.
+    drop(server);
+    let _server = started(hsm.serve(&store, port, PIN, &[]), &store.data_dir, &base).await;
+    let (id, pem, _) = issued[1].clone();
+    let mut user = Browser::of(&base, client_with(&store.data_dir, Some(&pem)));
+    assert_eq!(user.login(&id, "Secret123").await.0, 200, "after a restart");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_faults_refuse_the_start_or_answer_503_and_signing_recovers_by_itself() {
+    let hsm = SoftHsm::new();
+    let store = store_with_users(&TestDb::Sqlite, 2).await;
+    let port = free_port();
+    let base = format!("https://127.0.0.1:{port}");
+
+    // Refused at start, with a message naming the setting; no CA is made.
+    let mut missing = serve_command(&store.data_dir, &store.database_url, port, &[]);
+    missing
+        .args(["--ca-pkcs11-module", "/usr/lib/no-such-pkcs11.so", "--ca-pkcs11-token-label", TOKEN])
+        .env("SOFTHSM2_CONF", hsm.conf())
+        .env("CJS_CA_PKCS11_PIN", PIN);
+    let err = refused_start(missing);
+    assert!(err.contains("cannot load the PKCS#11 module") && err.contains("ca_pkcs11_module"), "{err}");
+    let err = refused_start(hsm.serve(&store, port, "0000-wrong", &[]));
+    assert!(err.contains("PIN") && err.contains("wrong"), "{err}");
+    assert!(!err.contains("0000-wrong") && !err.contains(PIN), "the PIN is never printed: {err}");
+    let mut no_pin = hsm.serve(&store, port, PIN, &[]);
+    no_pin.env_remove("CJS_CA_PKCS11_PIN");
+    let err = refused_start(no_pin);
+    assert!(err.contains("CJS_CA_PKCS11_PIN"), "{err}");
+    assert!(!store.data_dir.join("ca.pem").exists(), "no CA made by a refused start");
+
+    let _server = started(hsm.serve(&store, port, PIN, &[]), &store.data_dir, &base).await;
+    let err = refused_start(hsm.serve(&store, free_port(), PIN, &["--ca-pkcs11-key-label", "another"]));
+    assert!(err.contains("holds no key labelled \"another\""), "{err}");
+    let client = client_with(&store.data_dir, None);
+    let browser = Browser::of(&base, client.clone());
+    let (p12, _) = browser.issuance("user00", "Secret123").await.unwrap();
+    let pem = identity_pem(&p12, "Secret123");
+    let crl = client.get(format!("{base}/api/crl")).send().await.unwrap();
+    assert_eq!(crl.status(), 200);
+    let crl = crl.bytes().await.unwrap();
+
+    // The token goes away while the service runs.
+    let (token_dir, removed) = hsm.token_dir();
+    std::fs::rename(&token_dir, &removed).unwrap();
+    for _ in 0..2 {
+        let refused = browser.issuance("user01", "Secret123").await.unwrap_err();
+        assert_eq!(refused.0, 503, "{refused:?}");
+        assert!(refused.1.contains("署名装置"), "a Japanese message: {}", refused.1);
+    }
+    assert_eq!(store.count("SELECT COUNT(*) AS n FROM certificates").await, 1, "nothing half-issued");
+    let mut user = Browser::of(&base, client_with(&store.data_dir, Some(&pem)));
+    assert_eq!(user.login("user00", "Secret123").await.0, 200, "login needs no signature");
+    let again = client.get(format!("{base}/api/crl")).send().await.unwrap();
+    assert_eq!(again.status(), 200, "the CRL already signed is still served");
+    assert_eq!(again.bytes().await.unwrap(), crl);
+    // A revocation needs no signature either, but the next CRL does: 503 rather than a CRL that
+    // leaves it out.
+    run(Command::new(env!("CARGO_BIN_EXE_cjs"))
+        .arg("--data-dir")
+        .arg(&store.data_dir)
+        .args(["--database-url", &store.database_url])
+        .args(["admin", "revoke", "--user-id", "user00", "--reason", "superseded"]));
+    let stale = client.get(format!("{base}/api/crl")).send().await.unwrap();
+    assert_eq!(stale.status(), 503, "no CRL without the revocation");
+
+    // It comes back: a signature after the token returned finds it again, no restart (the
+    // module is initialised again at most every 2 s, so the first tries may still be refused).
+    std::fs::rename(&removed, &token_dir).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let p12 = loop {
+        match browser.issuance("user01", "Secret123").await {
+            Ok((p12, _)) => break p12,
+            Err((503, _)) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(500)).await,
+            Err(other) => panic!("signing did not come back: {other:?}"),
+        }
+    };
+    assert!(verifies(&store.data_dir, &identity_pem(&p12, "Secret123")));
+    assert_eq!(store.count("SELECT COUNT(*) AS n FROM certificates").await, 2);
+    let crl = client.get(format!("{base}/api/crl")).send().await.unwrap();
+    assert_eq!(crl.status(), 200);
+    assert!(verified_crl_text(&store.data_dir, &crl.bytes().await.unwrap()).contains("Superseded"), "now listed");
+}
