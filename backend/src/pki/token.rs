@@ -6,7 +6,8 @@
 //! raw `r || s` encoded as the DER ECDSA-Sig-Value that X.509 wants.
 //!
 //! Sessions: a PKCS#11 session is used by one thread at a time, so idle logged-in sessions wait in
-//! a pool and each signature takes one; signatures on different sessions run in parallel. A
+//! a pool and each signature takes one; signatures on different sessions run in parallel, up to
+//! [`MAX_SESSIONS`] open at once (HSMs limit sessions). A
 //! signature that fails (token removed, logged out, a module error) marks the signer broken: the
 //! next signature, at most every [`RELOAD_INTERVAL`], first finalises and initialises the module
 //! again (a module learns of a token that came back only then: SoftHSM does), then opens a
@@ -21,7 +22,7 @@
 
 use std::{
     path::PathBuf,
-    sync::{Mutex, PoisonError, RwLock},
+    sync::{Condvar, Mutex, PoisonError, RwLock},
     time::{Duration, Instant},
 };
 
@@ -48,6 +49,11 @@ const P384_SCALAR: usize = 48;
 /// After a failure, the module is initialised again at most this often; signatures in between
 /// fail at once (an HSM that is away is not hammered, and nobody waits for it).
 pub const RELOAD_INTERVAL: Duration = Duration::from_secs(2);
+/// Most sessions open on the token at once (HSMs limit them: `CKR_SESSION_COUNT`); a signature
+/// beyond waits for one, up to [`SESSION_WAIT`].
+pub const MAX_SESSIONS: usize = 8;
+/// How long a signature waits for a free session.
+pub const SESSION_WAIT: Duration = Duration::from_secs(10);
 
 /// The token refused the PIN: not retried (a hardware HSM locks the PIN after a few wrong
 /// tries), until a restart with the right one.
@@ -75,9 +81,20 @@ pub struct TokenKey {
     public: Vec<u8>,
     /// CKA_ID of the key pair (the private key is found by label and this).
     id: Vec<u8>,
-    /// Idle logged-in sessions, with the private key's handle in each.
-    idle: Mutex<Vec<(Session, ObjectHandle)>>,
+    sessions: Mutex<Sessions>,
+    /// Signalled when a session goes back to the pool or is closed.
+    returned: Condvar,
     health: Mutex<Health>,
+}
+
+/// The sessions of the current module context. Signatures hold the context's read lock for as
+/// long as they hold a session, so when a reload (write lock) runs every session is idle.
+#[derive(Default)]
+struct Sessions {
+    /// Idle logged-in sessions, with the private key's handle in each.
+    idle: Vec<(Session, ObjectHandle)>,
+    /// Sessions open: idle ones and those in use.
+    open: usize,
 }
 
 /// What the last signatures said about the token.
@@ -135,7 +152,8 @@ impl TokenKey {
             context: RwLock::new(context),
             public,
             id,
-            idle: Mutex::new(vec![session]),
+            sessions: Mutex::new(Sessions { idle: vec![session], open: 1 }),
+            returned: Condvar::new(),
             health: Mutex::default(),
         }
     }
@@ -176,22 +194,57 @@ impl TokenKey {
     /// After a failure: the module finalised and initialised again, the pooled sessions gone.
     fn reload(&self) -> anyhow::Result<()> {
         let mut context = self.context.write().unwrap_or_else(PoisonError::into_inner);
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        *self.sessions.lock().unwrap_or_else(PoisonError::into_inner) = Sessions::default();
         let _ = context.clone().finalize();
         *context = load(&self.settings.module)?;
         tracing::info!(token = %self.settings.token_label, "PKCS#11 module initialised again");
         Ok(())
     }
 
-    /// An idle session with the key, or a new one (finding the token and the key again).
+    /// An idle session with the key, or a new one (finding the token and the key again) while
+    /// fewer than [`MAX_SESSIONS`] are open, else the next one given back.
     fn take(&self, context: &Pkcs11) -> anyhow::Result<(Session, ObjectHandle)> {
-        if let Some(s) = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop() {
-            return Ok(s);
+        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        let deadline = Instant::now() + SESSION_WAIT;
+        loop {
+            if let Some(s) = sessions.idle.pop() {
+                return Ok(s);
+            }
+            if sessions.open < MAX_SESSIONS {
+                break;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            anyhow::ensure!(
+                !left.is_zero(),
+                "all {MAX_SESSIONS} sessions of the token stayed busy for {SESSION_WAIT:?}"
+            );
+            sessions = self.returned.wait_timeout(sessions, left).unwrap_or_else(PoisonError::into_inner).0;
         }
-        let session = logged_in(context, &self.settings, false)?;
-        let key = find(&session, ObjectClass::PRIVATE_KEY, &self.settings.key_label, &self.id)?
-            .with_context(|| format!("the token holds no private key labelled {:?}", self.settings.key_label))?;
-        Ok((session, key))
+        sessions.open += 1;
+        drop(sessions);
+        let opened = logged_in(context, &self.settings, false).and_then(|session| {
+            let key = find(&session, ObjectClass::PRIVATE_KEY, &self.settings.key_label, &self.id)?
+                .with_context(|| format!("the token holds no private key labelled {:?}", self.settings.key_label))?;
+            Ok((session, key))
+        });
+        if opened.is_err() {
+            self.closed();
+        }
+        opened
+    }
+
+    /// A session in use goes back to the pool.
+    fn give_back(&self, session: (Session, ObjectHandle)) {
+        self.sessions.lock().unwrap_or_else(PoisonError::into_inner).idle.push(session);
+        self.returned.notify_one();
+    }
+
+    /// A session in use was closed (or never opened).
+    fn closed(&self) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        sessions.open = sessions.open.saturating_sub(1);
+        drop(sessions);
+        self.returned.notify_one();
     }
 
     fn sign_digest(&self, digest: &[u8]) -> anyhow::Result<Vec<u8>> {
@@ -213,11 +266,18 @@ impl TokenKey {
             self.health.lock().unwrap_or_else(PoisonError::into_inner).broken = false;
         }
         let context = self.context.read().unwrap_or_else(PoisonError::into_inner);
-        let signed = self.take(&context).and_then(|(session, key)| {
-            let raw = session.sign(&Mechanism::Ecdsa, key, digest).context("the token refused to sign")?;
-            self.idle.lock().unwrap_or_else(PoisonError::into_inner).push((session, key));
-            Ok(raw)
-        });
+        let signed =
+            self.take(&context).and_then(|(session, key)| match session.sign(&Mechanism::Ecdsa, key, digest) {
+                Ok(raw) => {
+                    self.give_back((session, key));
+                    Ok(raw)
+                }
+                Err(e) => {
+                    drop(session);
+                    self.closed();
+                    Err(anyhow::Error::new(e).context("the token refused to sign"))
+                }
+            });
         match signed {
             Ok(raw) => ecdsa_der(&raw),
             Err(e) => {
