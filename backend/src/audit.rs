@@ -24,6 +24,8 @@ pub enum Action {
     CertificateIssued,
     CertificateRevoked,
     Login,
+    /// A new CA took over issuing (`cjs admin ca rollover`).
+    CaRollover,
 }
 
 impl Action {
@@ -42,6 +44,7 @@ impl Action {
             Action::CertificateIssued => "certificate_issued",
             Action::CertificateRevoked => "certificate_revoked",
             Action::Login => "login",
+            Action::CaRollover => "ca_rollover",
         }
     }
 }

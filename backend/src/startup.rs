@@ -100,9 +100,8 @@ impl Application {
             None => None,
         };
         let http_addr = http_listener.as_ref().map(TcpListener::local_addr).transpose()?;
-        let pointers = RevocationPointers::under(&config.revocation_base(http_addr));
-        tracing::info!(crl = %pointers.crl, ocsp = %pointers.ocsp, "revocation pointers of issued certificates");
-        let ca = match &config.ca_token {
+        let base = config.revocation_base(http_addr);
+        let active = match &config.ca_token {
             Some(token) => {
                 CertificateAuthority::load_or_create_in_token(&config.data_dir, config.ca_cert.as_deref(), token, now)?
             }
@@ -111,12 +110,35 @@ impl Application {
                 CertificateAuthority::load_or_create(&config.data_dir, paths, now)?
             }
         };
-        let ca = Arc::new(ca.with_pointers(pointers));
+        // The CAs a rollover retired still sign the CRL and OCSP of their certificates. The oldest
+        // keeps the paths without a key id (its certificates name them); the others have their own.
+        let active_id = active.key_id().to_owned();
+        let mut all = CertificateAuthority::load_retired(&config.data_dir, config.ca_token.as_ref())?;
+        all.push(active);
+        all.sort_by_key(CertificateAuthority::not_before);
+        let cas: Vec<Arc<CertificateAuthority>> = all
+            .into_iter()
+            .enumerate()
+            .map(|(i, ca)| {
+                let pointers = if i == 0 {
+                    RevocationPointers::under(&base)
+                } else {
+                    RevocationPointers::of_ca(&base, ca.key_id())
+                };
+                Arc::new(ca.with_pointers(pointers))
+            })
+            .collect();
+        let ca = cas.iter().find(|c| c.key_id() == active_id).cloned().context("the active CA")?;
+        if let Some(p) = ca.pointers() {
+            tracing::info!(crl = %p.crl, ocsp = %p.ocsp, cas = cas.len(), "revocation pointers of issued certificates");
+        }
+        crate::certificates::revocation::assign_unattributed(&db, cas[0].key_id()).await?;
         let (cert_path, key_path) = match (&config.tls_cert, &config.tls_key) {
             (Some(c), Some(k)) => (c.clone(), k.clone()),
             _ => ca.ensure_server_certificate(&config.data_dir, now)?,
         };
-        let tls_config = tls::server_config(&cert_path, &key_path, ca.subject_der()?)?;
+        let subjects = cas.iter().map(|c| c.subject_der()).collect::<anyhow::Result<Vec<_>>>()?;
+        let tls_config = tls::server_config(&cert_path, &key_path, subjects)?;
         let tokens = TokenKeys::load_or_create(&config.token_key_file)?;
         if !config.dist_dir.join("index.html").exists() {
             tracing::warn!(dist = %config.dist_dir.display(), "the SPA is not built: run `trunk build --release` (the API still works)");
@@ -133,9 +155,11 @@ impl Application {
             config.password_attempts_per_minute,
             crate::auth::throttle::DEFAULT_MAX_KEYS,
         );
-        let revocations = Revocations::new(db.clone(), ca.clone());
-        let ocsp = OcspResponder::new(db::connect_readers(&config.database_url, &db).await?, ca.clone(), now)?;
-        let state = AppState { config: Arc::new(config.clone()), db, auth, issuance, ca, revocations, ocsp, throttle };
+        let cas = Arc::new(cas);
+        let revocations = Revocations::new(db.clone(), cas.clone());
+        let ocsp = OcspResponder::new(db::connect_readers(&config.database_url, &db).await?, &cas, now)?;
+        let state =
+            AppState { config: Arc::new(config.clone()), db, auth, issuance, ca, cas, revocations, ocsp, throttle };
         let mut tasks = Tasks::default();
         // R2 for unknown IDs keeps a bounded table.
         let pruning = crate::auth::unknown::prune_forever(state.db.clone(), std::time::Duration::from_secs(3600));

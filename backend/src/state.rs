@@ -19,7 +19,11 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub auth: Authenticator,
     pub issuance: IssuanceService,
+    /// The CA that issues.
     pub ca: Arc<CertificateAuthority>,
+    /// Every CA whose certificates are still honoured, oldest first (the issuing one among
+    /// them; several after a CA rollover).
+    pub cas: Arc<Vec<Arc<CertificateAuthority>>>,
     /// Revocation and the CRL.
     pub revocations: Revocations,
     pub ocsp: OcspResponder,

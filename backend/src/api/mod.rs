@@ -76,5 +76,8 @@ pub fn configure_revocation(cfg: &mut web::ServiceConfig) {
     cfg.service(path(CA_CERT_PATH, "GET, HEAD").route(get().to(pki::ca_der)))
         .service(path(CRL_PATH, "GET, HEAD").route(get().to(pki::crl)))
         .service(path(OCSP_PATH, "POST").route(web::post().to(pki::ocsp_post)))
-        .service(path(&format!("{OCSP_PATH}/{{request:.*}}"), "GET, HEAD").route(get().to(pki::ocsp_get)));
+        .service(path(&format!("{OCSP_PATH}/{{request:.*}}"), "GET, HEAD").route(get().to(pki::ocsp_get)))
+        // A CA after the oldest (a rollover): its own CRL and certificate.
+        .service(path("/pki/{key_id}/crl", "GET, HEAD").route(get().to(pki::crl_of)))
+        .service(path("/pki/{key_id}/ca.crt", "GET, HEAD").route(get().to(pki::ca_der_of)));
 }

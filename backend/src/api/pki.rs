@@ -32,10 +32,16 @@ use crate::{
     )
 )]
 pub async fn ca_pem(state: web::Data<AppState>) -> HttpResponse {
+    // Every CA whose certificates are honoured (two during a rollover), newest first: what
+    // `ca.pem` in the data directory holds.
+    let mut pem = state.ca.cert_pem().to_owned();
+    for ca in state.cas.iter().rev().filter(|c| c.key_id() != state.ca.key_id()) {
+        pem.push_str(ca.cert_pem());
+    }
     HttpResponse::Ok()
         .content_type("application/x-pem-file")
         .insert_header(("Content-Disposition", "inline; filename=\"cjs-ca.pem\""))
-        .body(state.ca.cert_pem().to_owned())
+        .body(pem)
 }
 
 #[utoipa::path(
@@ -75,12 +81,30 @@ pub async fn crl(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().content_type("application/pkix-crl").insert_header(("Cache-Control", "no-cache")).body(der))
 }
 
-/// `GET /pki/ca.crt`: the CA certificate in DER (the AIA's caIssuers).
+/// `GET /pki/ca.crt`: the certificate in DER of the oldest CA (whose certificates name this
+/// path as their caIssuers).
 pub async fn ca_der(state: web::Data<AppState>) -> HttpResponse {
+    let oldest = state.cas.first().unwrap_or(&state.ca);
+    der_response(oldest.cert_der())
+}
+
+fn der_response(der: &[u8]) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/pkix-cert")
         .insert_header(("Cache-Control", "public, max-age=86400"))
-        .body(state.ca.cert_der().to_owned())
+        .body(der.to_owned())
+}
+
+/// `GET /pki/{key id}/ca.crt`: a CA's certificate in DER (the caIssuers of a CA after the oldest).
+pub async fn ca_der_of(state: web::Data<AppState>, key_id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let ca = state.cas.iter().find(|c| c.key_id() == key_id.as_str()).ok_or(ApiError::NotFound)?;
+    Ok(der_response(ca.cert_der()))
+}
+
+/// `GET /pki/{key id}/crl`: a CA's current CRL in DER (the CDP of a CA after the oldest).
+pub async fn crl_of(state: web::Data<AppState>, key_id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let der = state.revocations.crl_of(&key_id, OffsetDateTime::now_utc()).await?;
+    Ok(HttpResponse::Ok().content_type("application/pkix-crl").insert_header(("Cache-Control", "no-cache")).body(der))
 }
 
 /// Longest OCSP request read (one with [`crate::pki::ocsp::MAX_REQUESTS`] certificates and a

@@ -248,6 +248,7 @@ impl IssuanceService {
             revoked_at: Set(None),
             revocation_reason: Set(None),
             created_at: Set(now),
+            issuer_key_id: Set(Some(self.ca.key_id().to_owned())),
             ..Default::default()
         }
         .insert(&txn)

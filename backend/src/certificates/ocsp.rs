@@ -152,36 +152,27 @@ impl Kept {
     }
 }
 
-/// The responder of one process.
+/// The responder of one process: one delegated signer per CA (several after a CA rollover),
+/// the request telling which CA it asks about.
 #[derive(Debug, Clone)]
 pub struct OcspResponder {
     db: DatabaseConnection,
-    ca: Arc<CertificateAuthority>,
-    ids: IssuerIds,
-    signer: Arc<RwLock<Arc<Signer>>>,
-    /// Held by the one request replacing the signer; when it last tried.
-    renewing: Arc<Mutex<Option<OffsetDateTime>>>,
+    cas: Arc<Vec<CaResponder>>,
     watermark: Arc<Watermark>,
     kept: Arc<StdMutex<HashMap<[u8; 32], Kept>>>,
 }
 
-impl OcspResponder {
-    /// A responder with a fresh delegated signer, reading through `db`.
-    pub fn new(db: DatabaseConnection, ca: Arc<CertificateAuthority>, now: OffsetDateTime) -> anyhow::Result<Self> {
-        let ids = IssuerIds::of(&ca)?;
-        let signer = Signer::issue(&ca, now)?;
-        tracing::info!(serial = %signer.serial, not_after = %signer.not_after, "issued the OCSP responder certificate");
-        Ok(Self {
-            watermark: Arc::new(Watermark::new(db.clone())),
-            db,
-            ca,
-            ids,
-            signer: Arc::new(RwLock::new(Arc::new(signer))),
-            renewing: Arc::default(),
-            kept: Arc::default(),
-        })
-    }
+/// What answers for one CA.
+#[derive(Debug)]
+struct CaResponder {
+    ca: Arc<CertificateAuthority>,
+    ids: IssuerIds,
+    signer: RwLock<Arc<Signer>>,
+    /// Held by the one request replacing the signer; when it last tried.
+    renewing: Mutex<Option<OffsetDateTime>>,
+}
 
+impl CaResponder {
     /// The signer of the answers: the current one, replaced first when it is due (by one
     /// request; the others go on with the current one). `None` when there is none that outlives
     /// an answer.
@@ -216,6 +207,29 @@ impl OcspResponder {
                 usable
             }
         }
+    }
+}
+
+impl OcspResponder {
+    /// A responder for `cas`, each with a fresh delegated signer, reading through `db`.
+    pub fn new(db: DatabaseConnection, cas: &[Arc<CertificateAuthority>], now: OffsetDateTime) -> anyhow::Result<Self> {
+        let mut responders = Vec::new();
+        for ca in cas {
+            let signer = Signer::issue(ca, now)?;
+            tracing::info!(ca = %ca.key_id(), serial = %signer.serial, not_after = %signer.not_after, "issued the OCSP responder certificate");
+            responders.push(CaResponder {
+                ca: ca.clone(),
+                ids: IssuerIds::of(ca)?,
+                signer: RwLock::new(Arc::new(signer)),
+                renewing: Mutex::default(),
+            });
+        }
+        Ok(Self {
+            watermark: Arc::new(Watermark::new(db.clone())),
+            db,
+            cas: Arc::new(responders),
+            kept: Arc::default(),
+        })
     }
 
     /// The statuses of the certificates `request` asks about, from their rows.
@@ -268,11 +282,22 @@ impl OcspResponder {
     /// The answer to the DER request `der`. Never fails: a bad request is `malformedRequest`, a
     /// database outage `tryLater`, a failed signature `internalError`, as OCSP says them.
     pub async fn answer(&self, der: &[u8], now: OffsetDateTime) -> Answer {
-        let request = match ocsp::parse(der, &self.ids) {
-            Ok(r) => r,
-            Err(refusal) => return Answer::refused(refusal),
+        // The CA whose certificates it asks about (the first that recognises them).
+        let mut found = None;
+        for responder in self.cas.iter() {
+            match ocsp::parse(der, &responder.ids) {
+                Ok(r) => {
+                    found = Some((responder, r));
+                    break;
+                }
+                Err(Refusal::Unauthorized) => {}
+                Err(refusal) => return Answer::refused(refusal),
+            }
+        }
+        let Some((responder, request)) = found else {
+            return Answer::refused(Refusal::Unauthorized);
         };
-        let Some(signer) = self.signer(now).await else {
+        let Some(signer) = responder.signer(now).await else {
             return Answer::refused(Refusal::TryLater);
         };
         let key = request.reuse_key();

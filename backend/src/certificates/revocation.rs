@@ -40,25 +40,60 @@ use crate::{
 /// How many signed CRLs are kept (the newest; older ones are deleted as a new one is stored).
 pub const CRL_HISTORY: i64 = 10;
 
-/// Signs a new CRL listing the revoked certificates the module's policy keeps, stores it with
-/// the next number, and deletes the CRLs beyond [`CRL_HISTORY`].
+/// Signs a new CRL of `ca`, the only CA (or the oldest: rows of no CA are its), listing the
+/// revoked certificates the module's policy keeps: see [`regenerate_for`].
 pub async fn regenerate<C: ConnectionTrait>(
     db: &C,
     ca: &Arc<CertificateAuthority>,
     now: OffsetDateTime,
 ) -> Result<crl::Model, CertificateError> {
+    regenerate_for(db, ca, true, now).await
+}
+
+/// Rows of `ca` (by its key id; with `unattributed`, also rows of no CA: those from before
+/// several CAs could exist, which are the oldest CA's).
+fn of_ca<E: EntityTrait>(column: E::Column, ca: &CertificateAuthority, unattributed: bool) -> sea_orm::Condition
+where
+    E::Column: ColumnTrait,
+{
+    let mut c = sea_orm::Condition::any().add(column.eq(ca.key_id()));
+    if unattributed {
+        c = c.add(column.is_null());
+    }
+    c
+}
+
+/// Signs a new CRL of `ca` listing its revoked certificates the module's policy keeps, stores
+/// it with the next number (numbers are shared by all CAs, so each CA's increase), and deletes
+/// that CA's CRLs beyond [`CRL_HISTORY`].
+pub async fn regenerate_for<C: ConnectionTrait>(
+    db: &C,
+    ca: &Arc<CertificateAuthority>,
+    unattributed: bool,
+    now: OffsetDateTime,
+) -> Result<crl::Model, CertificateError> {
     // First the counter, then the list (see the module's doc).
     let revocations = counter(db).await?;
-    let last = crl::Entity::find().order_by_desc(crl::Column::Number).one(db).await?;
-    let mut revoked = certificate::Entity::find().filter(certificate::Column::Status.eq(CertificateStatus::Revoked));
+    let mine = of_ca::<crl::Entity>(crl::Column::IssuerKeyId, ca, unattributed);
+    let last = crl::Entity::find().filter(mine.clone()).order_by_desc(crl::Column::Number).one(db).await?;
+    let mut revoked = certificate::Entity::find()
+        .filter(certificate::Column::Status.eq(CertificateStatus::Revoked))
+        .filter(of_ca::<certificate::Entity>(certificate::Column::IssuerKeyId, ca, unattributed));
     if let Some(previous) = &last {
         // Listed while unexpired when the previous CRL was issued (the first CRL lists all).
         revoked = revoked.filter(certificate::Column::NotAfter.gte(previous.this_update));
     }
     let revoked = revoked.all(db).await?;
-    let number = last.map_or(1, |c| c.number + 1);
+    let highest: Option<i64> = crl::Entity::find()
+        .select_only()
+        .column(crl::Column::Number)
+        .order_by_desc(crl::Column::Number)
+        .into_tuple()
+        .one(db)
+        .await?;
+    let number = highest.map_or(1, |n| n + 1);
     // The signature may be an HSM's: off the async worker.
-    let ca = ca.clone();
+    let signer = ca.clone();
     let der = tokio::task::spawn_blocking(move || {
         let entries: Vec<pki::crl::Revoked<'_>> = revoked
             .iter()
@@ -68,7 +103,7 @@ pub async fn regenerate<C: ConnectionTrait>(
                 reason: c.revocation_reason.as_deref().and_then(RevocationReason::parse),
             })
             .collect();
-        pki::crl::sign(&ca, &entries, number, now)
+        pki::crl::sign(&signer, &entries, number, now)
     })
     .await
     .map_err(anyhow::Error::new)??;
@@ -78,11 +113,39 @@ pub async fn regenerate<C: ConnectionTrait>(
         next_update: Set(now + pki::crl::CRL_VALIDITY),
         der: Set(der),
         revocations: Set(revocations),
+        issuer_key_id: Set(Some(ca.key_id().to_owned())),
     }
     .insert(db)
     .await?;
-    crl::Entity::delete_many().filter(crl::Column::Number.lte(number - CRL_HISTORY)).exec(db).await?;
+    let oldest_kept: Option<i64> = crl::Entity::find()
+        .select_only()
+        .column(crl::Column::Number)
+        .filter(mine.clone())
+        .order_by_desc(crl::Column::Number)
+        .offset(u64::try_from(CRL_HISTORY).unwrap_or(10))
+        .into_tuple()
+        .one(db)
+        .await?;
+    if let Some(n) = oldest_kept {
+        crl::Entity::delete_many().filter(mine).filter(crl::Column::Number.lte(n)).exec(db).await?;
+    }
     Ok(row)
+}
+
+/// Attributes the certificates and CRLs of no CA (from before several CAs could exist) to the
+/// oldest CA, whose they are. At start.
+pub async fn assign_unattributed<C: ConnectionTrait>(db: &C, oldest_key_id: &str) -> Result<(), sea_orm::DbErr> {
+    certificate::Entity::update_many()
+        .col_expr(certificate::Column::IssuerKeyId, Expr::value(Some(oldest_key_id.to_owned())))
+        .filter(certificate::Column::IssuerKeyId.is_null())
+        .exec(db)
+        .await?;
+    crl::Entity::update_many()
+        .col_expr(crl::Column::IssuerKeyId, Expr::value(Some(oldest_key_id.to_owned())))
+        .filter(crl::Column::IssuerKeyId.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// How many revocations were ever committed (the OCSP responder's watermark too).
@@ -105,10 +168,13 @@ async fn counter<C: ConnectionTrait>(db: &C) -> Result<i64, CertificateError> {
 /// only then.
 async fn newest_if_current<C: ConnectionTrait>(
     db: &C,
+    ca: &CertificateAuthority,
+    unattributed: bool,
     revocations: i64,
     now: OffsetDateTime,
 ) -> Result<Option<Vec<u8>>, CertificateError> {
     let newest: Option<(i64, i64, OffsetDateTime)> = crl::Entity::find()
+        .filter(of_ca::<crl::Entity>(crl::Column::IssuerKeyId, ca, unattributed))
         .select_only()
         .columns([crl::Column::Number, crl::Column::Revocations, crl::Column::NextUpdate])
         .order_by_desc(crl::Column::Number)
@@ -124,11 +190,12 @@ async fn newest_if_current<C: ConnectionTrait>(
     Ok(der)
 }
 
-/// Revocation and the CRL of one process: see the module's doc.
+/// Revocation and the CRLs of one process: see the module's doc. One CRL per CA (several after
+/// a CA rollover, oldest first).
 #[derive(Debug, Clone)]
 pub struct Revocations {
     db: DatabaseConnection,
-    ca: Arc<CertificateAuthority>,
+    cas: Arc<Vec<Arc<CertificateAuthority>>>,
     /// Held while this process signs a CRL.
     signing: Arc<Mutex<()>>,
     /// Woken after each revocation of this process.
@@ -136,8 +203,8 @@ pub struct Revocations {
 }
 
 impl Revocations {
-    pub fn new(db: DatabaseConnection, ca: Arc<CertificateAuthority>) -> Self {
-        Self { db, ca, signing: Arc::default(), revoked: Arc::default() }
+    pub fn new(db: DatabaseConnection, cas: Arc<Vec<Arc<CertificateAuthority>>>) -> Self {
+        Self { db, cas, signing: Arc::default(), revoked: Arc::default() }
     }
 
     /// Revokes the active certificate `serial` (see [`revoke`]) and wakes the CRL refresh.
@@ -153,20 +220,38 @@ impl Revocations {
         Ok(revoked)
     }
 
-    /// The current CRL (DER): the newest stored one while it lists every committed revocation
-    /// and is more than a day from its nextUpdate, else a newly signed one.
+    /// The current CRL (DER) of the oldest CA (the one `/pki/crl` and `/api/crl` serve).
     pub async fn crl(&self, now: OffsetDateTime) -> Result<Vec<u8>, CertificateError> {
+        let oldest = self.cas.first().ok_or(CertificateError::NotFound)?.clone();
+        self.crl_for(&oldest, true, now).await
+    }
+
+    /// The current CRL of the CA whose key id is `key_id`.
+    pub async fn crl_of(&self, key_id: &str, now: OffsetDateTime) -> Result<Vec<u8>, CertificateError> {
+        let i = self.cas.iter().position(|c| c.key_id() == key_id).ok_or(CertificateError::NotFound)?;
+        let ca = self.cas[i].clone();
+        self.crl_for(&ca, i == 0, now).await
+    }
+
+    /// The current CRL of `ca`: the newest stored one while it lists every committed revocation
+    /// and is more than a day from its nextUpdate, else a newly signed one.
+    async fn crl_for(
+        &self,
+        ca: &Arc<CertificateAuthority>,
+        unattributed: bool,
+        now: OffsetDateTime,
+    ) -> Result<Vec<u8>, CertificateError> {
         let revocations = counter(&self.db).await?;
-        if let Some(der) = newest_if_current(&self.db, revocations, now).await? {
+        if let Some(der) = newest_if_current(&self.db, ca, unattributed, revocations, now).await? {
             return Ok(der);
         }
         let _signing = self.signing.lock().await;
         // Whoever held the lock may have signed what we need.
-        if let Some(der) = newest_if_current(&self.db, revocations, now).await? {
+        if let Some(der) = newest_if_current(&self.db, ca, unattributed, revocations, now).await? {
             return Ok(der);
         }
         let txn = self.db.begin().await?;
-        match regenerate(&txn, &self.ca, now).await {
+        match regenerate_for(&txn, ca, unattributed, now).await {
             Ok(row) => {
                 txn.commit().await?;
                 Ok(row.der)
@@ -175,12 +260,12 @@ impl Revocations {
                 txn.rollback().await.ok();
                 // Another instance stored that number meanwhile: serve its CRL if it covers
                 // every revocation. Anything else (the signer failed) is the caller's error.
-                newest_if_current(&self.db, revocations, now).await?.ok_or(e)
+                newest_if_current(&self.db, ca, unattributed, revocations, now).await?.ok_or(e)
             }
         }
     }
 
-    /// Keeps the stored CRL current: after each revocation of this process and every `interval`
+    /// Keeps the stored CRLs current: after each revocation of this process and every `interval`
     /// (for revocations of other processes and the nextUpdate). A failure is logged and retried
     /// at the next occasion; asking for the CRL signs it anyway.
     pub async fn refresh_forever(self, interval: std::time::Duration) {
@@ -189,8 +274,10 @@ impl Revocations {
                 () = self.revoked.notified() => {}
                 () = tokio::time::sleep(interval) => {}
             }
-            if let Err(e) = self.crl(OffsetDateTime::now_utc()).await {
-                tracing::warn!(error = %e, "could not sign the CRL: the next request for it tries again");
+            for (i, ca) in self.cas.iter().enumerate() {
+                if let Err(e) = self.crl_for(ca, i == 0, OffsetDateTime::now_utc()).await {
+                    tracing::warn!(error = %e, ca = %ca.key_id(), "could not sign the CRL: the next request for it tries again");
+                }
             }
         }
     }

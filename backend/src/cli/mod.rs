@@ -84,6 +84,9 @@ pub enum Admin {
         #[arg(long, default_value = "superseded")]
         reason: String,
     },
+    /// Certificate authority operations.
+    #[command(subcommand)]
+    Ca(CaCommand),
     /// List the mail outbox (newest first): status, attempts, last error.
     Mail {
         /// Only rows with this status: pending, sent or failed.
@@ -100,6 +103,21 @@ pub enum Admin {
         /// At most this many entries.
         #[arg(long, default_value_t = 50)]
         limit: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// A CA rollover: the current CA moves to ca-retired/ (it keeps signing the CRL and OCSP of
+    /// its certificates, which stay valid until they expire), and a new CA issues from each
+    /// instance's next start — its key in the configured PKCS#11 token if one is (moving a file
+    /// CA to an HSM), else a new key file. Run it with the service up, then restart the
+    /// instances one by one.
+    Rollover {
+        /// Label of the current CA key in the token, when it is there (the new key takes the
+        /// configured ca_pkcs11_key_label, which must differ).
+        #[arg(long)]
+        current_key_label: Option<String>,
     },
 }
 
@@ -181,6 +199,32 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
             let id = parse_id(&user_id)?;
             let u = accounts::unlock(&db, &Actor::Cli, &id, now).await.map_err(refused)?;
             println!("ロック・閉塞を解除しました: {}", u.user_id);
+        }
+        Admin::Ca(CaCommand::Rollover { current_key_label }) => {
+            anyhow::ensure!(
+                config.ca_cert.is_none(),
+                "ca_cert/ca_key name CA files outside the data directory: roll them over by hand (README, CA rollover)"
+            );
+            let (old, new) = crate::pki::CertificateAuthority::rollover(
+                &config.data_dir,
+                config.ca_token.as_ref(),
+                current_key_label.as_deref(),
+                now,
+            )?;
+            crate::audit::record(
+                &db,
+                crate::audit::Entry {
+                    action: crate::audit::Action::CaRollover,
+                    actor: Some("cli"),
+                    subject_user: None,
+                    org_id: None,
+                    detail: serde_json::json!({"retired": old, "new": new, "key_in_token": config.ca_token.is_some()}),
+                },
+                now,
+            )
+            .await?;
+            println!("認証局を切り替えました: 旧 {old} → 新 {new}");
+            println!("各インスタンスを順に再起動してください（再起動までは旧認証局で発行します）。");
         }
         Admin::Revoke { user_id, reason } => {
             let id = parse_id(&user_id)?;

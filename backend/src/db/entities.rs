@@ -83,6 +83,9 @@ pub mod certificate {
         pub revoked_at: Option<TimeDateTimeWithTimeZone>,
         pub revocation_reason: Option<String>,
         pub created_at: TimeDateTimeWithTimeZone,
+        /// Key identifier of the CA that issued it (`None` only until the start after the
+        /// migration fills it in).
+        pub issuer_key_id: Option<String>,
     }
 
     impl Model {
@@ -205,6 +208,8 @@ pub mod crl {
         /// The revocation counter's value when this CRL's list was read: it holds every
         /// revocation up to it.
         pub revocations: i64,
+        /// Key identifier of the CA that signed it.
+        pub issuer_key_id: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

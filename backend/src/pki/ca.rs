@@ -15,6 +15,7 @@ use rcgen::{
     KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, PublicKeyData, SignatureAlgorithm,
     SigningKey, string::PrintableString,
 };
+use sha2::Digest as _;
 use time::{Duration, OffsetDateTime};
 
 use super::{
@@ -55,6 +56,9 @@ impl SigningKey for CaKey {
     }
 }
 
+/// Common name of the first CA; a CA made by a rollover adds its key id (two CAs of one name
+/// would confuse chain building).
+pub const CA_NAME: &str = "CJS Client Certificate CA";
 /// Lifetime of a CA created here.
 pub const CA_LIFETIME: Duration = Duration::days(3652);
 /// Lifetime of the generated server certificate; it is renewed at start when 30 days are left.
@@ -66,9 +70,16 @@ pub struct CertificateAuthority {
     cert_der: Vec<u8>,
     cert_pem: String,
     subject: String,
+    /// What tells this CA from others: hex of the first 8 octets of the SHA-256 of its public key.
+    key_id: String,
+    not_before: OffsetDateTime,
     /// Written into every client certificate when set.
     pointers: Option<RevocationPointers>,
 }
+
+/// Where the CAs that a rollover retired live: `ca-retired/<key id>/ca.pem`, with `ca-key.pem`
+/// or `pkcs11-key-label` (the label of its key in the configured token).
+pub const RETIRED_DIR: &str = "ca-retired";
 
 impl std::fmt::Debug for CertificateAuthority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -107,8 +118,11 @@ impl CertificateAuthority {
 
     /// The CA of the certificate at `cert_path` signing with `key`, which must be its key.
     fn with_key(cert_path: &Path, key: CaKey) -> anyhow::Result<Self> {
-        let cert_pem = files::read(cert_path)?;
-        let cert_der = files::first_certificate_der(&cert_pem, cert_path)?;
+        // The first certificate is this CA; after a rollover the file also holds the retired
+        // ones, so that whoever trusts it trusts them all.
+        let text = files::read(cert_path)?;
+        let cert_der = files::first_certificate_der(&text, cert_path)?;
+        let cert_pem = files::first_certificate_pem(&text).context("no PEM certificate block")?;
         let (_, cert) = x509_parser::parse_x509_certificate(&cert_der)
             .map_err(|e| anyhow::anyhow!("{} does not parse: {e}", cert_path.display()))?;
         anyhow::ensure!(
@@ -119,18 +133,20 @@ impl CertificateAuthority {
         let issuer = Issuer::from_ca_cert_der(&cert_der.clone().into(), key)
             .map_err(|e| anyhow::anyhow!("{} is not a usable CA certificate: {e}", cert_path.display()))?;
         let subject = subject_of(&cert_der)?;
-        tracing::info!(ca = %subject, path = %cert_path.display(), "loaded the CA");
-        Ok(Self { issuer, cert_der, cert_pem, subject, pointers: None })
+        let key_id = hex::encode(&sha2::Sha256::digest(cert.public_key().subject_public_key.data.as_ref())[..8]);
+        let not_before = cert.validity().not_before.to_datetime();
+        tracing::info!(ca = %subject, key_id = %key_id, path = %cert_path.display(), "loaded the CA");
+        Ok(Self { issuer, cert_der, cert_pem, subject, key_id, not_before, pointers: None })
     }
 
-    /// The parameters of a new CA certificate, valid from `now`.
-    fn new_ca_params(now: OffsetDateTime) -> anyhow::Result<CertificateParams> {
+    /// The parameters of a new CA certificate, valid from `now`, named `common_name`.
+    fn new_ca_params(now: OffsetDateTime, common_name: &str) -> anyhow::Result<CertificateParams> {
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         // RFC 5280 (X520countryName): PrintableString, not rcgen's default UTF8String.
         dn.push(DnType::CountryName, DnValue::PrintableString(PrintableString::try_from("JP")?));
         dn.push(DnType::OrganizationName, "ろうきん賃金控除事務支援システム");
-        dn.push(DnType::CommonName, "CJS Client Certificate CA");
+        dn.push(DnType::CommonName, common_name);
         params.distinguished_name = dn;
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         params.key_usages =
@@ -143,7 +159,8 @@ impl CertificateAuthority {
 
     fn create(cert_path: &Path, key_path: &Path, now: OffsetDateTime) -> anyhow::Result<Self> {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).context("Failed to generate the CA key")?;
-        let cert = Self::new_ca_params(now)?.self_signed(&key).context("Failed to self-sign the CA certificate")?;
+        let cert =
+            Self::new_ca_params(now, CA_NAME)?.self_signed(&key).context("Failed to self-sign the CA certificate")?;
         files::write_private(key_path, key.serialize_pem().as_bytes())?;
         files::write_public(cert_path, cert.pem().as_bytes())?;
         tracing::info!(path = %cert_path.display(), "created a new CA");
@@ -199,10 +216,126 @@ impl CertificateAuthority {
             }
         };
         let key = CaKey::Token(key);
-        let cert = Self::new_ca_params(now)?.self_signed(&key).context("Failed to self-sign the CA certificate")?;
+        let cert =
+            Self::new_ca_params(now, CA_NAME)?.self_signed(&key).context("Failed to self-sign the CA certificate")?;
         files::write_public(&cert_path, cert.pem().as_bytes())?;
         tracing::info!(path = %cert_path.display(), "created a new CA (key in the PKCS#11 token)");
         Self::with_key(&cert_path, key)
+    }
+
+    /// The CAs a rollover retired, from `ca-retired/` of the data directory (keys in files, or
+    /// in the token of `token` under the label each names). Oldest first.
+    pub fn load_retired(data_dir: &Path, token: Option<&TokenSettings>) -> anyhow::Result<Vec<Self>> {
+        let dir = data_dir.join(RETIRED_DIR);
+        if !dir.exists() {
+            return Ok(Vec::new());
+        }
+        let mut cas = Vec::new();
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("Failed to read {}", dir.display()))? {
+            let path = entry?.path();
+            if !path.join("ca.pem").exists() {
+                continue; // a rollover that stopped before writing it
+            }
+            cas.push(Self::load_one_retired(&path, token)?);
+        }
+        cas.sort_by_key(|c| c.not_before);
+        Ok(cas)
+    }
+
+    fn load_one_retired(path: &Path, token: Option<&TokenSettings>) -> anyhow::Result<Self> {
+        let cert = path.join("ca.pem");
+        if path.join("ca-key.pem").exists() {
+            return Self::load(&cert, &path.join("ca-key.pem"));
+        }
+        let label = files::read(&path.join("pkcs11-key-label")).with_context(|| {
+            format!("the retired CA {} has neither ca-key.pem nor pkcs11-key-label", path.display())
+        })?;
+        let settings = token.with_context(|| {
+            format!("the retired CA {} has its key in a PKCS#11 token: configure ca_pkcs11_module", path.display())
+        })?;
+        let settings = TokenSettings { key_label: label.trim().to_owned(), ..settings.clone() };
+        let key = TokenKey::open(&settings)?.with_context(|| {
+            format!("the token holds no key labelled {:?} (retired CA {})", settings.key_label, path.display())
+        })?;
+        Self::with_key(&cert, CaKey::Token(key))
+    }
+
+    /// A CA rollover in the data directory: the current CA (its key in `ca-key.pem`, or in the
+    /// token under `current_key_label`) moves to `ca-retired/<key id>/`, and a new CA takes its
+    /// place in `ca.pem` — its key in the token of `token` under the configured label when that
+    /// is given (moving a file CA to an HSM), else a new `ca-key.pem`. Returns (old, new) key
+    /// ids. Instances running go on with the CA they loaded until they are restarted.
+    pub fn rollover(
+        data_dir: &Path,
+        token: Option<&TokenSettings>,
+        current_key_label: Option<&str>,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<(String, String)> {
+        let cert_path = data_dir.join("ca.pem");
+        let key_path = data_dir.join("ca-key.pem");
+        anyhow::ensure!(cert_path.exists(), "{} does not exist: there is no CA to roll over", cert_path.display());
+        let current = if key_path.exists() {
+            Self::load(&cert_path, &key_path)?
+        } else {
+            let settings = token.context("ca-key.pem is missing and no ca_pkcs11_module is configured")?;
+            let label = current_key_label
+                .context("the current CA key is in the token: name its label with --current-key-label")?;
+            anyhow::ensure!(
+                label != settings.key_label,
+                "the new CA key needs a label of its own: set ca_pkcs11_key_label to a new one (the current key is {label:?})"
+            );
+            let settings = TokenSettings { key_label: label.to_owned(), ..settings.clone() };
+            let key =
+                TokenKey::open(&settings)?.with_context(|| format!("the token holds no key labelled {label:?}"))?;
+            Self::with_key(&cert_path, CaKey::Token(key))?
+        };
+        let retired = data_dir.join(RETIRED_DIR).join(&current.key_id);
+        std::fs::create_dir_all(&retired).with_context(|| format!("Failed to create {}", retired.display()))?;
+        if key_path.exists() {
+            if !retired.join("ca-key.pem").exists() {
+                files::write_private(&retired.join("ca-key.pem"), files::read(&key_path)?.as_bytes())?;
+            }
+        } else if let Some(label) = current_key_label {
+            files::write_public(&retired.join("pkcs11-key-label"), label.as_bytes())?;
+        }
+        let new_key = match token {
+            Some(settings) => {
+                anyhow::ensure!(
+                    TokenKey::open(settings)?.is_none(),
+                    "the token already holds a key labelled {:?}: choose a new ca_pkcs11_key_label for the new CA",
+                    settings.key_label
+                );
+                CaKey::Token(TokenKey::generate(settings)?)
+            }
+            None => {
+                CaKey::File(KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).context("Failed to generate the CA key")?)
+            }
+        };
+        let new_id = hex::encode(&sha2::Sha256::digest(new_key.der_bytes())[..8]);
+        let name = format!("{CA_NAME} {new_id}");
+        let cert = Self::new_ca_params(now, &name)?.self_signed(&new_key).context("Failed to self-sign the new CA")?;
+        // The old CA is safe in ca-retired/ before anything of it is replaced.
+        files::write_public(&retired.join("ca.pem"), current.cert_pem.as_bytes())?;
+        if key_path.exists() {
+            std::fs::remove_file(&key_path).with_context(|| format!("Failed to remove {}", key_path.display()))?;
+        }
+        if let CaKey::File(k) = &new_key {
+            files::write_private(&key_path, k.serialize_pem().as_bytes())?;
+        }
+        // The new CA first, then every CA still honoured: whoever trusts ca.pem trusts them all.
+        let honoured = files::read(&cert_path)?;
+        files::write_public(&cert_path, format!("{}{honoured}", cert.pem()).as_bytes())?;
+        tracing::info!(old = %current.key_id, new = %new_id, "CA rollover: the new CA signs from the next start");
+        Ok((current.key_id.clone(), new_id))
+    }
+
+    /// Hex of the first 8 octets of the SHA-256 of the CA's public key.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    pub fn not_before(&self) -> OffsetDateTime {
+        self.not_before
     }
 
     /// This CA with `pointers` written into the client certificates it issues.

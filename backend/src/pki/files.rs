@@ -37,3 +37,11 @@ pub fn first_certificate_der(pem_text: &str, path: &Path) -> anyhow::Result<Vec<
         .with_context(|| format!("{} is not valid PEM", path.display()))?;
     Ok(cert.to_vec())
 }
+
+/// The text of the first `CERTIFICATE` block of a PEM text, as it is written there.
+pub fn first_certificate_pem(pem_text: &str) -> Option<String> {
+    const END: &str = "-----END CERTIFICATE-----";
+    let start = pem_text.find("-----BEGIN CERTIFICATE-----")?;
+    let end = start + pem_text[start..].find(END)? + END.len();
+    Some(format!("{}\n", &pem_text[start..end]))
+}

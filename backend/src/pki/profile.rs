@@ -56,6 +56,17 @@ impl RevocationPointers {
         }
     }
 
+    /// The pointers of a CA that is not the oldest one (a CA rollover): its CRL and certificate
+    /// under `/pki/<key id>/`, the OCSP responder shared (it tells CAs apart by the request).
+    pub fn of_ca(base: &str, key_id: &str) -> Self {
+        let base = base.trim_end_matches('/');
+        Self {
+            crl: format!("{base}/pki/{key_id}/crl"),
+            ocsp: format!("{base}{OCSP_PATH}"),
+            ca_issuers: format!("{base}/pki/{key_id}/ca.crt"),
+        }
+    }
+
     /// Adds the CRL distribution point and the AIA extension (OCSP, caIssuers) to `params`.
     pub fn add_to(&self, params: &mut CertificateParams) -> anyhow::Result<()> {
         use der::{Encode, asn1::Ia5String};

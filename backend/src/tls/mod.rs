@@ -28,10 +28,11 @@ pub struct DeferredClientVerifier {
 }
 
 impl DeferredClientVerifier {
-    /// `ca_subject_der` is announced to clients so browsers offer only certificates of our CA.
-    pub fn new(ca_subject_der: Vec<u8>, provider: &CryptoProvider) -> Self {
+    /// `ca_subjects_der` (every CA of this service, several during a rollover) are announced to
+    /// clients so browsers offer only certificates of our CAs.
+    pub fn new(ca_subjects_der: Vec<Vec<u8>>, provider: &CryptoProvider) -> Self {
         Self {
-            hints: vec![DistinguishedName::from(ca_subject_der)],
+            hints: ca_subjects_der.into_iter().map(DistinguishedName::from).collect(),
             algorithms: provider.signature_verification_algorithms,
         }
     }
@@ -83,7 +84,7 @@ impl ClientCertVerifier for DeferredClientVerifier {
 }
 
 /// Builds the server configuration from PEM files.
-pub fn server_config(cert_path: &Path, key_path: &Path, ca_subject_der: Vec<u8>) -> anyhow::Result<ServerConfig> {
+pub fn server_config(cert_path: &Path, key_path: &Path, ca_subjects_der: Vec<Vec<u8>>) -> anyhow::Result<ServerConfig> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_path)
         .with_context(|| format!("Failed to read {}", cert_path.display()))?
         .collect::<Result<_, _>>()
@@ -92,7 +93,7 @@ pub fn server_config(cert_path: &Path, key_path: &Path, ca_subject_der: Vec<u8>)
     let key = PrivateKeyDer::from_pem_file(key_path)
         .with_context(|| format!("Failed to read the private key {}", key_path.display()))?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier = Arc::new(DeferredClientVerifier::new(ca_subject_der, &provider));
+    let verifier = Arc::new(DeferredClientVerifier::new(ca_subjects_der, &provider));
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .context("TLS versions not supported by the provider")?

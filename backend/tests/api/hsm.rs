@@ -315,3 +315,112 @@ async fn token_faults_refuse_the_start_or_answer_503_and_signing_recovers_by_its
     assert_eq!(crl.status(), 200);
     assert!(verified_crl_text(&store.data_dir, &crl.bytes().await.unwrap()).contains("Superseded"), "now listed");
 }
+
+/// The serials (lower-case hex) listed by the CRL `der`, which must verify against the CA
+/// certificate `ca_dir/ca.pem`.
+fn crl_serials(ca_dir: &Path, der: &[u8]) -> Vec<String> {
+    verified_crl_text(ca_dir, der)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Serial Number: "))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .collect()
+}
+
+/// `openssl ocsp` about the certificate in `leaf` (PEM) of the CA in `ca_pem`, at `url`.
+async fn ocsp_status(ca_pem: &Path, leaf: &[u8], url: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("leaf.pem"), leaf).unwrap();
+    let mut cmd = Command::new("openssl");
+    cmd.args(["ocsp", "-issuer"])
+        .arg(ca_pem)
+        .arg("-CAfile")
+        .arg(ca_pem)
+        .arg("-cert")
+        .arg(dir.path().join("leaf.pem"))
+        .args(["-url", url]);
+    tokio::task::spawn_blocking(move || run(&mut cmd)).await.unwrap()
+}
+
+each_database!(a_rollover_to_the_token_locks_nobody_out_and_each_ca_keeps_its_revocation_data);
+/// A deployment whose CA key is a file moves it to an HSM: `cjs admin ca rollover` with the
+/// token configured, while the service runs, then a restart. The old CA's certificate still logs
+/// in; a new one is signed by the new CA (key in the token); both CAs are in /api/ca.pem; revoking
+/// the old certificate shows in the old CA's CRL (at the CDP its certificates name) and its OCSP
+/// answer, not in the new CA's.
+async fn a_rollover_to_the_token_locks_nobody_out_and_each_ca_keeps_its_revocation_data(db: &TestDb) {
+    let hsm = SoftHsm::new();
+    let store = store_with_users(db, 2).await;
+    let (port, http_port) = (free_port(), free_port());
+    let base = format!("https://127.0.0.1:{port}");
+    let http = format!("127.0.0.1:{http_port}");
+    let plain = reqwest::Client::new();
+    let file_ca = serve_command(&store.data_dir, &store.database_url, port, &["--http-listen", &http]);
+    let server = started(file_ca, &store.data_dir, &base).await;
+    let browser = Browser::of(&base, client_with(&store.data_dir, None));
+    let (p12, old_serial) = browser.issuance("user00", "Secret123").await.unwrap();
+    let old_pem = identity_pem(&p12, "Secret123");
+    let old_ca = std::fs::read_to_string(store.data_dir.join("ca.pem")).unwrap();
+
+    // The rollover, with the service up.
+    let mut rollover = hsm.command(env!("CARGO_BIN_EXE_cjs"));
+    rollover
+        .arg("--data-dir")
+        .arg(&store.data_dir)
+        .args(["--database-url", &store.database_url])
+        .args(["--ca-pkcs11-module", MODULE, "--ca-pkcs11-token-label", TOKEN])
+        .env("CJS_CA_PKCS11_PIN", PIN)
+        .args(["admin", "ca", "rollover"]);
+    let out = run(&mut rollover);
+    assert!(out.contains("認証局を切り替えました"), "{out}");
+    let retired = std::fs::read_dir(store.data_dir.join("ca-retired")).unwrap().next().unwrap().unwrap().path();
+    assert_eq!(std::fs::read_to_string(retired.join("ca.pem")).unwrap(), old_ca);
+    assert!(retired.join("ca-key.pem").exists() && !store.data_dir.join("ca-key.pem").exists());
+    let ca_pem = std::fs::read_to_string(store.data_dir.join("ca.pem")).unwrap();
+    assert!(!ca_pem.starts_with(&old_ca) && ca_pem.ends_with(&old_ca), "the new CA first, then the old: {ca_pem}");
+    assert!(hsm.tool(&["--list-objects", "--type", "privkey"]).contains("never extractable"));
+    assert_eq!(store.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'ca_rollover'").await, 1);
+
+    // Restarted on the new CA: both CAs served, the old certificate logs in.
+    drop(server);
+    let _server = started(hsm.serve(&store, port, PIN, &["--http-listen", &http]), &store.data_dir, &base).await;
+    let client = client_with(&store.data_dir, None);
+    let served = client.get(format!("{base}/api/ca.pem")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(served.matches("BEGIN CERTIFICATE").count(), 2, "{served}");
+    assert_eq!(served, ca_pem, "both CAs, as ca.pem holds them");
+    let mut old_user = Browser::of(&base, client_with(&store.data_dir, Some(&old_pem)));
+    assert_eq!(old_user.login("user00", "Secret123").await.0, 200, "the old CA's certificate logs in");
+
+    // A new certificate is the new CA's, with revocation pointers of its own.
+    let browser = Browser::of(&base, client.clone());
+    let (p12, _) = browser.issuance("user01", "Secret123").await.unwrap();
+    let new_pem = identity_pem(&p12, "Secret123");
+    assert!(verifies(&store.data_dir, &new_pem), "it verifies against ca.pem");
+    assert!(!verifies(&retired, &new_pem), "not signed by the old CA");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("new.pem"), &new_pem).unwrap();
+    let text = run(Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(dir.path().join("new.pem")));
+    let key_id = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("URI:http://{http}/pki/")).and_then(|r| r.strip_suffix("/crl")))
+        .unwrap_or_else(|| panic!("a CDP of the new CA's own: {text}"))
+        .to_owned();
+    let new_ca_der = plain.get(format!("http://{http}/pki/{key_id}/ca.crt")).send().await.unwrap();
+    assert_eq!(new_ca_der.status(), 200);
+
+    // Revoking the old CA's certificate: in the old CA's CRL (at /pki/crl, verified against the
+    // old CA) and its OCSP answer; not in the new CA's CRL.
+    run(Command::new(env!("CARGO_BIN_EXE_cjs"))
+        .arg("--data-dir")
+        .arg(&store.data_dir)
+        .args(["--database-url", &store.database_url])
+        .args(["admin", "revoke", "--user-id", "user00", "--reason", "superseded"]));
+    let old_crl = plain.get(format!("http://{http}/pki/crl")).send().await.unwrap().bytes().await.unwrap();
+    assert!(crl_serials(&retired, &old_crl).contains(&old_serial), "the old CA's CRL lists it");
+    let new_crl = plain.get(format!("http://{http}/pki/{key_id}/crl")).send().await.unwrap().bytes().await.unwrap();
+    assert!(crl_serials(&store.data_dir, &new_crl).is_empty(), "the new CA's CRL, signed in the token, lists none");
+    let ocsp_url = format!("http://{http}/pki/ocsp");
+    let out = ocsp_status(&retired.join("ca.pem"), &old_pem, &ocsp_url).await;
+    assert!(out.contains("Response verify OK") && out.contains(": revoked"), "{out}");
+    let out = ocsp_status(&store.data_dir.join("ca.pem"), &new_pem, &ocsp_url).await;
+    assert!(out.contains("Response verify OK") && out.contains(": good"), "{out}");
+}

@@ -8,6 +8,7 @@ mod m20261126_000003_certificate_search_indexes;
 mod m20261127_000004_add_audit_client_address;
 mod m20261201_000005_lockout_refusals_and_unknown_ids;
 mod m20261202_000006_revocation_counter;
+mod m20261203_000007_issuer_of_certificates_and_crls;
 
 /// All migrations in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_add_audit_client_address::Migration),
             Box::new(m20261201_000005_lockout_refusals_and_unknown_ids::Migration),
             Box::new(m20261202_000006_revocation_counter::Migration),
+            Box::new(m20261203_000007_issuer_of_certificates_and_crls::Migration),
         ]
     }
 }
