@@ -321,6 +321,9 @@ pub struct Config {
     pub certificate_limit: u32,
     /// The URL users reach this service at.
     pub public_url: String,
+    /// Whether `public_url` was configured; if not, it is `https://<listen>` until the listener
+    /// is bound, then the bound address ([`Config::bound_to`]).
+    pub public_url_given: bool,
     pub mail: MailSettings,
     /// Peers whose PROXY protocol header is believed (and required).
     pub trusted_proxies: TrustedProxies,
@@ -385,6 +388,7 @@ impl Config {
             },
             certificate_limit: s.certificate_limit.unwrap_or(DEFAULT_CERTIFICATE_LIMIT),
             public_url: s.public_url.clone().unwrap_or_else(|| format!("https://{listen}")),
+            public_url_given: s.public_url.as_deref().is_some_and(|u| !u.is_empty()),
             mail: mail_settings(&s, &data_dir),
             trusted_proxies: TrustedProxies::new(s.trusted_proxies.clone().unwrap_or_default()),
             max_connections_per_address: s.max_connections_per_address.unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
@@ -480,6 +484,14 @@ impl Config {
             (Some(url), _) => url.clone(),
             (None, Some(addr)) => format!("http://{addr}"),
             (None, None) => self.public_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// The defaults that name the HTTPS address, taken from the address the listener got
+    /// (`listen` with port 0 gets any free port).
+    pub fn bound_to(&mut self, https: SocketAddr) {
+        if !self.public_url_given {
+            self.public_url = format!("https://{https}");
         }
     }
 

@@ -91,9 +91,7 @@ impl Application {
         let listener =
             TcpListener::bind(config.listen).with_context(|| format!("Failed to listen on {}", config.listen))?;
         let local_addr = listener.local_addr()?;
-        if config.public_url == format!("https://{}", config.listen) {
-            config.public_url = format!("https://{local_addr}");
-        }
+        config.bound_to(local_addr);
         let (db, auth) = core_services(&config).await?;
         let http_listener = match config.http_listen {
             Some(addr) => Some(TcpListener::bind(addr).with_context(|| format!("Failed to listen on {addr} (HTTP)"))?),

@@ -52,10 +52,7 @@ pub async fn regenerate<C: ConnectionTrait>(
 
 /// Rows of `ca` (by its key id; with `unattributed`, also rows of no CA: those from before
 /// several CAs could exist, which are the oldest CA's).
-fn of_ca<E: EntityTrait>(column: E::Column, ca: &CertificateAuthority, unattributed: bool) -> sea_orm::Condition
-where
-    E::Column: ColumnTrait,
-{
+fn of_ca(column: impl ColumnTrait, ca: &CertificateAuthority, unattributed: bool) -> sea_orm::Condition {
     let mut c = sea_orm::Condition::any().add(column.eq(ca.key_id()));
     if unattributed {
         c = c.add(column.is_null());
@@ -73,12 +70,12 @@ pub async fn regenerate_for<C: ConnectionTrait>(
     now: OffsetDateTime,
 ) -> Result<crl::Model, CertificateError> {
     // First the counter, then the list (see the module's doc).
-    let revocations = counter(db).await?;
-    let mine = of_ca::<crl::Entity>(crl::Column::IssuerKeyId, ca, unattributed);
+    let revocations = committed_revocations(db).await?;
+    let mine = of_ca(crl::Column::IssuerKeyId, ca, unattributed);
     let last = crl::Entity::find().filter(mine.clone()).order_by_desc(crl::Column::Number).one(db).await?;
     let mut revoked = certificate::Entity::find()
         .filter(certificate::Column::Status.eq(CertificateStatus::Revoked))
-        .filter(of_ca::<certificate::Entity>(certificate::Column::IssuerKeyId, ca, unattributed));
+        .filter(of_ca(certificate::Column::IssuerKeyId, ca, unattributed));
     if let Some(previous) = &last {
         // Listed while unexpired when the previous CRL was issued (the first CRL lists all).
         revoked = revoked.filter(certificate::Column::NotAfter.gte(previous.this_update));
@@ -159,10 +156,6 @@ pub(crate) async fn committed_revocations<C: ConnectionTrait>(db: &C) -> Result<
     Ok(value.unwrap_or(0))
 }
 
-async fn counter<C: ConnectionTrait>(db: &C) -> Result<i64, CertificateError> {
-    Ok(committed_revocations(db).await?)
-}
-
 /// The DER of the newest stored CRL when it may still be served at `now` with `revocations`
 /// committed: it lists them all and is more than a day from its nextUpdate. Its bytes are read
 /// only then.
@@ -174,7 +167,7 @@ async fn newest_if_current<C: ConnectionTrait>(
     now: OffsetDateTime,
 ) -> Result<Option<Vec<u8>>, CertificateError> {
     let newest: Option<(i64, i64, OffsetDateTime)> = crl::Entity::find()
-        .filter(of_ca::<crl::Entity>(crl::Column::IssuerKeyId, ca, unattributed))
+        .filter(of_ca(crl::Column::IssuerKeyId, ca, unattributed))
         .select_only()
         .columns([crl::Column::Number, crl::Column::Revocations, crl::Column::NextUpdate])
         .order_by_desc(crl::Column::Number)
@@ -241,7 +234,7 @@ impl Revocations {
         unattributed: bool,
         now: OffsetDateTime,
     ) -> Result<Vec<u8>, CertificateError> {
-        let revocations = counter(&self.db).await?;
+        let revocations = committed_revocations(&self.db).await?;
         if let Some(der) = newest_if_current(&self.db, ca, unattributed, revocations, now).await? {
             return Ok(der);
         }

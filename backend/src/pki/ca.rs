@@ -133,7 +133,7 @@ impl CertificateAuthority {
         let issuer = Issuer::from_ca_cert_der(&cert_der.clone().into(), key)
             .map_err(|e| anyhow::anyhow!("{} is not a usable CA certificate: {e}", cert_path.display()))?;
         let subject = subject_of(&cert_der)?;
-        let key_id = hex::encode(&sha2::Sha256::digest(cert.public_key().subject_public_key.data.as_ref())[..8]);
+        let key_id = key_id_of(cert.public_key().subject_public_key.data.as_ref());
         let not_before = cert.validity().not_before.to_datetime();
         tracing::info!(ca = %subject, key_id = %key_id, path = %cert_path.display(), "loaded the CA");
         Ok(Self { issuer, cert_der, cert_pem, subject, key_id, not_before, pointers: None })
@@ -311,7 +311,7 @@ impl CertificateAuthority {
                 CaKey::File(KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).context("Failed to generate the CA key")?)
             }
         };
-        let new_id = hex::encode(&sha2::Sha256::digest(new_key.der_bytes())[..8]);
+        let new_id = key_id_of(new_key.der_bytes());
         let name = format!("{CA_NAME} {new_id}");
         let cert = Self::new_ca_params(now, &name)?.self_signed(&new_key).context("Failed to self-sign the new CA")?;
         // The old CA is safe in ca-retired/ before anything of it is replaced.
@@ -411,6 +411,12 @@ impl CertificateAuthority {
         tracing::info!(path = %cert_path.display(), "created the server certificate for 127.0.0.1 and ::1");
         Ok((cert_path, key_path))
     }
+}
+
+/// What tells a CA from others: hex of the first 8 octets of the SHA-256 of its public key
+/// (the subjectPublicKey bits).
+fn key_id_of(public_key: &[u8]) -> String {
+    hex::encode(&sha2::Sha256::digest(public_key)[..8])
 }
 
 fn subject_of(der: &[u8]) -> anyhow::Result<String> {

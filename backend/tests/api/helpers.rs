@@ -266,6 +266,15 @@ pub fn client_from(
 }
 
 impl TestStore {
+    /// `cjs admin revoke` of every active certificate of `user`, as an operator runs it.
+    pub fn cli_revoke(&self, user: &str, reason: &str) {
+        run(Command::new(env!("CARGO_BIN_EXE_cjs"))
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(["--database-url", &self.database_url])
+            .args(["admin", "revoke", "--user-id", user, "--reason", reason]));
+    }
+
     /// A fresh store on `db` with the default configuration, and no server on it.
     pub async fn fresh(db: &TestDb) -> Self {
         init();
@@ -723,6 +732,23 @@ pub fn identity_pem(p12: &[u8], pw: &str) -> Vec<u8> {
         .arg("-out")
         .arg(&out));
     std::fs::read(&out).unwrap()
+}
+
+/// `openssl ocsp` asking `url` about the certificate in `leaf` (PEM) of the CA `ca_pem`,
+/// verifying the answer against it. Off the test's runtime thread, which may also drive the
+/// server's database pool.
+pub async fn openssl_ocsp(ca_pem: &std::path::Path, leaf: &[u8], url: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("leaf.pem"), leaf).unwrap();
+    let mut cmd = Command::new("openssl");
+    cmd.args(["ocsp", "-issuer"])
+        .arg(ca_pem)
+        .arg("-CAfile")
+        .arg(ca_pem)
+        .arg("-cert")
+        .arg(dir.path().join("leaf.pem"))
+        .args(["-url", url, "-resp_text"]);
+    tokio::task::spawn_blocking(move || run(&mut cmd)).await.unwrap()
 }
 
 /// Runs an external command, failing the test with its output if it fails.

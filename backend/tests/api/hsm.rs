@@ -15,7 +15,8 @@ use std::{
 use sea_orm::ConnectionTrait;
 
 use crate::helpers::{
-    Browser, TestDb, TestStore, client_with, each_database, identity_pem, run, serve_command, verified_crl_text,
+    Browser, TestDb, TestStore, client_with, each_database, identity_pem, openssl_ocsp, run, serve_command,
+    verified_crl_text,
 };
 
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
@@ -210,25 +211,11 @@ async fn the_ca_key_stays_in_the_token_and_signs_everything_under_concurrent_iss
 
     // Revoked: the CRL (signed in the token) lists it, and the OCSP responder (its certificate
     // issued through the token) says so.
-    run(Command::new(env!("CARGO_BIN_EXE_cjs"))
-        .arg("--data-dir")
-        .arg(&store.data_dir)
-        .args(["--database-url", &store.database_url])
-        .args(["admin", "revoke", "--user-id", &id, "--reason", "key_compromise"]));
+    store.cli_revoke(&id, "key_compromise");
     let crl = client.get(format!("{base}/api/crl")).send().await.unwrap().bytes().await.unwrap();
     let text = verified_crl_text(&store.data_dir, &crl);
     assert!(text.to_lowercase().replace(':', "").contains(&serial), "{text}");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("leaf.pem"), &pem).unwrap();
-    let mut ocsp = Command::new("openssl");
-    ocsp.args(["ocsp", "-issuer"])
-        .arg(store.data_dir.join("ca.pem"))
-        .arg("-CAfile")
-        .arg(store.data_dir.join("ca.pem"))
-        .arg("-cert")
-        .arg(dir.path().join("leaf.pem"))
-        .args(["-url", &format!("http://{http}/pki/ocsp")]);
-    let out = tokio::task::spawn_blocking(move || run(&mut ocsp)).await.unwrap();
+    let out = openssl_ocsp(&store.data_dir.join("ca.pem"), &pem, &format!("http://{http}/pki/ocsp")).await;
     assert!(out.contains("Response verify OK") && out.contains(": revoked"), "{out}");
 
     // Started again: the key is found by its label and matches ca.pem; the others still log in.
@@ -290,11 +277,7 @@ async fn token_faults_refuse_the_start_or_answer_503_and_signing_recovers_by_its
     assert_eq!(again.bytes().await.unwrap(), crl);
     // A revocation needs no signature either, but the next CRL does: 503 rather than a CRL that
     // leaves it out.
-    run(Command::new(env!("CARGO_BIN_EXE_cjs"))
-        .arg("--data-dir")
-        .arg(&store.data_dir)
-        .args(["--database-url", &store.database_url])
-        .args(["admin", "revoke", "--user-id", "user00", "--reason", "superseded"]));
+    store.cli_revoke("user00", "superseded");
     let stale = client.get(format!("{base}/api/crl")).send().await.unwrap();
     assert_eq!(stale.status(), 503, "no CRL without the revocation");
 
@@ -324,21 +307,6 @@ fn crl_serials(ca_dir: &Path, der: &[u8]) -> Vec<String> {
         .filter_map(|l| l.trim().strip_prefix("Serial Number: "))
         .map(|s| s.trim().to_ascii_lowercase())
         .collect()
-}
-
-/// `openssl ocsp` about the certificate in `leaf` (PEM) of the CA in `ca_pem`, at `url`.
-async fn ocsp_status(ca_pem: &Path, leaf: &[u8], url: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("leaf.pem"), leaf).unwrap();
-    let mut cmd = Command::new("openssl");
-    cmd.args(["ocsp", "-issuer"])
-        .arg(ca_pem)
-        .arg("-CAfile")
-        .arg(ca_pem)
-        .arg("-cert")
-        .arg(dir.path().join("leaf.pem"))
-        .args(["-url", url]);
-    tokio::task::spawn_blocking(move || run(&mut cmd)).await.unwrap()
 }
 
 each_database!(a_rollover_to_the_token_locks_nobody_out_and_each_ca_keeps_its_revocation_data);
@@ -409,18 +377,14 @@ async fn a_rollover_to_the_token_locks_nobody_out_and_each_ca_keeps_its_revocati
 
     // Revoking the old CA's certificate: in the old CA's CRL (at /pki/crl, verified against the
     // old CA) and its OCSP answer; not in the new CA's CRL.
-    run(Command::new(env!("CARGO_BIN_EXE_cjs"))
-        .arg("--data-dir")
-        .arg(&store.data_dir)
-        .args(["--database-url", &store.database_url])
-        .args(["admin", "revoke", "--user-id", "user00", "--reason", "superseded"]));
+    store.cli_revoke("user00", "superseded");
     let old_crl = plain.get(format!("http://{http}/pki/crl")).send().await.unwrap().bytes().await.unwrap();
     assert!(crl_serials(&retired, &old_crl).contains(&old_serial), "the old CA's CRL lists it");
     let new_crl = plain.get(format!("http://{http}/pki/{key_id}/crl")).send().await.unwrap().bytes().await.unwrap();
     assert!(crl_serials(&store.data_dir, &new_crl).is_empty(), "the new CA's CRL, signed in the token, lists none");
     let ocsp_url = format!("http://{http}/pki/ocsp");
-    let out = ocsp_status(&retired.join("ca.pem"), &old_pem, &ocsp_url).await;
+    let out = openssl_ocsp(&retired.join("ca.pem"), &old_pem, &ocsp_url).await;
     assert!(out.contains("Response verify OK") && out.contains(": revoked"), "{out}");
-    let out = ocsp_status(&store.data_dir.join("ca.pem"), &new_pem, &ocsp_url).await;
+    let out = openssl_ocsp(&store.data_dir.join("ca.pem"), &new_pem, &ocsp_url).await;
     assert!(out.contains("Response verify OK") && out.contains(": good"), "{out}");
 }

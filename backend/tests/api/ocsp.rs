@@ -11,7 +11,7 @@ use std::{
 
 use base64::Engine;
 
-use crate::helpers::{Options, TestApp, TestDb, each_database, run, spawn, verified_crl_text};
+use crate::helpers::{Options, TestApp, TestDb, each_database, openssl_ocsp, run, spawn, verified_crl_text};
 
 /// An app with the plain-HTTP listener, and a company master with a certificate: the app, the
 /// identity (PEM), its serial, and the files OpenSSL needs (leaf.pem, and the CA's ca.pem).
@@ -24,35 +24,13 @@ async fn app_with_certificate(db: &TestDb) -> (TestApp, Vec<u8>, String, tempfil
     (app, identity, serial, dir)
 }
 
-/// `openssl ocsp` asking `url` about leaf.pem, verifying the answer against the CA. Off the
-/// test's runtime thread, which also drives the server's database pool.
-async fn openssl_ocsp(app: &TestApp, dir: &Path, url: &str) -> String {
-    let mut cmd = Command::new("openssl");
-    cmd.args(["ocsp", "-issuer"])
-        .arg(app.data_dir.join("ca.pem"))
-        .arg("-CAfile")
-        .arg(app.data_dir.join("ca.pem"))
-        .arg("-cert")
-        .arg(dir.join("leaf.pem"))
-        .args(["-url", url, "-resp_text"]);
-    tokio::task::spawn_blocking(move || run(&mut cmd)).await.unwrap()
-}
-
 fn x509_text(dir: &Path) -> String {
     run(Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(dir.join("leaf.pem")))
 }
 
-fn cli_revoke(app: &TestApp, user: &str) {
-    run(Command::new(env!("CARGO_BIN_EXE_cjs"))
-        .arg("--data-dir")
-        .arg(&app.data_dir)
-        .args(["--database-url", &app.database_url])
-        .args(["admin", "revoke", "--user-id", user, "--reason", "key_compromise"]));
-}
-
 each_database!(openssl_finds_the_responder_and_the_crl_through_the_certificate);
 async fn openssl_finds_the_responder_and_the_crl_through_the_certificate(db: &TestDb) {
-    let (app, _identity, serial, dir) = app_with_certificate(db).await;
+    let (app, identity, serial, dir) = app_with_certificate(db).await;
     let base = format!("http://127.0.0.1:{}", app.http_port.unwrap());
     let text = x509_text(dir.path());
     let ocsp_url = format!("{base}/pki/ocsp");
@@ -64,7 +42,7 @@ async fn openssl_finds_the_responder_and_the_crl_through_the_certificate(db: &Te
     assert_eq!(uri.trim(), ocsp_url);
 
     // good: signed by the delegated responder, which the CA issued; the nonce comes back.
-    let out = openssl_ocsp(&app, dir.path(), &ocsp_url).await;
+    let out = openssl_ocsp(&app.data_dir.join("ca.pem"), &identity, &ocsp_url).await;
     assert!(out.contains("Response verify OK"), "{out}");
     assert!(out.contains(": good"), "{out}");
     assert!(!out.contains("WARNING"), "nonce echoed, times valid: {out}");
@@ -84,8 +62,8 @@ async fn openssl_finds_the_responder_and_the_crl_through_the_certificate(db: &Te
     }
 
     // Revoked through the CLI: the very next answer says so, with time and reason.
-    cli_revoke(&app, "ocspm001");
-    let out = openssl_ocsp(&app, dir.path(), &ocsp_url).await;
+    app.cli_revoke("ocspm001", "key_compromise");
+    let out = openssl_ocsp(&app.data_dir.join("ca.pem"), &identity, &ocsp_url).await;
     assert!(out.contains("Response verify OK") && out.contains(": revoked"), "{out}");
     assert!(out.contains("Reason: keyCompromise") && out.contains("Revocation Time: "), "{out}");
 
@@ -277,7 +255,7 @@ async fn nginx_lets_a_valid_certificate_in_and_refuses_it_once_revoked_by_ocsp_a
     assert!(body.contains("CN=ocspm001"), "{body}");
     assert_eq!(through_nginx(&app, crl_port, &identity).await.0, 200);
 
-    cli_revoke(&app, "ocspm001");
+    app.cli_revoke("ocspm001", "key_compromise");
     let (status, body) = through_nginx(&app, ocsp_port, &identity).await;
     assert_eq!(status, 400, "nginx refuses a revoked certificate: {body}");
     let log = std::fs::read_to_string(by_ocsp.join("error.log")).unwrap();
