@@ -18,7 +18,7 @@ use crate::{
     pki::{
         issue::KeyType,
         p12::{P12Encryption, P12Settings},
-        token::TokenSettings,
+        token::{DEFAULT_SIGN_TIMEOUT, TokenSettings},
     },
 };
 
@@ -116,6 +116,9 @@ pub struct ConfigArgs {
     /// (The PIN itself is never a flag.)
     #[arg(long, env = "CJS_CA_PKCS11_PIN_FILE", global = true)]
     pub ca_pkcs11_pin_file: Option<PathBuf>,
+    /// Seconds a CA signature waits for the token before it is given up with 503 (default 10).
+    #[arg(long, env = "CJS_CA_PKCS11_TIMEOUT", global = true)]
+    pub ca_pkcs11_timeout: Option<u32>,
     /// File holding the secret that signs issuance tokens; generated in the data directory when not given.
     #[arg(long, env = "CJS_TOKEN_KEY_FILE", global = true)]
     pub token_key_file: Option<PathBuf>,
@@ -510,7 +513,11 @@ pub const DEFAULT_PKCS11_KEY_LABEL: &str = "cjs-ca";
 /// (from [`PKCS11_PIN_VAR`], else the first line of `ca_pkcs11_pin_file`).
 fn token_settings(s: &ConfigArgs) -> anyhow::Result<Option<TokenSettings>> {
     let Some(module) = s.ca_pkcs11_module.clone() else {
-        if s.ca_pkcs11_token_label.is_some() || s.ca_pkcs11_key_label.is_some() || s.ca_pkcs11_pin_file.is_some() {
+        if s.ca_pkcs11_token_label.is_some()
+            || s.ca_pkcs11_key_label.is_some()
+            || s.ca_pkcs11_pin_file.is_some()
+            || s.ca_pkcs11_timeout.is_some()
+        {
             bail!("the ca_pkcs11_* settings need ca_pkcs11_module (the PKCS#11 library of the HSM)");
         }
         return Ok(None);
@@ -533,7 +540,12 @@ fn token_settings(s: &ConfigArgs) -> anyhow::Result<Option<TokenSettings>> {
         }
         _ => None,
     };
-    Ok(Some(TokenSettings { module, token_label, key_label, pin: pin.map(Secret) }))
+    let sign_timeout = match s.ca_pkcs11_timeout {
+        None => DEFAULT_SIGN_TIMEOUT,
+        Some(0) => bail!("ca_pkcs11_timeout must be at least 1 second"),
+        Some(seconds) => Duration::from_secs(u64::from(seconds)),
+    };
+    Ok(Some(TokenSettings { module, token_label, key_label, pin: pin.map(Secret), sign_timeout }))
 }
 
 /// Default per-company limit of users holding a valid certificate.

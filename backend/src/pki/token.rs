@@ -17,12 +17,20 @@
 //! `Error::RemoteKeyError`, which the API answers with 503 and a Japanese message; nothing else of
 //! the service depends on the token.
 //!
+//! A token that hangs instead of failing (a network HSM gone silent) is met by a deadline: each
+//! signature — taking a session, logging in, `C_Sign` — runs on a thread of its own and the caller
+//! waits for it at most [`TokenSettings::sign_timeout`]. Past it the caller gets the same
+//! failure and the call is left behind in the module. While any call is left behind nothing else
+//! is sent to the token (every signature fails at once, and the module is not finalised under a
+//! call still inside it); when the last one returns, the next signature initialises the module
+//! again as after any failure. A call that never returns keeps the signer down until a restart.
+//!
 //! The PIN comes from the environment (`CJS_CA_PKCS11_PIN`) or a file, never from a flag, and is
 //! never logged.
 
 use std::{
     path::PathBuf,
-    sync::{Condvar, Mutex, PoisonError, RwLock},
+    sync::{Arc, Condvar, Mutex, PoisonError, RwLock},
     time::{Duration, Instant},
 };
 
@@ -54,6 +62,8 @@ pub const RELOAD_INTERVAL: Duration = Duration::from_secs(2);
 pub const MAX_SESSIONS: usize = 8;
 /// How long a signature waits for a free session.
 pub const SESSION_WAIT: Duration = Duration::from_secs(10);
+/// How long a signature waits for the token when `ca_pkcs11_timeout` is not set.
+pub const DEFAULT_SIGN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The token refused the PIN: not retried (a hardware HSM locks the PIN after a few wrong
 /// tries), until a restart with the right one.
@@ -70,31 +80,53 @@ pub struct TokenSettings {
     pub key_label: String,
     /// The user PIN (`None`: not given, which only commands that never sign may do).
     pub pin: Option<Secret>,
+    /// How long a signature waits for the token before it is given up (and the token with it,
+    /// until the call comes back).
+    pub sign_timeout: Duration,
 }
 
 /// The CA key in a token: rcgen signs through it.
 pub struct TokenKey {
-    settings: TokenSettings,
-    /// The loaded module: read-held while signing, write-held while it is initialised again.
+    /// The loaded module: read-held while a signature is waited for, write-held while it is
+    /// initialised again (and then no call may be left behind in it: [`Pool::left_behind`]).
     context: RwLock<Pkcs11>,
     /// The uncompressed EC point (what rcgen calls the public key's DER bytes).
     public: Vec<u8>,
+    /// What the signing threads share with the callers.
+    pool: Arc<Pool>,
+    health: Mutex<Health>,
+}
+
+/// The key's sessions and what a signing thread needs to use them.
+struct Pool {
+    settings: TokenSettings,
     /// CKA_ID of the key pair (the private key is found by label and this).
     id: Vec<u8>,
     sessions: Mutex<Sessions>,
     /// Signalled when a session goes back to the pool or is closed.
     returned: Condvar,
-    health: Mutex<Health>,
 }
 
-/// The sessions of the current module context. Signatures hold the context's read lock for as
-/// long as they hold a session, so when a reload (write lock) runs every session is idle.
+/// The sessions of the current module context. Callers hold the context's read lock while they
+/// wait for a signature, so when a reload (write lock) runs every session is idle, unless a call
+/// was left behind (then there is no reload).
 #[derive(Default)]
 struct Sessions {
     /// Idle logged-in sessions, with the private key's handle in each.
     idle: Vec<(Session, ObjectHandle)>,
     /// Sessions open: idle ones and those in use.
     open: usize,
+    /// Signatures whose caller stopped waiting (the token did not answer in time) and that are
+    /// still inside the module.
+    left_behind: usize,
+}
+
+/// One signature between its caller and its thread.
+#[derive(Default)]
+struct Call {
+    outcome: Option<anyhow::Result<Vec<u8>>>,
+    /// The caller gave up waiting: the thread counts itself out of [`Sessions::left_behind`].
+    abandoned: bool,
 }
 
 /// What the last signatures said about the token.
@@ -109,10 +141,11 @@ struct Health {
 
 impl std::fmt::Debug for TokenKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let settings = &self.pool.settings;
         f.debug_struct("TokenKey")
-            .field("module", &self.settings.module)
-            .field("token", &self.settings.token_label)
-            .field("key", &self.settings.key_label)
+            .field("module", &settings.module)
+            .field("token", &settings.token_label)
+            .field("key", &settings.key_label)
             .finish_non_exhaustive()
     }
 }
@@ -148,12 +181,14 @@ impl TokenKey {
         session: (Session, ObjectHandle),
     ) -> Self {
         Self {
-            settings: settings.clone(),
             context: RwLock::new(context),
             public,
-            id,
-            sessions: Mutex::new(Sessions { idle: vec![session], open: 1 }),
-            returned: Condvar::new(),
+            pool: Arc::new(Pool {
+                settings: settings.clone(),
+                id,
+                sessions: Mutex::new(Sessions { idle: vec![session], open: 1, left_behind: 0 }),
+                returned: Condvar::new(),
+            }),
             health: Mutex::default(),
         }
     }
@@ -191,14 +226,61 @@ impl TokenKey {
         Ok(Self::new(settings, context, point, id, (session, private)))
     }
 
-    /// After a failure: the module finalised and initialised again, the pooled sessions gone.
+    /// After a failure: the module finalised and initialised again, the pooled sessions gone —
+    /// unless a call left behind is still inside the module.
     fn reload(&self) -> anyhow::Result<()> {
         let mut context = self.context.write().unwrap_or_else(PoisonError::into_inner);
-        *self.sessions.lock().unwrap_or_else(PoisonError::into_inner) = Sessions::default();
+        {
+            let mut sessions = self.pool.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+            self.pool.ensure_none_left_behind(&sessions)?;
+            *sessions = Sessions::default();
+        }
         let _ = context.clone().finalize();
-        *context = load(&self.settings.module)?;
-        tracing::info!(token = %self.settings.token_label, "PKCS#11 module initialised again");
+        *context = load(&self.pool.settings.module)?;
+        tracing::info!(token = %self.pool.settings.token_label, "PKCS#11 module initialised again");
         Ok(())
+    }
+
+    /// Whether the last signature went through (or none was tried). A signer that failed is
+    /// tried again by the next signature.
+    pub fn is_healthy(&self) -> bool {
+        let health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
+        !health.broken && !health.pin_refused
+    }
+
+    /// Signs a fixed digest, as the next signature would (the same reload and deadline rules):
+    /// whether it went through.
+    pub fn probe(&self) -> bool {
+        self.sign_digest(&[0x5a; 48]).is_ok()
+    }
+}
+
+impl Pool {
+    fn ensure_none_left_behind(&self, sessions: &Sessions) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            sessions.left_behind == 0,
+            "the token has not answered {} signature(s) for more than {:?}: nothing is sent to it until they come back (or cjs restarts)",
+            sessions.left_behind,
+            self.settings.sign_timeout
+        );
+        Ok(())
+    }
+
+    /// Takes a session, signs `digest` and gives the session back (closes it if the token
+    /// failed): what the signing thread does.
+    fn sign_with(&self, context: &Pkcs11, digest: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let (session, key) = self.take(context)?;
+        match session.sign(&Mechanism::Ecdsa, key, digest) {
+            Ok(raw) => {
+                self.give_back((session, key));
+                Ok(raw)
+            }
+            Err(e) => {
+                drop(session);
+                self.closed();
+                Err(anyhow::Error::new(e).context("the token refused to sign"))
+            }
+        }
     }
 
     /// An idle session with the key, or a new one (finding the token and the key again) while
@@ -246,7 +328,9 @@ impl TokenKey {
         drop(sessions);
         self.returned.notify_one();
     }
+}
 
+impl TokenKey {
     fn sign_digest(&self, digest: &[u8]) -> anyhow::Result<Vec<u8>> {
         let reload = {
             let mut health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
@@ -265,19 +349,7 @@ impl TokenKey {
             self.reload()?; // still broken if it failed
             self.health.lock().unwrap_or_else(PoisonError::into_inner).broken = false;
         }
-        let context = self.context.read().unwrap_or_else(PoisonError::into_inner);
-        let signed =
-            self.take(&context).and_then(|(session, key)| match session.sign(&Mechanism::Ecdsa, key, digest) {
-                Ok(raw) => {
-                    self.give_back((session, key));
-                    Ok(raw)
-                }
-                Err(e) => {
-                    drop(session);
-                    self.closed();
-                    Err(anyhow::Error::new(e).context("the token refused to sign"))
-                }
-            });
+        let signed = self.sign_within_deadline(digest);
         match signed {
             Ok(raw) => ecdsa_der(&raw),
             Err(e) => {
@@ -287,6 +359,51 @@ impl TokenKey {
                 Err(e)
             }
         }
+    }
+
+    /// [`Pool::sign_with`] on a thread of its own, waited for at most the sign timeout; past it
+    /// the call is left behind (counted in [`Sessions::left_behind`] until it returns) and the
+    /// signer is broken, so the next signature goes through [`TokenKey::reload`], which refuses
+    /// while a call is left behind.
+    fn sign_within_deadline(&self, digest: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let context = self.context.read().unwrap_or_else(PoisonError::into_inner);
+        let call = Arc::new((Mutex::new(Call::default()), Condvar::new()));
+        let (pool, module, digest, theirs) = (self.pool.clone(), context.clone(), digest.to_vec(), call.clone());
+        std::thread::Builder::new()
+            .name("pkcs11-sign".into())
+            .spawn(move || {
+                let outcome = pool.sign_with(&module, &digest);
+                let (state, done) = &*theirs;
+                let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+                if state.abandoned {
+                    let mut sessions = pool.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+                    sessions.left_behind -= 1;
+                    tracing::warn!(
+                        token = %pool.settings.token_label,
+                        outcome = if outcome.is_ok() { "signed" } else { "failed" },
+                        "a PKCS#11 signature given up on came back"
+                    );
+                } else {
+                    state.outcome = Some(outcome);
+                    done.notify_one();
+                }
+            })
+            .context("cannot start a thread for the token")?;
+        let (state, done) = &*call;
+        let mut state = done
+            .wait_timeout_while(
+                state.lock().unwrap_or_else(PoisonError::into_inner),
+                self.pool.settings.sign_timeout,
+                |s| s.outcome.is_none(),
+            )
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+        if let Some(outcome) = state.outcome.take() {
+            return outcome;
+        }
+        state.abandoned = true;
+        self.pool.sessions.lock().unwrap_or_else(PoisonError::into_inner).left_behind += 1;
+        bail!("the token did not answer within {:?} (ca_pkcs11_timeout)", self.pool.settings.sign_timeout)
     }
 }
 
@@ -303,7 +420,7 @@ impl PublicKeyData for TokenKey {
 impl SigningKey for TokenKey {
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
         self.sign_digest(&Sha384::digest(msg)).map_err(|e| {
-            tracing::warn!(error = %format!("{e:#}"), token = %self.settings.token_label, "CA signature through PKCS#11 failed");
+            tracing::warn!(error = %format!("{e:#}"), token = %self.pool.settings.token_label, "CA signature through PKCS#11 failed");
             rcgen::Error::RemoteKeyError
         })
     }

@@ -388,3 +388,128 @@ async fn a_rollover_to_the_token_locks_nobody_out_and_each_ca_keeps_its_revocati
     let out = openssl_ocsp(&store.data_dir.join("ca.pem"), &new_pem, &ocsp_url).await;
     assert!(out.contains("Response verify OK") && out.contains(": good"), "{out}");
 }
+
+/// p11-kit's PKCS#11 client module (Debian `p11-kit-modules`): it forwards every call to a
+/// `p11-kit server` over a socket, as a network HSM's client library forwards to the appliance.
+fn p11_kit_client_module() -> PathBuf {
+    std::fs::read_dir("/usr/lib")
+        .unwrap()
+        .filter_map(|e| Some(e.ok()?.path().join("pkcs11/p11-kit-client.so")))
+        .find(|p| p.exists())
+        .expect("p11-kit-client.so (Debian p11-kit-modules; scripts/setup-tools installs it)")
+}
+
+/// A `p11-kit server` exporting the SoftHSM token on a socket of its own (Debian `p11-kit`): an
+/// HSM reached over a connection, which the test can freeze (SIGSTOP) so that calls hang
+/// instead of failing.
+struct RemoteToken {
+    server: Child,
+    socket: PathBuf,
+}
+
+impl RemoteToken {
+    fn start(hsm: &SoftHsm) -> Self {
+        let socket = hsm.dir.path().join("p11-kit.sock");
+        let server = hsm
+            .command("p11-kit")
+            .args(["server", "--foreground", "--name"])
+            .arg(&socket)
+            .args(["--provider", MODULE, &format!("pkcs11:token={TOKEN}")])
+            .env("XDG_RUNTIME_DIR", hsm.dir.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !socket.exists() {
+            assert!(Instant::now() < deadline, "p11-kit server made no socket");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self { server, socket }
+    }
+
+    /// Sends `signal` to the server and to the process it started for each connection
+    /// (`p11-kit-remote`, its child).
+    fn signal(&self, signal: &str) {
+        let pid = self.server.id().to_string();
+        let children = Command::new("pkill").arg(format!("-{signal}")).args(["-P", &pid]).status().unwrap();
+        assert!(children.success(), "pkill -{signal} -P found the server's connection processes");
+        assert!(Command::new("kill").arg(format!("-{signal}")).arg(&pid).status().unwrap().success());
+    }
+
+    /// `cjs serve` with the CA key in the token behind this server.
+    fn serve(&self, store: &TestStore, port: u16, extra: &[&str]) -> Command {
+        let mut cmd = serve_command(&store.data_dir, &store.database_url, port, extra);
+        cmd.arg("--ca-pkcs11-module")
+            .arg(p11_kit_client_module())
+            .args(["--ca-pkcs11-token-label", TOKEN])
+            .env("P11_KIT_SERVER_ADDRESS", format!("unix:path={}", self.socket.display()))
+            .env("CJS_CA_PKCS11_PIN", PIN);
+        cmd
+    }
+}
+
+impl Drop for RemoteToken {
+    fn drop(&mut self) {
+        let pid = self.server.id().to_string();
+        let _ = Command::new("pkill").args(["-KILL", "-P", &pid]).status();
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// A token that stops answering (the p11-kit server frozen with SIGSTOP: the calls wait on its
+/// socket) is given up after ca_pkcs11_timeout: the issuance answers 503 in about that time,
+/// and the next ones at once, without a call sent to the frozen token; login and the CRL keep
+/// working; nothing is half-issued. When the token answers again, the call left behind returns
+/// and signing comes back by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_hangs_is_given_up_after_the_timeout_and_signs_again_when_it_answers() {
+    const TIMEOUT: Duration = Duration::from_secs(2);
+    let hsm = SoftHsm::new();
+    let remote = RemoteToken::start(&hsm);
+    let store = store_with_users(&TestDb::Sqlite, 3).await;
+    let port = free_port();
+    let base = format!("https://127.0.0.1:{port}");
+    let _server = started(remote.serve(&store, port, &["--ca-pkcs11-timeout", "2"]), &store.data_dir, &base).await;
+    assert!(hsm.tool(&["--list-objects", "--type", "privkey"]).contains("never extractable"));
+    let client = client_with(&store.data_dir, None);
+    let browser = Browser::of(&base, client.clone());
+    let (p12, _) = browser.issuance("user00", "Secret123").await.unwrap();
+    let pem = identity_pem(&p12, "Secret123");
+    let crl = client.get(format!("{base}/api/crl")).send().await.unwrap().bytes().await.unwrap();
+
+    remote.signal("STOP");
+    let started_at = Instant::now();
+    let refused = browser.issuance("user01", "Secret123").await.err().expect("a frozen token signs nothing");
+    let first = started_at.elapsed();
+    assert_eq!(refused.0, 503, "{refused:?}");
+    assert!(refused.1.contains("署名装置"), "a Japanese message: {}", refused.1);
+    assert!(first >= TIMEOUT && first < TIMEOUT * 4, "given up after the timeout: {first:?}");
+    // Past the reload interval the signer would be tried again, but a call is still inside the
+    // module: refused at once, nothing sent to the token (and the module not finalised under it).
+    tokio::time::sleep(backend::pki::token::RELOAD_INTERVAL + Duration::from_millis(100)).await;
+    let started_at = Instant::now();
+    let refused = browser.issuance("user02", "Secret123").await.err().expect("a frozen token signs nothing");
+    assert_eq!(refused.0, 503, "{refused:?}");
+    assert!(started_at.elapsed() < TIMEOUT, "not sent to the frozen token: {:?}", started_at.elapsed());
+    assert_eq!(store.count("SELECT COUNT(*) AS n FROM certificates").await, 1, "nothing half-issued");
+    let mut user = Browser::of(&base, client_with(&store.data_dir, Some(&pem)));
+    assert_eq!(user.login("user00", "Secret123").await.0, 200, "login needs no signature");
+    let again = client.get(format!("{base}/api/crl")).send().await.unwrap();
+    assert_eq!(again.status(), 200, "the CRL already signed is still served");
+    assert_eq!(again.bytes().await.unwrap(), crl);
+
+    // The token answers again: the call left behind comes back, the module is initialised
+    // again, and the next issuance is signed.
+    remote.signal("CONT");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let p12 = loop {
+        match browser.issuance("user01", "Secret123").await {
+            Ok((p12, _)) => break p12,
+            Err((503, _)) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(500)).await,
+            Err(other) => panic!("signing did not come back: {other:?}"),
+        }
+    };
+    assert!(verifies(&store.data_dir, &identity_pem(&p12, "Secret123")));
+    assert_eq!(store.count("SELECT COUNT(*) AS n FROM certificates").await, 2);
+}
