@@ -1,7 +1,8 @@
 //! The append-only audit log. Every entry is written with the same connection (usually the same
 //! transaction) as the change it records; the table refuses UPDATE and DELETE. Each entry carries
 //! the client address of the request it was made in ([`crate::request_context`]), taken here so
-//! that no call site can forget it; entries made outside a request (CLI, workers) have none.
+//! that no call site can forget it, with the request's ID; entries made outside a request (CLI,
+//! workers) have neither.
 
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
 use time::OffsetDateTime;
@@ -70,6 +71,7 @@ pub async fn record<C: ConnectionTrait>(db: &C, entry: Entry<'_>, now: OffsetDat
         org_id: Set(entry.org_id),
         detail: Set(entry.detail.to_string()),
         client_address: Set(request_context::client_address().map(|ip| ip.to_canonical().to_string())),
+        request_id: Set(request_context::request_id().map(|id| id.to_string())),
         ..Default::default()
     }
     .insert(db)

@@ -83,6 +83,13 @@ pub struct ConfigArgs {
     /// OCSP) to relying parties; off unless set.
     #[arg(long, env = "CJS_HTTP_LISTEN", global = true)]
     pub http_listen: Option<SocketAddr>,
+    /// Address of a plain-HTTP listener serving only Prometheus metrics (/metrics); off unless set.
+    #[arg(long, env = "CJS_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Seconds between SIGTERM and the stop: readiness says 503 and connections close after their
+    /// answer, so a load balancer moves clients away first (default 0: stop at once).
+    #[arg(long, env = "CJS_SHUTDOWN_DRAIN_SECONDS", global = true)]
+    pub shutdown_drain_seconds: Option<u32>,
     /// Base URL written into issued certificates for the CRL (…/pki/crl), OCSP (…/pki/ocsp) and
     /// CA certificate (…/pki/ca.crt); default http://<http-listen> when that is set, else the public URL.
     #[arg(long, env = "CJS_REVOCATION_BASE_URL", global = true)]
@@ -300,6 +307,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The plain-HTTP listener of the revocation data.
     pub http_listen: Option<SocketAddr>,
+    /// The plain-HTTP listener of the Prometheus metrics.
+    pub metrics_listen: Option<SocketAddr>,
+    /// How long a SIGTERM drains before the stop.
+    pub shutdown_drain: Duration,
     /// The base URL of the revocation pointers, when given; else see [`Config::revocation_base`].
     pub revocation_base_url: Option<String>,
     pub dist_dir: PathBuf,
@@ -360,6 +371,8 @@ impl Config {
                 .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("cjs.db").display())),
             listen,
             http_listen: s.http_listen,
+            metrics_listen: s.metrics_listen,
+            shutdown_drain: Duration::from_secs(u64::from(s.shutdown_drain_seconds.unwrap_or(0))),
             revocation_base_url: s.revocation_base_url.as_deref().map(|u| u.trim_end_matches('/').to_owned()),
             dist_dir: s.dist_dir.clone().unwrap_or_else(|| PathBuf::from("dist")),
             tls_cert: s.tls_cert.clone(),

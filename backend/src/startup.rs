@@ -74,6 +74,7 @@ const CRL_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
 pub struct Application {
     port: u16,
     http_port: Option<u16>,
+    metrics_port: Option<u16>,
     server: Server,
     state: web::Data<AppState>,
     tasks: Tasks,
@@ -156,8 +157,19 @@ impl Application {
         let cas = Arc::new(cas);
         let revocations = Revocations::new(db.clone(), cas.clone());
         let ocsp = OcspResponder::new(db::connect_readers(&config.database_url, &db).await?, &cas, now)?;
-        let state =
-            AppState { config: Arc::new(config.clone()), db, auth, issuance, ca, cas, revocations, ocsp, throttle };
+        let lifecycle = Arc::default();
+        let state = AppState {
+            config: Arc::new(config.clone()),
+            db,
+            auth,
+            issuance,
+            ca,
+            cas,
+            revocations,
+            ocsp,
+            throttle,
+            lifecycle,
+        };
         let mut tasks = Tasks::default();
         // R2 for unknown IDs keeps a bounded table.
         let pruning = crate::auth::unknown::prune_forever(state.db.clone(), std::time::Duration::from_secs(3600));
@@ -187,10 +199,17 @@ impl Application {
         );
         let data = web::Data::new(state);
         let state = data.clone();
-        let mut builder = actix_server::Server::build().shutdown_timeout(10);
+        // Signals are ours (Application::run_until_stopped): a SIGTERM drains first.
+        let mut builder = actix_server::Server::build().shutdown_timeout(10).disable_signals();
         let shutdown = builder.graceful_shutdown_signal();
         if let Some(listener) = http_listener {
             builder = revocation_listener(builder, listener, data.clone())?;
+        }
+        let mut metrics_port = None;
+        if let Some(addr) = config.metrics_listen {
+            let listener = TcpListener::bind(addr).with_context(|| format!("Failed to listen on {addr} (metrics)"))?;
+            metrics_port = Some(listener.local_addr()?.port());
+            builder = metrics_listener(builder, listener, data.clone())?;
         }
         let server = builder
             .listen("cjs-https", listener, move || {
@@ -199,7 +218,6 @@ impl Application {
                     .app_data(data)
                     .app_data(web::JsonConfig::default().limit(16 * 1024).error_handler(json_error_handler))
                     .app_data(web::QueryConfig::default().error_handler(query_error_handler))
-                    .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").exclude("/api/health"))
                     .wrap(middleware::Compress::default())
                     .wrap(security_headers())
                     .wrap(middleware::from_fn(crate::request_context::middleware))
@@ -235,7 +253,7 @@ impl Application {
             .context("Failed to start the HTTPS listener")?
             .run();
         tracing::info!(port, "listening (HTTPS)");
-        Ok(Self { port, http_port: http_addr.map(|a| a.port()), server, state, tasks })
+        Ok(Self { port, http_port: http_addr.map(|a| a.port()), metrics_port, server, state, tasks })
     }
 
     pub fn port(&self) -> u16 {
@@ -245,6 +263,11 @@ impl Application {
     /// The port of the plain-HTTP revocation listener, when configured.
     pub fn http_port(&self) -> Option<u16> {
         self.http_port
+    }
+
+    /// The port of the metrics listener, when configured.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     /// Adds `task` to the background tasks watched by [`Application::run_until_stopped`].
@@ -257,21 +280,79 @@ impl Application {
         self.state.clone()
     }
 
-    /// Runs until SIGTERM / Ctrl-C (graceful: in-flight requests finish first), or until a
-    /// background task dies: then the cause is logged, the server stops, and the error is
-    /// returned (`cjs serve` exits non-zero, so a supervisor restarts it whole).
+    /// Runs until SIGTERM / SIGINT, or until a background task dies: then the cause is logged,
+    /// the server stops, and the error is returned (`cjs serve` exits non-zero, so a supervisor
+    /// restarts it whole). A signal drains first for `shutdown_drain_seconds` (readiness 503,
+    /// connections closed after their answer, requests still served), then stops accepting and
+    /// lets the requests in flight finish (up to 10 s).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let Self { server, mut tasks, .. } = self;
+        let Self { server, mut tasks, state, .. } = self;
         let handle = server.handle();
-        tokio::select! {
-            done = server => done.context("server failed"),
+        let mut server = std::pin::pin!(server);
+        let death = tokio::select! {
+            done = &mut server => return done.context("server failed"),
             death = tasks.first_death() => {
                 tracing::error!(error = %death, "a background task stopped; shutting down");
-                handle.stop(true).await;
-                Err(death)
+                Some(death)
             }
-        }
+            signal = stop_signal() => {
+                let drain = state.config.shutdown_drain;
+                tracing::info!(signal = signal?, drain_seconds = drain.as_secs(), "stopping: draining first");
+                state.lifecycle.start_draining();
+                None
+            }
+        };
+        // The server future goes on being polled: it is what carries out the stop.
+        let drain = if death.is_some() { Duration::ZERO } else { state.config.shutdown_drain };
+        let stopping = async {
+            tokio::time::sleep(drain).await;
+            tracing::info!("stopping: no new connections; finishing the requests in flight");
+            handle.stop(true).await;
+        };
+        let ((), done) = tokio::join!(stopping, server);
+        done.context("server failed")?;
+        death.map_or(Ok(()), Err)
     }
+}
+
+/// The first SIGTERM or SIGINT: its name.
+async fn stop_signal() -> anyhow::Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    })
+}
+
+/// Adds the plain-HTTP listener of the Prometheus metrics (`GET /metrics`, nothing else): on an
+/// address of its own, never the public one, as Keycloak's management port and step-ca's
+/// metrics address are.
+fn metrics_listener(
+    builder: actix_server::ServerBuilder,
+    listener: TcpListener,
+    data: web::Data<AppState>,
+) -> anyhow::Result<actix_server::ServerBuilder> {
+    let local_addr = listener.local_addr()?;
+    let builder = builder
+        .listen("cjs-metrics", listener, move || {
+            let app = App::new()
+                .app_data(data.clone())
+                .route("/metrics", web::get().to(api::health::metrics))
+                .default_service(web::to(api::spa::api_not_found));
+            HttpService::build()
+                .keep_alive(KeepAlive::default())
+                .client_request_timeout(net::REQUEST_HEAD_TIMEOUT)
+                .local_addr(local_addr)
+                .finish(map_config(app.into_factory().map_err(|e| e.error_response()), move |()| {
+                    AppConfig::__priv_test_new(false, local_addr.to_string(), local_addr)
+                }))
+                .tcp()
+        })
+        .with_context(|| format!("Failed to start the metrics listener on {local_addr}"))?;
+    tracing::info!(addr = %local_addr, "listening (HTTP, metrics only)");
+    Ok(builder)
 }
 
 /// Adds the plain-HTTP listener that serves the revocation data and nothing else (the API and the
@@ -289,8 +370,8 @@ fn revocation_listener(
         .listen("cjs-http", listener, move || {
             let app = App::new()
                 .app_data(data.clone())
-                .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms (http)"))
                 .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+                .wrap(middleware::from_fn(crate::request_context::middleware))
                 .configure(api::configure_revocation)
                 .default_service(web::to(api::spa::api_not_found));
             let shutdown = shutdown.clone();

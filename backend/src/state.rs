@@ -1,7 +1,10 @@
 //! What every handler shares: the configuration, the database, the services and the throttle.
 //! Built once by `crate::startup::Application::build`.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
 use sea_orm::DatabaseConnection;
 
@@ -29,4 +32,22 @@ pub struct AppState {
     pub ocsp: OcspResponder,
     /// Per-address throttle of password attempts.
     pub throttle: Throttle,
+    pub lifecycle: Arc<Lifecycle>,
+}
+
+/// Where the instance is in its life: serving, or draining for a shutdown (readiness answers
+/// 503 and connections close after their answer, while requests are still served).
+#[derive(Debug, Default)]
+pub struct Lifecycle {
+    draining: AtomicBool,
+}
+
+impl Lifecycle {
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
 }

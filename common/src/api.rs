@@ -16,6 +16,20 @@ pub struct Health {
     pub status: String,
 }
 
+/// `GET /api/health/ready`: whether this instance should get requests, and why not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Readiness {
+    /// `ready` or `not_ready`.
+    pub status: String,
+    /// `ok` or `unreachable`.
+    pub database: String,
+    /// `ok`, `unavailable` (the HSM does not sign) or `not_checked` (`?signer=optional`).
+    pub signer: String,
+    /// The instance is stopping: it finishes what it has and takes nothing new.
+    pub draining: bool,
+}
+
 /// `POST /api/issuance/authenticate` and `POST /api/login`. The fields are plain strings so the
 /// server can answer a malformed value with `invalid_input` naming the field.
 #[derive(Clone, Serialize, Deserialize)]
@@ -441,6 +455,10 @@ pub struct AuditEntry {
     /// for entries made outside a request (`cjs admin`, background workers).
     #[serde(default)]
     pub client_address: Option<String>,
+    /// The ID of the request it was made in: the `X-Request-Id` of the answer, carried by the
+    /// server's log lines of that request. Absent outside a request.
+    #[serde(default)]
+    pub request_id: Option<String>,
 }
 
 /// One row of the mail outbox.

@@ -19,7 +19,7 @@ use common::api::Role;
 use time::OffsetDateTime;
 
 use crate::{
-    auth::{accounts::Actor, sessions},
+    auth::{Purpose, accounts::Actor, sessions},
     db::entities::{certificate, user},
     error::ApiError,
     state::AppState,
@@ -125,6 +125,9 @@ impl FromRequest for PasswordAttempt {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(state(req).and_then(|st| {
             st.throttle.check(req.peer_addr().map(|a| a.ip())).map(|()| PasswordAttempt).map_err(|wait| {
+                let purpose = Purpose::of_route(req.match_pattern().as_deref().unwrap_or_default());
+                crate::metrics::metrics()
+                    .authentication(purpose.map_or("unknown", Purpose::as_str), crate::metrics::AuthOutcome::Throttled);
                 ApiError::TooManyRequests { retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0) }
             })
         }))

@@ -37,6 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(actix_web::middleware::DefaultHeaders::new().add(("Cache-Control", "no-store")))
             .wrap(actix_web::middleware::from_fn(extract::same_origin))
             .service(path(p::HEALTH, "GET, HEAD").route(get().to(health::health)))
+            .service(path(p::HEALTH_LIVE, "GET, HEAD").route(get().to(health::live)))
+            .service(path(p::HEALTH_READY, "GET, HEAD").route(get().to(health::ready)))
             .service(path(p::OPENAPI, "GET, HEAD").route(get().to(openapi::spec)))
             .service(path(p::ISSUANCE_AUTHENTICATE, "POST").route(web::post().to(issuance::authenticate)))
             .service(path(p::ISSUANCE_ISSUE, "POST").route(web::post().to(issuance::issue)))

@@ -27,6 +27,8 @@ pub const SESSION: &str = "session";
     ),
     paths(
         health::health,
+        health::live,
+        health::ready,
         issuance::authenticate,
         issuance::issue,
         password::change,
@@ -104,14 +106,22 @@ mod tests {
     fn every_operation_is_described_with_its_error_shape() {
         let doc: serde_json::Value = serde_json::from_str(document()).unwrap();
         let paths = doc["paths"].as_object().unwrap();
-        assert_eq!(paths.len(), 19, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(paths.len(), 21, "{:?}", paths.keys().collect::<Vec<_>>());
         for (path, ops) in paths {
             for (method, op) in ops.as_object().unwrap() {
                 let responses = op["responses"].as_object().unwrap();
                 assert!(responses.contains_key("200") || responses.contains_key("204"), "{method} {path}");
-                if !matches!(path.as_str(), "/api/ca.pem") {
-                    let e = &responses["503"]["content"]["application/json"]["schema"]["$ref"];
-                    assert_eq!(e, "#/components/schemas/ErrorBody", "{method} {path} documents 503 as ErrorBody");
+                let e = responses.get("503").and_then(|r| r["content"]["application/json"]["schema"]["$ref"].as_str());
+                match path.as_str() {
+                    // A file, and liveness: no database behind them.
+                    "/api/ca.pem" | "/api/health/live" => {}
+                    // Not ready says which check failed.
+                    "/api/health/ready" => assert_eq!(e, Some("#/components/schemas/Readiness"), "{method} {path}"),
+                    _ => assert_eq!(
+                        e,
+                        Some("#/components/schemas/ErrorBody"),
+                        "{method} {path} documents 503 as ErrorBody"
+                    ),
                 }
             }
         }
@@ -129,6 +139,8 @@ mod tests {
         let mut described: Vec<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
         let mut routed: Vec<String> = [
             p::HEALTH,
+            p::HEALTH_LIVE,
+            p::HEALTH_READY,
             p::ISSUANCE_AUTHENTICATE,
             p::ISSUANCE_ISSUE,
             p::PASSWORD_CHANGE,

@@ -142,7 +142,7 @@ pub async fn ocsp_get(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
 /// The answer with the headers of RFC 5019 §6.2 when a cache may keep it (signed, no nonce).
 async fn ocsp_answer(state: &AppState, der: &[u8]) -> HttpResponse {
     let now = OffsetDateTime::now_utc();
-    let Answer { der, cacheable } = state.ocsp.answer(der, now).await;
+    let Answer { der, cacheable, .. } = state.ocsp.answer(der, now).await;
     let mut response = HttpResponse::Ok();
     response.content_type("application/ocsp-response");
     match cacheable {

@@ -372,6 +372,7 @@ pub async fn unlock(
     )
     .await?;
     txn.commit().await?;
+    crate::metrics::metrics().unlocks.inc();
     user::Entity::find_by_id(u.id).one(db).await?.ok_or(AccountError::NotFound)
 }
 

@@ -50,6 +50,7 @@ pub async fn login(
             now,
         )
         .await?;
+        crate::metrics::metrics().authentication(Purpose::Login.as_str(), crate::metrics::AuthOutcome::Failure);
         return Err(LoginError::CertificateMismatch);
     }
     let user = auth.authenticate(&user_id, &password, Purpose::Login, now).await?;

@@ -33,6 +33,18 @@ impl Purpose {
         }
     }
 
+    /// The purpose of the password a route (its pattern) takes, if it takes one.
+    pub fn of_route(pattern: &str) -> Option<Self> {
+        use common::api::paths as p;
+        let route = pattern.strip_prefix(p::PREFIX)?;
+        match route {
+            p::ISSUANCE_AUTHENTICATE | p::ISSUANCE_ISSUE => Some(Purpose::Issuance),
+            p::PASSWORD_CHANGE => Some(Purpose::PasswordChange),
+            p::LOGIN => Some(Purpose::Login),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::Issuance => "issuance",

@@ -25,6 +25,7 @@ use crate::{
     db::entities::{unknown_id_lockout, user},
     domain::lockout::{self, Decision, LockoutPolicy, Outcome, Precheck},
     mail::{outbox, templates},
+    metrics::{AuthOutcome, metrics},
 };
 
 /// Verifies credentials under R2. Cheap to clone.
@@ -43,6 +44,27 @@ impl Authenticator {
     /// unless `purpose` is the password change itself.
     #[tracing::instrument(skip(self, password), fields(user_id = %user_id))]
     pub async fn authenticate(
+        &self,
+        user_id: &UserId,
+        password: &Password,
+        purpose: Purpose,
+        now: OffsetDateTime,
+    ) -> Result<user::Model, AuthError> {
+        let result = self.decide_and_store(user_id, password, purpose, now).await;
+        let counted = match &result {
+            Ok(_) | Err(AuthError::PasswordChangeRequired { .. }) => Some(AuthOutcome::Success),
+            Err(AuthError::InvalidCredentials) => Some(AuthOutcome::Failure),
+            Err(AuthError::Locked { .. }) => Some(AuthOutcome::Locked),
+            Err(AuthError::Blocked { .. }) => Some(AuthOutcome::Blocked),
+            Err(_) => None, // not decided (busy, database): nothing happened to count
+        };
+        if let Some(outcome) = counted {
+            metrics().authentication(purpose.as_str(), outcome);
+        }
+        result
+    }
+
+    async fn decide_and_store(
         &self,
         user_id: &UserId,
         password: &Password,
@@ -141,6 +163,7 @@ impl Authenticator {
             _ => {}
         }
         txn.commit().await?;
+        metrics().lock_outcome(decision.outcome);
         Ok(true)
     }
 

@@ -91,6 +91,7 @@ pub(super) async fn authenticate(
         )
         .await?;
         txn.commit().await?;
+        crate::metrics::metrics().lock_outcome(decision.outcome);
         return Ok(match decision.outcome {
             Outcome::NowLocked { until } | Outcome::Locked { until } => AuthError::Locked { until },
             Outcome::NowBlocked | Outcome::Blocked => AuthError::Blocked { role: Role::General },

@@ -273,6 +273,7 @@ impl IssuanceService {
         .await?;
         notify_owner(&txn, &u, &issued.serial, issued.not_after, &self.auth.public_url, now).await?;
         txn.commit().await?;
+        crate::metrics::metrics().certificate_issued(self.key_type.as_str(), renewal);
 
         let serial = issued.serial.clone();
         let not_after = issued.not_after;

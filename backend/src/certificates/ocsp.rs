@@ -66,7 +66,12 @@ pub struct Answer {
     /// For a signed answer without a nonce (one a cache may keep): its thisUpdate, nextUpdate and
     /// an entity tag of its bytes.
     pub cacheable: Option<Cacheable>,
+    /// The response status, as counted by `cjs_ocsp_answers_total`.
+    pub outcome: &'static str,
 }
+
+/// The outcome label of a signed answer.
+const SUCCESSFUL: &str = "successful";
 
 /// What RFC 5019 §6.2's caching headers are made of.
 #[derive(Debug, Clone)]
@@ -78,7 +83,7 @@ pub struct Cacheable {
 
 impl Answer {
     fn refused(r: Refusal) -> Self {
-        Self { der: Bytes::from(r.response()), cacheable: None }
+        Self { der: Bytes::from(r.response()), cacheable: None, outcome: r.label() }
     }
 
     fn internal_error() -> Self {
@@ -86,6 +91,7 @@ impl Answer {
         Self {
             der: Bytes::from(x509_ocsp::OcspResponse::internal_error().to_der().unwrap_or_default()),
             cacheable: None,
+            outcome: "internal_error",
         }
     }
 }
@@ -148,7 +154,7 @@ struct Kept {
 
 impl Kept {
     fn answer(&self) -> Answer {
-        Answer { der: self.der.clone(), cacheable: Some(self.cacheable.clone()) }
+        Answer { der: self.der.clone(), cacheable: Some(self.cacheable.clone()), outcome: SUCCESSFUL }
     }
 }
 
@@ -282,6 +288,12 @@ impl OcspResponder {
     /// The answer to the DER request `der`. Never fails: a bad request is `malformedRequest`, a
     /// database outage `tryLater`, a failed signature `internalError`, as OCSP says them.
     pub async fn answer(&self, der: &[u8], now: OffsetDateTime) -> Answer {
+        let answer = self.answer_uncounted(der, now).await;
+        crate::metrics::metrics().ocsp_answer(answer.outcome);
+        answer
+    }
+
+    async fn answer_uncounted(&self, der: &[u8], now: OffsetDateTime) -> Answer {
         // The CA whose certificates it asks about (the first that recognises them).
         let mut found = None;
         for responder in self.cas.iter() {
@@ -343,7 +355,7 @@ impl OcspResponder {
             }
         };
         let Some(key) = key else {
-            return Answer { der: signed, cacheable: None };
+            return Answer { der: signed, cacheable: None, outcome: SUCCESSFUL };
         };
         let cacheable = Cacheable {
             this_update: now,

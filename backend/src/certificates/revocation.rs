@@ -338,5 +338,6 @@ pub async fn revoke(
         return Err(anyhow::anyhow!("the revocation_counter row is missing: restore it (migration 000006)").into());
     }
     txn.commit().await?;
+    crate::metrics::metrics().revocation(reason.as_str());
     certificate::Entity::find_by_id(cert.id).one(db).await?.ok_or(CertificateError::NotFound)
 }

@@ -2,7 +2,7 @@
 //! services (and write the same audit entries) as the API, and work while a server runs on the
 //! same database.
 
-use std::io::Read;
+use std::{io::Read, path::PathBuf};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -95,6 +95,22 @@ pub enum Admin {
     },
     /// Queue the expiry reminders due now (the server also does this periodically).
     Reminders,
+    /// Back up the data directory and the SQLite database into one file (mode 0600), while the
+    /// service runs. PostgreSQL: pg_dump, and this with --without-database for the files.
+    Backup {
+        /// The backup file to create (it must not exist).
+        #[arg(long)]
+        to: PathBuf,
+        /// Only the files (the database is PostgreSQL, backed up with pg_dump).
+        #[arg(long)]
+        without_database: bool,
+    },
+    /// Make a new data directory (the global --data-dir, absent or empty) from a backup file,
+    /// after checking every file of it against its manifest.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// List the audit log (newest first): time (JST), action, actor, subject, client address, detail.
     Audit {
         /// Only entries about this user.
@@ -153,6 +169,22 @@ pub fn print_openapi() {
 }
 
 async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
+    if let Admin::Restore { from } = &admin {
+        // Before anything creates the data directory or a database in it.
+        let done = crate::backup::restore(from, &config.data_dir)?;
+        println!(
+            "復元しました: {} ファイル、{} バイト → {}{}",
+            done.files,
+            done.bytes,
+            config.data_dir.display(),
+            if done.database_included {
+                ""
+            } else {
+                "（データベースは含まれていません: pg_restore で戻してください）"
+            }
+        );
+        return Ok(());
+    }
     let (db, auth) = core_services(&config).await?;
     let now = OffsetDateTime::now_utc();
     match admin {
@@ -271,6 +303,22 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
             println!("{} 件", mails.len());
         }
         Admin::Audit { user_id, limit } => print_audit(&db, user_id, limit).await?,
+        Admin::Backup { to, without_database } => {
+            let done =
+                crate::backup::backup(&config.data_dir, &config.database_url, &db, &to, without_database, now).await?;
+            println!(
+                "バックアップしました: {} ファイル、{} バイト → {}{}",
+                done.files,
+                done.bytes,
+                to.display(),
+                if done.database_included {
+                    ""
+                } else {
+                    "（データベースは含まれていません: pg_dump で別に取ってください）"
+                }
+            );
+        }
+        Admin::Restore { .. } => unreachable!("handled before the database is opened"),
         Admin::Reminders => {
             let r = crate::mail::reminders::scan(&db, &config.mail.reminder_days, &config.public_url, now, now)
                 .await
@@ -289,15 +337,19 @@ async fn print_audit(db: &sea_orm::DatabaseConnection, user_id: Option<String>, 
     let user_id = user_id.map(|id| parse_id(&id)).transpose()?.map(|id| id.to_string());
     let query = directory::AuditQuery { user_id, action: None };
     let entries = directory::audit(db, &query, limit).await.map_err(refused)?;
-    println!("{:<16}  {:<22}  {:<12}  {:<12}  {:<39}  詳細", "日時（日本時間）", "操作", "実行者", "対象", "接続元");
+    println!(
+        "{:<16}  {:<22}  {:<12}  {:<12}  {:<39}  {:<16}  詳細",
+        "日時（日本時間）", "操作", "実行者", "対象", "接続元", "要求ID"
+    );
     for e in &entries {
         println!(
-            "{:<16}  {:<22}  {:<12}  {:<12}  {:<39}  {}",
+            "{:<16}  {:<22}  {:<12}  {:<12}  {:<39}  {:<16}  {}",
             common::jst::format_datetime(e.at),
             e.action,
             e.actor.as_deref().unwrap_or("本人"),
             e.subject_user.as_deref().unwrap_or("—"),
             e.client_address.as_deref().unwrap_or("—"),
+            e.request_id.as_deref().unwrap_or("—"),
             e.detail
         );
     }

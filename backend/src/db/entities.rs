@@ -121,6 +121,8 @@ pub mod audit_log {
         pub detail: String,
         /// The client's IP address (text), when the entry was made while serving a request.
         pub client_address: Option<String>,
+        /// The ID of the request it was made in (`X-Request-Id`, and on that request's log lines).
+        pub request_id: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -230,6 +230,7 @@ pub async fn audit<C: ConnectionTrait>(db: &C, query: &AuditQuery, limit: u64) -
             organization_id: a.org_id,
             detail: a.detail,
             client_address: a.client_address,
+            request_id: a.request_id,
         })
         .collect())
 }

@@ -60,6 +60,18 @@ enum Outcome {
     Failed(String),
 }
 
+impl Outcome {
+    /// Counts the attempt once it is recorded (`cjs_mails_total`).
+    fn count(&self) {
+        let outcome = match self {
+            Outcome::Sent => "sent",
+            Outcome::Retry(_) => "retry",
+            Outcome::Failed(_) => "failed",
+        };
+        crate::metrics::metrics().mail(outcome);
+    }
+}
+
 /// The delivery worker.
 #[derive(Clone)]
 pub struct Worker {
@@ -210,11 +222,13 @@ impl Worker {
             let outcome = self.deliver(&row).await;
             self.record(&txn, &row, &outcome, now).await?;
             txn.commit().await?;
+            outcome.count();
             Ok(Some(outcome))
         } else {
             let Some(row) = due(now).one(&self.db).await? else { return Ok(None) };
             let outcome = self.deliver(&row).await;
             self.record(&self.db, &row, &outcome, now).await?;
+            outcome.count();
             Ok(Some(outcome))
         }
     }

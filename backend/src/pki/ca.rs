@@ -47,6 +47,19 @@ impl PublicKeyData for CaKey {
     }
 }
 
+impl CaKey {
+    /// Whether the key can sign now. A key file always can; a token that failed its last
+    /// signature is tried with one (at most every [`super::token::RELOAD_INTERVAL`]), so that a
+    /// readiness check brings it back even when no request needs a signature. Blocks: call it
+    /// off the async workers.
+    pub fn ready(&self) -> bool {
+        match self {
+            CaKey::File(_) => true,
+            CaKey::Token(k) => k.is_healthy() || k.probe(),
+        }
+    }
+}
+
 impl SigningKey for CaKey {
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
         match self {
@@ -347,6 +360,11 @@ impl CertificateAuthority {
     /// Where the client certificates of this CA point relying parties for revocation data.
     pub fn pointers(&self) -> Option<&RevocationPointers> {
         self.pointers.as_ref()
+    }
+
+    /// The CA's key: [`CaKey::ready`] tells whether it signs.
+    pub fn key(&self) -> &CaKey {
+        self.issuer.key()
     }
 
     pub fn issuer(&self) -> &Issuer<'static, CaKey> {

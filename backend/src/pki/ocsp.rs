@@ -167,6 +167,15 @@ impl Refusal {
         };
         r.to_der().unwrap_or_default()
     }
+
+    /// Its response status, as a metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Refusal::Malformed => "malformed_request",
+            Refusal::Unauthorized => "unauthorized",
+            Refusal::TryLater => "try_later",
+        }
+    }
 }
 
 /// One certificate asked about.

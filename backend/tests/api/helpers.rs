@@ -119,6 +119,8 @@ pub struct Options {
     /// Also serve the revocation data over plain HTTP (`--http-listen 127.0.0.1:0`), which then
     /// is the base of the certificates' CDP and AIA.
     pub http_listen: bool,
+    /// Serve Prometheus metrics on a listener of their own ([`TestApp::metrics_port`]).
+    pub metrics_listen: bool,
 }
 
 /// STARTTLS/TLS and credentials for the test SMTP server.
@@ -146,6 +148,7 @@ impl Default for Options {
             trusted_proxies: None,
             max_connections_per_address: None,
             http_listen: false,
+            metrics_listen: false,
         }
     }
 }
@@ -167,6 +170,8 @@ pub struct TestApp {
     pub port: u16,
     /// The plain-HTTP revocation listener's port ([`Options::http_listen`]).
     pub http_port: Option<u16>,
+    /// The metrics listener's port ([`Options::metrics_listen`]).
+    pub metrics_port: Option<u16>,
     pub client: reqwest::Client,
     /// The server's shared state (its counters).
     pub state: actix_web::web::Data<backend::state::AppState>,
@@ -228,17 +233,19 @@ pub async fn spawn(db: &TestDb, opts: Options) -> TestApp {
             .map(|list| backend::net::TrustedProxies::parse_list(list).expect("trusted_proxies").networks().to_vec()),
         max_connections_per_address: opts.max_connections_per_address,
         http_listen: opts.http_listen.then(|| "127.0.0.1:0".parse().unwrap()),
+        metrics_listen: opts.metrics_listen.then(|| "127.0.0.1:0".parse().unwrap()),
         ..Default::default()
     };
     let config = Config::resolve(&args).unwrap();
     let app = Application::build(config.clone()).await.expect("server builds");
     let port = app.port();
     let http_port = app.http_port();
+    let metrics_port = app.metrics_port();
     let state = app.state();
     tokio::spawn(app.run_until_stopped());
     let client = client_with(&data_dir, None);
     let store = TestStore::open(dir, data_dir, database_url, &config).await;
-    TestApp { port, http_port, client, state, store }
+    TestApp { port, http_port, metrics_port, client, state, store }
 }
 
 /// An HTTPS client trusting the app's CA, optionally presenting a client identity (PEM).
@@ -513,6 +520,17 @@ impl Browser {
             self.cookie = Some(c.split(';').next().unwrap().to_owned());
         }
         answer(r).await
+    }
+
+    /// `POST /api/login` that answers the transport error instead of failing the test (for
+    /// loads while servers are killed): the status.
+    pub async fn try_login(&mut self, id: &str, pw: &str) -> Result<u16, String> {
+        let body = json!({"user_id": id, "password": pw});
+        let r =
+            self.request(reqwest::Method::POST, "/api/login").json(&body).send().await.map_err(|e| format!("{e:?}"))?;
+        let status = r.status().as_u16();
+        r.bytes().await.map_err(|e| format!("{e:?}"))?;
+        Ok(status)
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
@@ -798,4 +816,40 @@ pub async fn insert_certificate(
     .insert(db)
     .await
     .unwrap();
+}
+
+/// A `cjs serve` process of a test, killed when the test ends, however it ends.
+pub struct Server(pub std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port free now on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts `cmd` (a `cjs serve`) and waits until it answers /api/health over TLS trusting the data
+/// directory's CA.
+pub async fn started(mut cmd: Command, data_dir: &std::path::Path, base: &str) -> Server {
+    let server = Server(cmd.spawn().unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !data_dir.join("ca.pem").exists() {
+        assert!(std::time::Instant::now() < deadline, "no CA certificate was written");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let client = client_with(data_dir, None);
+    loop {
+        if let Ok(r) = client.get(format!("{base}/api/health")).send().await
+            && r.status().is_success()
+        {
+            return server;
+        }
+        assert!(std::time::Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -15,8 +15,8 @@ use std::{
 use sea_orm::ConnectionTrait;
 
 use crate::helpers::{
-    Browser, TestDb, TestStore, client_with, each_database, identity_pem, openssl_ocsp, run, serve_command,
-    verified_crl_text,
+    Browser, TestDb, TestStore, client_with, each_database, free_port, identity_pem, openssl_ocsp, run, serve_command,
+    started, verified_crl_text,
 };
 
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
@@ -83,40 +83,6 @@ impl SoftHsm {
             .env("SOFTHSM2_CONF", self.conf())
             .env("CJS_CA_PKCS11_PIN", pin);
         cmd
-    }
-}
-
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Starts `cmd` and waits until it answers /api/health over TLS trusting the data directory's CA.
-async fn started(mut cmd: Command, data_dir: &Path, base: &str) -> Server {
-    let server = Server(cmd.spawn().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !data_dir.join("ca.pem").exists() {
-        assert!(Instant::now() < deadline, "no CA certificate was written");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let client = client_with(data_dir, None);
-    loop {
-        if let Ok(r) = client.get(format!("{base}/api/health")).send().await
-            && r.status().is_success()
-        {
-            return server;
-        }
-        assert!(Instant::now() < deadline, "the server did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -389,6 +355,14 @@ async fn a_rollover_to_the_token_locks_nobody_out_and_each_ca_keeps_its_revocati
     assert!(out.contains("Response verify OK") && out.contains(": good"), "{out}");
 }
 
+/// The refusal of an issuance that must not succeed (without printing a .p12 if it did).
+fn refusal(issued: Result<(Vec<u8>, String), (u16, String)>) -> (u16, String) {
+    match issued {
+        Ok((_, serial)) => panic!("a frozen token signs nothing, yet {serial} was issued"),
+        Err(refused) => refused,
+    }
+}
+
 /// p11-kit's PKCS#11 client module (Debian `p11-kit-modules`): it forwards every call to a
 /// `p11-kit server` over a socket, as a network HSM's client library forwards to the appliance.
 fn p11_kit_client_module() -> PathBuf {
@@ -480,7 +454,7 @@ async fn a_token_that_hangs_is_given_up_after_the_timeout_and_signs_again_when_i
 
     remote.signal("STOP");
     let started_at = Instant::now();
-    let refused = browser.issuance("user01", "Secret123").await.err().expect("a frozen token signs nothing");
+    let refused = refusal(browser.issuance("user01", "Secret123").await);
     let first = started_at.elapsed();
     assert_eq!(refused.0, 503, "{refused:?}");
     assert!(refused.1.contains("署名装置"), "a Japanese message: {}", refused.1);
@@ -489,7 +463,7 @@ async fn a_token_that_hangs_is_given_up_after_the_timeout_and_signs_again_when_i
     // module: refused at once, nothing sent to the token (and the module not finalised under it).
     tokio::time::sleep(backend::pki::token::RELOAD_INTERVAL + Duration::from_millis(100)).await;
     let started_at = Instant::now();
-    let refused = browser.issuance("user02", "Secret123").await.err().expect("a frozen token signs nothing");
+    let refused = refusal(browser.issuance("user02", "Secret123").await);
     assert_eq!(refused.0, 503, "{refused:?}");
     assert!(started_at.elapsed() < TIMEOUT, "not sent to the frozen token: {:?}", started_at.elapsed());
     assert_eq!(store.count("SELECT COUNT(*) AS n FROM certificates").await, 1, "nothing half-issued");

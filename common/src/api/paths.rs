@@ -5,8 +5,12 @@
 /// Where the API lives; every other constant here is relative to it.
 pub const PREFIX: &str = "/api";
 
-/// `GET`: liveness, `{"status": "ok"}`.
+/// `GET`: `{"status": "ok"}` when the database answers (kept for existing checks).
 pub const HEALTH: &str = "/health";
+/// `GET`: liveness: the process serves requests (nothing else is checked).
+pub const HEALTH_LIVE: &str = "/health/live";
+/// `GET`: readiness for a load balancer: database, CA signer, not draining for a shutdown.
+pub const HEALTH_READY: &str = "/health/ready";
 /// `GET`: the OpenAPI document of the API.
 pub const OPENAPI: &str = "/openapi.json";
 /// `POST`: ④ user ID and password → a single-use issuance token.

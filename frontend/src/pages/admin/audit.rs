@@ -51,7 +51,7 @@ pub fn AuditTab() -> impl IntoView {
             list=entries
             empty="該当する記録はありません。"
             label="監査ログ"
-            columns=&["日時", "実行者", "操作", "対象ユーザー", "接続元", "詳細"]
+            columns=&["日時", "実行者", "操作", "対象ユーザー", "接続元", "要求ID", "詳細"]
             testid=testids::ADMIN_AUDIT_TABLE
             rows=|list| list.into_iter().map(audit_row).collect_view()
         />
@@ -70,6 +70,7 @@ fn audit_row(entry: AuditEntry) -> impl IntoView {
             </td>
             <td class="mono">{entry.subject_user.unwrap_or_else(|| "—".to_owned())}</td>
             <td class="mono">{entry.client_address.unwrap_or_else(|| "—".to_owned())}</td>
+            <td class="mono">{entry.request_id.unwrap_or_else(|| "—".to_owned())}</td>
             <td class="detail mono">{entry.detail}</td>
         </tr>
     }

@@ -1,0 +1,301 @@
+//! `cjs admin backup --to FILE` and `cjs admin restore --from FILE --data-dir NEW`.
+//!
+//! A backup is one gzip-compressed tar file (mode 0600: it holds the CA key when that is a file,
+//! and the secret of the issuance tokens): a consistent copy of the SQLite database made by
+//! `VACUUM INTO` while `cjs serve` runs (a read transaction: writers go on), and every other file
+//! of the data directory — `ca.pem`, `ca-key.pem`, `ca-retired/`, the server certificate and
+//! key, `token.key`, `cjs.toml`, the mail written as files. Its last entry is a manifest of every
+//! other entry with its size, mode and SHA-256; a restore checks them all before anything
+//! appears at the new data directory, so a truncated file (no manifest), a damaged one (gzip or
+//! tar refuses it) and an altered one (a checksum differs, an entry is missing or added) are
+//! refused with a message saying which, and nothing is written.
+//!
+//! PostgreSQL is backed up with its own tools (`pg_dump`; README); `--without-database` then
+//! takes the files alone. The checksums detect damage and changes, not a forger who rewrites the
+//! manifest too: keep backups where only the operators can write.
+
+use std::{
+    collections::BTreeMap,
+    fs::File,
+    io::{Read, Write},
+    os::unix::fs::{OpenOptionsExt, PermissionsExt},
+    path::{Component, Path, PathBuf},
+};
+
+use anyhow::{Context, bail};
+use flate2::{Compression, read::GzDecoder, write::GzEncoder};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+/// What the manifest's `format` says.
+const FORMAT: &str = "cjs-backup/1";
+/// The manifest's name: the archive's last entry.
+const MANIFEST: &str = "MANIFEST.json";
+/// The database copy's name in the archive (and in the restored data directory).
+const DATABASE: &str = "cjs.db";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    format: String,
+    /// Unix time of the backup.
+    created_at: i64,
+    /// Whether `cjs.db` is in it (SQLite) or the database was backed up apart (PostgreSQL).
+    database_included: bool,
+    files: BTreeMap<String, FileEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct FileEntry {
+    size: u64,
+    mode: u32,
+    sha256: String,
+}
+
+/// What a backup or restore did.
+#[derive(Debug)]
+pub struct Summary {
+    pub files: usize,
+    pub bytes: u64,
+    pub database_included: bool,
+}
+
+/// Files of the data directory that are not copied as they are: the live SQLite files (the
+/// consistent copy goes in instead) and the start-up write probe.
+fn skipped(relative: &str, live_db: Option<&str>) -> bool {
+    let db = live_db.unwrap_or(DATABASE);
+    relative == ".write-test"
+        || relative == db
+        || [db, DATABASE].iter().any(|d| ["-wal", "-shm", "-journal"].iter().any(|s| relative == format!("{d}{s}")))
+}
+
+/// The SQLite database file of `url`, when it lies in `data_dir` (canonical): its path
+/// relative to it.
+fn live_database(url: &str, data_dir: &Path) -> Option<String> {
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = Path::new(path.split('?').next()?);
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.canonicalize().ok()?,
+        _ => std::env::current_dir().ok()?,
+    };
+    let relative = dir.join(path.file_name()?).strip_prefix(data_dir).ok()?.to_owned();
+    Some(relative.to_string_lossy().into_owned())
+}
+
+/// Every regular file under `dir`, relative paths, sorted.
+fn walk(dir: &Path, prefix: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let mut entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .collect::<Result<Vec<_>, _>>()?;
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for e in entries {
+        let kind = e.file_type()?;
+        let relative = prefix.join(e.file_name());
+        if kind.is_dir() {
+            walk(&e.path(), &relative, out)?;
+        } else if kind.is_file() {
+            out.push(relative);
+        }
+    }
+    Ok(())
+}
+
+/// Writes a backup of `data_dir` and the database `db` (at `database_url`) to `to`, which must
+/// not exist yet.
+pub async fn backup(
+    data_dir: &Path,
+    database_url: &str,
+    db: &DatabaseConnection,
+    to: &Path,
+    without_database: bool,
+    now: OffsetDateTime,
+) -> anyhow::Result<Summary> {
+    if to.exists() {
+        bail!("{} はすでにあります: 上書きしません（別の名前を指定してください）", to.display());
+    }
+    let sqlite = db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
+    if !sqlite && !without_database {
+        bail!(
+            "PostgreSQL のデータベースは pg_dump でバックアップしてください（README「Backup and restore」）。ファイルだけを取るには --without-database を付けます"
+        );
+    }
+    let data_dir = data_dir.canonicalize().with_context(|| format!("no data directory {}", data_dir.display()))?;
+    let parent = to.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = parent.canonicalize().with_context(|| format!("no directory {}", parent.display()))?;
+    if parent.starts_with(&data_dir) {
+        bail!("バックアップファイルはデータディレクトリの外に作ってください");
+    }
+    let staging = tempfile::Builder::new().prefix(".cjs-backup-").tempdir_in(&parent)?;
+    let copy = staging.path().join(DATABASE);
+    if sqlite {
+        // A consistent copy while the service writes (SQLite's own online copy).
+        let target = copy.to_str().context("a path that is not UTF-8")?.replace('\'', "''");
+        db.execute_unprepared(&format!("VACUUM INTO '{target}'")).await.context("VACUUM INTO failed")?;
+    }
+    let live_db = if sqlite { live_database(database_url, &data_dir) } else { None };
+    let mut files = Vec::new();
+    walk(&data_dir, Path::new(""), &mut files)?;
+    files.retain(|f| !skipped(&f.to_string_lossy(), live_db.as_deref()));
+
+    let partial = staging.path().join("backup.partial");
+    let out = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&partial)?;
+    let mut archive = tar::Builder::new(GzEncoder::new(out, Compression::default()));
+    let mut manifest = Manifest {
+        format: FORMAT.into(),
+        created_at: now.unix_timestamp(),
+        database_included: sqlite,
+        files: BTreeMap::new(),
+    };
+    let mut bytes = 0;
+    let mut add = |name: &str, path: &Path| -> anyhow::Result<()> {
+        // Read once: what is hashed is what is written, even if the file changes meanwhile.
+        let content = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+        append(&mut archive, name, mode, &content)?;
+        bytes += content.len() as u64;
+        let entry = FileEntry { size: content.len() as u64, mode, sha256: hex::encode(Sha256::digest(&content)) };
+        manifest.files.insert(name.to_owned(), entry);
+        Ok(())
+    };
+    if sqlite {
+        add(DATABASE, &copy)?;
+    }
+    for f in &files {
+        let name = f.to_str().context("a file name that is not UTF-8")?;
+        if name == DATABASE && sqlite {
+            continue; // a database file of another URL would shadow the copy
+        }
+        add(name, &data_dir.join(f))?;
+    }
+    let json = serde_json::to_vec_pretty(&manifest)?;
+    append(&mut archive, MANIFEST, 0o600, &json)?;
+    let gz = archive.into_inner()?;
+    let out = gz.finish()?;
+    out.sync_all()?;
+    std::fs::rename(&partial, to).with_context(|| format!("cannot create {}", to.display()))?;
+    File::open(&parent)?.sync_all()?;
+    Ok(Summary { files: manifest.files.len(), bytes, database_included: sqlite })
+}
+
+fn append<W: Write>(archive: &mut tar::Builder<W>, name: &str, mode: u32, content: &[u8]) -> anyhow::Result<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(content.len() as u64);
+    header.set_mode(mode);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_mtime(0);
+    archive.append_data(&mut header, name, content)?;
+    Ok(())
+}
+
+/// A name from the archive as a path inside the new data directory: relative, no `..`.
+fn safe_path(name: &str) -> Option<PathBuf> {
+    let path = Path::new(name);
+    let fine = path.components().all(|c| matches!(c, Component::Normal(_)));
+    (fine && !name.is_empty()).then(|| path.to_owned())
+}
+
+/// Makes the data directory `data_dir` (absent or empty) from the backup `from`.
+pub fn restore(from: &Path, data_dir: &Path) -> anyhow::Result<Summary> {
+    if data_dir.exists() && std::fs::read_dir(data_dir)?.next().is_some() {
+        bail!("{} は空ではありません: 復元は新しい（空の）データディレクトリにだけ行います", data_dir.display());
+    }
+    let parent = data_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let staging = tempfile::Builder::new().prefix(".cjs-restore-").tempdir_in(parent)?;
+    let file = File::open(from).with_context(|| format!("cannot open {}", from.display()))?;
+    let damaged = |e: &dyn std::fmt::Display| {
+        anyhow::anyhow!(
+            "バックアップファイル {} が途中で切れているか壊れています（{e}）: 何も復元していません",
+            from.display()
+        )
+    };
+    let mut archive = tar::Archive::new(GzDecoder::new(file));
+    let mut seen: BTreeMap<String, FileEntry> = BTreeMap::new();
+    let mut manifest: Option<Manifest> = None;
+    for entry in archive.entries().map_err(|e| damaged(&e))? {
+        let mut entry = entry.map_err(|e| damaged(&e))?;
+        let name = entry.path().map_err(|e| damaged(&e))?.to_string_lossy().into_owned();
+        if manifest.is_some() {
+            bail!("バックアップファイルが改変されています: 目録のあとに {name} があります");
+        }
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).map_err(|e| damaged(&e))?;
+        if name == MANIFEST {
+            let m: Manifest = serde_json::from_slice(&content)
+                .map_err(|e| anyhow::anyhow!("バックアップファイルが改変されています: 目録が読めません（{e}）"))?;
+            if m.format != FORMAT {
+                bail!("このバックアップの形式 {:?} は扱えません（{FORMAT} のみ）", m.format);
+            }
+            manifest = Some(m);
+            continue;
+        }
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            bail!("バックアップファイルが改変されています: {name} は通常のファイルではありません");
+        }
+        let path = safe_path(&name)
+            .ok_or_else(|| anyhow::anyhow!("バックアップファイルが改変されています: 不正なパス {name:?}"))?;
+        let mode = entry.header().mode().map_err(|e| damaged(&e))? & 0o777;
+        let target = staging.path().join(&path);
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir)?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+        let mut out = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&target)?;
+        out.write_all(&content)?;
+        out.sync_all()?;
+        let entry = FileEntry { size: content.len() as u64, mode, sha256: hex::encode(Sha256::digest(&content)) };
+        seen.insert(name, entry);
+    }
+    let manifest = manifest.ok_or_else(|| damaged(&"目録（最後の項目）がありません"))?;
+    for (name, listed) in &manifest.files {
+        match seen.get(name) {
+            None => bail!("バックアップファイルが改変されています: {name} がありません"),
+            Some(found) if found != listed => {
+                bail!("バックアップファイルが改変されています: {name} のチェックサムが目録と一致しません")
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(extra) = seen.keys().find(|n| !manifest.files.contains_key(*n)) {
+        bail!("バックアップファイルが改変されています: 目録にない {extra} があります");
+    }
+    std::fs::set_permissions(staging.path(), std::fs::Permissions::from_mode(0o700))?;
+    if data_dir.exists() {
+        std::fs::remove_dir(data_dir)?; // empty, checked above
+    }
+    let staged = staging.keep();
+    std::fs::rename(&staged, data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    File::open(parent)?.sync_all()?;
+    let bytes = manifest.files.values().map(|f| f.size).sum();
+    Ok(Summary { files: manifest.files.len(), bytes, database_included: manifest.database_included })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_relative_names_are_restored() {
+        assert_eq!(safe_path("ca-retired/ab12/ca.pem"), Some(PathBuf::from("ca-retired/ab12/ca.pem")));
+        for bad in ["", "/etc/passwd", "../outside", "a/../../b", "./x"] {
+            assert_eq!(safe_path(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_live_sqlite_files_are_left_to_the_copy() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().canonicalize().unwrap();
+        let db = live_database(&format!("sqlite://{}/cjs.db?mode=rwc", tmp.path().display()), &dir);
+        assert_eq!(db.as_deref(), Some("cjs.db"));
+        for f in ["cjs.db", "cjs.db-wal", "cjs.db-shm", "cjs.db-journal", ".write-test"] {
+            assert!(skipped(f, db.as_deref()), "{f}");
+        }
+        for f in ["ca.pem", "ca-key.pem", "token.key", "cjs.toml", "mail/1.eml"] {
+            assert!(!skipped(f, db.as_deref()), "{f}");
+        }
+        assert_eq!(live_database("sqlite:///tmp/x.db", &dir), None);
+        assert_eq!(live_database("postgres://localhost/cjs", &dir), None);
+    }
+}

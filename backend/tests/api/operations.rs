@@ -1,0 +1,452 @@
+//! Running it as a bank runs a service: Prometheus metrics on a listener of their own (checked
+//! by `promtool` and scraped by a real Prometheus server, Debian `prometheus`), liveness and
+//! readiness, request IDs from the response header into the logs and the audit log, and a
+//! SIGTERM that drains before it stops.
+
+use std::{
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use backend::{auth::accounts::Actor, certificates::revocation};
+use common::api::RevocationReason;
+use serde_json::Value;
+
+use crate::helpers::{
+    Browser, Options, Server, TestDb, TestStore, client_with, each_database, free_port, identity_pem, openssl_ocsp,
+    serve_command, spawn, started,
+};
+
+/// The value of the series `name{labels}` (labels as written by the text format, sorted by
+/// name), or 0 when it is absent.
+fn value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}
+
+async fn scrape(port: u16) -> String {
+    let r = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    r.text().await.unwrap()
+}
+
+/// `promtool check metrics` on `text` (Debian `prometheus`): its complaints, if any.
+fn promtool_check(text: &str) {
+    use std::io::Write;
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian prometheus; scripts/setup-tools installs it)");
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+each_database!(the_counters_move_when_things_happen_and_promtool_accepts_them);
+async fn the_counters_move_when_things_happen_and_promtool_accepts_them(db: &TestDb) {
+    let opts =
+        Options { metrics_listen: true, http_listen: true, password_attempts_per_minute: 1, ..Options::default() };
+    let app = spawn(db, opts).await;
+    let port = app.metrics_port.expect("the metrics listener");
+    app.create_master("メトリクス株式会社", "master01", "Secret123").await;
+    app.create_general("master01", "user01", "Secret123").await;
+    app.create_general("master01", "lock01", "Secret123").await;
+    use sea_orm::ConnectionTrait;
+    app.db.execute_unprepared("UPDATE users SET must_change_password = false").await.unwrap();
+    let before = scrape(port).await;
+    promtool_check(&before);
+
+    // Wrong passwords until the ID locks (R2): failures, then the lock.
+    let mut failures = 0;
+    loop {
+        let (status, body) = app.authenticate("lock01", "Wrong999").await;
+        if body["code"] == "locked" {
+            break;
+        }
+        assert_eq!(status, 401, "{body}");
+        failures += 1;
+    }
+    // An issuance (two password attempts: authenticate, issue).
+    let (identity, serial) = app.issued_identity("user01", "Secret123").await;
+    // The throttle's burst (8 attempts a minute at 1/min) is spent: the next is refused.
+    let (status, _) = app.authenticate("user01", "Secret123").await;
+    assert_eq!(status, 429);
+    // A revocation, and an OCSP answer about it.
+    revocation::revoke(&app.db, &Actor::Cli, &serial, RevocationReason::KeyCompromise, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let http = app.http_port.unwrap();
+    let out = openssl_ocsp(&app.data_dir.join("ca.pem"), &identity, &format!("http://127.0.0.1:{http}/pki/ocsp")).await;
+    assert!(out.contains(": revoked"), "{out}");
+
+    // The lock notice and the issuance notice are delivered by the mail worker (every second here).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let after = loop {
+        let text = scrape(port).await;
+        if value(&text, "cjs_outbox{status=\"pending\"}") == 0.0
+            && value(&text, "cjs_mails_total{outcome=\"sent\"}") >= 2.0
+        {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no mail counted as sent:\n{text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    promtool_check(&after);
+    let delta = |series: &str| value(&after, series) - value(&before, series);
+    assert_eq!(delta("cjs_authentications_total{outcome=\"failure\",purpose=\"issuance\"}"), f64::from(failures));
+    assert_eq!(delta("cjs_authentications_total{outcome=\"locked\",purpose=\"issuance\"}"), 1.0);
+    assert_eq!(delta("cjs_authentications_total{outcome=\"success\",purpose=\"issuance\"}"), 2.0);
+    assert_eq!(delta("cjs_authentications_total{outcome=\"throttled\",purpose=\"issuance\"}"), 1.0);
+    assert_eq!(delta("cjs_locks_total"), 1.0);
+    assert_eq!(delta("cjs_blocks_total"), 0.0);
+    assert_eq!(delta("cjs_certificates_issued_total{key_type=\"p256\",renewal=\"false\"}"), 1.0, "{after}");
+    assert_eq!(delta("cjs_revocations_total{reason=\"key_compromise\"}"), 1.0);
+    assert!(delta("cjs_ocsp_answers_total{status=\"successful\"}") >= 1.0);
+    // Gauges, read from the database: the one certificate is revoked; the notices sent, as counted.
+    assert_eq!(value(&after, "cjs_certificates_active"), 0.0);
+    assert_eq!(delta("cjs_outbox{status=\"sent\"}"), delta("cjs_mails_total{outcome=\"sent\"}"));
+    assert_eq!(value(&after, "cjs_ca_signer_up"), 1.0);
+    // Latency per route pattern (never the raw path).
+    let route =
+        "cjs_http_request_duration_seconds_count{method=\"POST\",route=\"/api/issuance/authenticate\",status=\"4xx\"}";
+    assert!(value(&after, route) >= f64::from(failures), "{after}");
+    assert!(!after.contains(&serial), "no certificate serial in a label");
+
+    // Never on the public HTTPS listener.
+    let public = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(!public.contains("cjs_authentications_total"), "{public}");
+}
+
+/// A Prometheus server (Debian `prometheus`) scraping a target every second, in a temporary
+/// directory; killed when dropped.
+struct Prometheus {
+    child: Child,
+    port: u16,
+}
+
+impl Prometheus {
+    fn start(dir: &Path, target_port: u16) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: cjs\n    static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n"
+        );
+        std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
+            .spawn()
+            .expect("prometheus (Debian prometheus; scripts/setup-tools installs it)");
+        Self { child, port }
+    }
+
+    /// The result vector of the instant query `query` (empty while it has no sample).
+    async fn query(&self, query: &str) -> Vec<Value> {
+        let url = format!("http://127.0.0.1:{}/api/v1/query", self.port);
+        let Ok(r) = reqwest::Client::new().get(url).query(&[("query", query)]).send().await else { return vec![] };
+        let Ok(body) = r.json::<Value>().await else { return vec![] };
+        body["data"]["result"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_prometheus_server_scraping_it_sees_the_series() {
+    let app = spawn(&TestDb::Sqlite, Options { metrics_listen: true, ..Options::default() }).await;
+    app.create_master("メトリクス株式会社", "master01", "Secret123").await;
+    app.create_general("master01", "user01", "Secret123").await;
+    use sea_orm::ConnectionTrait;
+    app.db.execute_unprepared("UPDATE users SET must_change_password = false").await.unwrap();
+    app.issue_certificate("user01", "Secret123").await;
+    let dir = tempfile::tempdir().unwrap();
+    let prometheus = Prometheus::start(dir.path(), app.metrics_port.unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let up = prometheus.query("up{job=\"cjs\"}").await;
+        let issued = prometheus.query("sum(cjs_certificates_issued_total)").await;
+        let active = prometheus.query("cjs_certificates_active").await;
+        if up.first().is_some_and(|s| s["value"][1] == "1")
+            && issued.first().is_some_and(|s| s["value"][1] == "1")
+            && active.first().is_some_and(|s| s["value"][1] == "1")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus did not see the series: up={up:?} issued={issued:?} active={active:?}\n{}",
+            std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn readiness(client: &reqwest::Client, base: &str) -> Option<(u16, Value)> {
+    let r = client.get(format!("{base}/api/health/ready")).send().await.ok()?;
+    Some((r.status().as_u16(), r.json().await.ok()?))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// JSON logs: every line of a request carries its ID, which the answer's `X-Request-Id` and the
+/// request's audit entry carry too. Liveness and readiness answer; a SIGTERM makes readiness 503
+/// (draining) while requests are still served with `Connection: close`, an issuance under way
+/// completes, and the process then exits cleanly.
+async fn request_ids_join_logs_and_audit_and_sigterm_drains_before_stopping() {
+    let store = TestStore::fresh(&TestDb::Sqlite).await;
+    store.create_master("運用株式会社", "master01", "Secret123").await;
+    store.create_general("master01", "user01", "Secret123").await;
+    store.create_general("master01", "user02", "Secret123").await;
+    use sea_orm::ConnectionTrait;
+    store.db.execute_unprepared("UPDATE users SET must_change_password = false").await.unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("https://127.0.0.1:{port}");
+    let log = store.data_dir.parent().unwrap().join("serve.log");
+    let mut cmd = serve_command(
+        &store.data_dir,
+        &store.database_url,
+        port,
+        &["--log-format", "json", "--shutdown-drain-seconds", "3"],
+    );
+    cmd.env("RUST_LOG", "info").stderr(std::fs::File::create(&log).unwrap());
+    let mut served = Server(cmd.spawn().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !store.data_dir.join("ca.pem").exists() {
+        assert!(Instant::now() < deadline, "no CA certificate was written");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let client = client_with(&store.data_dir, None);
+    let ready = loop {
+        if let Some(r) = readiness(&client, &base).await {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        ready,
+        (200, serde_json::json!({"status": "ready", "database": "ok", "signer": "ok", "draining": false}))
+    );
+    let live = client.get(format!("{base}/api/health/live")).send().await.unwrap();
+    assert_eq!(live.status(), 200);
+
+    // An issuance: the ID of its issue request is in the audit entry and on its log lines.
+    let browser = Browser::of(&base, client.clone());
+    let token = browser.token("user01", "Secret123").await.unwrap();
+    let issued = browser.issue(&token, "Secret123").await.unwrap();
+    assert_eq!(issued.status(), 200);
+    let id = issued.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 16, "{id}");
+    identity_pem(&issued.bytes().await.unwrap(), "Secret123");
+    let rows = store
+        .count(&format!(
+            "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'certificate_issued' AND request_id = '{id}'"
+        ))
+        .await;
+    assert_eq!(rows, 1, "the audit entry names the request");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap();
+        let lines: Vec<Value> =
+            text.lines().filter(|l| l.contains(&id)).map(|l| serde_json::from_str(l).unwrap()).collect();
+        let said = |m: &str| lines.iter().any(|l| l["fields"]["message"].as_str().is_some_and(|s| s.contains(m)));
+        if said("issued a client certificate") && said("\"POST /api/issuance/issue") {
+            assert!(lines.iter().all(|l| l["span"]["request_id"] == id.as_str()), "{lines:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no log lines of request {id}:\n{text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // SIGTERM with an issuance under way.
+    let under_way = {
+        let browser = browser.clone();
+        tokio::spawn(async move { browser.issuance("user02", "Secret123").await })
+    };
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let pid = served.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let draining = Instant::now();
+    let (status, body) = loop {
+        let r = readiness(&client, &base).await.expect("still serving while draining");
+        if r.0 == 503 {
+            break r;
+        }
+        assert!(draining.elapsed() < Duration::from_secs(2), "readiness never said draining: {r:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        (status, body["draining"].clone(), body["status"].clone()),
+        (503, Value::Bool(true), "not_ready".into())
+    );
+    let during = client.get(format!("{base}/api/ca.pem")).send().await.unwrap();
+    assert_eq!(during.status(), 200, "requests are still served while draining");
+    assert_eq!(during.headers()["connection"], "close", "and the client moves on");
+    let (p12, _) = under_way.await.unwrap().expect("the issuance under way at SIGTERM completes");
+    identity_pem(&p12, "Secret123");
+    let exit = loop {
+        if let Some(status) = served.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(draining.elapsed() < Duration::from_secs(20), "it did not stop after draining");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "a clean exit: {exit:?}");
+    assert!(draining.elapsed() >= Duration::from_secs(3), "it drained for the configured 3 s first");
+    assert_eq!(store.count("SELECT COUNT(*) AS n FROM certificates").await, 2);
+}
+
+/// `cjs admin …` on `store` with `args`: (success, stdout + stderr).
+fn admin(store: &TestStore, data_dir: &Path, args: &[&std::ffi::OsStr]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cjs"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--database-url", &store.database_url])
+        .arg("admin")
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+fn restore(from: &Path, to: &Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cjs"))
+        .arg("--data-dir")
+        .arg(to)
+        .args(["admin", "restore", "--from"])
+        .arg(from)
+        .output()
+        .unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// A backup taken while issuances and logins go on, restored into a new data directory and
+/// served: a certificate issued before it logs in, the CRL is the same, every certificate of the
+/// copy has its audit entry and its notice (one consistent moment). A second restore onto it, a
+/// truncated file and an altered one are refused, and leave nothing behind.
+async fn a_backup_under_load_restores_to_a_service_where_nothing_is_missing() {
+    const LOADED: usize = 6;
+    let store = TestStore::fresh(&TestDb::Sqlite).await;
+    store.create_master("バックアップ株式会社", "master01", "Secret123").await;
+    for i in 0..=LOADED {
+        store.create_general("master01", &format!("user{i:02}"), "Secret123").await;
+    }
+    use sea_orm::ConnectionTrait;
+    store.db.execute_unprepared("UPDATE users SET must_change_password = false").await.unwrap();
+    let port = free_port();
+    let base = format!("https://127.0.0.1:{port}");
+    let served = started(serve_command(&store.data_dir, &store.database_url, port, &[]), &store.data_dir, &base).await;
+    let client = client_with(&store.data_dir, None);
+    let browser = Browser::of(&base, client.clone());
+    let (p12, _) = browser.issuance("user00", "Secret123").await.unwrap();
+    let identity = identity_pem(&p12, "Secret123");
+    let crl = client.get(format!("{base}/api/crl")).send().await.unwrap().bytes().await.unwrap();
+
+    // The load: issuances for six users and logins with user00's certificate, during the backup.
+    let mut load = tokio::task::JoinSet::new();
+    for i in 1..=LOADED {
+        let browser = browser.clone();
+        load.spawn(async move { browser.issuance(&format!("user{i:02}"), "Secret123").await.map(|_| ()) });
+    }
+    for _ in 0..4 {
+        let mut user = Browser::of(&base, client_with(&store.data_dir, Some(&identity)));
+        load.spawn(async move {
+            let (status, body) = user.login("user00", "Secret123").await;
+            if status == 200 { Ok(()) } else { Err((status, body.to_string())) }
+        });
+    }
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("cjs-backup.tar.gz");
+    let (ok, out) = admin(&store, &store.data_dir, &["backup".as_ref(), "--to".as_ref(), file.as_os_str()]);
+    assert!(ok && out.contains("バックアップしました"), "{out}");
+    while let Some(done) = load.join_next().await {
+        done.unwrap().expect("the load goes on during the backup");
+    }
+    drop(served);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600, "it holds the CA key");
+    let (ok, out) = admin(&store, &store.data_dir, &["backup".as_ref(), "--to".as_ref(), file.as_os_str()]);
+    assert!(!ok && out.contains("上書きしません"), "an existing file is never overwritten: {out}");
+
+    // Refused: a truncated file, an altered one; neither leaves a data directory.
+    let bytes = std::fs::read(&file).unwrap();
+    let truncated = work.path().join("truncated.tar.gz");
+    std::fs::write(&truncated, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let target = work.path().join("restored-bad");
+    let (ok, out) = restore(&truncated, &target);
+    assert!(!ok && out.contains("途中で切れているか壊れています"), "{out}");
+    assert!(!target.exists(), "nothing restored");
+    let unpacked = work.path().join("unpacked");
+    std::fs::create_dir(&unpacked).unwrap();
+    crate::helpers::run(Command::new("tar").arg("-xzf").arg(&file).arg("-C").arg(&unpacked));
+    let names = crate::helpers::run(Command::new("tar").arg("-tzf").arg(&file));
+    assert_eq!(names.lines().last(), Some("MANIFEST.json"), "{names}");
+    assert!(names.lines().any(|n| n == "ca-key.pem") && names.lines().any(|n| n == "cjs.db"), "{names}");
+    assert!(names.lines().any(|n| n == "token.key"), "{names}");
+    let pem = std::fs::read_to_string(unpacked.join("ca.pem")).unwrap();
+    std::fs::write(unpacked.join("ca.pem"), pem.replacen('A', "B", 1)).unwrap();
+    let altered = work.path().join("altered.tar.gz");
+    let mut repack = Command::new("tar");
+    repack.arg("-czf").arg(&altered).arg("-C").arg(&unpacked).args(names.lines());
+    crate::helpers::run(&mut repack);
+    let (ok, out) = restore(&altered, &target);
+    assert!(!ok && out.contains("改変されています") && out.contains("ca.pem"), "{out}");
+    assert!(!target.exists(), "nothing restored");
+
+    // Restored and served.
+    let restored = work.path().join("restored");
+    let (ok, out) = restore(&file, &restored);
+    assert!(ok && out.contains("復元しました"), "{out}");
+    assert_eq!(std::fs::metadata(&restored).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(std::fs::metadata(restored.join("ca-key.pem")).unwrap().permissions().mode() & 0o777, 0o600);
+    let (ok, out) = restore(&file, &restored);
+    assert!(!ok && out.contains("空ではありません"), "{out}");
+    let url = format!("sqlite://{}?mode=rwc", restored.join("cjs.db").display());
+    let copy = sea_orm::Database::connect(url.as_str()).await.unwrap();
+    let count = |sql: &'static str| {
+        let copy = copy.clone();
+        async move {
+            let row = copy.query_one_raw(sea_orm::Statement::from_string(copy.get_database_backend(), sql)).await;
+            row.unwrap().unwrap().try_get::<i64>("", "n").unwrap()
+        }
+    };
+    let certificates = count("SELECT COUNT(*) AS n FROM certificates").await;
+    assert!(certificates >= 1, "user00's certificate, issued before the backup");
+    let audited = count(
+        "SELECT COUNT(*) AS n FROM certificates c WHERE EXISTS (SELECT 1 FROM audit_log a WHERE a.action = 'certificate_issued' AND a.detail LIKE '%' || c.serial || '%')",
+    )
+    .await;
+    assert_eq!(audited, certificates, "every certificate of the copy has its audit entry");
+    let noticed = count(
+        "SELECT COUNT(*) AS n FROM certificates c WHERE EXISTS (SELECT 1 FROM mail_outbox m WHERE m.dedupe_key = 'issued:' || c.serial)",
+    )
+    .await;
+    assert_eq!(noticed, certificates, "and its notice in the outbox");
+    copy.close().await.unwrap();
+    let port = free_port();
+    let base = format!("https://127.0.0.1:{port}");
+    let _served = started(serve_command(&restored, &url, port, &[]), &restored, &base).await;
+    let mut user = Browser::of(&base, client_with(&restored, Some(&identity)));
+    assert_eq!(user.login("user00", "Secret123").await.0, 200, "a certificate issued before the backup logs in");
+    let restored_crl = client_with(&restored, None).get(format!("{base}/api/crl")).send().await.unwrap();
+    assert_eq!(restored_crl.bytes().await.unwrap(), crl, "the same CRL");
+}
