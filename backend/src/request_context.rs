@@ -36,6 +36,18 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestId(u64);
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_method_outside_the_standard_ones_is_one_label() {
+        let odd = actix_web::http::Method::from_bytes(b"FOO123").unwrap();
+        assert_eq!(method_label(&odd), "other");
+        assert_eq!(method_label(&actix_web::http::Method::POST), "POST");
+    }
+}
+
 impl RequestId {
     pub fn random() -> Self {
         Self(rand::random())
@@ -75,6 +87,22 @@ pub async fn scope<F: Future>(ctx: RequestContext, f: F) -> F::Output {
     CONTEXT.scope(ctx, f).await
 }
 
+/// The method as a metric label: the standard ones, else `other` (a client may send any token,
+/// and each would be a series of its own).
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method as M;
+    match *method {
+        M::GET => "GET",
+        M::HEAD => "HEAD",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::PATCH => "PATCH",
+        M::DELETE => "DELETE",
+        M::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Requests not written to the access log (a load balancer checks them every second).
 fn is_quiet(path: &str) -> bool {
     path.starts_with("/api/health")
@@ -111,7 +139,7 @@ pub async fn middleware(
     };
     crate::metrics::metrics().request(
         route.as_deref().unwrap_or("unmatched"),
-        method.as_str(),
+        method_label(&method),
         status.as_u16(),
         elapsed.as_secs_f64(),
     );

@@ -121,12 +121,17 @@ struct Sessions {
     left_behind: usize,
 }
 
-/// One signature between its caller and its thread.
-#[derive(Default)]
-struct Call {
-    outcome: Option<anyhow::Result<Vec<u8>>>,
+/// One call into the module between its caller and its thread.
+struct Call<T> {
+    outcome: Option<anyhow::Result<T>>,
     /// The caller gave up waiting: the thread counts itself out of [`Sessions::left_behind`].
     abandoned: bool,
+}
+
+impl<T> Default for Call<T> {
+    fn default() -> Self {
+        Self { outcome: None, abandoned: false }
+    }
 }
 
 /// What the last signatures said about the token.
@@ -228,15 +233,24 @@ impl TokenKey {
 
     /// After a failure: the module finalised and initialised again, the pooled sessions gone —
     /// unless a call left behind is still inside the module.
+    /// Finalising and initialising run under the same deadline as a signature (a silent network
+    /// HSM can hang them too); a second signature meanwhile does not wait for the first's reload.
     fn reload(&self) -> anyhow::Result<()> {
-        let mut context = self.context.write().unwrap_or_else(PoisonError::into_inner);
+        let mut context = match self.context.try_write() {
+            Ok(c) => c,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => bail!("the token is in use or being initialised again"),
+        };
         {
             let mut sessions = self.pool.sessions.lock().unwrap_or_else(PoisonError::into_inner);
             self.pool.ensure_none_left_behind(&sessions)?;
             *sessions = Sessions::default();
         }
-        let _ = context.clone().finalize();
-        *context = load(&self.pool.settings.module)?;
+        let (old, module) = (context.clone(), self.pool.settings.module.clone());
+        *context = self.pool.within_deadline("re-initialisation", move || {
+            let _ = old.finalize();
+            load(&module)
+        })?;
         tracing::info!(token = %self.pool.settings.token_label, "PKCS#11 module initialised again");
         Ok(())
     }
@@ -367,12 +381,26 @@ impl TokenKey {
     /// while a call is left behind.
     fn sign_within_deadline(&self, digest: &[u8]) -> anyhow::Result<Vec<u8>> {
         let context = self.context.read().unwrap_or_else(PoisonError::into_inner);
-        let call = Arc::new((Mutex::new(Call::default()), Condvar::new()));
-        let (pool, module, digest, theirs) = (self.pool.clone(), context.clone(), digest.to_vec(), call.clone());
+        let (pool, module, digest) = (self.pool.clone(), context.clone(), digest.to_vec());
+        self.pool.within_deadline("signature", move || pool.sign_with(&module, &digest))
+    }
+}
+
+impl Pool {
+    /// Runs `work` (calls into the module) on a thread of its own and waits for it at most the
+    /// sign timeout; past it the call is left behind, counted in [`Sessions::left_behind`] until
+    /// it returns.
+    fn within_deadline<T: Send + 'static>(
+        self: &Arc<Self>,
+        what: &'static str,
+        work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let call = Arc::new((Mutex::new(Call::<T>::default()), Condvar::new()));
+        let (pool, theirs) = (self.clone(), call.clone());
         std::thread::Builder::new()
-            .name("pkcs11-sign".into())
+            .name("pkcs11-call".into())
             .spawn(move || {
-                let outcome = pool.sign_with(&module, &digest);
+                let outcome = work();
                 let (state, done) = &*theirs;
                 let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
                 if state.abandoned {
@@ -380,8 +408,9 @@ impl TokenKey {
                     sessions.left_behind -= 1;
                     tracing::warn!(
                         token = %pool.settings.token_label,
-                        outcome = if outcome.is_ok() { "signed" } else { "failed" },
-                        "a PKCS#11 signature given up on came back"
+                        call = what,
+                        outcome = if outcome.is_ok() { "done" } else { "failed" },
+                        "a PKCS#11 call given up on came back"
                     );
                 } else {
                     state.outcome = Some(outcome);
@@ -391,19 +420,17 @@ impl TokenKey {
             .context("cannot start a thread for the token")?;
         let (state, done) = &*call;
         let mut state = done
-            .wait_timeout_while(
-                state.lock().unwrap_or_else(PoisonError::into_inner),
-                self.pool.settings.sign_timeout,
-                |s| s.outcome.is_none(),
-            )
+            .wait_timeout_while(state.lock().unwrap_or_else(PoisonError::into_inner), self.settings.sign_timeout, |s| {
+                s.outcome.is_none()
+            })
             .unwrap_or_else(PoisonError::into_inner)
             .0;
         if let Some(outcome) = state.outcome.take() {
             return outcome;
         }
         state.abandoned = true;
-        self.pool.sessions.lock().unwrap_or_else(PoisonError::into_inner).left_behind += 1;
-        bail!("the token did not answer within {:?} (ca_pkcs11_timeout)", self.pool.settings.sign_timeout)
+        self.sessions.lock().unwrap_or_else(PoisonError::into_inner).left_behind += 1;
+        bail!("the token did not answer a {what} within {:?} (ca_pkcs11_timeout)", self.settings.sign_timeout)
     }
 }
 

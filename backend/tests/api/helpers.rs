@@ -170,7 +170,8 @@ pub struct TestApp {
     pub port: u16,
     /// The plain-HTTP revocation listener's port ([`Options::http_listen`]).
     pub http_port: Option<u16>,
-    /// The metrics listener's port ([`Options::metrics_listen`]).
+    /// The metrics listener's port ([`Options::metrics_listen`]; read by tests/metrics.rs).
+    #[allow(dead_code)]
     pub metrics_port: Option<u16>,
     pub client: reqwest::Client,
     /// The server's shared state (its counters).
