@@ -185,6 +185,13 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    if matches!(admin, Admin::Backup { .. }) && !config.data_dir.join("ca.pem").exists() {
+        // A mistyped --data-dir would otherwise be created, with an empty database, and backed up.
+        anyhow::bail!(
+            "{} は cjs のデータディレクトリではありません（ca.pem がありません）: --data-dir を確かめてください",
+            config.data_dir.display()
+        );
+    }
     let (db, auth) = core_services(&config).await?;
     let now = OffsetDateTime::now_utc();
     match admin {

@@ -200,6 +200,11 @@ async fn a_backup_under_load_restores_to_a_service_where_nothing_is_missing() {
     assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600, "it holds the CA key");
     let (ok, out) = admin(&store, &store.data_dir, &["backup".as_ref(), "--to".as_ref(), file.as_os_str()]);
     assert!(!ok && out.contains("上書きしません"), "an existing file is never overwritten: {out}");
+    let mistyped = work.path().join("no-such-data-dir");
+    let other = work.path().join("other.tar.gz");
+    let (ok, out) = admin(&store, &mistyped, &["backup".as_ref(), "--to".as_ref(), other.as_os_str()]);
+    assert!(!ok && out.contains("データディレクトリではありません"), "{out}");
+    assert!(!mistyped.exists() && !other.exists(), "a mistyped data directory is not made, nor backed up");
 
     // Refused: a truncated file, an altered one; neither leaves a data directory.
     let bytes = std::fs::read(&file).unwrap();
