@@ -250,14 +250,7 @@ async fn token_faults_refuse_the_start_or_answer_503_and_signing_recovers_by_its
     // It comes back: a signature after the token returned finds it again, no restart (the
     // module is initialised again at most every 2 s, so the first tries may still be refused).
     std::fs::rename(&removed, &token_dir).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let p12 = loop {
-        match browser.issuance("user01", "Secret123").await {
-            Ok((p12, _)) => break p12,
-            Err((503, _)) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(500)).await,
-            Err(other) => panic!("signing did not come back: {other:?}"),
-        }
-    };
+    let p12 = issued_once_signing_is_back(&browser, "user01").await;
     assert!(verifies(&store.data_dir, &identity_pem(&p12, "Secret123")));
     assert_eq!(store.count("SELECT COUNT(*) AS n FROM certificates").await, 2);
     let crl = client.get(format!("{base}/api/crl")).send().await.unwrap();
@@ -353,6 +346,19 @@ async fn a_rollover_to_the_token_locks_nobody_out_and_each_ca_keeps_its_revocati
     assert!(out.contains("Response verify OK") && out.contains(": revoked"), "{out}");
     let out = openssl_ocsp(&store.data_dir.join("ca.pem"), &new_pem, &ocsp_url).await;
     assert!(out.contains("Response verify OK") && out.contains(": good"), "{out}");
+}
+
+/// The .p12 of an issuance for `id`, tried every 500 ms while it answers 503 (the token is back,
+/// and the module is initialised again at most every 2 s), for up to 30 s.
+async fn issued_once_signing_is_back(browser: &Browser, id: &str) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match browser.issuance(id, "Secret123").await {
+            Ok((p12, _)) => return p12,
+            Err((503, _)) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(500)).await,
+            Err(other) => panic!("signing did not come back: {other:?}"),
+        }
+    }
 }
 
 /// The refusal of an issuance that must not succeed (without printing a .p12 if it did).
@@ -476,14 +482,7 @@ async fn a_token_that_hangs_is_given_up_after_the_timeout_and_signs_again_when_i
     // The token answers again: the call left behind comes back, the module is initialised
     // again, and the next issuance is signed.
     remote.signal("CONT");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let p12 = loop {
-        match browser.issuance("user01", "Secret123").await {
-            Ok((p12, _)) => break p12,
-            Err((503, _)) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(500)).await,
-            Err(other) => panic!("signing did not come back: {other:?}"),
-        }
-    };
+    let p12 = issued_once_signing_is_back(&browser, "user01").await;
     assert!(verifies(&store.data_dir, &identity_pem(&p12, "Secret123")));
     assert_eq!(store.count("SELECT COUNT(*) AS n FROM certificates").await, 2);
 }
