@@ -218,7 +218,6 @@ impl Application {
                     .app_data(data)
                     .app_data(web::JsonConfig::default().limit(16 * 1024).error_handler(json_error_handler))
                     .app_data(web::QueryConfig::default().error_handler(query_error_handler))
-                    .wrap(middleware::Compress::default())
                     .wrap(security_headers())
                     .wrap(middleware::from_fn(crate::request_context::middleware))
                     .wrap(middleware::from_fn(net::body_deadline::middleware))

@@ -350,9 +350,11 @@ async fn main() -> anyhow::Result<()> {
     }
 
     if on("frontend") {
-        heading("Frontend (release build)", &["file", "raw bytes", "gzip -9 bytes"]);
-        let mut total = (0, 0);
-        let mut rows = Vec::new();
+        heading(
+            "Frontend (release build)",
+            &["file", "raw bytes", "gzip -9 bytes", "sent to a browser (the build's .br) bytes"],
+        );
+        let (mut total, mut rows) = ((0, 0, 0), Vec::new());
         for e in
             std::fs::read_dir(&args.dist).with_context(|| format!("no {}: build the SPA first", args.dist.display()))?
         {
@@ -365,11 +367,15 @@ async fn main() -> anyhow::Result<()> {
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
             gz.write_all(&raw)?;
             let gz = gz.finish()?;
-            total = (total.0 + raw.len(), total.1 + gz.len());
-            rows.push(format!("| {} | {} | {} |", path.file_name().unwrap().to_string_lossy(), raw.len(), gz.len()));
+            let mut br = path.clone().into_os_string();
+            br.push(".br");
+            let sent = std::fs::metadata(&br).map_or(raw.len(), |m| m.len() as usize);
+            total = (total.0 + raw.len(), total.1 + gz.len(), total.2 + sent);
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            rows.push(format!("| {name} | {} | {} | {sent} |", raw.len(), gz.len()));
         }
         rows.sort();
-        rows.push(format!("| **total** | {} | {} (target ≤ 307,200) |", total.0, total.1));
+        rows.push(format!("| **total** | {} | {} (target ≤ 307,200) | {} |", total.0, total.1, total.2));
         emit(&rows);
     }
 

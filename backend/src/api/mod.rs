@@ -34,6 +34,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope(PREFIX)
             // No API answer is stored by a browser or proxy unless its handler says otherwise
             // (the CRL does): handlers do not repeat it.
+            // JSON answers are compressed as they are made (the files of the SPA never are: the
+            // build compresses them, api::spa picks the variant).
+            .wrap(actix_web::middleware::Compress::default())
             .wrap(actix_web::middleware::DefaultHeaders::new().add(("Cache-Control", "no-store")))
             .wrap(actix_web::middleware::from_fn(extract::same_origin))
             .service(path(p::HEALTH, "GET, HEAD").route(get().to(health::health)))
@@ -67,7 +70,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(spa::api_not_found)),
     )
     .configure(configure_revocation)
-    .default_service(web::get().to(spa::serve));
+    .default_service(web::to(spa::serve));
 }
 
 /// The revocation data for relying parties (`/pki/...`, not part of the JSON API): the CA

@@ -1,14 +1,24 @@
 //! Serves the Trunk-built SPA from `dist/`: files as they are (hashed assets cached for a year,
-//! immutable), and `index.html` (never cached) for every client-side route, so deep links work.
+//! immutable), and `index.html` (revalidated every time) for every client-side route, so deep
+//! links work.
+//!
+//! Delivery: the build (`scripts/precompress`, Trunk's post-build hook) writes `<file>.br` and
+//! `<file>.gz` beside each file at the best compression. A request gets the variant its
+//! `Accept-Encoding` prefers (brotli first), with `Vary: Accept-Encoding`, the variant's own
+//! ETag and its length; `If-None-Match` with that ETag gets a 304 without a body, and HEAD the
+//! headers alone. Nothing here compresses a file: each file and its variants are read once into
+//! memory and kept until one of them changes on disk.
 //!
 //! `index.html` carries the page's Content-Security-Policy: scripts only from this origin plus
 //! the SHA-256 hashes of the inline scripts Trunk writes into the page (its WASM loader), so no
 //! `'unsafe-inline'` for scripts; `'wasm-unsafe-eval'` lets the WASM compile. Every other
 //! response keeps the default `default-src 'none'` of [`crate::startup`].
 
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
 
-use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use actix_web::{HttpRequest, HttpResponse, http::Method, http::header, web};
 use common::{ErrorBody, ErrorCode};
 
 use crate::state::AppState;
@@ -93,79 +103,251 @@ pub fn page_csp(html: &str) -> String {
     )
 }
 
-/// An HTML page and its CSP, kept until the file changes: a page load costs one `stat` instead of
-/// a read and a hash, and a redeployed `dist/` is still picked up. "Changes" is judged by inode,
-/// change time (which no copy tool preserves, unlike the modification time) and length.
-#[derive(Clone)]
-struct Page {
-    stamp: (u64, i64, i64, u64),
-    bytes: web::Bytes,
-    csp: std::sync::Arc<str>,
+/// A content coding of a file: the two the build writes beside it, and the file as it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coding {
+    Brotli,
+    Gzip,
+    Identity,
 }
 
-static PAGES: std::sync::Mutex<Vec<(PathBuf, Page)>> = std::sync::Mutex::new(Vec::new());
+impl Coding {
+    /// The codings the build writes, most preferred first (brotli is the smaller at its best).
+    const PRECOMPRESSED: [Coding; 2] = [Coding::Brotli, Coding::Gzip];
 
-async fn html_page(file: &Path) -> std::io::Result<HttpResponse> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = tokio::fs::metadata(file).await?;
-    let stamp = (meta.ino(), meta.ctime(), meta.ctime_nsec(), meta.len());
-    let cached = PAGES.lock().ok().and_then(|pages| {
-        pages.iter().find(|(p, page)| p == file && page.stamp == stamp).map(|(_, page)| page.clone())
-    });
-    let page = match cached {
-        Some(page) => page,
-        None => {
-            let bytes = web::Bytes::from(tokio::fs::read(file).await?);
-            let csp = page_csp(&String::from_utf8_lossy(&bytes)).into();
-            let page = Page { stamp, bytes, csp };
-            if let Ok(mut pages) = PAGES.lock() {
-                pages.retain(|(p, _)| p != file);
-                pages.push((file.to_owned(), page.clone()));
-            }
-            page
+    /// Its `Content-Encoding` token.
+    pub fn token(self) -> &'static str {
+        match self {
+            Coding::Brotli => "br",
+            Coding::Gzip => "gzip",
+            Coding::Identity => "identity",
         }
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header((header::CONTENT_SECURITY_POLICY, &*page.csp))
-        .body(page.bytes))
+    }
+
+    /// `file` + the suffix the build gives this coding's variant.
+    fn variant_of(self, file: &Path) -> PathBuf {
+        let mut name = file.as_os_str().to_owned();
+        name.push(match self {
+            Coding::Brotli => ".br",
+            Coding::Gzip => ".gz",
+            Coding::Identity => "",
+        });
+        PathBuf::from(name)
+    }
+
+    fn is_named(self, name: &str) -> bool {
+        name.eq_ignore_ascii_case(self.token()) || (self == Coding::Gzip && name.eq_ignore_ascii_case("x-gzip"))
+    }
 }
 
-pub async fn serve(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let root = &state.config.dist_dir;
-    if let Some(file) = resolve(root, req.path()).filter(|p| p.is_file()) {
-        if file.extension().is_some_and(|e| e == "html") {
-            if let Ok(page) = html_page(&file).await {
-                return page;
+/// The q-value an `Accept-Encoding` value gives `coding` (RFC 9110 §12.5.3): its own entry, else
+/// that of `*`, else none (`None`). A q-value that does not parse, or is out of range, is 0.
+fn quality(accept: &str, coding: Coding) -> Option<f32> {
+    let mut star = None;
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let q = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+            .map_or(1.0, |(_, v)| v.trim().parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q)).unwrap_or(0.0));
+        if coding.is_named(name) {
+            return Some(q);
+        }
+        if name == "*" {
+            star = Some(q);
+        }
+    }
+    star
+}
+
+/// The coding to send for a request's `Accept-Encoding`, among the variants `available` on disk
+/// (most preferred first): the highest q-value wins and a tie goes to the earlier (smaller)
+/// variant. The file as it is (identity) is the fallback: with no header, when nothing is
+/// acceptable, and when the header ranks it above every variant; left unnamed, it ranks below
+/// any variant the request accepts.
+pub fn negotiate(accept: Option<&str>, available: &[Coding]) -> Coding {
+    let Some(accept) = accept else { return Coding::Identity };
+    let mut best = (Coding::Identity, quality(accept, Coding::Identity).unwrap_or(0.001));
+    for &coding in available.iter().rev() {
+        let q = quality(accept, coding).unwrap_or(0.0);
+        if q > 0.0 && q >= best.1 {
+            best = (coding, q);
+        }
+    }
+    best.0
+}
+
+/// Whether an `If-None-Match` value names `etag` (weak comparison, RFC 9110 §13.1.2), or is `*`.
+fn none_match(if_none_match: &str, etag: &str) -> bool {
+    let weak = |t: &str| t.strip_prefix("W/").unwrap_or(t).to_owned();
+    let etag = weak(etag);
+    if_none_match.split(',').map(str::trim).any(|t| t == "*" || weak(t) == etag)
+}
+
+/// What identifies a file's version on disk: inode, change time (which no copy tool preserves,
+/// unlike the modification time) and length; `None` when it is not a regular file.
+type Stamp = Option<(u64, i64, i64, u64)>;
+
+fn stamp(path: &Path) -> Stamp {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok().filter(std::fs::Metadata::is_file)?;
+    Some((meta.ino(), meta.ctime(), meta.ctime_nsec(), meta.len()))
+}
+
+/// The stamps of a file and of each variant the build may have written beside it.
+fn stamps(file: &Path) -> [Stamp; 3] {
+    [stamp(file), stamp(&Coding::Brotli.variant_of(file)), stamp(&Coding::Gzip.variant_of(file))]
+}
+
+/// One coding of a file, as sent.
+struct Variant {
+    coding: Coding,
+    bytes: web::Bytes,
+    etag: String,
+}
+
+/// A file of `dist/` as served, in every coding the build wrote for it.
+struct Asset {
+    /// Of the file and its variants when they were read.
+    stamps: [Stamp; 3],
+    content_type: &'static str,
+    cache_control: &'static str,
+    /// The page's policy (HTML only).
+    csp: Option<Arc<str>>,
+    /// The file itself first, then its variants in [`Coding::PRECOMPRESSED`] order.
+    variants: Vec<Variant>,
+}
+
+impl Asset {
+    /// Reads `file` and its variants (blocking). The ETag is the file's SHA-256 (first 8 bytes),
+    /// with the coding appended for a variant: each representation has its own.
+    fn read(file: &Path, stamps: [Stamp; 3]) -> std::io::Result<Self> {
+        use sha2::{Digest, Sha256};
+        let bytes = std::fs::read(file)?;
+        let tag = hex::encode(&Sha256::digest(&bytes)[..8]);
+        let html = file.extension().is_some_and(|e| e == "html");
+        let csp = html.then(|| page_csp(&String::from_utf8_lossy(&bytes)).into());
+        let mut variants = vec![Variant { coding: Coding::Identity, bytes: bytes.into(), etag: format!("\"{tag}\"") }];
+        for coding in Coding::PRECOMPRESSED {
+            match std::fs::read(coding.variant_of(file)) {
+                Ok(bytes) => variants.push(Variant {
+                    coding,
+                    bytes: bytes.into(),
+                    etag: format!("\"{tag}-{}\"", coding.token()),
+                }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
             }
-        } else if let Ok(bytes) = tokio::fs::read(&file).await {
-            let cache = if is_hashed(&file) { "public, max-age=31536000, immutable" } else { "no-cache" };
-            return HttpResponse::Ok()
-                .insert_header((header::CONTENT_TYPE, content_type(&file)))
-                .insert_header((header::CACHE_CONTROL, cache))
-                .body(bytes);
+        }
+        let cache_control = if !html && is_hashed(file) { "public, max-age=31536000, immutable" } else { "no-cache" };
+        Ok(Self { stamps, content_type: content_type(file), cache_control, csp, variants })
+    }
+}
+
+/// Every file served so far, by path: a request costs three `stat`s instead of reads (and, for
+/// a page, a hash), and a redeployed `dist/` is picked up at once. Only files still on disk are
+/// kept (checked whenever one is read).
+static ASSETS: LazyLock<Mutex<HashMap<PathBuf, Arc<Asset>>>> = LazyLock::new(Default::default);
+
+/// `file` as served: from memory while it and its variants are unchanged on disk, else read
+/// again. `None` when it is not a regular file.
+async fn asset(file: PathBuf) -> std::io::Result<Option<Arc<Asset>>> {
+    web::block(move || {
+        let now = stamps(&file);
+        if now[0].is_none() {
+            return Ok(None);
+        }
+        let cached = ASSETS.lock().ok().and_then(|assets| assets.get(&file).filter(|a| a.stamps == now).cloned());
+        if let Some(asset) = cached {
+            return Ok(Some(asset));
+        }
+        let asset = Arc::new(Asset::read(&file, now)?);
+        if let Ok(mut assets) = ASSETS.lock() {
+            assets.retain(|path, a| stamp(path) == a.stamps[0]);
+            assets.insert(file, asset.clone());
+        }
+        Ok(Some(asset))
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+/// The answer to `req` with `asset`: the variant its `Accept-Encoding` prefers, or 304 when its
+/// `If-None-Match` names that variant's ETag.
+fn respond(req: &HttpRequest, asset: &Asset) -> HttpResponse {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let on_disk: Vec<Coding> = asset.variants.iter().skip(1).map(|v| v.coding).collect();
+    let coding = negotiate(header(header::ACCEPT_ENCODING), &on_disk);
+    let variant = asset.variants.iter().find(|v| v.coding == coding).unwrap_or(&asset.variants[0]);
+    let unchanged = header(header::IF_NONE_MATCH).is_some_and(|h| none_match(h, &variant.etag));
+    let mut response = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    response
+        .insert_header((header::ETAG, variant.etag.as_str()))
+        .insert_header((header::CACHE_CONTROL, asset.cache_control))
+        .insert_header((header::VARY, "Accept-Encoding"));
+    if let Some(csp) = &asset.csp {
+        response.insert_header((header::CONTENT_SECURITY_POLICY, &**csp));
+    }
+    if unchanged {
+        return response.finish();
+    }
+    response.insert_header((header::CONTENT_TYPE, asset.content_type));
+    if coding != Coding::Identity {
+        response.insert_header((header::CONTENT_ENCODING, coding.token()));
+    }
+    response.body(variant.bytes.clone())
+}
+
+fn text(mut response: actix_web::HttpResponseBuilder, body: &'static str) -> HttpResponse {
+    response.insert_header((header::CACHE_CONTROL, "no-store")).content_type("text/plain; charset=utf-8").body(body)
+}
+
+/// Every path outside `/api` and `/pki`: a file of `dist/`, else (a client-side route)
+/// `index.html`. GET and HEAD only.
+pub async fn serve(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        let mut response = HttpResponse::MethodNotAllowed();
+        response.insert_header((header::ALLOW, "GET, HEAD"));
+        return text(response, "この方法では取得できません。");
+    }
+    let root = &state.config.dist_dir;
+    let unreadable = |e: std::io::Error, file: &Path| {
+        tracing::error!(error = %e, file = %file.display(), "cannot read a file of the SPA");
+        text(HttpResponse::InternalServerError(), "画面ファイルを読み込めませんでした。")
+    };
+    if let Some(file) = resolve(root, req.path()) {
+        match asset(file.clone()).await {
+            Ok(Some(asset)) => return respond(&req, &asset),
+            Ok(None) => {}
+            Err(e) => return unreadable(e, &file),
         }
     }
     // A missing asset (a path with an extension) is a real 404; anything else is a client route.
     let last = req.path().rsplit('/').next().unwrap_or("");
     if last.contains('.') {
-        return HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("見つかりません");
+        return text(HttpResponse::NotFound(), "見つかりません");
     }
-    match html_page(&root.join("index.html")).await {
-        Ok(page) => page,
-        Err(e) => {
-            tracing::error!(error = %e, dist = %root.display(), "index.html is missing: build the frontend with trunk");
-            HttpResponse::ServiceUnavailable()
-                .content_type("text/plain; charset=utf-8")
-                .body("画面ファイルが見つかりません（管理者向け: trunk build --release を実行してください）。")
+    let index = root.join("index.html");
+    match asset(index.clone()).await {
+        Ok(Some(page)) => respond(&req, &page),
+        Ok(None) => {
+            tracing::error!(dist = %root.display(), "index.html is missing: build the frontend with trunk");
+            text(
+                HttpResponse::ServiceUnavailable(),
+                "画面ファイルが見つかりません（管理者向け: trunk build --release を実行してください）。",
+            )
         }
+        Err(e) => unreadable(e, &index),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use Coding::{Brotli, Gzip, Identity};
+
+    const BOTH: &[Coding] = &[Brotli, Gzip];
 
     #[test]
     fn recognises_trunk_hashes() {
@@ -187,26 +369,97 @@ mod tests {
         assert!(csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"));
     }
 
+    #[test]
+    fn a_browser_gets_brotli_first() {
+        // What Chromium and Firefox send over HTTPS.
+        assert_eq!(negotiate(Some("gzip, deflate, br, zstd"), BOTH), Brotli);
+        assert_eq!(negotiate(Some("gzip, deflate, br, zstd"), &[Gzip]), Gzip);
+        assert_eq!(negotiate(Some("gzip, deflate, br, zstd"), &[]), Identity);
+    }
+
+    #[test]
+    fn no_header_or_nothing_acceptable_gets_the_file_as_it_is() {
+        assert_eq!(negotiate(None, BOTH), Identity);
+        assert_eq!(negotiate(Some(""), BOTH), Identity);
+        assert_eq!(negotiate(Some("deflate, zstd"), BOTH), Identity);
+        assert_eq!(negotiate(Some("br;q=0, gzip;q=0"), BOTH), Identity);
+        // Even when the request refuses identity too: no 406 for a file every browser can read.
+        assert_eq!(negotiate(Some("identity;q=0, br;q=0"), &[Brotli]), Identity);
+    }
+
+    #[test]
+    fn q_values_rank_and_exclude() {
+        assert_eq!(negotiate(Some("br;q=0.5, gzip;q=0.8"), BOTH), Gzip);
+        assert_eq!(negotiate(Some("br;q=0.8, gzip;q=0.8"), BOTH), Brotli, "a tie goes to the smaller");
+        assert_eq!(negotiate(Some("br;q=0, gzip"), BOTH), Gzip);
+        assert_eq!(negotiate(Some("BR;Q=1"), BOTH), Brotli, "case-insensitive");
+        assert_eq!(negotiate(Some("x-gzip"), BOTH), Gzip);
+        assert_eq!(negotiate(Some("br ; q=0.001"), BOTH), Brotli, "the smallest q still accepts");
+        // An unnamed identity ranks below any accepted variant; a named one competes.
+        assert_eq!(negotiate(Some("gzip;q=0.1"), BOTH), Gzip);
+        assert_eq!(negotiate(Some("gzip;q=0.5, identity"), BOTH), Identity);
+        assert_eq!(negotiate(Some("gzip, identity"), BOTH), Gzip);
+    }
+
+    #[test]
+    fn the_star_covers_codings_not_named() {
+        assert_eq!(negotiate(Some("*"), BOTH), Brotli);
+        assert_eq!(negotiate(Some("br;q=0, *"), BOTH), Gzip);
+        assert_eq!(negotiate(Some("*;q=0"), BOTH), Identity);
+    }
+
+    #[test]
+    fn malformed_q_values_do_not_accept() {
+        assert_eq!(negotiate(Some("br;q=abc, gzip"), BOTH), Gzip);
+        assert_eq!(negotiate(Some("br;q=2"), BOTH), Identity);
+        assert_eq!(negotiate(Some("br;q=-1"), BOTH), Identity);
+        assert_eq!(negotiate(Some(",,;;br"), BOTH), Identity);
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly_and_knows_the_star() {
+        assert!(none_match("\"abc-br\"", "\"abc-br\""));
+        assert!(none_match("W/\"abc-br\"", "\"abc-br\""));
+        assert!(none_match("\"x\", \"abc-br\"", "\"abc-br\""));
+        assert!(none_match("*", "\"abc\""));
+        // The gzip variant's tag does not validate the brotli variant (another representation).
+        assert!(!none_match("\"abc-gzip\"", "\"abc-br\""));
+        assert!(!none_match("\"abc\"", "\"abc-br\""));
+        assert!(!none_match("", "\"abc\""));
+    }
+
     #[tokio::test]
-    async fn pages_are_cached_until_the_file_changes() {
+    async fn assets_are_kept_until_the_file_or_a_variant_changes() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("index.html");
-        let csp_of =
-            |r: HttpResponse| r.headers().get(header::CONTENT_SECURITY_POLICY).unwrap().to_str().unwrap().to_owned();
+        let csp_of = |a: &Asset| a.csp.as_deref().unwrap().to_owned();
         std::fs::write(&file, "<script>a()</script>").unwrap();
-        let first = csp_of(html_page(&file).await.unwrap());
-        assert_eq!(first, csp_of(html_page(&file).await.unwrap()));
+        let first = asset(file.clone()).await.unwrap().unwrap();
+        let again = asset(file.clone()).await.unwrap().unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "read once");
+        assert_eq!(first.variants.len(), 1);
+        // A variant written beside it (the build's post-step) is picked up.
+        std::fs::write(Brotli.variant_of(&file), b"brotli bytes").unwrap();
+        let with_br = asset(file.clone()).await.unwrap().unwrap();
+        assert_eq!(with_br.variants.iter().map(|v| v.coding).collect::<Vec<_>>(), [Identity, Brotli]);
+        assert_eq!(with_br.variants[1].etag, format!("{}-br\"", first.variants[0].etag.trim_end_matches('"')));
         // A redeploy (other content and length) is served at once with its own hash.
         std::fs::write(&file, "<script>bb()</script>").unwrap();
-        let second = csp_of(html_page(&file).await.unwrap());
-        assert_ne!(first, second);
-        assert_eq!(second, page_csp("<script>bb()</script>"));
+        let second = asset(file.clone()).await.unwrap().unwrap();
+        assert_ne!(csp_of(&first), csp_of(&second));
+        assert_eq!(csp_of(&second), page_csp("<script>bb()</script>"));
+        assert_ne!(first.variants[0].etag, second.variants[0].etag);
         // Same length and the old modification time restored (as `cp -p` or `rsync -a` do): the
         // change time still tells.
         let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
         std::fs::write(&file, "<script>cc()</script>").unwrap();
         std::fs::File::options().write(true).open(&file).unwrap().set_modified(mtime).unwrap();
-        assert_eq!(csp_of(html_page(&file).await.unwrap()), page_csp("<script>cc()</script>"));
+        let third = asset(file.clone()).await.unwrap().unwrap();
+        assert_eq!(csp_of(&third), page_csp("<script>cc()</script>"));
+        // Gone from disk: not served, and not kept.
+        std::fs::remove_file(&file).unwrap();
+        assert!(asset(file.clone()).await.unwrap().is_none());
+        assert!(asset(dir.path().to_owned()).await.unwrap().is_none(), "a directory is not a file");
     }
 
     #[test]

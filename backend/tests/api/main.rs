@@ -21,3 +21,4 @@ mod notices;
 mod ocsp;
 mod operations;
 mod pki_lint;
+mod spa_delivery;
