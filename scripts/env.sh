@@ -17,5 +17,5 @@ export CJS_AXE_JS=${CJS_AXE_JS:-$(dirname "$tools_bin")/node_modules/axe-core/ax
 export PATH="$tools_bin:$HOME/.cargo/bin:$PATH"
 
 build_frontend() {
-  (cd "$root" && cargo fetch --quiet && CARGO_TARGET_DIR=$CJS_WASM_TARGET_DIR trunk build --release --offline)
+  (cd "$root" && cargo fetch --quiet && CARGO_TARGET_DIR=$CJS_WASM_TARGET_DIR "$root/scripts/build-frontend")
 }

@@ -79,11 +79,11 @@ fn cjs_binary() -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
-/// The built SPA: `CJS_DIST_DIR`, else `<root>/dist` (built with trunk if missing).
+/// The built SPA, both bundles: `CJS_DIST_DIR`, else `<root>/dist` (built if missing).
 fn dist_dir() -> anyhow::Result<PathBuf> {
     let dist = std::env::var("CJS_DIST_DIR").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("dist"));
-    if !dist.join("index.html").exists() {
-        run(Command::new("trunk").args(["build", "--release", "--offline"]).current_dir(repo_root()))?;
+    if !dist.join("index.html").exists() || !dist.join("admin/index.html").exists() {
+        run(&mut Command::new(repo_root().join("scripts/build-frontend")))?;
     }
     Ok(dist)
 }
@@ -131,6 +131,23 @@ async fn new_session(driver_url: &str, dir: &Path, downloads: &Path) -> anyhow::
     ClientBuilder::rustls()?.capabilities(caps).connect(driver_url).await.context("WebDriver session")
 }
 
+/// A DevTools Protocol command for [`Fixture::cdp`].
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({"cmd": self.cmd, "params": self.params}).to_string()))
+    }
+}
+
 /// Passwords the e2e flows type.
 const KNOWN_PASSWORDS: &[&str] = &["Init1234", "Secret123", "Wrong1234"];
 
@@ -143,6 +160,8 @@ pub struct Fixture {
     pub data_dir: PathBuf,
     pub downloads: PathBuf,
     pub home: PathBuf,
+    /// The built SPA the server serves.
+    pub dist: PathBuf,
     cjs: PathBuf,
     driver_url: String,
     /// Passwords and other secrets this test used: none may appear in the server log (checked by
@@ -166,6 +185,7 @@ impl Fixture {
         std::fs::create_dir_all(home.join(".pki/nssdb"))?;
         let cjs = cjs_binary()?;
         let port = free_port()?;
+        let dist = dist_dir()?;
         let log = std::fs::File::create(dir.path().join("server.log"))?;
         let server = spawn_group(
             Command::new(&cjs)
@@ -174,7 +194,7 @@ impl Fixture {
                 .arg("--data-dir")
                 .arg(&data_dir)
                 .arg("--dist-dir")
-                .arg(dist_dir()?)
+                .arg(&dist)
                 .stdout(log.try_clone()?)
                 .stderr(log),
             "cjs serve",
@@ -217,6 +237,7 @@ impl Fixture {
             data_dir,
             downloads,
             home,
+            dist,
             cjs,
             driver_url,
             secrets: std::sync::Mutex::new(KNOWN_PASSWORDS.iter().map(|s| (*s).to_owned()).collect()),
@@ -275,6 +296,12 @@ impl Fixture {
             self.note_secret(initial.1.trim());
         }
         Ok(text)
+    }
+
+    /// Sends a Chrome DevTools Protocol command to the page (chromedriver's `goog/cdp/execute`),
+    /// e.g. `Network.emulateNetworkConditions`; returns its result.
+    pub async fn cdp(&self, cmd: &'static str, params: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        self.client.issue_cmd(Cdp { cmd, params }).await.with_context(|| format!("DevTools command {cmd}"))
     }
 
     pub async fn goto(&self, path: &str) -> anyhow::Result<()> {

@@ -149,6 +149,15 @@ async fn bank_staff_revoke_through_the_admin_screen() -> anyhow::Result<()> {
     // The audit log shows it.
     f.click(ids::ADMIN_TAB_AUDIT).await?;
     f.wait_text(ids::ADMIN_AUDIT_TABLE, "certificate_revoked").await?;
+    // The admin screen is a bundle of its own (dist/admin/): its page, not the company one's;
+    // its link back home loads the company bundle again.
+    let title = f.client.title().await?;
+    anyhow::ensure!(title.starts_with("労金スタッフ管理画面"), "the staff page was not loaded: {title}");
+    f.client.find(fantoccini::Locator::LinkText("ホームへ戻る")).await?.click().await?;
+    f.wait_path("/home").await?;
+    f.find(ids::HOME_ADMIN_LINK).await?;
+    let title = f.client.title().await?;
+    anyhow::ensure!(!title.starts_with("労金スタッフ管理画面"), "still the staff page: {title}");
     let crl = api.get(format!("{}/api/crl", f.base)).send().await?;
     anyhow::ensure!(crl.status() == 200);
     f.close().await

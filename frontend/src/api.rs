@@ -151,37 +151,78 @@ struct Empty {}
 
 /// `GET path`, expecting JSON.
 async fn get_json<Res: DeserializeOwned>(path: &str) -> Result<Res, ErrorBody> {
-    let response = Request::get(path)
-        .credentials(RequestCredentials::SameOrigin)
-        .header("Accept", JSON)
-        .send()
-        .await
-        .map_err(|e| network_error(path, &e))?;
-    read_json(path, response).await
+    let response = exchange(path, None, JSON).await?;
+    parse_json(path, response).await
 }
 
 /// `POST path` with a JSON body, expecting JSON.
 async fn post_json<Req: Serialize, Res: DeserializeOwned>(path: &str, request: &Req) -> Result<Res, ErrorBody> {
-    let response = send_post(path, request, JSON).await?;
-    read_json(path, response).await
+    let response = exchange(path, Some(to_json(path, request)?), JSON).await?;
+    parse_json(path, response).await
 }
 
 /// `POST path` with a JSON body, expecting no content (e.g. `204` of `/api/logout`).
 async fn post_no_content<Req: Serialize>(path: &str, request: &Req) -> Result<(), ErrorBody> {
-    let response = send_post(path, request, JSON).await?;
-    if response.ok() { Ok(()) } else { Err(read_error(path, response).await) }
+    exchange(path, Some(to_json(path, request)?), JSON).await.map(drop)
 }
 
-/// Sends `request` as JSON (`Content-Type: application/json`, set by `.json`) with the session cookie.
-async fn send_post<Req: Serialize>(path: &str, request: &Req, accept: &str) -> Result<Response, ErrorBody> {
-    Request::post(path)
+/// A boxed future that is not generic: its code is in the WASM once, however many endpoints and
+/// types await it.
+type Once<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
+
+/// The one exchange with the server: `GET path`, or `POST path` with the JSON `body`, with the
+/// session cookie; a 2xx answer, else the server's error body. Not generic and boxed, so the
+/// fetch and the error handling are in the WASM once, not once per endpoint and type: each
+/// endpoint adds only the (de)serialisation of its own types.
+fn exchange<'a>(path: &'a str, body: Option<String>, accept: &'static str) -> Once<'a, Result<Response, ErrorBody>> {
+    Box::pin(async move {
+        let builder = match body {
+            None => Request::get(path),
+            Some(_) => Request::post(path).header("Content-Type", JSON),
+        }
         .credentials(RequestCredentials::SameOrigin)
-        .header("Accept", accept)
-        .json(request)
-        .map_err(|e| internal_error(path, "リクエストを作成できませんでした。", &e))?
-        .send()
-        .await
-        .map_err(|e| network_error(path, &e))
+        .header("Accept", accept);
+        let request = match body {
+            None => builder.build(),
+            Some(json) => builder.body(json),
+        }
+        .map_err(|e| internal_error(path, "リクエストを作成できませんでした。", &e))?;
+        let response = request.send().await.map_err(|e| network_error(path, &e))?;
+        if response.ok() { Ok(response) } else { Err(read_error(path, response).await) }
+    })
+}
+
+/// A request body as JSON (what `RequestBuilder::json` would send).
+fn to_json<Req: Serialize>(path: &str, request: &Req) -> Result<String, ErrorBody> {
+    serde_json::to_string(request).map_err(|e| {
+        leptos::logging::error!("{path}: {e}");
+        ErrorBody::new(ErrorCode::Internal, "リクエストを作成できませんでした。")
+    })
+}
+
+/// The text of a 2xx answer (not generic and boxed, as [`exchange`]).
+fn answer_text(path: &str, response: Response) -> Once<'_, Result<(u16, String), ErrorBody>> {
+    Box::pin(async move {
+        let status = response.status();
+        match response.text().await {
+            Ok(text) => Ok((status, text)),
+            Err(e) => Err(unreadable_answer(path, status, &e)),
+        }
+    })
+}
+
+/// A 2xx answer as JSON of type `Res`.
+async fn parse_json<Res: DeserializeOwned>(path: &str, response: Response) -> Result<Res, ErrorBody> {
+    let (status, text) = answer_text(path, response).await?;
+    serde_json::from_str(&text).map_err(|e| unreadable_answer(path, status, &e))
+}
+
+fn unreadable_answer(path: &str, status: u16, error: &dyn std::fmt::Display) -> ErrorBody {
+    leptos::logging::error!("{path}: HTTP {status}: unreadable answer: {error}");
+    ErrorBody::new(
+        ErrorCode::Internal,
+        format!("サーバーからの応答を読み取れませんでした（HTTP {status}）。時間をおいてもう一度お試しください。"),
+    )
 }
 
 /// `path?k=v&…` with every value trimmed and percent-encoded; empty values are left out.
@@ -216,10 +257,7 @@ const FALLBACK_FILENAME: &str = "certificate.p12";
 
 /// `POST path` with a JSON body, expecting a file attachment (the issued .p12).
 async fn post_for_download<Req: Serialize>(path: &str, request: &Req) -> Result<Download, ErrorBody> {
-    let response = send_post(path, request, "application/x-pkcs12, application/json").await?;
-    if !response.ok() {
-        return Err(read_error(path, response).await);
-    }
+    let response = exchange(path, Some(to_json(path, request)?), "application/x-pkcs12, application/json").await?;
     let headers = response.headers();
     let filename = headers
         .get("content-disposition")
@@ -244,21 +282,6 @@ async fn read_blob(response: web_sys::Response) -> Result<Blob, JsValue> {
     value.dyn_into::<Blob>()
 }
 
-async fn read_json<Res: DeserializeOwned>(path: &str, response: Response) -> Result<Res, ErrorBody> {
-    if !response.ok() {
-        return Err(read_error(path, response).await);
-    }
-    let status = response.status();
-    response.json::<Res>().await.map_err(|e| {
-        leptos::logging::error!("{path}: HTTP {status}: unreadable answer: {e}");
-        ErrorBody::new(
-            ErrorCode::Internal,
-            format!("サーバーからの応答を読み取れませんでした（HTTP {status}）。時間をおいてもう一度お試しください。"),
-        )
-    })
-}
-
-/// Turns a non-2xx answer into the server's `ErrorBody`, or a generic one if the body is not one.
 async fn read_error(path: &str, response: Response) -> ErrorBody {
     let status = response.status();
     match response.text().await {

@@ -303,6 +303,24 @@ fn text(mut response: actix_web::HttpResponseBuilder, body: &'static str) -> Htt
     response.insert_header((header::CACHE_CONTROL, "no-store")).content_type("text/plain; charset=utf-8").body(body)
 }
 
+/// The page of the bundle a client-side route belongs to: the `index.html` of the deepest
+/// directory on its path that has one (`dist/admin/index.html` for `/admin` and below, the staff
+/// bundle), else `dist/index.html`.
+fn page_for(root: &Path, url_path: &str) -> PathBuf {
+    let (mut dir, mut page) = (root.to_path_buf(), root.join("index.html"));
+    for component in Path::new(url_path.trim_start_matches('/')).components() {
+        let Component::Normal(segment) = component else { break };
+        dir.push(segment);
+        if !dir.is_dir() {
+            break;
+        }
+        if dir.join("index.html").is_file() {
+            page = dir.join("index.html");
+        }
+    }
+    page
+}
+
 /// Every path outside `/api` and `/pki`: a file of `dist/`, else (a client-side route)
 /// `index.html`. GET and HEAD only.
 pub async fn serve(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -323,12 +341,16 @@ pub async fn serve(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
             Err(e) => return unreadable(e, &file),
         }
     }
-    // A missing asset (a path with an extension) is a real 404; anything else is a client route.
+    // A missing asset (a path with an extension) is a real 404; anything else is a client route,
+    // answered with the page of the bundle it belongs to.
     let last = req.path().rsplit('/').next().unwrap_or("");
     if last.contains('.') {
         return text(HttpResponse::NotFound(), "見つかりません");
     }
-    let index = root.join("index.html");
+    let index = {
+        let (root, path) = (root.clone(), req.path().to_owned());
+        web::block(move || page_for(&root, &path)).await.unwrap_or_else(|_| state.config.dist_dir.join("index.html"))
+    };
     match asset(index.clone()).await {
         Ok(Some(page)) => respond(&req, &page),
         Ok(None) => {
@@ -460,6 +482,29 @@ mod tests {
         std::fs::remove_file(&file).unwrap();
         assert!(asset(file.clone()).await.unwrap().is_none());
         assert!(asset(dir.path().to_owned()).await.unwrap().is_none(), "a directory is not a file");
+    }
+
+    #[test]
+    fn a_client_route_gets_the_page_of_its_bundle() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("admin")).unwrap();
+        std::fs::create_dir_all(root.join("snippets")).unwrap();
+        std::fs::write(root.join("index.html"), "company").unwrap();
+        std::fs::write(root.join("admin/index.html"), "staff").unwrap();
+        for (path, page) in [
+            ("/", "index.html"),
+            ("/home", "index.html"),
+            ("/issuance/auth", "index.html"),
+            ("/snippets/x", "index.html"),
+            ("/admin", "admin/index.html"),
+            ("/admin/", "admin/index.html"),
+            ("/admin/anything/below", "admin/index.html"),
+            ("/administration", "index.html"),
+            ("/../admin", "index.html"),
+        ] {
+            assert_eq!(page_for(root, path), root.join(page), "{path}");
+        }
     }
 
     #[test]

@@ -48,6 +48,10 @@ async fn dist_app() -> (TestApp, PathBuf, tempfile::TempDir) {
     let script: String = (0..500).map(|i| format!("export function f{i}(x) {{ return x * {i}; }}\n")).collect();
     std::fs::write(dist.join(SCRIPT), script).unwrap();
     std::fs::write(dist.join("tiny-0123456789abcdef.js"), "1").unwrap();
+    // The staff bundle (frontend/admin/index.html → dist/admin/).
+    std::fs::create_dir_all(dist.join("admin")).unwrap();
+    std::fs::write(dist.join("admin/index.html"), page(9)).unwrap();
+    std::fs::write(dist.join("admin/staff-0123456789abcdef.js"), "export const staff = 1;\n".repeat(50)).unwrap();
     precompress(&dist);
     // Written after the build's step: no variants, as a file copied in by hand would be.
     std::fs::write(dist.join("plain-0123456789abcdef.css"), "body { color: black; }\n".repeat(100)).unwrap();
@@ -178,4 +182,20 @@ async fn the_page_is_revalidated_and_a_redeploy_is_served_at_once() {
     assert_ne!(header(&r, "etag").as_ref(), Some(&tags[0]));
     assert_eq!(header(&r, "content-security-policy").unwrap(), backend::api::spa::page_csp(&page(2)));
     assert_eq!(brotli_decode(&r.bytes().await.unwrap()), page(2).as_bytes());
+}
+
+#[tokio::test]
+async fn the_staff_bundle_is_served_for_admin_and_only_there() {
+    let (app, _dist, _dir) = dist_app().await;
+    for (path, n) in [("/admin", 9), ("/admin/", 9), ("/admin/deeper", 9), ("/home", 1), ("/administration", 1)] {
+        let r = fetch(&app, Method::GET, path, &[("accept-encoding", "gzip")]).await;
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(header(&r, "cache-control").as_deref(), Some("no-cache"), "{path}");
+        assert_eq!(header(&r, "content-security-policy").unwrap(), backend::api::spa::page_csp(&page(n)), "{path}");
+        assert_eq!(gzip_decode(&r.bytes().await.unwrap()), page(n).as_bytes(), "{path}");
+    }
+    let r = fetch(&app, Method::GET, "/admin/staff-0123456789abcdef.js", &[("accept-encoding", BROWSER)]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "content-encoding").as_deref(), Some("br"));
+    assert!(header(&r, "cache-control").unwrap().contains("immutable"));
 }

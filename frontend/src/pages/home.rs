@@ -74,9 +74,10 @@ fn Home(me: Me) -> impl IntoView {
                 <h2>"労金スタッフ"</h2>
                 <p>"会社・利用者・電子証明書の管理、監査ログ、送信メールの確認を行います。"</p>
                 <p>
-                    <A href=Route::Admin.href() {..} class="button button-primary" data-testid=testids::HOME_ADMIN_LINK>
+                    // The staff screens are a bundle of their own: a full page load (rel=external).
+                    <a href=Route::Admin.href() rel="external" class="button button-primary" data-testid=testids::HOME_ADMIN_LINK>
                         "労金スタッフ管理画面へ"
-                    </A>
+                    </a>
                 </p>
             })}
             <h2>"業務メニュー"</h2>

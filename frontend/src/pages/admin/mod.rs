@@ -15,7 +15,6 @@ use common::{
     testids,
 };
 use leptos::prelude::*;
-use leptos_router::components::A;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlElement, KeyboardEvent};
 
@@ -93,7 +92,8 @@ pub fn AdminPage() -> impl IntoView {
             <section class="card admin" aria-labelledby="page-title">
                 <div class="page-heading no-print">
                     <PageTitle text="労金スタッフ管理画面" />
-                    <A href=Route::Home.href() {..} class="button button-secondary">"ホームへ戻る"</A>
+                    // Home is in the company bundle: a full page load (rel=external).
+                    <a href=Route::Home.href() rel="external" class="button button-secondary">"ホームへ戻る"</a>
                 </div>
                 <Loaded resource=me show />
             </section>
