@@ -194,10 +194,7 @@ fn exchange<'a>(path: &'a str, body: Option<String>, accept: &'static str) -> On
 
 /// A request body as JSON (what `RequestBuilder::json` would send).
 fn to_json<Req: Serialize>(path: &str, request: &Req) -> Result<String, ErrorBody> {
-    serde_json::to_string(request).map_err(|e| {
-        leptos::logging::error!("{path}: {e}");
-        ErrorBody::new(ErrorCode::Internal, "リクエストを作成できませんでした。")
-    })
+    serde_json::to_string(request).map_err(|e| internal_error(path, "リクエストを作成できませんでした。", &e))
 }
 
 /// The text of a 2xx answer (not generic and boxed, as [`exchange`]).
@@ -282,6 +279,7 @@ async fn read_blob(response: web_sys::Response) -> Result<Blob, JsValue> {
     value.dyn_into::<Blob>()
 }
 
+/// Turns a non-2xx answer into the server's `ErrorBody`, or a generic one if the body is not one.
 async fn read_error(path: &str, response: Response) -> ErrorBody {
     let status = response.status();
     match response.text().await {
@@ -316,7 +314,7 @@ fn network_error(path: &str, error: &gloo_net::Error) -> ErrorBody {
     )
 }
 
-fn internal_error(path: &str, message: &str, error: &gloo_net::Error) -> ErrorBody {
+fn internal_error(path: &str, message: &str, error: &dyn std::fmt::Display) -> ErrorBody {
     leptos::logging::error!("{path}: {error}");
     ErrorBody::new(ErrorCode::Internal, message)
 }

@@ -62,12 +62,15 @@ fn is_hashed(path: &Path) -> bool {
 }
 
 /// Maps a URL path to a file under `root`, refusing anything that is not a plain relative path.
+/// The result is rebuilt from the path's segments, so every spelling of a file (`/a//b`,
+/// `/a/./b`) is the same path: one entry of the file cache, not one per spelling.
 fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
-    let rel = Path::new(url_path.trim_start_matches('/'));
-    if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
-        return None;
+    let mut file = root.to_path_buf();
+    for component in Path::new(url_path.trim_start_matches('/')).components() {
+        let Component::Normal(segment) = component else { return None };
+        file.push(segment);
     }
-    Some(root.join(rel))
+    Some(file)
 }
 
 /// The SHA-256 of every inline `<script>` body of `html`, base64, as CSP sources.
@@ -220,22 +223,23 @@ struct Asset {
 }
 
 impl Asset {
-    /// Reads `file` and its variants (blocking). The ETag is the file's SHA-256 (first 8 bytes),
-    /// with the coding appended for a variant: each representation has its own.
+    /// Reads `file` and its variants (blocking). Each representation's ETag is the SHA-256 of its
+    /// own bytes (first 8), so a variant left over from an older build never passes for the new
+    /// one; the coding is appended to tell them apart in logs.
     fn read(file: &Path, stamps: [Stamp; 3]) -> std::io::Result<Self> {
-        use sha2::{Digest, Sha256};
+        let tag = |bytes: &[u8], coding: Coding| {
+            use sha2::{Digest, Sha256};
+            let hash = hex::encode(&Sha256::digest(bytes)[..8]);
+            if coding == Coding::Identity { format!("\"{hash}\"") } else { format!("\"{hash}-{}\"", coding.token()) }
+        };
         let bytes = std::fs::read(file)?;
-        let tag = hex::encode(&Sha256::digest(&bytes)[..8]);
         let html = file.extension().is_some_and(|e| e == "html");
         let csp = html.then(|| page_csp(&String::from_utf8_lossy(&bytes)).into());
-        let mut variants = vec![Variant { coding: Coding::Identity, bytes: bytes.into(), etag: format!("\"{tag}\"") }];
+        let etag = tag(&bytes, Coding::Identity);
+        let mut variants = vec![Variant { coding: Coding::Identity, bytes: bytes.into(), etag }];
         for coding in Coding::PRECOMPRESSED {
             match std::fs::read(coding.variant_of(file)) {
-                Ok(bytes) => variants.push(Variant {
-                    coding,
-                    bytes: bytes.into(),
-                    etag: format!("\"{tag}-{}\"", coding.token()),
-                }),
+                Ok(bytes) => variants.push(Variant { coding, etag: tag(&bytes, coding), bytes: bytes.into() }),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
@@ -262,7 +266,12 @@ async fn asset(file: PathBuf) -> std::io::Result<Option<Arc<Asset>>> {
         if let Some(asset) = cached {
             return Ok(Some(asset));
         }
-        let asset = Arc::new(Asset::read(&file, now)?);
+        let asset = match Asset::read(&file, now) {
+            Ok(asset) => Arc::new(asset),
+            // Removed since the `stat` (a redeploy): as if it had never been there.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
         if let Ok(mut assets) = ASSETS.lock() {
             assets.retain(|path, a| stamp(path) == a.stamps[0]);
             assets.insert(file, asset.clone());
@@ -276,11 +285,15 @@ async fn asset(file: PathBuf) -> std::io::Result<Option<Arc<Asset>>> {
 /// The answer to `req` with `asset`: the variant its `Accept-Encoding` prefers, or 304 when its
 /// `If-None-Match` names that variant's ETag.
 fn respond(req: &HttpRequest, asset: &Asset) -> HttpResponse {
-    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    // A header sent on several lines is one comma-separated list (RFC 9110 §5.3).
+    let header = |name| {
+        let lines: Vec<&str> = req.headers().get_all(name).filter_map(|v| v.to_str().ok()).collect();
+        (!lines.is_empty()).then(|| lines.join(", "))
+    };
     let on_disk: Vec<Coding> = asset.variants.iter().skip(1).map(|v| v.coding).collect();
-    let coding = negotiate(header(header::ACCEPT_ENCODING), &on_disk);
+    let coding = negotiate(header(header::ACCEPT_ENCODING).as_deref(), &on_disk);
     let variant = asset.variants.iter().find(|v| v.coding == coding).unwrap_or(&asset.variants[0]);
-    let unchanged = header(header::IF_NONE_MATCH).is_some_and(|h| none_match(h, &variant.etag));
+    let unchanged = header(header::IF_NONE_MATCH).is_some_and(|h| none_match(&h, &variant.etag));
     let mut response = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     response
         .insert_header((header::ETAG, variant.etag.as_str()))
@@ -464,7 +477,9 @@ mod tests {
         std::fs::write(Brotli.variant_of(&file), b"brotli bytes").unwrap();
         let with_br = asset(file.clone()).await.unwrap().unwrap();
         assert_eq!(with_br.variants.iter().map(|v| v.coding).collect::<Vec<_>>(), [Identity, Brotli]);
-        assert_eq!(with_br.variants[1].etag, format!("{}-br\"", first.variants[0].etag.trim_end_matches('"')));
+        // Its tag is its own bytes' (echo -n 'brotli bytes' | sha256sum | cut -c1-16).
+        assert_eq!(with_br.variants[1].etag, "\"6934462b6ba2133a-br\"");
+        assert_eq!(with_br.variants[0].etag, first.variants[0].etag);
         // A redeploy (other content and length) is served at once with its own hash.
         std::fs::write(&file, "<script>bb()</script>").unwrap();
         let second = asset(file.clone()).await.unwrap().unwrap();
@@ -513,5 +528,9 @@ mod tests {
         assert_eq!(resolve(root, "/app.js"), Some(PathBuf::from("/srv/dist/app.js")));
         assert_eq!(resolve(root, "/../etc/passwd"), None);
         assert_eq!(resolve(root, "/a/../../x"), None);
+        // Every spelling of a file is one path (one cache entry).
+        for spelling in ["/admin/x.js", "/admin//x.js", "/admin/./x.js", "//admin/.//./x.js", "/admin/x.js/"] {
+            assert_eq!(resolve(root, spelling), Some(PathBuf::from("/srv/dist/admin/x.js")), "{spelling}");
+        }
     }
 }

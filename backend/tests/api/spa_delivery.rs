@@ -199,3 +199,28 @@ async fn the_staff_bundle_is_served_for_admin_and_only_there() {
     assert_eq!(header(&r, "content-encoding").as_deref(), Some("br"));
     assert!(header(&r, "cache-control").unwrap().contains("immutable"));
 }
+
+#[tokio::test]
+async fn every_spelling_of_a_path_is_the_same_file_and_header_lines_are_joined() {
+    let (app, _dist, _dir) = dist_app().await;
+    let plain = fetch(&app, Method::GET, &format!("/{SCRIPT}"), &[("accept-encoding", BROWSER)]).await;
+    let tag = header(&plain, "etag").unwrap();
+    for spelling in [format!("//{SCRIPT}"), format!("/./{SCRIPT}"), format!("/.//./{SCRIPT}")] {
+        let r = fetch(&app, Method::GET, &spelling, &[("accept-encoding", BROWSER)]).await;
+        assert_eq!(r.status(), 200, "{spelling}");
+        assert_eq!(header(&r, "etag").as_ref(), Some(&tag), "{spelling}");
+    }
+    // Accept-Encoding on two lines is one list: brotli is accepted.
+    let r =
+        fetch(&app, Method::GET, &format!("/{SCRIPT}"), &[("accept-encoding", "identity"), ("accept-encoding", "br")])
+            .await;
+    assert_eq!(header(&r, "content-encoding").as_deref(), Some("br"));
+    let r = fetch(
+        &app,
+        Method::GET,
+        &format!("/{SCRIPT}"),
+        &[("accept-encoding", BROWSER), ("if-none-match", "\"x\""), ("if-none-match", &tag)],
+    )
+    .await;
+    assert_eq!(r.status(), 304);
+}
