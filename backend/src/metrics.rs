@@ -59,7 +59,12 @@ pub struct Metrics {
     certificates_active: IntGauge,
     certificates_expiring: IntGauge,
     signer_up: IntGauge,
+    database_up: IntGauge,
 }
+
+/// The gauges read from the database: left out of a scrape the database did not answer (a
+/// stale value would look current), while the counters and the `_up` gauges stay.
+const DATABASE_GAUGES: [&str; 3] = ["cjs_outbox", "cjs_certificates_active", "cjs_certificates_expiring_30d"];
 
 /// Days ahead counted by `cjs_certificates_expiring_30d` (R6's first reminder).
 const EXPIRING_DAYS: i64 = 30;
@@ -130,6 +135,11 @@ impl Metrics {
                 "cjs_ca_signer_up",
                 "1 when the CA key signed at its last use (always 1 for a key file).",
             ),
+            database_up: gauge(
+                &r,
+                "cjs_database_up",
+                "1 when the database answered this scrape's queries; else 0, and the gauges read from it are left out.",
+            ),
             registry: r,
         }
     }
@@ -178,13 +188,24 @@ impl Metrics {
         self.requests.with_label_values(&[route, method, class]).observe(seconds);
     }
 
-    /// The text exposition, with the gauges read from `db` at `now`.
-    pub async fn render(&self, db: &DatabaseConnection, signer_up: bool, now: OffsetDateTime) -> Result<String, DbErr> {
-        self.refresh_gauges(db, now).await?;
+    /// The text exposition, with the gauges read from `db` at `now`. A database that does not
+    /// answer does not take the counters with it: `cjs_database_up` is 0 and the gauges it
+    /// would have given are left out (an outage is when the counters matter most).
+    pub async fn render(&self, db: &DatabaseConnection, signer_up: bool, now: OffsetDateTime) -> String {
+        let database_up = match self.refresh_gauges(db, now).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics: the database did not answer; its gauges are left out");
+                false
+            }
+        };
+        self.database_up.set(i64::from(database_up));
         self.signer_up.set(i64::from(signer_up));
+        let mut families = self.registry.gather();
+        families.retain(|f| database_up || !DATABASE_GAUGES.contains(&f.name()));
         let mut out = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding to a Vec");
-        Ok(String::from_utf8(out).expect("the text format is UTF-8"))
+        TextEncoder::new().encode(&families, &mut out).expect("text encoding to a Vec");
+        String::from_utf8(out).expect("the text format is UTF-8")
     }
 
     async fn refresh_gauges(&self, db: &DatabaseConnection, now: OffsetDateTime) -> Result<(), DbErr> {

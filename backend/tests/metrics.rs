@@ -127,6 +127,7 @@ async fn the_counters_move_when_things_happen_and_promtool_accepts_them(db: &Tes
     assert_eq!(value(&after, "cjs_certificates_active"), 0.0);
     assert_eq!(delta("cjs_outbox{status=\"sent\"}"), delta("cjs_mails_total{outcome=\"sent\"}"));
     assert_eq!(value(&after, "cjs_ca_signer_up"), 1.0);
+    assert_eq!(value(&after, "cjs_database_up"), 1.0);
     // Latency per route pattern (never the raw path).
     let route =
         "cjs_http_request_duration_seconds_count{method=\"POST\",route=\"/api/issuance/authenticate\",status=\"4xx\"}";
@@ -136,6 +137,21 @@ async fn the_counters_move_when_things_happen_and_promtool_accepts_them(db: &Tes
     // Never on the public HTTPS listener.
     let public = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(!public.contains("cjs_authentications_total"), "{public}");
+
+    // PostgreSQL gone (its database dropped under the server): the counters are still scraped,
+    // `cjs_database_up` says why the database's gauges are missing.
+    if let TestDb::Postgres(admin_url) = db {
+        app.db.clone().close().await.ok();
+        let name = app.database_url.rsplit('/').next().unwrap().to_owned();
+        let admin = sea_orm::Database::connect(admin_url.as_str()).await.unwrap();
+        admin.execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)")).await.unwrap();
+        let down = scrape(port).await;
+        promtool_check(&down);
+        assert_eq!(value(&down, "cjs_database_up"), 0.0, "{down}");
+        assert_eq!(value(&down, "cjs_locks_total"), value(&after, "cjs_locks_total"));
+        assert!(down.contains("cjs_authentications_total{"), "{down}");
+        assert!(!down.contains("cjs_certificates_active") && !down.contains("cjs_outbox{"), "{down}");
+    }
 }
 
 /// A Prometheus server (Debian `prometheus`) scraping a target every second, in a temporary
