@@ -36,18 +36,6 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestId(u64);
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_method_outside_the_standard_ones_is_one_label() {
-        let odd = actix_web::http::Method::from_bytes(b"FOO123").unwrap();
-        assert_eq!(method_label(&odd), "other");
-        assert_eq!(method_label(&actix_web::http::Method::POST), "POST");
-    }
-}
-
 impl RequestId {
     pub fn random() -> Self {
         Self(rand::random())
@@ -157,4 +145,16 @@ pub async fn middleware(
         res.response_mut().head_mut().set_connection_type(ConnectionType::Close);
     }
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_method_outside_the_standard_ones_is_one_label() {
+        let odd = actix_web::http::Method::from_bytes(b"FOO123").unwrap();
+        assert_eq!(method_label(&odd), "other");
+        assert_eq!(method_label(&actix_web::http::Method::POST), "POST");
+    }
 }

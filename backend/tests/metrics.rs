@@ -141,10 +141,7 @@ async fn the_counters_move_when_things_happen_and_promtool_accepts_them(db: &Tes
     // PostgreSQL gone (its database dropped under the server): the counters are still scraped,
     // `cjs_database_up` says why the database's gauges are missing.
     if let TestDb::Postgres(admin_url) = db {
-        app.db.clone().close().await.ok();
-        let name = app.database_url.rsplit('/').next().unwrap().to_owned();
-        let admin = sea_orm::Database::connect(admin_url.as_str()).await.unwrap();
-        admin.execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)")).await.unwrap();
+        app.drop_postgres_database(admin_url).await;
         let down = scrape(port).await;
         promtool_check(&down);
         assert_eq!(value(&down, "cjs_database_up"), 0.0, "{down}");

@@ -200,7 +200,8 @@ fn stamp(path: &Path) -> Stamp {
 
 /// The stamps of a file and of each variant the build may have written beside it.
 fn stamps(file: &Path) -> [Stamp; 3] {
-    [stamp(file), stamp(&Coding::Brotli.variant_of(file)), stamp(&Coding::Gzip.variant_of(file))]
+    let [first, second] = Coding::PRECOMPRESSED.map(|coding| stamp(&coding.variant_of(file)));
+    [stamp(file), first, second]
 }
 
 /// One coding of a file, as sent.
@@ -255,31 +256,53 @@ impl Asset {
 static ASSETS: LazyLock<Mutex<HashMap<PathBuf, Arc<Asset>>>> = LazyLock::new(Default::default);
 
 /// `file` as served: from memory while it and its variants are unchanged on disk, else read
-/// again. `None` when it is not a regular file.
-async fn asset(file: PathBuf) -> std::io::Result<Option<Arc<Asset>>> {
-    web::block(move || {
-        let now = stamps(&file);
-        if now[0].is_none() {
-            return Ok(None);
-        }
-        let cached = ASSETS.lock().ok().and_then(|assets| assets.get(&file).filter(|a| a.stamps == now).cloned());
-        if let Some(asset) = cached {
-            return Ok(Some(asset));
-        }
-        let asset = match Asset::read(&file, now) {
-            Ok(asset) => Arc::new(asset),
-            // Removed since the `stat` (a redeploy): as if it had never been there.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        if let Ok(mut assets) = ASSETS.lock() {
-            assets.retain(|path, a| stamp(path) == a.stamps[0]);
-            assets.insert(file, asset.clone());
-        }
-        Ok(Some(asset))
-    })
-    .await
-    .map_err(std::io::Error::other)?
+/// again (blocking). `None` when it is not a regular file.
+fn cached(file: &Path) -> std::io::Result<Option<Arc<Asset>>> {
+    let now = stamps(file);
+    if now[0].is_none() {
+        return Ok(None);
+    }
+    let kept = ASSETS.lock().ok().and_then(|assets| assets.get(file).filter(|a| a.stamps == now).cloned());
+    if let Some(asset) = kept {
+        return Ok(Some(asset));
+    }
+    let asset = match Asset::read(file, now) {
+        Ok(asset) => Arc::new(asset),
+        // Removed since the `stat` (a redeploy): as if it had never been there.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if let Ok(mut assets) = ASSETS.lock() {
+        assets.retain(|path, a| stamp(path) == a.stamps[0]);
+        assets.insert(file.to_owned(), asset.clone());
+    }
+    Ok(Some(asset))
+}
+
+/// What answers a path of the SPA.
+enum Lookup {
+    /// A file of `dist/`, or the page of a client route's bundle.
+    Found(Arc<Asset>),
+    /// A missing asset (a path with an extension): a real 404.
+    NotFound,
+    /// A client route, but its bundle's `index.html` is not there (the SPA is not built).
+    NoPage,
+}
+
+/// What answers `url_path` (blocking, so it all runs in one trip to the blocking pool): the file
+/// it names, else for a client route the page of the bundle it belongs to. An error names the
+/// file that could not be read.
+fn lookup(root: &Path, url_path: &str) -> Result<Lookup, (std::io::Error, PathBuf)> {
+    let read = |file: PathBuf| cached(&file).map_err(|e| (e, file));
+    if let Some(file) = resolve(root, url_path)
+        && let Some(asset) = read(file)?
+    {
+        return Ok(Lookup::Found(asset));
+    }
+    if url_path.rsplit('/').next().unwrap_or("").contains('.') {
+        return Ok(Lookup::NotFound);
+    }
+    Ok(read(page_for(root, url_path))?.map_or(Lookup::NoPage, Lookup::Found))
 }
 
 /// The answer to `req` with `asset`: the variant its `Accept-Encoding` prefers, or 304 when its
@@ -334,46 +357,32 @@ fn page_for(root: &Path, url_path: &str) -> PathBuf {
     page
 }
 
-/// Every path outside `/api` and `/pki`: a file of `dist/`, else (a client-side route)
-/// `index.html`. GET and HEAD only.
+/// Every path outside `/api` and `/pki`: a file of `dist/`, else (a client-side route) the
+/// `index.html` of its bundle. GET and HEAD only.
 pub async fn serve(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         let mut response = HttpResponse::MethodNotAllowed();
         response.insert_header((header::ALLOW, "GET, HEAD"));
         return text(response, "この方法では取得できません。");
     }
-    let root = &state.config.dist_dir;
-    let unreadable = |e: std::io::Error, file: &Path| {
-        tracing::error!(error = %e, file = %file.display(), "cannot read a file of the SPA");
-        text(HttpResponse::InternalServerError(), "画面ファイルを読み込めませんでした。")
-    };
-    if let Some(file) = resolve(root, req.path()) {
-        match asset(file.clone()).await {
-            Ok(Some(asset)) => return respond(&req, &asset),
-            Ok(None) => {}
-            Err(e) => return unreadable(e, &file),
-        }
-    }
-    // A missing asset (a path with an extension) is a real 404; anything else is a client route,
-    // answered with the page of the bundle it belongs to.
-    let last = req.path().rsplit('/').next().unwrap_or("");
-    if last.contains('.') {
-        return text(HttpResponse::NotFound(), "見つかりません");
-    }
-    let index = {
-        let (root, path) = (root.clone(), req.path().to_owned());
-        web::block(move || page_for(&root, &path)).await.unwrap_or_else(|_| state.config.dist_dir.join("index.html"))
-    };
-    match asset(index.clone()).await {
-        Ok(Some(page)) => respond(&req, &page),
-        Ok(None) => {
-            tracing::error!(dist = %root.display(), "index.html is missing: build the frontend with trunk");
+    let (root, path) = (state.config.dist_dir.clone(), req.path().to_owned());
+    let found = web::block(move || lookup(&root, &path))
+        .await
+        .unwrap_or_else(|e| Err((std::io::Error::other(e), state.config.dist_dir.clone())));
+    match found {
+        Ok(Lookup::Found(asset)) => respond(&req, &asset),
+        Ok(Lookup::NotFound) => text(HttpResponse::NotFound(), "見つかりません"),
+        Ok(Lookup::NoPage) => {
+            tracing::error!(dist = %state.config.dist_dir.display(), "index.html is missing: build the frontend (scripts/build-frontend)");
             text(
                 HttpResponse::ServiceUnavailable(),
-                "画面ファイルが見つかりません（管理者向け: trunk build --release を実行してください）。",
+                "画面ファイルが見つかりません（管理者向け: scripts/build-frontend を実行してください）。",
             )
         }
-        Err(e) => unreadable(e, &index),
+        Err((e, file)) => {
+            tracing::error!(error = %e, file = %file.display(), "cannot read a file of the SPA");
+            text(HttpResponse::InternalServerError(), "画面ファイルを読み込めませんでした。")
+        }
     }
 }
 
@@ -463,26 +472,26 @@ mod tests {
         assert!(!none_match("", "\"abc\""));
     }
 
-    #[tokio::test]
-    async fn assets_are_kept_until_the_file_or_a_variant_changes() {
+    #[test]
+    fn assets_are_kept_until_the_file_or_a_variant_changes() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("index.html");
         let csp_of = |a: &Asset| a.csp.as_deref().unwrap().to_owned();
         std::fs::write(&file, "<script>a()</script>").unwrap();
-        let first = asset(file.clone()).await.unwrap().unwrap();
-        let again = asset(file.clone()).await.unwrap().unwrap();
+        let first = cached(&file).unwrap().unwrap();
+        let again = cached(&file).unwrap().unwrap();
         assert!(Arc::ptr_eq(&first, &again), "read once");
         assert_eq!(first.variants.len(), 1);
         // A variant written beside it (the build's post-step) is picked up.
         std::fs::write(Brotli.variant_of(&file), b"brotli bytes").unwrap();
-        let with_br = asset(file.clone()).await.unwrap().unwrap();
+        let with_br = cached(&file).unwrap().unwrap();
         assert_eq!(with_br.variants.iter().map(|v| v.coding).collect::<Vec<_>>(), [Identity, Brotli]);
         // Its tag is its own bytes' (echo -n 'brotli bytes' | sha256sum | cut -c1-16).
         assert_eq!(with_br.variants[1].etag, "\"6934462b6ba2133a-br\"");
         assert_eq!(with_br.variants[0].etag, first.variants[0].etag);
         // A redeploy (other content and length) is served at once with its own hash.
         std::fs::write(&file, "<script>bb()</script>").unwrap();
-        let second = asset(file.clone()).await.unwrap().unwrap();
+        let second = cached(&file).unwrap().unwrap();
         assert_ne!(csp_of(&first), csp_of(&second));
         assert_eq!(csp_of(&second), page_csp("<script>bb()</script>"));
         assert_ne!(first.variants[0].etag, second.variants[0].etag);
@@ -491,12 +500,12 @@ mod tests {
         let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
         std::fs::write(&file, "<script>cc()</script>").unwrap();
         std::fs::File::options().write(true).open(&file).unwrap().set_modified(mtime).unwrap();
-        let third = asset(file.clone()).await.unwrap().unwrap();
+        let third = cached(&file).unwrap().unwrap();
         assert_eq!(csp_of(&third), page_csp("<script>cc()</script>"));
         // Gone from disk: not served, and not kept.
         std::fs::remove_file(&file).unwrap();
-        assert!(asset(file.clone()).await.unwrap().is_none());
-        assert!(asset(dir.path().to_owned()).await.unwrap().is_none(), "a directory is not a file");
+        assert!(cached(&file).unwrap().is_none());
+        assert!(cached(dir.path()).unwrap().is_none(), "a directory is not a file");
     }
 
     #[test]

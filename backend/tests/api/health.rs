@@ -19,11 +19,7 @@ async fn health_is_503_json_when_the_database_is_gone() {
     let Some(ref db @ TestDb::Postgres(ref admin_url)) = TestDb::postgres() else { return };
     let app = spawn_app(db).await;
     assert_eq!(app.client.get(app.url("/api/health")).send().await.unwrap().status(), 200);
-    app.db.clone().close().await.ok();
-    let name = app.database_url.rsplit('/').next().unwrap().to_owned();
-    let admin = sea_orm::Database::connect(admin_url.as_str()).await.unwrap();
-    use sea_orm::ConnectionTrait;
-    admin.execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)")).await.unwrap();
+    app.drop_postgres_database(admin_url).await;
     let r = app.client.get(app.url("/api/health")).send().await.unwrap();
     assert_eq!(r.status(), 503);
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "service_unavailable");

@@ -366,6 +366,16 @@ impl TestStore {
 /// answer `(status, body)` (body `Null` when there is none); issuing answers the response itself
 /// (a file, with headers).
 impl TestApp {
+    /// PostgreSQL: drops this app's database under the running server (its connections
+    /// terminated), as an outage would take it.
+    pub async fn drop_postgres_database(&self, admin_url: &str) {
+        use sea_orm::ConnectionTrait;
+        self.db.clone().close().await.ok();
+        let name = self.database_url.rsplit('/').next().unwrap().to_owned();
+        let admin = sea_orm::Database::connect(admin_url).await.unwrap();
+        admin.execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)")).await.unwrap();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("https://127.0.0.1:{}{}", self.port, path)
     }
