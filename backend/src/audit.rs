@@ -27,6 +27,8 @@ pub enum Action {
     Login,
     /// A new CA took over issuing (`cjs admin ca rollover`).
     CaRollover,
+    /// Bank staff exported a search as CSV (detail: the list, the search, the rows).
+    Exported,
 }
 
 impl Action {
@@ -46,6 +48,7 @@ impl Action {
             Action::CertificateRevoked => "certificate_revoked",
             Action::Login => "login",
             Action::CaRollover => "ca_rollover",
+            Action::Exported => "exported",
         }
     }
 }

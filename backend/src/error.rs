@@ -160,6 +160,21 @@ impl From<CertificateError> for ApiError {
     }
 }
 
+impl From<crate::directory::search::SearchError> for ApiError {
+    fn from(e: crate::directory::search::SearchError) -> Self {
+        ApiError::InvalidInput { field: Some(e.field), message: e.message }
+    }
+}
+
+impl From<crate::directory::ListError> for ApiError {
+    fn from(e: crate::directory::ListError) -> Self {
+        match e {
+            crate::directory::ListError::Search(e) => e.into(),
+            crate::directory::ListError::Database(e) => e.into(),
+        }
+    }
+}
+
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
         if database_unavailable(&e) {

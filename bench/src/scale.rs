@@ -10,10 +10,10 @@ use std::{
 use backend::{
     auth::accounts,
     db::entities::{certificate, organization, user},
-    directory::{CertificateQuery, certificates},
+    directory::lists::certificates,
     mail::reminders,
 };
-use common::api::{CertificateStatus, Role};
+use common::api::{CertificateStatus, Role, list::CertificateSearch as CertificateQuery};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
 use time::OffsetDateTime;
 
@@ -35,6 +35,7 @@ pub async fn seed(db: &DatabaseConnection, orgs: usize, users: usize, rows: usiz
     let org_rows: Vec<organization::ActiveModel> = (0..orgs)
         .map(|i| organization::ActiveModel {
             name: Set(format!("規模試験{i:04}株式会社")),
+            name_search: Set(backend::directory::search::normalize(&format!("規模試験{i:04}株式会社"))),
             certificate_limit: Set(1_000),
             created_at: Set(now),
             ..Default::default()
@@ -120,7 +121,7 @@ async fn search_mix(db: &DatabaseConnection, users: usize, orgs: usize) -> anyho
             CertificateQuery {
                 organization: Some(format!("規模試験{:04}", (i * 37) % orgs)), ..Default::default()
             },
-            CertificateQuery { status: Some(CertificateStatus::Active), ..Default::default() },
+            CertificateQuery { status: Some("active".into()), ..Default::default() },
             CertificateQuery::default(),
         ];
         for (k, q) in queries.iter().enumerate() {

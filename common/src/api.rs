@@ -1,5 +1,6 @@
 //! Requests and responses of the JSON API (SPEC §5). Timestamps are RFC 3339 on the wire.
 
+pub mod list;
 pub mod paths;
 
 use serde::{Deserialize, Serialize};
@@ -248,6 +249,9 @@ pub struct CertificateSummary {
     pub revoked_at: Option<OffsetDateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation_reason: Option<RevocationReason>,
+    /// `rsa2048` or `p256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<String>,
 }
 
 /// The lock state of an account (R2).
@@ -284,6 +288,9 @@ pub struct UserSummary {
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<String>,
+    /// The company's id (the link to its detail page); absent for bank staff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<i64>,
     pub email: String,
     pub state: AccountState,
     /// The newest certificate, if any.
@@ -300,7 +307,38 @@ pub struct OrganizationUsers {
     pub certificate_limit: u32,
     /// Users holding an active certificate now.
     pub with_certificates: u32,
-    pub users: Vec<UserSummary>,
+    /// One page of the company's users, as searched (`GET /api/org/users?…`).
+    pub users: list::Page<UserSummary>,
+}
+
+/// `GET /api/admin/organizations/{id}`: one company for its detail page (its users and
+/// certificates are the user and certificate lists filtered by `organization_id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrganizationDetail {
+    pub organization: OrganizationSummary,
+    /// Users holding an active certificate now (against `certificate_limit`).
+    pub with_certificates: u32,
+}
+
+/// `GET /api/admin/users/{user_id}`: one user for their detail page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserDetail {
+    pub user: UserSummary,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Every certificate of the user, newest first (at most [`UserDetail::CERTIFICATES`]).
+    pub certificates: Vec<CertificateSummary>,
+    /// The newest audit entries done by or about the user (at most [`UserDetail::AUDIT`]).
+    pub audit: Vec<AuditEntry>,
+}
+
+impl UserDetail {
+    /// Certificates shown on the detail page (one a year: decades of them).
+    pub const CERTIFICATES: u64 = 50;
+    /// Audit entries shown on the detail page (the audit screen has the rest).
+    pub const AUDIT: u64 = 20;
 }
 
 /// `POST /api/org/users` (master user creates a general user).

@@ -1,17 +1,23 @@
 //! The bank staff's screens (`/admin`): companies, users, certificates (search, revoke), unlock,
-//! audit log, outgoing mail. Every handler takes [`StaffUser`].
+//! audit log, outgoing mail, each list searched and paged on the server; one company and one
+//! user for their detail pages; CSV exports. Every handler takes [`StaffUser`].
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use common::{
     UserId,
-    api::{CreatedOrganization, NewOrganization, Revoke},
+    api::{
+        CreatedOrganization, NewOrganization, Revoke,
+        list::{AuditSearch, CertificateSearch, Export, MailSearch, OrganizationSearch, UserSearch},
+    },
 };
+use serde_json::json;
 use time::OffsetDateTime;
 
-use super::extract::{StaffUser, plain_text};
+use super::extract::StaffUser;
 use crate::{
+    audit,
     auth::accounts::{self, Actor, NewAccount},
-    directory::{self, AuditQuery, CertificateQuery, views},
+    directory::{self, export, lists, views},
     error::ApiError,
     state::AppState,
 };
@@ -29,15 +35,42 @@ pub(super) async fn unlock_as(state: &AppState, actor: &Actor, path: &str) -> Re
     get,
     path = "/api/admin/organizations",
     tag = "staff",
-    summary = "Companies",
+    summary = "Companies: searched (part of the name, full-width or half-width; the master's ID), sorted, paged",
+    params(OrganizationSearch),
     security(("session" = [])),
     responses(
-        (status = 200, description = "All companies", body = Vec<common::api::OrganizationSummary>),
-        super::responses::SessionRequired, super::responses::Unavailable,
+        (status = 200, description = "One page of companies", body = common::api::list::Page<common::api::OrganizationSummary>),
+        super::responses::BadQuery, super::responses::SessionRequired, super::responses::Unavailable,
     )
 )]
-pub async fn organizations(state: web::Data<AppState>, _s: StaffUser) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(directory::organizations(&state.db).await?))
+pub async fn organizations(
+    state: web::Data<AppState>,
+    _s: StaffUser,
+    q: web::Query<OrganizationSearch>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(lists::organizations(&state.db, &q).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/admin/organizations/{id}",
+    tag = "staff",
+    summary = "One company (its detail page)",
+    params(("id" = i64, Path, description = "The company's id")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The company and its certificate holders", body = common::api::OrganizationDetail),
+        super::responses::SessionRequired, super::responses::NotFound, super::responses::Unavailable,
+    )
+)]
+pub async fn organization(
+    state: web::Data<AppState>,
+    _s: StaffUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id: i64 = path.parse().map_err(|_| ApiError::NotFound)?;
+    let detail = directory::organization_detail(&state.db, id, OffsetDateTime::now_utc()).await?;
+    Ok(HttpResponse::Ok().json(detail.ok_or(ApiError::NotFound)?))
 }
 
 #[utoipa::path(
@@ -69,7 +102,7 @@ pub async fn create_organization(
         now,
     )
     .await?;
-    let summary = directory::organization(&state.db, org.id).await?.ok_or(ApiError::NotFound)?;
+    let summary = lists::organization(&state.db, org.id).await?.ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(CreatedOrganization {
         organization: summary,
         master_user_id: master_id.to_string(),
@@ -78,30 +111,47 @@ pub async fn create_organization(
     }))
 }
 
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct UsersQuery {
-    pub organization_id: Option<i64>,
-}
-
 #[utoipa::path(
     get,
     path = "/api/admin/users",
     tag = "staff",
-    summary = "Users, optionally of one company",
-    params(UsersQuery),
+    summary = "Users: searched (ID prefix, e-mail, company, role, state), sorted, paged",
+    params(UserSearch),
     security(("session" = [])),
     responses(
-        (status = 200, description = "Users", body = Vec<common::api::UserSummary>),
+        (status = 200, description = "One page of users, each with their newest certificate", body = common::api::list::Page<common::api::UserSummary>),
         super::responses::BadQuery, super::responses::SessionRequired, super::responses::Unavailable,
     )
 )]
 pub async fn users(
     state: web::Data<AppState>,
     _s: StaffUser,
-    q: web::Query<UsersQuery>,
+    q: web::Query<UserSearch>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(directory::users(&state.db, q.organization_id, OffsetDateTime::now_utc()).await?))
+    let page = lists::users(&state.db, &q, lists::UserScope::All, OffsetDateTime::now_utc()).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/admin/users/{user_id}",
+    tag = "staff",
+    summary = "One user (their detail page)",
+    params(("user_id" = String, Path, description = "User ID")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The user, their certificates and the newest audit entries about them", body = common::api::UserDetail),
+        super::responses::SessionRequired, super::responses::NotFound, super::responses::Unavailable,
+    )
+)]
+pub async fn user(
+    state: web::Data<AppState>,
+    _s: StaffUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = UserId::parse(&path).map_err(|_| ApiError::NotFound)?;
+    let detail = directory::user_detail(&state.db, id.as_str(), OffsetDateTime::now_utc()).await?;
+    Ok(HttpResponse::Ok().json(detail.ok_or(ApiError::NotFound)?))
 }
 
 #[utoipa::path(
@@ -128,25 +178,20 @@ pub async fn unlock(
     get,
     path = "/api/admin/certificates",
     tag = "staff",
-    summary = "Certificate search",
-    params(crate::directory::CertificateQuery),
+    summary = "Certificates: searched (company, user, serial, status, key type), sorted, paged",
+    params(CertificateSearch),
     security(("session" = [])),
     responses(
-        (status = 200, description = "At most 500 certificates, newest first", body = Vec<common::api::CertificateSummary>),
+        (status = 200, description = "One page of certificates", body = common::api::list::Page<common::api::CertificateSummary>),
         super::responses::BadQuery, super::responses::SessionRequired, super::responses::Unavailable,
     )
 )]
 pub async fn certificates(
     state: web::Data<AppState>,
     _s: StaffUser,
-    q: web::Query<CertificateQuery>,
+    q: web::Query<CertificateSearch>,
 ) -> Result<HttpResponse, ApiError> {
-    plain_text(&[
-        ("organization", q.organization.as_deref()),
-        ("user_id", q.user_id.as_deref()),
-        ("serial", q.serial.as_deref()),
-    ])?;
-    Ok(HttpResponse::Ok().json(directory::certificates(&state.db, &q, OffsetDateTime::now_utc()).await?))
+    Ok(HttpResponse::Ok().json(lists::certificates(&state.db, &q, OffsetDateTime::now_utc()).await?))
 }
 
 #[utoipa::path(
@@ -177,34 +222,86 @@ pub async fn revoke(
     get,
     path = "/api/admin/audit",
     tag = "staff",
-    summary = "The audit log",
-    params(crate::directory::AuditQuery),
+    summary = "The audit log: searched (user, action, JST dates, client address), paged, newest first by default",
+    params(AuditSearch),
     security(("session" = [])),
     responses(
-        (status = 200, description = "At most 200 entries, newest first", body = Vec<common::api::AuditEntry>),
+        (status = 200, description = "One page of audit entries", body = common::api::list::Page<common::api::AuditEntry>),
         super::responses::BadQuery, super::responses::SessionRequired, super::responses::Unavailable,
     )
 )]
 pub async fn audit(
     state: web::Data<AppState>,
     _s: StaffUser,
-    q: web::Query<AuditQuery>,
+    q: web::Query<AuditSearch>,
 ) -> Result<HttpResponse, ApiError> {
-    plain_text(&[("user_id", q.user_id.as_deref()), ("action", q.action.as_deref())])?;
-    Ok(HttpResponse::Ok().json(directory::audit(&state.db, &q, directory::AUDIT_SCREEN_LIMIT).await?))
+    Ok(HttpResponse::Ok().json(lists::audit(&state.db, &q).await?))
 }
 
 #[utoipa::path(
     get,
     path = "/api/admin/mail",
     tag = "staff",
-    summary = "Outgoing mail",
+    summary = "Outgoing mail: searched (status, recipient), paged, newest first by default",
+    params(MailSearch),
     security(("session" = [])),
     responses(
-        (status = 200, description = "The mail outbox, newest first", body = Vec<common::api::MailEntry>),
-        super::responses::SessionRequired, super::responses::Unavailable,
+        (status = 200, description = "One page of the mail outbox", body = common::api::list::Page<common::api::MailEntry>),
+        super::responses::BadQuery, super::responses::SessionRequired, super::responses::Unavailable,
     )
 )]
-pub async fn mail(state: web::Data<AppState>, _s: StaffUser) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(directory::mail(&state.db, None).await?))
+pub async fn mail(
+    state: web::Data<AppState>,
+    _s: StaffUser,
+    q: web::Query<MailSearch>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(lists::mail(&state.db, &q).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/admin/export/{list}",
+    tag = "staff",
+    summary = "CSV export of a search (UTF-8 with BOM, JST times), streamed; recorded in the audit log",
+    params(
+        ("list" = String, Path, description = "organizations, users, certificates or audit"),
+        ("query" = Option<String>, Query, description = "The list's search parameters, as for its list (sort honoured; limit and cursor ignored)"),
+    ),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The CSV file", content_type = "text/csv", body = String),
+        super::responses::BadQuery, super::responses::SessionRequired, super::responses::NotFound, super::responses::Unavailable,
+    )
+)]
+pub async fn export(
+    state: web::Data<AppState>,
+    s: StaffUser,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let list = Export::parse(&path).ok_or(ApiError::NotFound)?;
+    let now = OffsetDateTime::now_utc();
+    let sqlite = state.db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+    let plan = export::plan(list, req.query_string(), now, sqlite)?;
+    // Recorded before a byte leaves: an export nobody can see in the log does not happen.
+    let rows = plan.count(&state.db).await?;
+    let actor = s.0.actor().name();
+    audit::record(
+        &state.db,
+        audit::Entry {
+            action: audit::Action::Exported,
+            actor: Some(&actor),
+            subject_user: None,
+            org_id: None,
+            detail: json!({"list": list.segment(), "search": plan.search(), "rows": rows}),
+        },
+        now,
+    )
+    .await?;
+    let name = export::file_name(list, now);
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+        .insert_header(("X-Export-Rows", rows.to_string()))
+        .streaming(plan.stream(state.db.clone())))
 }

@@ -60,7 +60,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(get().to(admin::organizations))
                     .route(web::post().to(admin::create_organization)),
             )
+            .service(path(p::ADMIN_ORGANIZATION, "GET, HEAD").route(get().to(admin::organization)))
             .service(path(p::ADMIN_USERS, "GET, HEAD").route(get().to(admin::users)))
+            .service(path(p::ADMIN_USER, "GET, HEAD").route(get().to(admin::user)))
+            .service(path(p::ADMIN_EXPORT, "GET, HEAD").route(get().to(admin::export)))
             .service(path(p::ADMIN_USER_UNLOCK, "POST").route(web::post().to(admin::unlock)))
             .service(path(p::ADMIN_CERTIFICATES, "GET, HEAD").route(get().to(admin::certificates)))
             .service(path(p::ADMIN_CERTIFICATE_REVOKE, "POST").route(web::post().to(admin::revoke)))

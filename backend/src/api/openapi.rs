@@ -42,13 +42,16 @@ pub const SESSION: &str = "session";
         org::create,
         org::unlock,
         admin::organizations,
+        admin::organization,
         admin::create_organization,
         admin::users,
+        admin::user,
         admin::unlock,
         admin::certificates,
         admin::revoke,
         admin::audit,
         admin::mail,
+        admin::export,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -106,7 +109,7 @@ mod tests {
     fn every_operation_is_described_with_its_error_shape() {
         let doc: serde_json::Value = serde_json::from_str(document()).unwrap();
         let paths = doc["paths"].as_object().unwrap();
-        assert_eq!(paths.len(), 21, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(paths.len(), 24, "{:?}", paths.keys().collect::<Vec<_>>());
         for (path, ops) in paths {
             for (method, op) in ops.as_object().unwrap() {
                 let responses = op["responses"].as_object().unwrap();
@@ -152,8 +155,11 @@ mod tests {
             p::ORG_USERS,
             p::ORG_USER_UNLOCK,
             p::ADMIN_ORGANIZATIONS,
+            p::ADMIN_ORGANIZATION,
             p::ADMIN_USERS,
+            p::ADMIN_USER,
             p::ADMIN_USER_UNLOCK,
+            p::ADMIN_EXPORT,
             p::ADMIN_CERTIFICATES,
             p::ADMIN_CERTIFICATE_REVOKE,
             p::ADMIN_AUDIT,

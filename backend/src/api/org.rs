@@ -23,15 +23,20 @@ fn org_id(m: &MasterUser) -> Result<i64, ApiError> {
     get,
     path = "/api/org/users",
     tag = "master",
-    summary = "A master user's company",
+    summary = "A master user's company and one page of its users (searched by ID prefix, e-mail, state; sorted)",
+    params(common::api::list::UserSearch),
     security(("session" = [])),
     responses(
         (status = 200, description = "The company and its users", body = common::api::OrganizationUsers),
-        super::responses::SessionRequired, super::responses::NotFound, super::responses::Unavailable,
+        super::responses::BadQuery, super::responses::SessionRequired, super::responses::NotFound, super::responses::Unavailable,
     )
 )]
-pub async fn list(state: web::Data<AppState>, m: MasterUser) -> Result<HttpResponse, ApiError> {
-    let body = directory::organization_users(&state.db, org_id(&m)?, OffsetDateTime::now_utc()).await?;
+pub async fn list(
+    state: web::Data<AppState>,
+    m: MasterUser,
+    q: web::Query<common::api::list::UserSearch>,
+) -> Result<HttpResponse, ApiError> {
+    let body = directory::organization_users(&state.db, org_id(&m)?, &q, OffsetDateTime::now_utc()).await?;
     Ok(HttpResponse::Ok().json(body.ok_or(ApiError::NotFound)?))
 }
 

@@ -159,6 +159,7 @@ pub async fn create_organization(
     let txn = db.begin().await?;
     let org = organization::ActiveModel {
         name: Set(name.to_owned()),
+        name_search: Set(crate::directory::search::normalize(name)),
         certificate_limit: Set(i32::try_from(certificate_limit).unwrap_or(i32::MAX)),
         created_at: Set(now),
         ..Default::default()

@@ -269,12 +269,7 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
             let id = parse_id(&user_id)?;
             let reason = common::api::RevocationReason::parse(&reason)
                 .with_context(|| format!("unknown reason {reason}: use one of superseded, affiliation_changed, cessation_of_operation, key_compromise, privilege_withdrawn, unspecified"))?;
-            let query = directory::CertificateQuery {
-                user_id: Some(id.to_string()),
-                status: Some(common::api::CertificateStatus::Active),
-                ..Default::default()
-            };
-            let active = directory::certificates(&db, &query, now).await.map_err(refused)?;
+            let active = directory::active_certificates_of(&db, id.as_str(), now).await.map_err(refused)?;
             anyhow::ensure!(!active.is_empty(), "{id} に有効な電子証明書はありません");
             for c in active {
                 revocation::revoke(&db, &Actor::Cli, &c.serial, reason, now).await.map_err(refused)?;
@@ -282,7 +277,12 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
             }
         }
         Admin::Mail { status } => {
-            let mails = directory::mail(&db, status).await.map_err(refused)?;
+            let search = common::api::list::MailSearch {
+                status: status.map(|s| s.as_str().to_owned()),
+                limit: Some(common::api::list::PAGE_SIZE_MAX),
+                ..Default::default()
+            };
+            let mails = directory::lists::mail(&db, &search).await.map_err(refused)?.items;
             println!(
                 "{:>8}  {:<16}  {:<7}  {:>4}  {:<32}  件名 / 最後のエラー",
                 "id", "作成（日本時間）", "状態", "試行", "宛先"
@@ -342,8 +342,8 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
 /// `cjs admin audit`: the same query as the /admin screen (`GET /api/admin/audit`).
 async fn print_audit(db: &sea_orm::DatabaseConnection, user_id: Option<String>, limit: u64) -> anyhow::Result<()> {
     let user_id = user_id.map(|id| parse_id(&id)).transpose()?.map(|id| id.to_string());
-    let query = directory::AuditQuery { user_id, action: None };
-    let entries = directory::audit(db, &query, limit).await.map_err(refused)?;
+    let search = common::api::list::AuditSearch { user_id, ..Default::default() };
+    let entries = directory::lists::audit_latest(db, &search, limit).await.map_err(refused)?;
     println!(
         "{:<16}  {:<22}  {:<12}  {:<12}  {:<39}  {:<16}  詳細",
         "日時（日本時間）", "操作", "実行者", "対象", "接続元", "要求ID"

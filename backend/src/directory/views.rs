@@ -25,6 +25,7 @@ pub fn certificate_summary(
         renewable: renewable(facts, now),
         revoked_at: c.revoked_at,
         revocation_reason: c.revocation_reason.as_deref().and_then(RevocationReason::parse),
+        key_type: Some(c.key_type.clone()),
     }
 }
 
@@ -47,6 +48,7 @@ pub fn user_summary(
         user_id: u.user_id.clone(),
         role: u.role,
         organization: organization.clone(),
+        organization_id: u.org_id,
         email: u.email.clone(),
         state: account_state(u, now),
         certificate: newest.map(|c| certificate_summary(c, organization, now)),

@@ -72,7 +72,7 @@ async fn the_admin_audit_api_and_its_description_carry_the_address(db: &TestDb) 
 
     let (s, entries) = staff.get("/api/admin/audit?user_id=master01").await;
     assert_eq!(s, 200, "{entries}");
-    let entries = entries.as_array().unwrap();
+    let entries = entries["items"].as_array().unwrap();
     let of = |action: &str| entries.iter().find(|e| e["action"] == action).unwrap_or_else(|| panic!("{action}"));
     assert_eq!(of("password_changed")["client_address"], "127.0.0.1", "{db:?}");
     assert_eq!(of("organization_created")["client_address"], Value::Null, "made by the CLI");

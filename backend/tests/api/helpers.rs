@@ -548,6 +548,13 @@ impl Browser {
         answer(self.request(reqwest::Method::GET, path).send().await.unwrap()).await
     }
 
+    /// `GET path` as it came: status, headers and the body's bytes (a file download).
+    pub async fn get_raw(&self, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let r = self.request(reqwest::Method::GET, path).send().await.unwrap();
+        let (status, headers) = (r.status().as_u16(), r.headers().clone());
+        (status, headers, r.bytes().await.unwrap().to_vec())
+    }
+
     /// `POST path` with a JSON body, from `origin` when given.
     pub async fn post(&self, path: &str, body: &Value, origin: Option<&str>) -> (u16, Value) {
         let mut rb = self.request(reqwest::Method::POST, path).json(body);

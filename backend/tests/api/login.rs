@@ -125,7 +125,8 @@ async fn authorization_is_enforced_on_the_server() {
     // A sees only company A.
     let (s, list) = a.get("/api/org/users").await;
     assert_eq!(s, 200);
-    let ids: Vec<&str> = list["users"].as_array().unwrap().iter().map(|u| u["user_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        list["users"]["items"].as_array().unwrap().iter().map(|u| u["user_id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["generala1", "mastera1"]);
     assert_eq!(list["with_certificates"], 1);
     // Master B cannot unlock A's user; A can.
@@ -154,7 +155,7 @@ async fn authorization_is_enforced_on_the_server() {
     let staff = app.staff_session("staff001", "Staff1234").await;
     assert_eq!(staff.get("/api/org/users").await.0, 403, "staff are not a company's master");
     let (s, orgs) = staff.get("/api/admin/organizations").await;
-    assert_eq!((s, orgs.as_array().unwrap().len()), (200, 2));
+    assert_eq!((s, orgs["items"].as_array().unwrap().len()), (200, 2));
     let (s, created) = staff
         .post(
             "/api/admin/organizations",
@@ -166,7 +167,7 @@ async fn authorization_is_enforced_on_the_server() {
     assert_eq!(created["initial_password"].as_str().unwrap().len(), 12);
     let (s, certs) = staff.get("/api/admin/certificates?organization=%E4%BC%9A%E7%A4%BEA&status=active").await;
     assert_eq!(s, 200);
-    let certs = certs.as_array().unwrap();
+    let certs = certs["items"].as_array().unwrap();
     assert_eq!(certs.len(), 1);
     let serial = certs[0]["serial"].as_str().unwrap().to_owned();
     let (s, revoked) = staff
@@ -181,7 +182,7 @@ async fn authorization_is_enforced_on_the_server() {
     let (s, body) = staff.get("/api/admin/certificates?status=nonsense").await;
     assert_eq!((s, body["code"].as_str().unwrap()), (400, "invalid_input"));
     let (s, audit) = staff.get("/api/admin/audit?action=certificate_revoked").await;
-    assert_eq!((s, audit.as_array().unwrap().len()), (200, 1));
+    assert_eq!((s, audit["items"].as_array().unwrap().len()), (200, 1));
     assert_eq!(staff.get("/api/admin/mail").await.0, 200);
     assert_eq!(staff.post("/api/admin/users/masterb1/unlock", &json!({}), None).await.0, 200);
 }

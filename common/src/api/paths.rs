@@ -33,10 +33,16 @@ pub const ME: &str = "/me";
 pub const ORG_USERS: &str = "/org/users";
 /// `POST`: a master user lifts the lock or block of one of their users.
 pub const ORG_USER_UNLOCK: &str = "/org/users/{user_id}/unlock";
-/// `GET` (list) and `POST` (create with its master user): companies, for bank staff.
+/// `GET` (search, paged) and `POST` (create with its master user): companies, for bank staff.
 pub const ADMIN_ORGANIZATIONS: &str = "/admin/organizations";
-/// `GET`: every user, optionally of one company.
+/// `GET`: one company (its detail page).
+pub const ADMIN_ORGANIZATION: &str = "/admin/organizations/{id}";
+/// `GET`: search users (paged).
 pub const ADMIN_USERS: &str = "/admin/users";
+/// `GET`: one user (their detail page).
+pub const ADMIN_USER: &str = "/admin/users/{user_id}";
+/// `GET`: the CSV export of a search: `organizations`, `users`, `certificates` or `audit`.
+pub const ADMIN_EXPORT: &str = "/admin/export/{list}";
 /// `POST`: bank staff lift the lock or block of any user.
 pub const ADMIN_USER_UNLOCK: &str = "/admin/users/{user_id}/unlock";
 /// `GET`: search certificates.
@@ -70,7 +76,7 @@ pub fn with_segment(template: &str, segment: &str) -> String {
 mod tests {
     use super::*;
 
-    const ALL: [&str; 20] = [
+    const ALL: [&str; 23] = [
         HEALTH,
         OPENAPI,
         ISSUANCE_AUTHENTICATE,
@@ -84,8 +90,11 @@ mod tests {
         ORG_USERS,
         ORG_USER_UNLOCK,
         ADMIN_ORGANIZATIONS,
+        ADMIN_ORGANIZATION,
         ADMIN_USERS,
+        ADMIN_USER,
         ADMIN_USER_UNLOCK,
+        ADMIN_EXPORT,
         ADMIN_CERTIFICATES,
         ADMIN_CERTIFICATE_REVOKE,
         ADMIN_AUDIT,

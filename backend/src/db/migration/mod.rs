@@ -10,6 +10,7 @@ mod m20261201_000005_lockout_refusals_and_unknown_ids;
 mod m20261202_000006_revocation_counter;
 mod m20261203_000007_issuer_of_certificates_and_crls;
 mod m20261204_000008_add_audit_request_id;
+mod m20261205_000009_staff_search;
 
 /// All migrations in order.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_revocation_counter::Migration),
             Box::new(m20261203_000007_issuer_of_certificates_and_crls::Migration),
             Box::new(m20261204_000008_add_audit_request_id::Migration),
+            Box::new(m20261205_000009_staff_search::Migration),
         ]
     }
 }
