@@ -110,3 +110,49 @@ pub const REVOKE_REASON: &str = "revoke-reason";
 pub const REVOKE_CONFIRM: &str = "revoke-confirm";
 pub const ADMIN_AUDIT_TABLE: &str = "admin-audit-table";
 pub const ADMIN_MAIL_TABLE: &str = "admin-mail-table";
+
+// The searched, sorted and paged lists (staff tabs, detail pages, the master's list): the parts
+// of a list are named after its table's testid, e.g. `admin-org-table-next`.
+/// The count (`1,234件`): `<table testid>-count`.
+pub const LIST_COUNT_SUFFIX: &str = "-count";
+/// 前へ: `<table testid>-prev`.
+pub const LIST_PREV_SUFFIX: &str = "-prev";
+/// 次へ: `<table testid>-next`.
+pub const LIST_NEXT_SUFFIX: &str = "-next";
+/// The page size select: `<table testid>-limit`.
+pub const LIST_LIMIT_SUFFIX: &str = "-limit";
+/// The sort button of a column: `<table testid>-sort-<column>`, e.g. `admin-org-table-sort-name`.
+pub const LIST_SORT_SUFFIX: &str = "-sort-";
+/// Each link to a company's detail page is `org-link-<id>`.
+pub const ORG_LINK_PREFIX: &str = "org-link-";
+/// Each link to a user's detail page is `user-link-<userID>`.
+pub const USER_LINK_PREFIX: &str = "user-link-";
+
+// 労金スタッフ: the tabs' searches and lists
+pub const ADMIN_TAB_REGISTER: &str = "admin-tab-register";
+pub const ADMIN_ORG_SEARCH: &str = "admin-org-search";
+pub const ADMIN_ORG_SEARCH_SUBMIT: &str = "admin-org-search-submit";
+pub const ADMIN_ORG_TABLE: &str = "admin-org-table";
+pub const ADMIN_ORG_EXPORT: &str = "admin-org-export";
+pub const ADMIN_USER_SEARCH: &str = "admin-user-search";
+pub const ADMIN_USER_SEARCH_SUBMIT: &str = "admin-user-search-submit";
+pub const ADMIN_USER_TABLE: &str = "admin-user-table";
+pub const ADMIN_USER_EXPORT: &str = "admin-user-export";
+pub const ADMIN_CERT_EXPORT: &str = "admin-cert-export";
+pub const ADMIN_AUDIT_SEARCH_SUBMIT: &str = "admin-audit-search-submit";
+pub const ADMIN_AUDIT_EXPORT: &str = "admin-audit-export";
+pub const ADMIN_MAIL_SEARCH_SUBMIT: &str = "admin-mail-search-submit";
+
+// 労金スタッフ: 会社の詳細 (/admin/organizations/{id}) and 利用者の詳細 (/admin/users/{user_id})
+pub const ORG_DETAIL: &str = "org-detail";
+pub const ORG_DETAIL_USERS: &str = "org-detail-users";
+pub const ORG_DETAIL_CERTS: &str = "org-detail-certs";
+pub const ORG_DETAIL_USERS_EXPORT: &str = "org-detail-users-export";
+pub const ORG_DETAIL_CERTS_EXPORT: &str = "org-detail-certs-export";
+pub const USER_DETAIL: &str = "user-detail";
+pub const USER_DETAIL_CERTS: &str = "user-detail-certs";
+pub const USER_DETAIL_AUDIT: &str = "user-detail-audit";
+
+// マスターユーザー: the search of their list
+pub const MASTER_SEARCH_USER_ID: &str = "master-search-user-id";
+pub const MASTER_SEARCH_SUBMIT: &str = "master-search-submit";

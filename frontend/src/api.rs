@@ -15,8 +15,9 @@ use common::{
     ErrorBody, ErrorCode,
     api::{
         self, AuditEntry, CertificateSummary, CreatedOrganization, CreatedUser, Credentials, IssuanceToken,
-        IssueRequest, MailEntry, Me, NewOrganization, NewUser, OrganizationSummary, OrganizationUsers, PasswordChange,
-        PasswordChanged, PresentedCertificate, Revoke, UserSummary,
+        IssueRequest, MailEntry, Me, NewOrganization, NewUser, OrganizationDetail, OrganizationSummary,
+        OrganizationUsers, PasswordChange, PasswordChanged, PresentedCertificate, Revoke, UserDetail, UserSummary,
+        list::{AuditSearch, CertificateSearch, Export, MailSearch, OrganizationSearch, Page, Search, UserSearch},
         paths::{self, url, with_segment},
     },
 };
@@ -25,6 +26,8 @@ use serde::{Serialize, de::DeserializeOwned};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, RequestCredentials};
+
+use crate::query;
 
 // ---- Sessions ----
 
@@ -67,9 +70,10 @@ pub async fn presented_certificate() -> Result<PresentedCertificate, ErrorBody> 
 
 // ---- Master users ----
 
-/// `GET /api/org/users`: the master user's company and its users.
-pub async fn org_users() -> Result<OrganizationUsers, ErrorBody> {
-    get_json(&url(paths::ORG_USERS)).await
+/// `GET /api/org/users?…`: the master user's company and one page of its users, as searched
+/// (only `user_id`, `email`, `state`, the sort and the paging apply).
+pub async fn org_users(search: &UserSearch) -> Result<OrganizationUsers, ErrorBody> {
+    get_json(&searched(paths::ORG_USERS, &search.pairs())).await
 }
 
 /// `POST /api/org/users`: a new general user with a one-time initial password.
@@ -84,9 +88,14 @@ pub async fn unlock_org_user(user_id: &str) -> Result<UserSummary, ErrorBody> {
 
 // ---- Bank staff ----
 
-/// `GET /api/admin/organizations`.
-pub async fn admin_organizations() -> Result<Vec<OrganizationSummary>, ErrorBody> {
-    get_json(&url(paths::ADMIN_ORGANIZATIONS)).await
+/// `GET /api/admin/organizations?…`: one page of companies.
+pub async fn admin_organizations(search: &OrganizationSearch) -> Result<Page<OrganizationSummary>, ErrorBody> {
+    get_json(&searched(paths::ADMIN_ORGANIZATIONS, &search.pairs())).await
+}
+
+/// `GET /api/admin/organizations/{id}`: one company.
+pub async fn admin_organization(id: i64) -> Result<OrganizationDetail, ErrorBody> {
+    get_json(&with_segment(paths::ADMIN_ORGANIZATION, &id.to_string())).await
 }
 
 /// `POST /api/admin/organizations`: a company and its master user (with the letter's password).
@@ -94,9 +103,14 @@ pub async fn admin_create_organization(request: &NewOrganization) -> Result<Crea
     post_json(&url(paths::ADMIN_ORGANIZATIONS), request).await
 }
 
-/// `GET /api/admin/users`, of one company (its id) or, with an empty filter, of all.
-pub async fn admin_users(organization_id: &str) -> Result<Vec<UserSummary>, ErrorBody> {
-    get_json(&with_query(&url(paths::ADMIN_USERS), &[("organization_id", organization_id)])).await
+/// `GET /api/admin/users?…`: one page of users.
+pub async fn admin_users(search: &UserSearch) -> Result<Page<UserSummary>, ErrorBody> {
+    get_json(&searched(paths::ADMIN_USERS, &search.pairs())).await
+}
+
+/// `GET /api/admin/users/{user_id}`: one user with their certificates and newest audit entries.
+pub async fn admin_user(user_id: &str) -> Result<UserDetail, ErrorBody> {
+    get_json(&with_segment(paths::ADMIN_USER, &segment(user_id))).await
 }
 
 /// `POST /api/admin/users/{user_id}/unlock`.
@@ -104,26 +118,9 @@ pub async fn admin_unlock_user(user_id: &str) -> Result<UserSummary, ErrorBody> 
     post_json(&with_segment(paths::ADMIN_USER_UNLOCK, &segment(user_id)), &Empty {}).await
 }
 
-/// The certificate search of the staff screen; an empty field does not filter.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CertificateQuery {
-    /// Part of a company name.
-    pub organization: String,
-    pub user_id: String,
-    pub serial: String,
-    /// `active` / `expired` / `revoked`, or empty for all.
-    pub status: String,
-}
-
-/// `GET /api/admin/certificates?…`.
-pub async fn admin_certificates(query: &CertificateQuery) -> Result<Vec<CertificateSummary>, ErrorBody> {
-    let pairs = [
-        ("organization", query.organization.as_str()),
-        ("user_id", query.user_id.as_str()),
-        ("serial", query.serial.as_str()),
-        ("status", query.status.as_str()),
-    ];
-    get_json(&with_query(&url(paths::ADMIN_CERTIFICATES), &pairs)).await
+/// `GET /api/admin/certificates?…`: one page of certificates.
+pub async fn admin_certificates(search: &CertificateSearch) -> Result<Page<CertificateSummary>, ErrorBody> {
+    get_json(&searched(paths::ADMIN_CERTIFICATES, &search.pairs())).await
 }
 
 /// `POST /api/admin/certificates/{serial}/revoke`.
@@ -131,14 +128,21 @@ pub async fn admin_revoke(serial: &str, request: &Revoke) -> Result<CertificateS
     post_json(&with_segment(paths::ADMIN_CERTIFICATE_REVOKE, &segment(serial)), request).await
 }
 
-/// `GET /api/admin/audit?user_id=…&action=…` (empty values do not filter).
-pub async fn admin_audit(user_id: &str, action: &str) -> Result<Vec<AuditEntry>, ErrorBody> {
-    get_json(&with_query(&url(paths::ADMIN_AUDIT), &[("user_id", user_id), ("action", action)])).await
+/// `GET /api/admin/audit?…`: one page of the audit log.
+pub async fn admin_audit(search: &AuditSearch) -> Result<Page<AuditEntry>, ErrorBody> {
+    get_json(&searched(paths::ADMIN_AUDIT, &search.pairs())).await
 }
 
-/// `GET /api/admin/mail`: the outbox.
-pub async fn admin_mail() -> Result<Vec<MailEntry>, ErrorBody> {
-    get_json(&url(paths::ADMIN_MAIL)).await
+/// `GET /api/admin/mail?…`: one page of the outbox.
+pub async fn admin_mail(search: &MailSearch) -> Result<Page<MailEntry>, ErrorBody> {
+    get_json(&searched(paths::ADMIN_MAIL, &search.pairs())).await
+}
+
+/// The address of `GET /api/admin/export/{list}?…`: the CSV of a whole search (`pairs` of its
+/// [`without_paging`](common::api::list::OrganizationSearch::without_paging)), for an
+/// `<a href download>` (the browser sends the session cookie and saves the attachment itself).
+pub fn admin_export_href(list: Export, pairs: &[(&str, String)]) -> String {
+    query::with_pairs(&with_segment(paths::ADMIN_EXPORT, list.segment()), pairs)
 }
 
 // ---- The funnel ----
@@ -222,19 +226,15 @@ fn unreadable_answer(path: &str, status: u16, error: &dyn std::fmt::Display) -> 
     )
 }
 
-/// `path?k=v&…` with every value trimmed and percent-encoded; empty values are left out.
-fn with_query(path: &str, query: &[(&str, &str)]) -> String {
-    let pairs: Vec<String> = query
-        .iter()
-        .filter(|(_, value)| !value.trim().is_empty())
-        .map(|(key, value)| format!("{key}={}", js_sys::encode_uri_component(value.trim())))
-        .collect();
-    if pairs.is_empty() { path.to_owned() } else { format!("{path}?{}", pairs.join("&")) }
+/// The full path of the list `path` (one of [`paths`]) with a search's `pairs` as its query. Not
+/// generic: every list's URL is built by this one function.
+fn searched(path: &str, pairs: &[(&str, String)]) -> String {
+    query::with_pairs(&url(path), pairs)
 }
 
 /// One path segment (a user ID or a serial number), percent-encoded.
 fn segment(value: &str) -> String {
-    js_sys::encode_uri_component(value).into()
+    query::encode(value)
 }
 
 /// A file the server sent as an attachment, still in browser memory.

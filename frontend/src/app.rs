@@ -3,13 +3,23 @@
 //! last seen). [`App`] is the company users' bundle, [`StaffApp`] the bank staff's.
 
 use leptos::prelude::*;
-use leptos_router::components::{Route as Screen, Router, Routes};
+use leptos_router::{
+    components::{Route as Screen, Router, Routes},
+    path,
+};
 
 use crate::{
     pages::{
-        admin::AdminPage, browser_check::BrowserCheckPage, home::HomePage, issuance_auth::IssuanceAuthPage,
-        issuance_import::IssuanceImportPage, issuance_issue::IssuanceIssuePage, login::LoginPage,
-        login_form::LoginFormPage, not_found::NotFoundPage, register_master::RegisterMasterPage,
+        admin::{AdminPage, OrganizationPage, UserPage},
+        browser_check::BrowserCheckPage,
+        home::HomePage,
+        issuance_auth::IssuanceAuthPage,
+        issuance_import::IssuanceImportPage,
+        issuance_issue::IssuanceIssuePage,
+        login::LoginPage,
+        login_form::LoginFormPage,
+        not_found::NotFoundPage,
+        register_master::RegisterMasterPage,
     },
     routes::{IssuanceStep, Route},
     session::Session,
@@ -41,7 +51,9 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The 労金スタッフ管理画面 alone; every other path belongs to the company bundle.
+/// The 労金スタッフ管理画面 and its detail pages alone (`routes::ADMIN_ORGANIZATION_PATH`,
+/// `routes::ADMIN_USER_PATH`, spelled again here because `path!` takes a literal); every other
+/// path belongs to the company bundle.
 #[component]
 pub fn StaffApp() -> impl IntoView {
     Session::provide();
@@ -50,6 +62,8 @@ pub fn StaffApp() -> impl IntoView {
             <Frame>
                 <Routes fallback=OtherBundle>
                     <Screen path=Route::Admin view=AdminPage />
+                    <Screen path=path!("/admin/organizations/:id") view=OrganizationPage />
+                    <Screen path=path!("/admin/users/:user_id") view=UserPage />
                 </Routes>
             </Frame>
         </Router>

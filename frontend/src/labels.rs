@@ -60,7 +60,7 @@ pub fn certificate_state_class(certificate: Option<&CertificateSummary>) -> &'st
 }
 
 /// The audit actions the server records, as (wire name, Japanese label).
-pub const AUDIT_ACTIONS: [(&str, &str); 14] = [
+pub const AUDIT_ACTIONS: [(&str, &str); 15] = [
     ("login", "ログイン"),
     ("auth_success", "認証成功"),
     ("auth_failure", "認証失敗（パスワード誤り）"),
@@ -75,6 +75,7 @@ pub const AUDIT_ACTIONS: [(&str, &str); 14] = [
     ("certificate_issued", "電子証明書の発行"),
     ("certificate_revoked", "電子証明書の失効"),
     ("ca_rollover", "認証局の切替"),
+    ("exported", "CSVダウンロード"),
 ];
 
 /// The Japanese label of an audit action; an action this app does not know is shown as sent.

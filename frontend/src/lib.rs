@@ -23,6 +23,7 @@ mod form_checks;
 mod labels;
 mod mounted;
 mod pages;
+mod query;
 mod routes;
 mod session;
 mod wizard;

@@ -62,6 +62,40 @@ impl Route {
     }
 }
 
+/// The staff screens' detail pages, below [`Route::Admin`] (matched in `app::StaffApp` with
+/// `path!`, whose `:name` segments these templates spell the same way).
+pub const ADMIN_ORGANIZATION_PATH: &str = "/admin/organizations/:id";
+/// See [`ADMIN_ORGANIZATION_PATH`].
+pub const ADMIN_USER_PATH: &str = "/admin/users/:user_id";
+
+/// `/admin/organizations/{id}`: one company.
+pub fn admin_organization(id: i64) -> String {
+    fill(ADMIN_ORGANIZATION_PATH, &id.to_string())
+}
+
+/// `/admin/users/{user_id}`: one user (the ID percent-encoded).
+pub fn admin_user(user_id: &str) -> String {
+    fill(ADMIN_USER_PATH, &crate::query::encode(user_id))
+}
+
+/// `/admin?tab=…&…`: a tab of the staff screen with a list's search (`pairs`) in its query.
+pub fn admin_tab(tab: &str, pairs: &[(&str, String)]) -> String {
+    let mut all = Vec::with_capacity(pairs.len() + 1);
+    all.push((ADMIN_TAB_KEY, tab.to_owned()));
+    all.extend(pairs.iter().cloned());
+    crate::query::with_pairs(Route::Admin.href(), &all)
+}
+
+/// The query key of the staff screen's tab (`/admin?tab=users`).
+pub const ADMIN_TAB_KEY: &str = "tab";
+
+/// `template` with its one `:name` segment replaced by `segment`.
+fn fill(template: &str, segment: &str) -> String {
+    let (head, name_and_rest) = template.split_once(':').unwrap_or((template, ""));
+    let rest = name_and_rest.find('/').map_or("", |at| &name_and_rest[at..]);
+    format!("{head}{segment}{rest}")
+}
+
 /// ④ as reached right after マスターユーザー初期登録: `/issuance/auth?registered=1`.
 pub fn issuance_auth_after_registration() -> String {
     let (key, value) = REGISTERED;
@@ -163,6 +197,29 @@ mod tests {
             let under = route.href().starts_with(ISSUANCE_PREFIX);
             assert_eq!(under, matches!(route, Route::Issuance(_)), "{route:?}");
         }
+    }
+
+    #[test]
+    fn admin_detail_paths_fill_their_segment_and_match_the_path_macro() {
+        assert_eq!(admin_organization(42), "/admin/organizations/42");
+        assert_eq!(admin_user("Abc123"), "/admin/users/Abc123");
+        assert_eq!(admin_user("a/b c"), "/admin/users/a%2Fb%20c");
+        let org = path!("/admin/organizations/:id");
+        let matched = org.test("/admin/organizations/42").expect("matches");
+        assert_eq!(matched.params(), vec![(std::borrow::Cow::from("id"), "42".to_owned())]);
+        let user = path!("/admin/users/:user_id");
+        assert!(user.test(&admin_user("Abc123")).is_some());
+        // The list screen itself is not a detail page.
+        assert!(org.test("/admin").is_none());
+        assert!(ADMIN_ORGANIZATION_PATH.starts_with(Route::Admin.href()));
+        assert!(ADMIN_USER_PATH.starts_with(Route::Admin.href()));
+    }
+
+    #[test]
+    fn a_tab_and_its_search_are_the_query_of_the_staff_screen() {
+        assert_eq!(admin_tab("users", &[]), "/admin?tab=users");
+        let pairs = [("q", "ａ".to_owned()), ("limit", "2".to_owned())];
+        assert_eq!(admin_tab("organizations", &pairs), "/admin?tab=organizations&q=%EF%BD%81&limit=2");
     }
 
     /// The positive case needs a filled `ParamsMap`, which unescapes through js-sys and so cannot

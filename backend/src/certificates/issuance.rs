@@ -150,16 +150,7 @@ async fn notify_owner<C: ConnectionTrait>(
 
 /// `<userID><YYYYMMDDhhmmss in JST>.p12`
 pub fn p12_filename(user_id: &str, now: OffsetDateTime) -> String {
-    let t = now.to_offset(common::jst::JST);
-    format!(
-        "{user_id}{:04}{:02}{:02}{:02}{:02}{:02}.p12",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    format!("{user_id}{}.p12", common::jst::format_compact(now))
 }
 
 impl IssuanceService {

@@ -28,19 +28,9 @@ pub const CHUNK: u64 = 1000;
 /// The UTF-8 byte-order mark Excel needs to read the file as UTF-8.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// `companies_20261205-1930.csv`: what it is and when it was made (JST).
+/// `companies_20261205193000.csv`: what it is and when it was made (JST).
 pub fn file_name(export: Export, now: OffsetDateTime) -> String {
-    let t = now.to_offset(jst::JST);
-    format!(
-        "{}_{:04}{:02}{:02}-{:02}{:02}{:02}.csv",
-        export.stem(),
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    format!("{}_{}.csv", export.stem(), jst::format_compact(now))
 }
 
 /// A cell as written: a leading formula character is neutralised with `'`.
@@ -53,16 +43,7 @@ pub fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
 
 /// `2026-12-05 19:30:00` in JST (Excel reads it as a date and time).
 fn time_cell(t: OffsetDateTime) -> String {
-    let t = t.to_offset(jst::JST);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    jst::format_spreadsheet(t)
 }
 
 fn account_state(state: &AccountState, now: OffsetDateTime) -> &'static str {

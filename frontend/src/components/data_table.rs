@@ -1,7 +1,6 @@
-//! The lists of the master and staff screens: data loaded from the server shows 読み込み中… until
-//! it arrives and the error (with the way to `/login`) when it could not be loaded ([`Loaded`]);
-//! a list with nothing in it says so in a line of its own; otherwise it is a table in a
-//! keyboard-scrollable region ([`DataTable`]).
+//! Data loaded from the server shows 読み込み中… until it arrives and the error (with the way to
+//! `/login`) when it could not be loaded ([`Loaded`]); a table sits in a keyboard-scrollable
+//! region ([`DataTable`]). The searched and paged lists are `paged_list`'s.
 
 use common::ErrorBody;
 use leptos::prelude::*;
@@ -21,35 +20,6 @@ where
         Some(Err(error)) => view! { <SessionError error /> }.into_any(),
         Some(Ok(value)) => show(value).into_any(),
     }
-}
-
-/// A loaded list as a [`DataTable`] of `rows`, or the line `empty` when there is nothing in it.
-#[component]
-pub fn ListTable<T, F, V>(
-    list: LocalResource<Result<Vec<T>, ErrorBody>>,
-    /// Said instead of the table when the list is empty.
-    empty: &'static str,
-    /// The accessible name of the table's region.
-    label: &'static str,
-    columns: &'static [&'static str],
-    #[prop(optional)] testid: Option<&'static str>,
-    /// The `<tr>` of every item.
-    rows: F,
-) -> impl IntoView
-where
-    T: Clone + 'static,
-    F: Fn(Vec<T>) -> V + Send + Sync + 'static,
-    V: IntoView + 'static,
-{
-    let show = move |items: Vec<T>| {
-        if items.is_empty() {
-            view! { <p class="empty">{empty}</p> }.into_any()
-        } else {
-            let body = rows(items);
-            view! { <DataTable label columns testid>{body}</DataTable> }.into_any()
-        }
-    };
-    view! { <Loaded resource=list show /> }
 }
 
 /// A table with one header row of `columns`, in a region that scrolls sideways by keyboard too.

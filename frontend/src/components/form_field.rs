@@ -1,5 +1,5 @@
 //! A labelled text/password input bound to a signal, with the manual's input hint under it, and
-//! the plain text field of the staff screens' searches. Every field turns autocomplete off (R10)
+//! the plain fields of the list searches (text, date, a choice). Every field turns autocomplete off (R10)
 //! and never lets the browser "correct" what is typed.
 
 use leptos::prelude::*;
@@ -44,20 +44,23 @@ pub fn FormField(
     }
 }
 
-/// A plain text search field (optional; no R1 check: a part of an ID may be searched).
+/// A plain search field (optional; no R1 check: a part of an ID may be searched).
 #[component]
 pub fn SearchField(
     id: &'static str,
     label: &'static str,
     value: RwSignal<String>,
     #[prop(optional)] testid: Option<&'static str>,
+    /// `text` or `date`.
+    #[prop(default = "text")]
+    input_type: &'static str,
 ) -> impl IntoView {
     view! {
         <div class="field">
             <label for=id>{label}</label>
             <input
                 id=id
-                type="text"
+                type=input_type
                 autocomplete="off"
                 autocapitalize="off"
                 spellcheck="false"
@@ -65,6 +68,27 @@ pub fn SearchField(
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev))
             />
+        </div>
+    }
+}
+
+/// A search's choice: 「すべて」 (the empty value, no filter), then `options` as (value, label).
+#[component]
+pub fn SelectField(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    options: Vec<(&'static str, &'static str)>,
+) -> impl IntoView {
+    let options =
+        options.into_iter().map(|(value, label)| view! { <option value=value>{label}</option> }).collect_view();
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <select id=id prop:value=move || value.get() on:change=move |ev| value.set(event_target_value(&ev))>
+                <option value="">"すべて"</option>
+                {options}
+            </select>
         </div>
     }
 }

@@ -7,6 +7,7 @@ pub mod forms;
 pub mod messages;
 pub mod modal;
 pub mod page_title;
+pub mod paged_list;
 pub mod software_keyboard;
 pub mod step_bar;
 pub mod user_list;

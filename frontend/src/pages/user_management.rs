@@ -1,23 +1,28 @@
-//! 一般ユーザーの管理 (master users, on `/home`): their company's users with account and
-//! certificate state, 解除 for locked or blocked general users (R2), and the creation of a general
-//! user whose one-time initial password (R11) is shown once, here, and never again.
+//! 一般ユーザーの管理 (master users, on `/home`): their company's users — searched by the
+//! beginning of the ID, part of the e-mail address and state, sorted and paged on the server —
+//! with account and certificate state, 解除 for locked or blocked general users (R2), and the
+//! creation of a general user whose one-time initial password (R11) is shown once, here, and
+//! never again. The search is the screen's own (not in the URL: this bundle stays small).
 
 use std::rc::Rc;
 
 use common::{
-    api::{CreatedUser, NewUser, OrganizationUsers, UserSummary},
+    api::{
+        CreatedUser, NewUser, UserSummary,
+        list::{UserSearch, UserState},
+    },
     testids,
 };
-use leptos::prelude::*;
+use leptos::{ev::SubmitEvent, prelude::*};
 use time::OffsetDateTime;
 
 use crate::{
     api, clock,
     components::{
-        data_table::{DataTable, Loaded},
-        form_field::FormField,
+        form_field::{FormField, SearchField, SelectField},
         forms::{RegisterForm, submit_unless_pending},
         messages::ErrorLines,
+        paged_list::{Column, ListControls, PagedTable, SearchState, filter},
         user_list::{AccountStateCell, CertificateStateCell, UnlockButton, UnlockOutcome, Unlocker},
     },
     error_text::{Audience, explain},
@@ -26,49 +31,97 @@ use crate::{
     mounted::screen_action,
 };
 
+const COLUMNS: &[Column] = &[
+    Column::sorted("ユーザーID", "user_id"),
+    Column::plain("権限"),
+    Column::plain("メールアドレス"),
+    Column::plain("状態"),
+    Column::plain("電子証明書"),
+    Column::plain("操作"),
+];
+
 #[component]
 pub fn UserManagement() -> impl IntoView {
-    let users = LocalResource::new(api::org_users);
-    let unlocker =
-        Unlocker::new(|user_id| async move { api::unlock_org_user(&user_id).await }, move || users.refetch());
+    let state = SearchState::local(UserSearch::default());
+    let org = LocalResource::new(move || {
+        let search = state.get();
+        async move { api::org_users(&search).await }
+    });
+    let unlocker = Unlocker::new(|user_id| async move { api::unlock_org_user(&user_id).await }, move || org.refetch());
+    let users = Signal::derive(move || org.get().map(|answer| answer.map(|org| org.users)));
+    // The company's figures, once loaded (the list shows the error, if any).
+    let facts = move || {
+        org.map(|answer| {
+            answer.as_ref().ok().map(|org| (org.organization.clone(), org.with_certificates, org.certificate_limit))
+        })
+        .flatten()
+        .map(|(name, with_certificates, limit)| {
+            view! {
+                <dl class="facts">
+                    <dt>"会社"</dt>
+                    <dd>{name}</dd>
+                    <dt>"電子証明書"</dt>
+                    <dd>
+                        {format!("証明書保有 {with_certificates} / 上限 {limit} 名")}
+                        {(with_certificates >= limit).then(|| view! { <span class="state state-warn">"上限に達しています"</span> })}
+                    </dd>
+                </dl>
+            }
+        })
+    };
 
     view! {
         <section class="card section-card" aria-labelledby="users-title">
             <h2 id="users-title" class="section-title">"一般ユーザーの管理"</h2>
-            <Loaded resource=users show=move |org| view! { <Organization org unlocker /> } />
+            {facts}
+            <SearchForm state />
             <UnlockOutcome unlocker />
+            <PagedTable
+                page=users
+                controls=ListControls::new(state, "user_id")
+                label="ユーザー一覧"
+                columns=COLUMNS
+                empty="該当するユーザーはいません。"
+                testid=testids::MASTER_USERS_TABLE
+                rows=move |list| {
+                    let now = clock::now();
+                    list.into_iter().map(|user| view! { <UserRow user now unlocker /> }).collect_view()
+                }
+            />
             <ul class="notes">
                 <li>"ロック中・閉塞の一般ユーザーは[解除]ボタンで利用を再開できます。解除すると失敗回数もリセットされます。"</li>
                 <li>"パソコンの変更などで電子証明書の失効が必要な場合は、お取引店（労金）にご連絡ください。"</li>
             </ul>
-            <NewUserForm on_created=move || users.refetch() />
+            <NewUserForm on_created=move || org.refetch() />
         </section>
     }
 }
 
-/// The company's certificate count against its limit, and its users.
+/// The search of the list: the beginning of the ID, part of the e-mail address, the state.
 #[component]
-fn Organization(org: OrganizationUsers, unlocker: Unlocker) -> impl IntoView {
-    let now = clock::now();
-    let full = org.with_certificates >= org.certificate_limit;
-    let rows = org.users.into_iter().map(|user| view! { <UserRow user now unlocker /> }).collect_view();
+fn SearchForm(state: SearchState<UserSearch>) -> impl IntoView {
+    let user_id = state.field(|s| s.user_id.clone());
+    let email = state.field(|s| s.email.clone());
+    let account = state.field(|s| s.state.clone());
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        state.submit(UserSearch {
+            user_id: filter(user_id.get_untracked()),
+            email: filter(email.get_untracked()),
+            state: filter(account.get_untracked()),
+            ..Default::default()
+        });
+    };
+    let states = UserState::ALL.map(|s| (s.as_str(), s.label())).to_vec();
     view! {
-        <dl class="facts">
-            <dt>"会社"</dt>
-            <dd>{org.organization}</dd>
-            <dt>"電子証明書"</dt>
-            <dd>
-                {format!("証明書保有 {} / 上限 {} 名", org.with_certificates, org.certificate_limit)}
-                {full.then(|| view! { <span class="state state-warn">"上限に達しています"</span> })}
-            </dd>
-        </dl>
-        <DataTable
-            label="ユーザー一覧"
-            columns=&["ユーザーID", "権限", "メールアドレス", "状態", "電子証明書", "操作"]
-            testid=Some(testids::MASTER_USERS_TABLE)
-        >
-            {rows}
-        </DataTable>
+        <form class="form filters" novalidate=true on:submit=on_submit aria-label="ユーザーの検索">
+            <SearchField id="master-search-user-id" label="ユーザーID（前方一致）" value=user_id testid=testids::MASTER_SEARCH_USER_ID />
+            <SearchField id="master-search-email" label="メールアドレス（部分一致）" value=email />
+            <SelectField id="master-search-state" label="状態" value=account options=states />
+            <button type="submit" class="button button-primary" data-testid=testids::MASTER_SEARCH_SUBMIT>
+                "検索"
+            </button>
+        </form>
     }
 }
 

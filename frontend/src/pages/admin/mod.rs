@@ -1,13 +1,24 @@
-//! `/admin` 労金スタッフ管理画面 (bank staff only): one tab per task — companies (and the
-//! 「ご利用開始のお知らせ」 letter), users (解除), certificates (search, revoke), audit log,
-//! outgoing mail. The server decides access; this screen asks `/api/me` first only to explain a
-//! refusal instead of showing five failing tabs.
+//! `/admin` 労金スタッフ管理画面 (bank staff only): one tab per task — companies, the
+//! registration of a company (and the 「ご利用開始のお知らせ」 letter), users (解除),
+//! certificates (search, revoke), audit log, outgoing mail — and the detail pages of one company
+//! (`/admin/organizations/{id}`) and one user (`/admin/users/{user_id}`), which every list links to.
+//!
+//! The tab and its list's search live in the URL (`/admin?tab=users&user_id=ab&sort=-created_at`):
+//! a reload, Back and a bookmark keep them. The server decides access; these screens ask
+//! `/api/me` first only to explain a refusal instead of showing failing lists.
 
 mod audit;
+mod audit_detail;
 mod certificates;
 mod mail;
+mod organization_page;
 mod organizations;
+mod register;
+mod user_page;
 mod users;
+
+pub use organization_page::OrganizationPage;
+pub use user_page::UserPage;
 
 use common::{
     ErrorBody, ErrorCode,
@@ -15,12 +26,23 @@ use common::{
     testids,
 };
 use leptos::prelude::*;
+use leptos_router::{
+    NavigateOptions,
+    components::A,
+    hooks::{use_location, use_navigate, use_query_map},
+};
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlElement, KeyboardEvent};
 
 use crate::{
-    components::{data_table::Loaded, messages::SessionError, modal::focus, page_title::PageTitle},
-    routes::Route,
+    components::{
+        data_table::Loaded,
+        messages::SessionError,
+        modal::focus,
+        page_title::PageTitle,
+        paged_list::{Paged, SearchState},
+    },
+    routes::{self, ADMIN_TAB_KEY, Route},
     session::Session,
 };
 
@@ -28,6 +50,7 @@ use crate::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tab {
     Organizations,
+    Register,
     Users,
     Certificates,
     Audit,
@@ -35,11 +58,28 @@ enum Tab {
 }
 
 impl Tab {
-    const ALL: [Tab; 5] = [Tab::Organizations, Tab::Users, Tab::Certificates, Tab::Audit, Tab::Mail];
+    const ALL: [Tab; 6] = [Tab::Organizations, Tab::Register, Tab::Users, Tab::Certificates, Tab::Audit, Tab::Mail];
+
+    /// Its value of `?tab=` (the first tab's when absent or unknown).
+    fn slug(self) -> &'static str {
+        match self {
+            Tab::Organizations => "organizations",
+            Tab::Register => "register",
+            Tab::Users => "users",
+            Tab::Certificates => "certificates",
+            Tab::Audit => "audit",
+            Tab::Mail => "mail",
+        }
+    }
+
+    fn parse(slug: Option<&str>) -> Tab {
+        Self::ALL.into_iter().find(|tab| Some(tab.slug()) == slug).unwrap_or(Tab::Organizations)
+    }
 
     fn label(self) -> &'static str {
         match self {
             Tab::Organizations => "会社",
+            Tab::Register => "会社の登録",
             Tab::Users => "利用者",
             Tab::Certificates => "電子証明書",
             Tab::Audit => "監査ログ",
@@ -50,6 +90,7 @@ impl Tab {
     fn testid(self) -> &'static str {
         match self {
             Tab::Organizations => testids::ADMIN_TAB_ORGANIZATIONS,
+            Tab::Register => testids::ADMIN_TAB_REGISTER,
             Tab::Users => testids::ADMIN_TAB_USERS,
             Tab::Certificates => testids::ADMIN_TAB_CERTIFICATES,
             Tab::Audit => testids::ADMIN_TAB_AUDIT,
@@ -61,6 +102,7 @@ impl Tab {
     fn button_id(self) -> &'static str {
         match self {
             Tab::Organizations => "admin-tab-organizations",
+            Tab::Register => "admin-tab-register",
             Tab::Users => "admin-tab-users",
             Tab::Certificates => "admin-tab-certificates",
             Tab::Audit => "admin-tab-audit",
@@ -76,12 +118,53 @@ impl Tab {
     }
 }
 
+/// The address of `tab` with its list's `pairs`.
+fn tab_href(tab: Tab, pairs: &[(&str, String)]) -> String {
+    routes::admin_tab(tab.slug(), pairs)
+}
+
+/// The search of `tab`'s list, in the URL: read from the query, asked for by navigating to
+/// `/admin?tab=…&…` (a new history entry: Back returns to the search before). While the address
+/// is another tab's or page's (the moment before this tab goes), the search stays as it was, so
+/// the list is not loaded again for nothing.
+fn search_in_url<S: Paged>(tab: Tab) -> SearchState<S> {
+    let query = use_query_map();
+    let pathname = use_location().pathname;
+    let navigate = use_navigate();
+    let current = Memo::new(move |before: Option<&S>| {
+        let here = pathname.with(|path| path.trim_end_matches('/') == Route::Admin.href())
+            && query.with(|q| Tab::parse(q.get_str(ADMIN_TAB_KEY))) == tab;
+        match before {
+            Some(before) if !here => before.clone(),
+            _ => query.with(|q| S::from_pairs(&|key| q.get(key))),
+        }
+    });
+    SearchState::new(current.into(), move |next: S| navigate(&tab_href(tab, &next.pairs()), NavigateOptions::default()))
+}
+
 #[component]
 pub fn AdminPage() -> impl IntoView {
+    view! {
+        <StaffScreen title="労金スタッフ管理画面">
+            <AdminTabs />
+        </StaffScreen>
+    }
+}
+
+/// A staff screen: its card with the title and the ways back, and `children` once `/api/me` says
+/// the session is bank staff's.
+#[component]
+fn StaffScreen(
+    title: &'static str,
+    /// A detail page: it links back to the tabs too.
+    #[prop(optional)]
+    detail: bool,
+    children: ChildrenFn,
+) -> impl IntoView {
     let me = Session::expect().load();
-    let show = |me: Me| {
+    let show = move |me: Me| {
         if me.role == Role::Staff {
-            view! { <AdminTabs /> }.into_any()
+            children().into_any()
         } else {
             let error = ErrorBody::new(ErrorCode::Forbidden, "この画面は労金スタッフ専用です。");
             view! { <SessionError error /> }.into_any()
@@ -91,9 +174,12 @@ pub fn AdminPage() -> impl IntoView {
         <div class="wide-page">
             <section class="card admin" aria-labelledby="page-title">
                 <div class="page-heading no-print">
-                    <PageTitle text="労金スタッフ管理画面" />
-                    // Home is in the company bundle: a full page load (rel=external).
-                    <a href=Route::Home.href() rel="external" class="button button-secondary">"ホームへ戻る"</a>
+                    <PageTitle text=title />
+                    <div class="heading-links">
+                        {detail.then(|| view! { <A href=Route::Admin.href() {..} class="button button-secondary">"管理画面のトップへ"</A> })}
+                        // Home is in the company bundle: a full page load (rel=external).
+                        <a href=Route::Home.href() rel="external" class="button button-secondary">"ホームへ戻る"</a>
+                    </div>
                 </div>
                 <Loaded resource=me show />
             </section>
@@ -103,13 +189,23 @@ pub fn AdminPage() -> impl IntoView {
 
 #[component]
 fn AdminTabs() -> impl IntoView {
-    let selected = RwSignal::new(Tab::Organizations);
-    let select_and_focus = move |tab: Tab| {
-        selected.set(tab);
-        if let Some(button) =
-            document().get_element_by_id(tab.button_id()).and_then(|e| e.dyn_into::<HtmlElement>().ok())
-        {
-            focus(&button);
+    let query = use_query_map();
+    let selected = Memo::new(move |_| query.with(|q| Tab::parse(q.get_str(ADMIN_TAB_KEY))));
+    let navigate = use_navigate();
+    let select = move |tab: Tab| {
+        if tab != selected.get_untracked() {
+            navigate(&tab_href(tab, &[]), NavigateOptions::default());
+        }
+    };
+    let select_and_focus = {
+        let select = select.clone();
+        move |tab: Tab| {
+            select(tab);
+            if let Some(button) =
+                document().get_element_by_id(tab.button_id()).and_then(|e| e.dyn_into::<HtmlElement>().ok())
+            {
+                focus(&button);
+            }
         }
     };
     let on_keydown = move |ev: KeyboardEvent| {
@@ -117,8 +213,8 @@ fn AdminTabs() -> impl IntoView {
         let target = match ev.key().as_str() {
             "ArrowRight" => current.neighbour(1),
             "ArrowLeft" => current.neighbour(-1),
-            "Home" => Tab::Organizations,
-            "End" => Tab::Mail,
+            "Home" => Tab::ALL[0],
+            "End" => Tab::ALL[Tab::ALL.len() - 1],
             _ => return,
         };
         ev.prevent_default();
@@ -127,6 +223,7 @@ fn AdminTabs() -> impl IntoView {
     let buttons = Tab::ALL
         .map(|tab| {
             let is_selected = move || selected.get() == tab;
+            let select = select.clone();
             view! {
                 <button
                     type="button"
@@ -137,7 +234,7 @@ fn AdminTabs() -> impl IntoView {
                     aria-controls="admin-panel"
                     tabindex=move || if is_selected() { "0" } else { "-1" }
                     data-testid=tab.testid()
-                    on:click=move |_| selected.set(tab)
+                    on:click=move |_| select(tab)
                 >
                     {tab.label()}
                 </button>
@@ -152,11 +249,49 @@ fn AdminTabs() -> impl IntoView {
         <div id="admin-panel" class="tab-panel" role="tabpanel" aria-labelledby=move || selected.get().button_id()>
             {move || match selected.get() {
                 Tab::Organizations => view! { <organizations::OrganizationsTab /> }.into_any(),
+                Tab::Register => view! { <register::RegisterTab /> }.into_any(),
                 Tab::Users => view! { <users::UsersTab /> }.into_any(),
                 Tab::Certificates => view! { <certificates::CertificatesTab /> }.into_any(),
                 Tab::Audit => view! { <audit::AuditTab /> }.into_any(),
                 Tab::Mail => view! { <mail::MailTab /> }.into_any(),
             }}
         </div>
+    }
+}
+
+/// 「CSVダウンロード」 of a search: a plain link the browser downloads itself (with the session
+/// cookie; the router leaves `download` links alone).
+#[component]
+fn ExportLink(#[prop(into)] href: Signal<String>, testid: &'static str) -> impl IntoView {
+    view! {
+        <a class="button button-secondary button-small" href=move || href.get() download="" data-testid=testid>
+            "CSVダウンロード"
+        </a>
+    }
+}
+
+/// A company's name, linking to its page.
+#[component]
+fn OrganizationLink(id: i64, name: String) -> impl IntoView {
+    view! {
+        <A href=routes::admin_organization(id) {..} data-testid=format!("{}{id}", testids::ORG_LINK_PREFIX)>
+            {name}
+        </A>
+    }
+}
+
+/// A user ID, linking to the user's page.
+#[component]
+fn UserLink(user_id: String) -> impl IntoView {
+    let testid = format!("{}{user_id}", testids::USER_LINK_PREFIX);
+    view! {
+        <A
+            href=routes::admin_user(&user_id)
+            {..}
+            class="mono"
+            data-testid=testid
+        >
+            {user_id}
+        </A>
     }
 }

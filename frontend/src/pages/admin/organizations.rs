@@ -1,53 +1,76 @@
-//! 会社 tab: the companies, and the registration of a company with its master user. The answer
-//! carries the master user's one-time initial password, printed at once on the letter
-//! 「ご利用開始のお知らせ」 (only the letter prints: see `@media print` in `admin.css`).
-
-use std::rc::Rc;
+//! 会社 tab: the companies, searched by part of the name (full-width and half-width forms alike,
+//! the server normalises) or the master user's ID, sorted by name or registration, paged; each
+//! name links to the company's page, and the search downloads as CSV.
 
 use common::{
-    api::{CreatedOrganization, NewOrganization, OrganizationSummary},
+    api::{
+        OrganizationSummary,
+        list::{Export, OrganizationSearch, Search},
+    },
     jst, testids,
 };
-use leptos::prelude::*;
+use leptos::{ev::SubmitEvent, prelude::*};
 
+use super::{ExportLink, OrganizationLink, Tab, UserLink, search_in_url};
 use crate::{
-    api, clock,
+    api,
     components::{
-        data_table::ListTable,
-        form_field::FormField,
-        forms::{RegisterForm, submit_unless_pending},
-        messages::ErrorLines,
+        form_field::SearchField,
+        paged_list::{Column, ListControls, PagedTable, filter, loaded},
     },
-    error_text::{Audience, explain},
-    form_checks::{check_email, check_user_id},
-    mounted::screen_action,
 };
 
-/// Longest company name accepted here (the server checks again).
-const MAX_NAME_CHARS: usize = 100;
+const COLUMNS: &[Column] = &[
+    Column::plain("ID"),
+    Column::sorted("会社名", "name"),
+    Column::plain("マスターユーザーID"),
+    Column::plain("利用者数"),
+    Column::plain("証明書上限"),
+    Column::sorted("登録日時", "-created_at"),
+];
 
 #[component]
 pub fn OrganizationsTab() -> impl IntoView {
-    let organizations = LocalResource::new(api::admin_organizations);
-    let created: RwSignal<Option<CreatedOrganization>> = RwSignal::new(None);
-    // The initial password must not outlive the screen.
-    on_cleanup(move || created.set(None));
+    let state = search_in_url::<OrganizationSearch>(Tab::Organizations);
+    let list = LocalResource::new(move || {
+        let search = state.get();
+        async move { api::admin_organizations(&search).await }
+    });
+    let controls = ListControls::new(state, "name");
+    let q = state.field_following(|s| s.q.clone());
+    let master_user_id = state.field_following(|s| s.master_user_id.clone());
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        state.submit(OrganizationSearch {
+            q: filter(q.get_untracked()),
+            master_user_id: filter(master_user_id.get_untracked()),
+            ..Default::default()
+        });
+    };
+    let export =
+        Signal::derive(move || api::admin_export_href(Export::Organizations, &state.get().without_paging().pairs()));
+
     view! {
-        {move || created.get().map(|letter| view! { <Notice letter on_close=move || created.set(None) /> })}
-        <div class="no-print">
-            <h2>"会社一覧"</h2>
-            <ListTable
-                list=organizations
-                empty="登録されている会社はありません。"
-                label="会社一覧"
-                columns=&["ID", "会社名", "マスターユーザーID", "利用者数", "証明書上限", "登録日時"]
-                rows=|list| list.into_iter().map(organization_row).collect_view()
-            />
-            <NewOrganizationForm on_created=move |letter| {
-                created.set(Some(letter));
-                organizations.refetch();
-            } />
-        </div>
+        <h2 id="org-search-title">"会社の検索"</h2>
+        <form class="form filters" novalidate=true on:submit=on_submit aria-labelledby="org-search-title">
+            <SearchField id="org-q" label="会社名（部分一致）" value=q testid=testids::ADMIN_ORG_SEARCH />
+            <SearchField id="org-master-user-id" label="マスターユーザーID" value=master_user_id />
+            <button type="submit" class="button button-primary" data-testid=testids::ADMIN_ORG_SEARCH_SUBMIT>
+                "検索"
+            </button>
+        </form>
+        <p class="hint">"会社名は全角・半角、英字の大文字・小文字を区別せずに探します。"</p>
+        <PagedTable
+            page=loaded(list)
+            controls
+            label="会社一覧"
+            columns=COLUMNS
+            empty="該当する会社はありません。"
+            testid=testids::ADMIN_ORG_TABLE
+            rows=|list| list.into_iter().map(organization_row).collect_view()
+        >
+            <ExportLink href=export testid=testids::ADMIN_ORG_EXPORT />
+        </PagedTable>
     }
 }
 
@@ -55,145 +78,18 @@ fn organization_row(org: OrganizationSummary) -> impl IntoView {
     view! {
         <tr>
             <td class="num">{org.id}</td>
-            <td class="org">{org.name}</td>
-            <td class="mono">{org.master_user_id.unwrap_or_else(|| "—".to_owned())}</td>
+            <td class="org">
+                <OrganizationLink id=org.id name=org.name />
+            </td>
+            <td class="mono">
+                {match org.master_user_id {
+                    Some(user_id) => view! { <UserLink user_id /> }.into_any(),
+                    None => "—".into_any(),
+                }}
+            </td>
             <td class="num">{format!("{} 名", org.users)}</td>
             <td class="num">{format!("{} 名", org.certificate_limit)}</td>
             <td class="nowrap">{jst::format_datetime(org.created_at)}</td>
         </tr>
-    }
-}
-
-#[component]
-fn NewOrganizationForm(on_created: impl Fn(CreatedOrganization) + Copy + 'static) -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let master_user_id = RwSignal::new(String::new());
-    let email = RwSignal::new(String::new());
-    let errors: RwSignal<Vec<String>> = RwSignal::new(Vec::new());
-
-    let create = screen_action(
-        |request: Rc<NewOrganization>| async move { api::admin_create_organization(&request).await },
-        move |answer| match answer {
-            Ok(letter) => {
-                name.set(String::new());
-                master_user_id.set(String::new());
-                email.set(String::new());
-                on_created(letter);
-            }
-            Err(error) => errors.set(explain(&error, Audience::Session)),
-        },
-    );
-    let pending = create.pending();
-
-    let on_submit = submit_unless_pending(pending, move || {
-        match check_form(&name.get_untracked(), &master_user_id.get_untracked(), &email.get_untracked()) {
-            Ok(request) => {
-                errors.set(Vec::new());
-                create.dispatch_local(Rc::new(request));
-            }
-            Err(problems) => errors.set(problems),
-        }
-    });
-
-    view! {
-        <h2 id="new-org-title">"会社の登録"</h2>
-        <p>"会社とそのマスターユーザーを登録します。登録後に表示される「ご利用開始のお知らせ」を印刷し、会社へお送りください。"</p>
-        <ErrorLines lines=errors />
-        <RegisterForm labelledby="new-org-title" pending submit_testid=testids::ADMIN_ORG_CREATE on_submit>
-            <FormField id="org-name" label="会社名" value=name testid=testids::ADMIN_ORG_NAME hint="正式名称（100文字以内）" disabled=pending />
-            <FormField
-                id="org-master-id"
-                label="マスターユーザーID"
-                value=master_user_id
-                testid=testids::ADMIN_ORG_MASTER_ID
-                hint="半角英数混在 6~12 桁。"
-                disabled=pending
-            />
-            <FormField
-                id="org-email"
-                label="メールアドレス"
-                value=email
-                input_type="email"
-                testid=testids::ADMIN_ORG_EMAIL
-                hint="マスターユーザーのメールアドレス。"
-                disabled=pending
-            />
-        </RegisterForm>
-    }
-}
-
-fn check_form(name: &str, master_user_id: &str, email: &str) -> Result<NewOrganization, Vec<String>> {
-    let name = name.trim();
-    let name_problem = if name.is_empty() {
-        Some("会社名を入力してください。".to_owned())
-    } else if name.chars().count() > MAX_NAME_CHARS {
-        Some(format!("会社名は{MAX_NAME_CHARS}文字以内で入力してください。"))
-    } else if name.chars().any(char::is_control) {
-        Some("会社名に使えない文字が含まれています。".to_owned())
-    } else {
-        None
-    };
-    let id = check_user_id(master_user_id).map_err(|e| e.replace("ユーザーID", "マスターユーザーID"));
-    let address = check_email(email);
-    match (name_problem, id, address) {
-        (None, Ok(master_user_id), Ok(email)) => Ok(NewOrganization { name: name.to_owned(), master_user_id, email }),
-        (name_problem, id, address) => Err([name_problem, id.err(), address.err()].into_iter().flatten().collect()),
-    }
-}
-
-/// 「ご利用開始のお知らせ」: what the company needs to start, ready to print.
-#[component]
-fn Notice(letter: CreatedOrganization, on_close: impl Fn() + 'static) -> impl IntoView {
-    let today = jst::format_date(clock::now());
-    let print = |_| {
-        if let Err(e) = window().print() {
-            leptos::logging::error!("window.print failed: {e:?}");
-        }
-    };
-    view! {
-        <div class="notice-screen">
-            <div class="message message-notice no-print" role="status">
-                <p>
-                    {format!("「{}」とマスターユーザー {} を登録しました。", letter.organization.name, letter.master_user_id)}
-                    "初期パスワードはこのお知らせにだけ表示されます。印刷してから閉じてください。"
-                </p>
-            </div>
-            <article class="notice-letter print-area" data-testid=testids::ADMIN_NOTICE aria-labelledby="notice-title">
-                <p class="notice-date">{today}</p>
-                <p class="notice-to">{format!("{} 御中", letter.organization.name)}</p>
-                <h2 id="notice-title" class="notice-title">"ご利用開始のお知らせ"</h2>
-                <p>"ろうきん賃金控除事務支援システムのご利用を開始します。次の情報でマスターユーザーの初期登録を行ってください。"</p>
-                <dl class="notice-facts">
-                    <dt>"会社名"</dt>
-                    <dd>{letter.organization.name.clone()}</dd>
-                    <dt>"URL"</dt>
-                    <dd class="mono">{letter.url.clone()}</dd>
-                    <dt>"マスターユーザーID"</dt>
-                    <dd class="mono">{letter.master_user_id.clone()}</dd>
-                    <dt>"初期パスワード"</dt>
-                    <dd>
-                        <span class="mono secret">{letter.initial_password.clone()}</span>
-                    </dd>
-                </dl>
-                <h3>"ご利用開始の手順"</h3>
-                <ol class="notice-steps">
-                    <li>"上記の URL にアクセスし、ログイン画面の[マスターユーザーの初期登録]ボタンを押します。"</li>
-                    <li>"マスターユーザーIDと初期パスワードを入力し、新しいパスワードとメールアドレスを登録します（初期パスワードは一度だけ使えます）。"</li>
-                    <li>"続けて電子証明書を発行し、パソコンにインポートします。"</li>
-                    <li>"電子証明書とユーザーID・新しいパスワードでログインし、一般ユーザーを登録します。"</li>
-                </ol>
-                <p class="notice-foot">
-                    "本書は初期パスワードを記載した重要書類です。第三者の目に触れないよう厳重に管理し、初期登録後は適切に廃棄してください。ご不明な点は、お取引店（労金）にお問い合わせください。"
-                </p>
-            </article>
-            <div class="form-actions no-print">
-                <button type="button" class="button button-primary" on:click=print>
-                    "印刷"
-                </button>
-                <button type="button" class="button button-secondary" on:click=move |_| on_close()>
-                    "閉じる"
-                </button>
-            </div>
-        </div>
     }
 }
