@@ -252,6 +252,12 @@ pub struct CertificateSummary {
     /// `rsa2048` or `p256`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_type: Option<String>,
+    /// The company's id (the link to its detail page); absent for bank staff's certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<i64>,
+    /// When it was issued (the staff list's default sort, newest first).
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
 }
 
 /// The lock state of an account (R2).

@@ -26,6 +26,8 @@ pub fn certificate_summary(
         revoked_at: c.revoked_at,
         revocation_reason: c.revocation_reason.as_deref().and_then(RevocationReason::parse),
         key_type: Some(c.key_type.clone()),
+        organization_id: c.org_id,
+        issued_at: c.created_at,
     }
 }
 

@@ -12,7 +12,7 @@ use common::{
 };
 use leptos::{ev::SubmitEvent, html, prelude::*};
 
-use super::{ExportLink, Tab, UserLink, search_in_url};
+use super::{ExportLink, OrganizationLink, Tab, UserLink, search_in_url};
 use crate::{
     api,
     components::{
@@ -32,7 +32,7 @@ pub(super) const COLUMNS: &[Column] = &[
     Column::sorted("ユーザーID", "user_id"),
     Column::plain("会社"),
     Column::plain("鍵の種類"),
-    Column::sorted("有効期間の開始", "-created_at"),
+    Column::sorted("発行日時", "-created_at"),
     Column::sorted("有効期限", "not_after"),
     Column::plain("状態"),
     Column::plain("操作"),
@@ -43,7 +43,7 @@ pub(super) const COLUMNS_OF_ORGANIZATION: &[Column] = &[
     Column::plain("シリアル番号"),
     Column::sorted("ユーザーID", "user_id"),
     Column::plain("鍵の種類"),
-    Column::sorted("有効期間の開始", "-created_at"),
+    Column::sorted("発行日時", "-created_at"),
     Column::sorted("有効期限", "not_after"),
     Column::plain("状態"),
     Column::plain("操作"),
@@ -232,15 +232,21 @@ pub(super) fn certificate_row(c: CertificateSummary, revoker: Revoker, owner: Ow
             </td>
         }
     });
-    let organization = (owner == Owner::UserAndOrganization)
-        .then(|| view! { <td class="org">{c.organization.clone().unwrap_or_else(|| "—".to_owned())}</td> });
+    let organization = (owner == Owner::UserAndOrganization).then(|| {
+        let name = c.organization.clone().unwrap_or_else(|| "—".to_owned());
+        let cell = match c.organization_id {
+            Some(id) => view! { <OrganizationLink id name /> }.into_any(),
+            None => name.into_any(),
+        };
+        view! { <td class="org">{cell}</td> }
+    });
     view! {
         <tr>
             <td class="mono serial">{c.serial.clone()}</td>
             {user}
             {organization}
             <td class="nowrap">{key_type}</td>
-            <td class="nowrap">{jst::format_datetime(c.not_before)}</td>
+            <td class="nowrap">{jst::format_datetime(c.issued_at)}</td>
             <td class="nowrap">{jst::format_datetime(c.not_after)}</td>
             <td>
                 <span class=status_class>{c.status.label()}</span>
