@@ -50,7 +50,7 @@ pub(super) const COLUMNS_OF_ORGANIZATION: &[Column] = &[
 ];
 
 /// The columns of one user's certificates (their page: neither user nor company).
-pub(super) const COLUMNS_OF_USER: &[&str] = &["シリアル番号", "鍵の種類", "有効期間の開始", "有効期限", "状態", "操作"];
+pub(super) const COLUMNS_OF_USER: &[&str] = &["シリアル番号", "鍵の種類", "発行日時", "有効期限", "状態", "操作"];
 
 /// Which of a certificate's owner cells a row has.
 #[derive(Clone, Copy, PartialEq, Eq)]
