@@ -4,6 +4,8 @@
 
 mod hsm;
 mod issuance;
+mod lists;
+mod previous;
 mod revocation;
 mod scale;
 mod tls;
@@ -40,7 +42,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "issuance,hsm,tls,password,flood,memory,frontend,revocation,ocsp,scale"
+        default_value = "issuance,hsm,tls,password,flood,memory,frontend,revocation,ocsp,scale,lists"
     )]
     only: Vec<String>,
     #[arg(long, default_value = "cfssl")]
@@ -50,7 +52,8 @@ struct Args {
     /// PostgreSQL server for the scale section (a fresh database is created there).
     #[arg(long, env = "CJS_TEST_DATABASE_URL")]
     postgres: Option<String>,
-    /// Certificate rows of the scale section.
+    /// Certificate rows of the scale and lists sections (lists: companies, users, audit entries
+    /// and mails in proportion: 1,000,000 → 10,000 / 50,000 / 5,000,000 / 5,000).
     #[arg(long, default_value_t = 1_000_000)]
     rows: usize,
     /// Seconds per throughput measurement.
@@ -426,19 +429,40 @@ async fn main() -> anyhow::Result<()> {
         scale::section(&args.cjs, "SQLite", None, args.rows, &mut rows).await?;
         emit(&rows);
         if let Some(admin) = &args.postgres {
-            let name = format!("cjs_bench_{}", std::process::id());
-            let conn = sea_orm::Database::connect(admin.as_str()).await?;
-            conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}")).await?;
-            conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
-            let (base, _) = admin.rsplit_once('/').context("database URL has a path")?;
-            let url = format!("{base}/{name}");
+            let (conn, name, url) = fresh_postgres(admin, "scale").await?;
             let mut rows = Vec::new();
             scale::section(&args.cjs, "PostgreSQL", Some(&url), args.rows, &mut rows).await?;
             emit(&rows);
             conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
         }
     }
+
+    if on("lists") {
+        let sizes = lists::Sizes::of(args.rows);
+        lists::section(&args.cjs, "SQLite", None, sizes).await?;
+        if let Some(admin) = &args.postgres {
+            let (conn, name, url) = fresh_postgres(admin, "lists").await?;
+            lists::section(&args.cjs, "PostgreSQL", Some(&url), sizes).await?;
+            if std::env::var_os("CJS_BENCH_KEEP").is_none() {
+                conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+            } else {
+                eprintln!("lists/PostgreSQL: database {name} kept");
+            }
+        }
+    }
     Ok(())
+}
+
+/// A new database `cjs_bench_{section}_{pid}` on the PostgreSQL server of `admin` (an admin URL):
+/// the admin connection, the database's name and its URL.
+async fn fresh_postgres(admin: &str, section: &str) -> anyhow::Result<(sea_orm::DatabaseConnection, String, String)> {
+    let name = format!("cjs_bench_{section}_{}", std::process::id());
+    let conn = sea_orm::Database::connect(admin).await?;
+    conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}")).await?;
+    conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+    let (base, _) = admin.rsplit_once('/').context("database URL has a path")?;
+    let url = format!("{base}/{name}");
+    Ok((conn, name, url))
 }
 
 fn uname() -> String {

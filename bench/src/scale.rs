@@ -94,7 +94,7 @@ pub async fn seed(db: &DatabaseConnection, orgs: usize, users: usize, rows: usiz
     Ok(started.elapsed())
 }
 
-async fn min_id(db: &DatabaseConnection, table: &str) -> anyhow::Result<i64> {
+pub(crate) async fn min_id(db: &DatabaseConnection, table: &str) -> anyhow::Result<i64> {
     let row = db
         .query_one_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),

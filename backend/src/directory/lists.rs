@@ -166,9 +166,11 @@ fn user_state_filter(state: UserState, now: OffsetDateTime) -> Sql {
         UserState::Locked => Sql::with("u.locked_until > ?", [now.into()]),
         UserState::Blocked => Sql::new("u.blocked_at IS NOT NULL"),
         // Renewal is due: an active certificate in its last 30 days, and none that lasts longer.
+        // Driven by the window (a few thousand certificates), each checked against its user's
+        // later ones by index, rather than every user probed.
         UserState::Expiring => Sql::with(
-            "u.id IN (SELECT e.user_pk FROM certificates e WHERE e.status = 'active' AND e.not_after > ? AND e.not_after <= ?) \
-             AND NOT EXISTS (SELECT 1 FROM certificates l WHERE l.user_pk = u.id AND l.status = 'active' AND l.not_after > ?)",
+            "u.id IN (SELECT e.user_pk FROM certificates e WHERE e.status = 'active' AND e.not_after > ? AND e.not_after <= ? \
+             AND NOT EXISTS (SELECT 1 FROM certificates l WHERE l.user_pk = e.user_pk AND l.status = 'active' AND l.not_after > ?))",
             [now.into(), (now + RENEWAL_WINDOW).into(), (now + RENEWAL_WINDOW).into()],
         ),
         UserState::NoCertificate => Sql::new("NOT EXISTS (SELECT 1 FROM certificates x WHERE x.user_pk = u.id)"),
@@ -352,7 +354,8 @@ pub async fn certificates<C: ConnectionTrait>(
 
 // ---- Audit log ----
 
-const AUDIT_SORTS: &[SortColumn] = &[SortColumn { name: "at", expr: "a.id", kind: KeyKind::Int }];
+/// By time, then id (entries are written in time order; one index serves each filter with it).
+const AUDIT_SORTS: &[SortColumn] = &[SortColumn { name: "at", expr: "a.at", kind: KeyKind::Time }];
 
 pub(super) fn audit_query(s: &AuditSearch) -> Result<ListQuery<'static>, SearchError> {
     let sort = search::sort(&s.sort, &names(AUDIT_SORTS), Sort { column: "at", descending: true })?;
@@ -405,7 +408,7 @@ pub fn audit_entry(a: audit_log::Model) -> AuditEntry {
 
 pub(super) fn audit_row(r: &QueryResult) -> Result<(AuditEntry, Key), DbErr> {
     let a = audit_log::Model::from_query_result(r, "")?;
-    let key = Key::Int(a.id);
+    let key = Key::time(a.at);
     Ok((audit_entry(a), key))
 }
 

@@ -16,10 +16,16 @@ const INDEXES: &[(&str, &str, &[&str])] = &[
     ("idx_users_locked_until", "users", &["locked_until"]),
     // Each user's newest certificate (the user lists' column).
     ("idx_certificates_user_created", "certificates", &["user_pk", "created_at"]),
-    ("idx_audit_actor", "audit_log", &["actor"]),
-    ("idx_audit_action", "audit_log", &["action"]),
-    ("idx_audit_at", "audit_log", &["at"]),
-    ("idx_audit_client_address", "audit_log", &["client_address"]),
+    // Status with key type, newest first; active ones by expiry (the renewal window, the count of
+    // active ones): equality then range on one index, whatever the planner's statistics say.
+    ("idx_certificates_status_key_created", "certificates", &["status", "key_type", "created_at"]),
+    ("idx_certificates_status_not_after", "certificates", &["status", "not_after"]),
+    // The audit list is ordered by (at, id); each filter with the order in one index.
+    ("idx_audit_actor", "audit_log", &["actor", "at", "id"]),
+    ("idx_audit_subject_at", "audit_log", &["subject_user", "at", "id"]),
+    ("idx_audit_action", "audit_log", &["action", "at", "id"]),
+    ("idx_audit_at", "audit_log", &["at", "id"]),
+    ("idx_audit_client_address", "audit_log", &["client_address", "at", "id"]),
     ("idx_mail_to", "mail_outbox", &["to_addr"]),
 ];
 
