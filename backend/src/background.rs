@@ -1,11 +1,39 @@
-//! The background tasks of `cjs serve` (mail delivery, the expiry reminder scan, pruning the lock
-//! state of unknown IDs). Each runs for the life of the process, so one that ends — by a panic or
-//! by returning — is a fault: [`Tasks::first_death`] names it and why, and the server stops with a
-//! non-zero exit rather than run on without, say, its mail.
+//! The background tasks of `cjs serve`, started by [`start`]: mail delivery, the expiry reminder
+//! scan, pruning the lock state of unknown IDs, and the CRL refresh. Each runs for the life of the
+//! process, so one that ends — by a panic or by returning — is a fault: [`Tasks::first_death`]
+//! names it and why, and the server stops with a non-zero exit rather than run on without, say,
+//! its mail.
 
-use std::{collections::HashMap, future::Future};
+use std::{collections::HashMap, future::Future, time::Duration};
 
 use tokio::task::{Id, JoinSet};
+
+use crate::{auth::unknown_ids, mail, state::AppState};
+
+/// How often the lock state of unknown IDs is pruned (R2 for unknown IDs keeps a bounded table).
+const UNKNOWN_ID_PRUNING_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// How often the CRL refresh looks for revocations of other instances and the nextUpdate.
+const CRL_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
+
+/// Starts every background task of a serving instance.
+pub fn start(state: &AppState) -> anyhow::Result<Tasks> {
+    let mut tasks = Tasks::default();
+    let (db, mail) = (&state.db, &state.config.mail);
+    tasks.spawn("unknown-ID pruning", unknown_ids::prune_forever(db.clone(), UNKNOWN_ID_PRUNING_INTERVAL));
+    // Mail (R2, R6): deliver the outbox, and queue the expiry reminders.
+    tasks.spawn("mail delivery", mail::worker::Worker::new(db.clone(), mail)?.run_forever(mail.interval));
+    let scan = mail::reminders::scan_forever(
+        db.clone(),
+        mail.reminder_days.clone(),
+        state.public_url.clone(),
+        mail.reminder_interval,
+    );
+    tasks.spawn("expiry reminder scan", scan);
+    // The CRL is signed after revocations, not inside them (certificates::revocation).
+    tasks.spawn("CRL refresh", state.revocations.clone().refresh_forever(CRL_REFRESH_INTERVAL));
+    Ok(tasks)
+}
 
 /// The running background tasks, by name.
 #[derive(Debug, Default)]

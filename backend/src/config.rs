@@ -8,59 +8,27 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::{Context, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use crate::{
     auth::password::DEFAULT_QUEUE_LIMIT,
     domain::{lockout::LockoutPolicy, session::SessionPolicy},
+    mail::settings::{DEFAULT_MAIL_FROM, MailSettings, MailTransport, SmtpSecurity, SmtpSettings},
     net::{DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, IpNetwork, TrustedProxies},
     pki::{
+        CaKeySource,
+        hsm::{DEFAULT_SIGN_TIMEOUT, TokenSettings},
         issue::KeyType,
         p12::{P12Encryption, P12Settings},
-        token::{DEFAULT_SIGN_TIMEOUT, TokenSettings},
     },
+    secret::Secret,
+    telemetry::LogFormat,
+    tls::TlsIdentity,
 };
 
 /// Name of the optional configuration file inside the data directory.
 pub const CONFIG_FILE: &str = "cjs.toml";
-
-/// How the connection to the SMTP relay is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum SmtpSecurity {
-    /// Plain connection upgraded with STARTTLS, which is required (port 587 by default).
-    Starttls,
-    /// TLS from the first byte (SMTPS, port 465 by default).
-    Tls,
-    /// No encryption (port 25 by default): only for a relay on the same host or a test sink.
-    None,
-}
-
-/// A secret from the configuration: never printed by `Debug`. (`Serialize` serves only the
-/// merge of the file with the flags, in memory.)
-#[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret([REDACTED])")
-    }
-}
-
-impl std::str::FromStr for Secret {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self(s.to_owned()))
-    }
-}
 
 /// Every setting, once: options shared by `cjs serve` and every `cjs admin` command (flag
 /// `--name`, variable `CJS_NAME`) and the keys of `cjs.toml` (`name`). `None` means "not given
@@ -158,8 +126,8 @@ pub struct ConfigArgs {
     #[arg(long, env = "CJS_PASSWORD_QUEUE_LIMIT", global = true)]
     pub password_queue_limit: Option<u32>,
     /// Log format: text or json.
-    #[arg(long, env = "CJS_LOG_FORMAT", global = true)]
-    pub log_format: Option<String>,
+    #[arg(long, env = "CJS_LOG_FORMAT", global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
     /// The URL users reach this service at (mails, the 「ご利用開始のお知らせ」 letter); default https://<listen>.
     #[arg(long, env = "CJS_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
@@ -265,40 +233,6 @@ impl ConfigArgs {
     }
 }
 
-/// Where mail goes.
-#[derive(Debug, Clone)]
-pub enum MailTransport {
-    /// The embedded default: RFC 5322 files in this directory.
-    Files(PathBuf),
-    Smtp(SmtpSettings),
-}
-
-/// The SMTP relay.
-#[derive(Debug, Clone)]
-pub struct SmtpSettings {
-    pub host: String,
-    pub port: u16,
-    pub security: SmtpSecurity,
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-    pub ca_file: Option<PathBuf>,
-}
-
-/// Mail delivery and the expiry reminders (R6).
-#[derive(Debug, Clone)]
-pub struct MailSettings {
-    pub transport: MailTransport,
-    pub from: String,
-    pub interval: Duration,
-    pub retry_base: Duration,
-    /// Days before expiry a reminder goes out, largest first.
-    pub reminder_days: Vec<u32>,
-    pub reminder_interval: Duration,
-}
-
-/// Default sender.
-pub const DEFAULT_MAIL_FROM: &str = "ろうきん賃金控除事務支援システム <noreply@cjs.localhost>";
-
 /// The resolved, validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -314,12 +248,10 @@ pub struct Config {
     /// The base URL of the revocation pointers, when given; else see [`Config::revocation_base`].
     pub revocation_base_url: Option<String>,
     pub dist_dir: PathBuf,
-    pub tls_cert: Option<PathBuf>,
-    pub tls_key: Option<PathBuf>,
-    pub ca_cert: Option<PathBuf>,
-    pub ca_key: Option<PathBuf>,
-    /// The PKCS#11 token holding the CA key, when the key is not a file.
-    pub ca_token: Option<TokenSettings>,
+    /// The server's certificate and key, when given; else the embedded default makes one.
+    pub tls_identity: Option<TlsIdentity>,
+    /// Where the CA key is.
+    pub ca_key: CaKeySource,
     pub token_key_file: PathBuf,
     pub lockout: LockoutPolicy,
     pub cert_key_type: KeyType,
@@ -329,15 +261,13 @@ pub struct Config {
     pub password_attempts_per_minute: u32,
     /// Password verifications that may wait for a core.
     pub password_queue_limit: u32,
-    pub log_format: String,
+    pub log_format: LogFormat,
     pub sessions: SessionPolicy,
     /// Most users of one company holding a valid certificate at once.
     pub certificate_limit: u32,
-    /// The URL users reach this service at.
-    pub public_url: String,
-    /// Whether `public_url` was configured; if not, it is `https://<listen>` until the listener
-    /// is bound, then the bound address ([`Config::bound_to`]).
-    pub public_url_given: bool,
+    /// The URL users reach this service at, when configured; else it is the address the HTTPS
+    /// listener got ([`Config::public_url_at`]).
+    pub public_url: Option<String>,
     pub mail: MailSettings,
     /// Peers whose PROXY protocol header is believed (and required).
     pub trusted_proxies: TrustedProxies,
@@ -363,7 +293,7 @@ impl Config {
         let sessions = SessionPolicy::default();
         let p12 = P12Settings::default();
         let listen = s.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8443)));
-        let mut config = Config {
+        let config = Config {
             token_key_file: s.token_key_file.clone().unwrap_or_else(|| data_dir.join("token.key")),
             database_url: s
                 .database_url
@@ -375,11 +305,8 @@ impl Config {
             shutdown_drain: Duration::from_secs(u64::from(s.shutdown_drain_seconds.unwrap_or(0))),
             revocation_base_url: s.revocation_base_url.as_deref().map(|u| u.trim_end_matches('/').to_owned()),
             dist_dir: s.dist_dir.clone().unwrap_or_else(|| PathBuf::from("dist")),
-            tls_cert: s.tls_cert.clone(),
-            tls_key: s.tls_key.clone(),
-            ca_cert: s.ca_cert.clone(),
-            ca_key: s.ca_key.clone(),
-            ca_token: token_settings(&s)?,
+            tls_identity: tls_identity(&s)?,
+            ca_key: ca_key_source(&s)?,
             lockout: LockoutPolicy {
                 max_failures: s.lockout_max_failures.unwrap_or(lockout.max_failures),
                 lock_duration: s.lockout_minutes.map_or(lockout.lock_duration, minutes),
@@ -397,23 +324,19 @@ impl Config {
             password_queue_limit: s
                 .password_queue_limit
                 .unwrap_or(u32::try_from(DEFAULT_QUEUE_LIMIT).unwrap_or(u32::MAX)),
-            log_format: s.log_format.clone().unwrap_or_else(|| "text".into()),
+            log_format: s.log_format.unwrap_or_default(),
             sessions: SessionPolicy {
                 idle: s.session_idle_minutes.map_or(sessions.idle, |m| time::Duration::minutes(i64::from(m))),
                 absolute: s.session_absolute_hours.map_or(sessions.absolute, |h| time::Duration::hours(i64::from(h))),
             },
             certificate_limit: s.certificate_limit.unwrap_or(DEFAULT_CERTIFICATE_LIMIT),
-            public_url: s.public_url.clone().unwrap_or_else(|| format!("https://{listen}")),
-            public_url_given: s.public_url.as_deref().is_some_and(|u| !u.is_empty()),
+            public_url: s.public_url.clone().filter(|u| !u.is_empty()),
             mail: mail_settings(&s, &data_dir),
             trusted_proxies: TrustedProxies::new(s.trusted_proxies.clone().unwrap_or_default()),
             max_connections_per_address: s.max_connections_per_address.unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
             data_dir,
             unknown_keys,
         };
-        if config.public_url.is_empty() {
-            config.public_url = format!("https://{}", config.listen);
-        }
         config.validate()?;
         Ok(config)
     }
@@ -434,17 +357,7 @@ impl Config {
         if self.argon2_memory_kib < 8 {
             bail!("argon2_memory_kib is too small");
         }
-        if self.tls_cert.is_some() != self.tls_key.is_some() {
-            bail!("tls_cert and tls_key must be given together");
-        }
-        if self.ca_token.is_some() {
-            if self.ca_key.is_some() {
-                bail!("ca_key and ca_pkcs11_module exclude each other: the CA key is either a file or in a token");
-            }
-        } else if self.ca_cert.is_some() != self.ca_key.is_some() {
-            bail!("ca_cert and ca_key must be given together");
-        }
-        if !self.public_url.starts_with("https://") {
+        if self.public_url.as_ref().is_some_and(|u| !u.starts_with("https://")) {
             bail!("public_url must start with https://");
         }
         let mail = &self.mail;
@@ -486,28 +399,23 @@ impl Config {
         if self.max_connections_per_address == 0 {
             bail!("max_connections_per_address must be at least 1");
         }
-        if !matches!(self.log_format.as_str(), "text" | "json") {
-            bail!("log_format must be text or json");
-        }
         Ok(())
     }
 
-    /// The base URL of the revocation pointers, given the address the plain-HTTP listener got
-    /// (its port may have been 0): the configured one, else `http://<that address>`, else the
-    /// public URL.
-    pub fn revocation_base(&self, http_bound: Option<SocketAddr>) -> String {
+    /// The URL users reach this service at, given the address the HTTPS listener got (`listen`
+    /// with port 0 gets any free port): the configured one, else `https://<that address>`.
+    /// Resolved once at start-up; the services keep the value.
+    pub fn public_url_at(&self, https_bound: SocketAddr) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("https://{https_bound}"))
+    }
+
+    /// The base URL of the revocation pointers, given the addresses the listeners got: the
+    /// configured one, else `http://<plain-HTTP address>`, else the public URL.
+    pub fn revocation_base(&self, https_bound: SocketAddr, http_bound: Option<SocketAddr>) -> String {
         match (&self.revocation_base_url, http_bound) {
             (Some(url), _) => url.clone(),
             (None, Some(addr)) => format!("http://{addr}"),
-            (None, None) => self.public_url.trim_end_matches('/').to_owned(),
-        }
-    }
-
-    /// The defaults that name the HTTPS address, taken from the address the listener got
-    /// (`listen` with port 0 gets any free port).
-    pub fn bound_to(&mut self, https: SocketAddr) {
-        if !self.public_url_given {
-            self.public_url = format!("https://{https}");
+            (None, None) => self.public_url_at(https_bound).trim_end_matches('/').to_owned(),
         }
     }
 
@@ -558,7 +466,30 @@ fn token_settings(s: &ConfigArgs) -> anyhow::Result<Option<TokenSettings>> {
         Some(0) => bail!("ca_pkcs11_timeout must be at least 1 second"),
         Some(seconds) => Duration::from_secs(u64::from(seconds)),
     };
-    Ok(Some(TokenSettings { module, token_label, key_label, pin: pin.map(Secret), sign_timeout }))
+    Ok(Some(TokenSettings { module, token_label, key_label, pin: pin.map(Secret::from), sign_timeout }))
+}
+
+/// Where the CA key is: a token when `ca_pkcs11_module` is set, else the configured files, else
+/// the data directory's own.
+fn ca_key_source(s: &ConfigArgs) -> anyhow::Result<CaKeySource> {
+    Ok(match (token_settings(s)?, s.ca_cert.clone(), s.ca_key.clone()) {
+        (Some(_), _, Some(_)) => {
+            bail!("ca_key and ca_pkcs11_module exclude each other: the CA key is either a file or in a token")
+        }
+        (Some(settings), cert, None) => CaKeySource::Token { settings, cert },
+        (None, Some(cert), Some(key)) => CaKeySource::Files { cert, key },
+        (None, None, None) => CaKeySource::Generated,
+        (None, _, _) => bail!("ca_cert and ca_key must be given together"),
+    })
+}
+
+/// The server's certificate and key, when both are given.
+fn tls_identity(s: &ConfigArgs) -> anyhow::Result<Option<TlsIdentity>> {
+    match (s.tls_cert.clone(), s.tls_key.clone()) {
+        (Some(cert), Some(key)) => Ok(Some(TlsIdentity { cert, key })),
+        (None, None) => Ok(None),
+        _ => bail!("tls_cert and tls_key must be given together"),
+    }
 }
 
 /// Default per-company limit of users holding a valid certificate.
@@ -705,16 +636,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let args = ConfigArgs { data_dir: Some(dir.path().into()), ..Default::default() };
         let c = Config::resolve(&args).unwrap();
-        assert_eq!(c.revocation_base(None), "https://127.0.0.1:8443");
+        assert_eq!(c.revocation_base(c.listen, None), "https://127.0.0.1:8443");
         let http = ConfigArgs { http_listen: Some("127.0.0.1:0".parse().unwrap()), ..args.clone() };
         let c = Config::resolve(&http).unwrap();
-        assert_eq!(c.revocation_base(Some("127.0.0.1:8080".parse().unwrap())), "http://127.0.0.1:8080");
+        assert_eq!(c.revocation_base(c.listen, Some("127.0.0.1:8080".parse().unwrap())), "http://127.0.0.1:8080");
         let wildcard = ConfigArgs { http_listen: Some("0.0.0.0:80".parse().unwrap()), ..args.clone() };
         let e = Config::resolve(&wildcard).unwrap_err();
         assert!(format!("{e:#}").contains("revocation_base_url"), "{e:#}");
         let given = ConfigArgs { revocation_base_url: Some("http://pki.example.jp/".into()), ..wildcard };
         let c = Config::resolve(&given).unwrap();
-        assert_eq!(c.revocation_base(Some("0.0.0.0:80".parse().unwrap())), "http://pki.example.jp");
+        assert_eq!(c.revocation_base(c.listen, Some("0.0.0.0:80".parse().unwrap())), "http://pki.example.jp");
         for bad in ["ftp://x", "http://", "http://x/?a=1", "pki.example.jp"] {
             let a = ConfigArgs { revocation_base_url: Some(bad.into()), ..args.clone() };
             assert!(Config::resolve(&a).is_err(), "{bad}");

@@ -17,7 +17,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    telemetry::init(&config.log_format);
+    telemetry::init(config.log_format);
     // One crypto provider for the whole process (rustls refuses to guess when two are linked).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -1,32 +1,47 @@
-//! Start-up: prepares the data directory, database, CA, server certificate and keys, and builds
-//! the HTTPS server. Tests call [`Application::build`] with port 0 and read [`Application::port`].
+//! Start-up: binds the listeners, assembles the services, starts the background tasks and serves.
+//! Tests call [`Application::build`] with port 0 and read [`Application::port`].
 //!
 //! The server is actix-web's `HttpServer` taken apart so that connections pass through
 //! [`net::Acceptor`] (PROXY protocol, per-address cap, TLS handshake) before the HTTP service:
 //! `actix_server` workers and signals, `actix_http::HttpService` with the same settings
-//! `HttpServer` uses, and the `App` mapped onto it as `HttpServer` maps it.
+//! `HttpServer` uses ([`http_service`], one for every listener), and each `App` mapped onto it as
+//! `HttpServer` maps it.
 
-use std::{net::TcpListener, sync::Arc, time::Duration};
+use std::{
+    net::{SocketAddr, TcpListener},
+    sync::Arc,
+    time::Duration,
+};
 
-use actix_http::{HttpService, KeepAlive};
-use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
-use actix_web::{App, dev::AppConfig, dev::Server, middleware, web};
+use actix_http::{HttpService, KeepAlive, Request, Response, body::BoxBody};
+use actix_server::GracefulShutdownSignal;
+use actix_service::{
+    IntoServiceFactory, ServiceFactory, ServiceFactoryExt,
+    boxed::{self, BoxServiceFactory},
+    fn_service, map_config,
+};
+use actix_web::{
+    App,
+    body::MessageBody,
+    dev::{AppConfig, Extensions, Server, ServiceRequest, ServiceResponse},
+    middleware, web,
+};
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 use time::OffsetDateTime;
 
 use crate::{
     api,
-    auth::{Authenticator, password::Hasher},
-    background::Tasks,
-    certificates::{IssuanceService, ocsp::OcspResponder, revocation::Revocations, tokens::TokenKeys},
+    auth::{Authenticator, password::Hasher, throttle::Throttle},
+    background::{self, Tasks},
+    certificates::{IssuanceService, ocsp::OcspResponder, revocation::Revocations, tokens::IssuanceTokenKey},
     config::Config,
     db,
     error::{json_error_handler, query_error_handler},
     net,
-    pki::{CertificateAuthority, profile::RevocationPointers},
+    pki::CaSet,
     state::AppState,
-    tls,
+    tls::{self, TlsIdentity},
 };
 
 /// Creates the data directory (mode 0700) if needed and checks that it is writable.
@@ -46,12 +61,18 @@ pub fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The services every `cjs` command needs: database, hasher, authenticator.
+/// The services every `cjs` command needs: database, hasher, authenticator (its mails naming the
+/// public URL of `listen`, as the server would have it).
 pub async fn core_services(config: &Config) -> anyhow::Result<(DatabaseConnection, Authenticator)> {
+    core_services_at(config, &config.public_url_at(config.listen)).await
+}
+
+/// [`core_services`] for a server whose public URL is `public_url`.
+async fn core_services_at(config: &Config, public_url: &str) -> anyhow::Result<(DatabaseConnection, Authenticator)> {
     prepare_data_dir(config)?;
     let db = db::connect(&config.database_url).await?;
     let hasher = Hasher::with_queue_limit(config.argon2_memory_kib, config.password_queue_limit as usize)?;
-    let auth = Authenticator { db: db.clone(), policy: config.lockout, hasher, public_url: config.public_url.clone() };
+    let auth = Authenticator { db: db.clone(), policy: config.lockout, hasher, public_url: public_url.to_owned() };
     Ok((db, auth))
 }
 
@@ -67,14 +88,52 @@ fn security_headers() -> middleware::DefaultHeaders {
         .add(("Referrer-Policy", "no-referrer"))
 }
 
-/// How often the CRL refresh looks for revocations of other instances and the nextUpdate.
-const CRL_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
+/// The listeners, bound first: the addresses they got (port 0: any) are the defaults of the
+/// public URL and of the certificates' revocation pointers.
+struct Listeners {
+    https: TcpListener,
+    https_addr: SocketAddr,
+    /// The plain-HTTP listener of the revocation data.
+    http: Option<Bound>,
+    /// The plain-HTTP listener of the Prometheus metrics.
+    metrics: Option<Bound>,
+}
+
+impl Listeners {
+    fn bind(config: &Config) -> anyhow::Result<Self> {
+        fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<Bound> {
+            let listener = TcpListener::bind(addr).with_context(|| format!("Failed to listen on {addr}{what}"))?;
+            let bound = listener.local_addr()?;
+            Ok((listener, bound))
+        }
+        let (https, https_addr) = bind(config.listen, "")?;
+        let http = config.http_listen.map(|a| bind(a, " (HTTP)")).transpose()?;
+        let metrics = config.metrics_listen.map(|a| bind(a, " (metrics)")).transpose()?;
+        Ok(Self { https, https_addr, http, metrics })
+    }
+}
+
+/// The ports the listeners got.
+#[derive(Debug, Clone, Copy)]
+struct Ports {
+    https: u16,
+    http: Option<u16>,
+    metrics: Option<u16>,
+}
+
+impl Listeners {
+    fn ports(&self) -> Ports {
+        Ports {
+            https: self.https_addr.port(),
+            http: self.http.as_ref().map(|l| l.1.port()),
+            metrics: self.metrics.as_ref().map(|l| l.1.port()),
+        }
+    }
+}
 
 /// A built server, bound and ready to run, with its background tasks started.
 pub struct Application {
-    port: u16,
-    http_port: Option<u16>,
-    metrics_port: Option<u16>,
+    ports: Ports,
     server: Server,
     state: web::Data<AppState>,
     tasks: Tasks,
@@ -82,191 +141,35 @@ pub struct Application {
 
 impl Application {
     /// Prepares everything and binds `config.listen` (port 0: any free port).
-    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
-        for key in &config.unknown_keys {
-            tracing::warn!(key = %key, file = %config.data_dir.join(crate::config::CONFIG_FILE).display(), "UNKNOWN CONFIGURATION KEY: ignored — check its spelling");
-        }
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        warn_of_unknown_keys(&config);
         let now = OffsetDateTime::now_utc();
-        // The listeners first: the addresses they got (port 0: any) are the defaults of the
-        // public URL and of the certificates' revocation pointers.
-        let listener =
-            TcpListener::bind(config.listen).with_context(|| format!("Failed to listen on {}", config.listen))?;
-        let local_addr = listener.local_addr()?;
-        config.bound_to(local_addr);
-        let (db, auth) = core_services(&config).await?;
-        let http_listener = match config.http_listen {
-            Some(addr) => Some(TcpListener::bind(addr).with_context(|| format!("Failed to listen on {addr} (HTTP)"))?),
-            None => None,
-        };
-        let http_addr = http_listener.as_ref().map(TcpListener::local_addr).transpose()?;
-        let base = config.revocation_base(http_addr);
-        let active = match &config.ca_token {
-            Some(token) => {
-                CertificateAuthority::load_or_create_in_token(&config.data_dir, config.ca_cert.as_deref(), token, now)?
-            }
-            None => {
-                let paths = config.ca_cert.as_deref().zip(config.ca_key.as_deref());
-                CertificateAuthority::load_or_create(&config.data_dir, paths, now)?
-            }
-        };
-        // The CAs a rollover retired still sign the CRL and OCSP of their certificates. The oldest
-        // keeps the paths without a key id (its certificates name them); the others have their own.
-        let active_id = active.key_id().to_owned();
-        let mut all = CertificateAuthority::load_retired(&config.data_dir, config.ca_token.as_ref())?;
-        all.push(active);
-        all.sort_by_key(CertificateAuthority::not_before);
-        let cas: Vec<Arc<CertificateAuthority>> = all
-            .into_iter()
-            .enumerate()
-            .map(|(i, ca)| {
-                let pointers = if i == 0 {
-                    RevocationPointers::under(&base)
-                } else {
-                    RevocationPointers::of_ca(&base, ca.key_id())
-                };
-                Arc::new(ca.with_pointers(pointers))
-            })
-            .collect();
-        let ca = cas.iter().find(|c| c.key_id() == active_id).cloned().context("the active CA")?;
-        if let Some(p) = ca.pointers() {
-            tracing::info!(crl = %p.crl, ocsp = %p.ocsp, cas = cas.len(), "revocation pointers of issued certificates");
-        }
-        crate::certificates::revocation::assign_unattributed(&db, cas[0].key_id()).await?;
-        let (cert_path, key_path) = match (&config.tls_cert, &config.tls_key) {
-            (Some(c), Some(k)) => (c.clone(), k.clone()),
-            _ => ca.ensure_server_certificate(&config.data_dir, now)?,
-        };
-        let subjects = cas.iter().map(|c| c.subject_der()).collect::<anyhow::Result<Vec<_>>>()?;
-        let tls_config = tls::server_config(&cert_path, &key_path, subjects)?;
-        let tokens = TokenKeys::load_or_create(&config.token_key_file)?;
-        if !config.dist_dir.join("index.html").exists() {
-            tracing::warn!(dist = %config.dist_dir.display(), "the SPA is not built: run `trunk build --release` (the API still works)");
-        }
-        let issuance = IssuanceService {
-            auth: auth.clone(),
-            ca: ca.clone(),
-            tokens,
-            key_type: config.cert_key_type,
-            p12: config.p12,
-            keys_generated: Arc::default(),
-        };
-        let throttle = crate::auth::throttle::Throttle::new(
-            config.password_attempts_per_minute,
-            crate::auth::throttle::DEFAULT_MAX_KEYS,
-        );
-        let cas = Arc::new(cas);
-        let revocations = Revocations::new(db.clone(), cas.clone());
-        let ocsp = OcspResponder::new(db::connect_readers(&config.database_url, &db).await?, &cas, now)?;
-        let lifecycle = Arc::default();
-        let state = AppState {
-            config: Arc::new(config.clone()),
-            db,
-            auth,
-            issuance,
-            ca,
-            cas,
-            revocations,
-            ocsp,
-            throttle,
-            lifecycle,
-        };
-        let mut tasks = Tasks::default();
-        // R2 for unknown IDs keeps a bounded table.
-        let pruning = crate::auth::unknown::prune_forever(state.db.clone(), std::time::Duration::from_secs(3600));
-        tasks.spawn("unknown-ID pruning", pruning);
-        // Mail (R2, R6): deliver the outbox, and queue the expiry reminders.
-        let mail = &state.config.mail;
-        tasks.spawn(
-            "mail delivery",
-            crate::mail::worker::Worker::new(state.db.clone(), mail)?.run_forever(mail.interval),
-        );
-        let scan = crate::mail::reminders::scan_forever(
-            state.db.clone(),
-            mail.reminder_days.clone(),
-            state.config.public_url.clone(),
-            mail.reminder_interval,
-        );
-        tasks.spawn("expiry reminder scan", scan);
-        // The CRL is signed after revocations, not inside them (certificates::revocation).
-        tasks.spawn("CRL refresh", state.revocations.clone().refresh_forever(CRL_REFRESH_INTERVAL));
-
-        let port = local_addr.port();
-        let acceptor = net::Acceptor::new(
-            Arc::new(tls_config),
-            config.trusted_proxies.clone(),
-            usize::try_from(config.max_connections_per_address).unwrap_or(usize::MAX),
-            net::HANDSHAKE_TIMEOUT,
-        );
-        let data = web::Data::new(state);
-        let state = data.clone();
-        // Signals are ours (Application::run_until_stopped): a SIGTERM drains first.
-        let mut builder = actix_server::Server::build().shutdown_timeout(10).disable_signals();
-        let shutdown = builder.graceful_shutdown_signal();
-        if let Some(listener) = http_listener {
-            builder = revocation_listener(builder, listener, data.clone())?;
-        }
-        let mut metrics_port = None;
-        if let Some(addr) = config.metrics_listen {
-            let listener = TcpListener::bind(addr).with_context(|| format!("Failed to listen on {addr} (metrics)"))?;
-            metrics_port = Some(listener.local_addr()?.port());
-            builder = metrics_listener(builder, listener, data.clone())?;
-        }
-        let server = builder
-            .listen("cjs-https", listener, move || {
-                let data = data.clone();
-                let app = App::new()
-                    .app_data(data)
-                    .app_data(web::JsonConfig::default().limit(16 * 1024).error_handler(json_error_handler))
-                    .app_data(web::QueryConfig::default().error_handler(query_error_handler))
-                    .wrap(security_headers())
-                    .wrap(middleware::from_fn(crate::request_context::middleware))
-                    .wrap(middleware::from_fn(net::body_deadline::middleware))
-                    .configure(api::configure);
-                let shutdown = shutdown.clone();
-                // HttpServer's settings (keep-alive 5 s, disconnect 1 s, half-closed reads allowed)
-                // with our request head timeout.
-                let http = HttpService::build()
-                    .keep_alive(KeepAlive::default())
-                    .client_request_timeout(net::REQUEST_HEAD_TIMEOUT)
-                    .client_disconnect_timeout(Duration::from_secs(1))
-                    .h1_allow_half_closed(true)
-                    .local_addr(local_addr)
-                    .on_connect_ext(crate::tls::peer::on_connect)
-                    .graceful_shutdown_signal(move || {
-                        let signal = shutdown.clone();
-                        async move { signal.notified().await }
-                    })
-                    .finish(map_config(app.into_factory().map_err(|e| e.error_response()), move |()| {
-                        // What HttpServer passes: HTTPS, host = the listening address (used only when a
-                        // request has no Host header). The constructor is public for actix-test.
-                        AppConfig::__priv_test_new(true, local_addr.to_string(), local_addr)
-                    }))
-                    .map_err(|e| tracing::debug!(error = %e, "HTTP connection ended with an error"));
-                let acceptor = acceptor.clone();
-                fn_service(move |tcp| {
-                    let acceptor = acceptor.clone();
-                    async move { acceptor.accept(tcp).await }
-                })
-                .and_then(http)
-            })
-            .context("Failed to start the HTTPS listener")?
-            .run();
-        tracing::info!(port, "listening (HTTPS)");
-        Ok(Self { port, http_port: http_addr.map(|a| a.port()), metrics_port, server, state, tasks })
+        let listeners = Listeners::bind(&config)?;
+        let public_url = config.public_url_at(listeners.https_addr);
+        let (db, auth) = core_services_at(&config, &public_url).await?;
+        let cas = load_cas(&config, &db, &listeners, now).await?;
+        let tls = Arc::new(tls::server_config(&server_identity(&config, &cas, now)?, cas.subjects_der()?)?);
+        warn_if_the_spa_is_missing(&config);
+        let state = web::Data::new(assemble(config, public_url, db, auth, cas, now).await?);
+        let tasks = background::start(&state)?;
+        let ports = listeners.ports();
+        let server = serve(listeners, tls, &state)?;
+        tracing::info!(port = ports.https, "listening (HTTPS)");
+        Ok(Self { ports, server, state, tasks })
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.ports.https
     }
 
     /// The port of the plain-HTTP revocation listener, when configured.
     pub fn http_port(&self) -> Option<u16> {
-        self.http_port
+        self.ports.http
     }
 
     /// The port of the metrics listener, when configured.
     pub fn metrics_port(&self) -> Option<u16> {
-        self.metrics_port
+        self.ports.metrics
     }
 
     /// Adds `task` to the background tasks watched by [`Application::run_until_stopped`].
@@ -314,6 +217,225 @@ impl Application {
     }
 }
 
+/// Keys of `cjs.toml` that no setting reads: loudly, since a misspelt key is a setting not made.
+fn warn_of_unknown_keys(config: &Config) {
+    for key in &config.unknown_keys {
+        tracing::warn!(key = %key, file = %config.data_dir.join(crate::config::CONFIG_FILE).display(), "UNKNOWN CONFIGURATION KEY: ignored — check its spelling");
+    }
+}
+
+/// The SPA is served from `dist_dir`; without it the API still works, and the log says why the
+/// pages do not.
+fn warn_if_the_spa_is_missing(config: &Config) {
+    if !config.dist_dir.join("index.html").exists() {
+        tracing::warn!(dist = %config.dist_dir.display(), "the SPA is not built: run `trunk build --release` (the API still works)");
+    }
+}
+
+/// The CAs, their revocation pointers under the base URL the listeners imply, and the rows that
+/// name no issuer given to the oldest.
+async fn load_cas(
+    config: &Config,
+    db: &DatabaseConnection,
+    listeners: &Listeners,
+    now: OffsetDateTime,
+) -> anyhow::Result<CaSet> {
+    let base = config.revocation_base(listeners.https_addr, listeners.http.as_ref().map(|l| l.1));
+    let cas = CaSet::load(&config.data_dir, &config.ca_key, &base, now)?;
+    if let Some(p) = cas.active().pointers() {
+        tracing::info!(crl = %p.crl, ocsp = %p.ocsp, cas = cas.len(), "revocation pointers of issued certificates");
+    }
+    crate::certificates::revocation::assign_unattributed(db, cas.oldest().key_id()).await?;
+    Ok(cas)
+}
+
+/// The server's TLS identity: the configured one, else the embedded default's certificate for
+/// 127.0.0.1 and ::1 in the data directory.
+fn server_identity(config: &Config, cas: &CaSet, now: OffsetDateTime) -> anyhow::Result<TlsIdentity> {
+    if let Some(identity) = &config.tls_identity {
+        return Ok(identity.clone());
+    }
+    let (cert, key) = cas.active().ensure_server_certificate(&config.data_dir, now)?;
+    Ok(TlsIdentity { cert, key })
+}
+
+/// The handlers' shared state: the services over `db`, signing with `cas`.
+async fn assemble(
+    config: Config,
+    public_url: String,
+    db: DatabaseConnection,
+    auth: Authenticator,
+    cas: CaSet,
+    now: OffsetDateTime,
+) -> anyhow::Result<AppState> {
+    let issuance = IssuanceService {
+        auth: auth.clone(),
+        ca: cas.active().clone(),
+        tokens: IssuanceTokenKey::load_or_create(&config.token_key_file)?,
+        key_type: config.cert_key_type,
+        p12: config.p12,
+        keys_generated: Arc::default(),
+    };
+    let throttle = Throttle::new(config.password_attempts_per_minute, crate::auth::throttle::DEFAULT_MAX_KEYS);
+    let revocations = Revocations::new(db.clone(), cas.clone());
+    let ocsp = OcspResponder::new(db::connect_readers(&config.database_url, &db).await?, &cas, now)?;
+    Ok(AppState {
+        config: Arc::new(config),
+        public_url,
+        db,
+        auth,
+        issuance,
+        cas,
+        revocations,
+        ocsp,
+        throttle,
+        lifecycle: Arc::default(),
+    })
+}
+
+/// The server over `listeners`: the HTTPS API and SPA, and the plain-HTTP revocation and metrics
+/// listeners when configured. Signals are ours ([`Application::run_until_stopped`]): a SIGTERM
+/// drains first.
+fn serve(listeners: Listeners, tls: Arc<rustls::ServerConfig>, state: &web::Data<AppState>) -> anyhow::Result<Server> {
+    let config = &state.config;
+    let acceptor = net::Acceptor::new(
+        tls,
+        config.trusted_proxies.clone(),
+        usize::try_from(config.max_connections_per_address).unwrap_or(usize::MAX),
+        net::HANDSHAKE_TIMEOUT,
+    );
+    let mut builder = actix_server::Server::build().shutdown_timeout(10).disable_signals();
+    let shutdown = builder.graceful_shutdown_signal();
+    // The plain-HTTP listeners: what each serves, and its app.
+    let plain: [(&str, &str, Option<Bound>, MakeApp); 2] = [
+        ("cjs-http", "revocation data only", listeners.http, revocation_app),
+        ("cjs-metrics", "metrics only", listeners.metrics, metrics_app),
+    ];
+    for (name, serves, bound, app) in plain {
+        let Some((listener, addr)) = bound else { continue };
+        let (data, shutdown) = (state.clone(), shutdown.clone());
+        builder = builder
+            .listen(name, listener, move || {
+                http_service(app(data.clone()), addr, false, shutdown.clone(), |_, _| {}).tcp()
+            })
+            .with_context(|| format!("Failed to start the HTTP listener ({serves}) on {addr}"))?;
+        tracing::info!(%addr, "listening (HTTP, {serves})");
+    }
+    let (data, addr) = (state.clone(), listeners.https_addr);
+    let server = builder
+        .listen("cjs-https", listeners.https, move || {
+            let http = http_service(https_app(data.clone()), addr, true, shutdown.clone(), tls::peer::on_connect)
+                .map_err(|e| tracing::debug!(error = %e, "HTTP connection ended with an error"));
+            let acceptor = acceptor.clone();
+            fn_service(move |tcp| {
+                let acceptor = acceptor.clone();
+                async move { acceptor.accept(tcp).await }
+            })
+            .and_then(http)
+        })
+        .context("Failed to start the HTTPS listener")?
+        .run();
+    Ok(server)
+}
+
+/// The HTTPS listener's app: the API and the SPA, with the revocation data beside them.
+fn https_app(data: web::Data<AppState>) -> AppFactory {
+    let app = App::new()
+        .app_data(data)
+        .app_data(web::JsonConfig::default().limit(16 * 1024).error_handler(json_error_handler))
+        .app_data(web::QueryConfig::default().error_handler(query_error_handler))
+        .wrap(security_headers())
+        .wrap(middleware::from_fn(api::access_log::middleware))
+        .wrap(middleware::from_fn(api::body_deadline::middleware))
+        .configure(api::configure);
+    boxed_app(app)
+}
+
+/// The plain-HTTP listener that serves the revocation data and nothing else (the API and the SPA
+/// answer 404 there): relying parties fetch revocation data over HTTP, as from AD CS or EJBCA,
+/// since checking it over HTTPS would need revocation data for that HTTPS first. The answers are
+/// signed, so HTTP hides nothing that matters.
+fn revocation_app(data: web::Data<AppState>) -> AppFactory {
+    let app = App::new()
+        .app_data(data)
+        .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+        .wrap(middleware::from_fn(api::access_log::middleware))
+        .configure(api::configure_revocation)
+        .default_service(web::to(api::spa::api_not_found));
+    boxed_app(app)
+}
+
+/// The plain-HTTP listener of the Prometheus metrics (`GET /metrics`, nothing else): on an
+/// address of its own, never the public one, as Keycloak's management port and step-ca's
+/// metrics address are.
+fn metrics_app(data: web::Data<AppState>) -> AppFactory {
+    let app = App::new()
+        .app_data(data)
+        .route("/metrics", web::get().to(api::health::metrics))
+        .default_service(web::to(api::spa::api_not_found));
+    boxed_app(app)
+}
+
+/// A listener and the address it got.
+type Bound = (TcpListener, SocketAddr);
+
+/// Makes a listener's app (once per worker).
+type MakeApp = fn(web::Data<AppState>) -> AppFactory;
+
+/// An `App` as the HTTP service takes it: its answers and errors as responses, its type erased
+/// so that every listener's app goes through the one [`http_service`].
+type AppFactory = BoxServiceFactory<AppConfig, Request, Response<BoxBody>, Response<BoxBody>, ()>;
+
+fn boxed_app<T, B>(app: App<T>) -> AppFactory
+where
+    T: ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: MessageBody + 'static,
+{
+    boxed::factory(
+        app.into_factory()
+            .map(|res: ServiceResponse<B>| Response::from(res.map_into_boxed_body()))
+            .map_err(|e| Response::from(e.error_response())),
+    )
+}
+
+/// The HTTP service of one listener: `app` with the settings actix-web's `HttpServer` uses
+/// (keep-alive 5 s, disconnect 1 s, half-closed reads allowed), our request head timeout, and
+/// the server's graceful shutdown. `secure` and `local_addr` are what `HttpServer` passes the app
+/// (the scheme, and the host of a request without a Host header); `on_connect` sees each
+/// connection before its first request.
+fn http_service<T: 'static>(
+    app: AppFactory,
+    local_addr: SocketAddr,
+    secure: bool,
+    shutdown: GracefulShutdownSignal,
+    on_connect: fn(&T, &mut Extensions),
+) -> HttpService<
+    T,
+    impl ServiceFactory<Request, Config = (), Response = Response<BoxBody>, Error = Response<BoxBody>, InitError = ()>,
+    BoxBody,
+> {
+    // The constructor is public for actix-test; it is what HttpServer builds.
+    let app = map_config(app, move |()| AppConfig::__priv_test_new(secure, local_addr.to_string(), local_addr));
+    HttpService::build()
+        .keep_alive(KeepAlive::default())
+        .client_request_timeout(net::REQUEST_HEAD_TIMEOUT)
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .h1_allow_half_closed(true)
+        .local_addr(local_addr)
+        .on_connect_ext(on_connect)
+        .graceful_shutdown_signal(move || {
+            let signal = shutdown.clone();
+            async move { signal.notified().await }
+        })
+        .finish(app)
+}
+
 /// The first SIGTERM or SIGINT: its name.
 async fn stop_signal() -> anyhow::Result<&'static str> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -323,72 +445,4 @@ async fn stop_signal() -> anyhow::Result<&'static str> {
         _ = term.recv() => "SIGTERM",
         _ = int.recv() => "SIGINT",
     })
-}
-
-/// Adds the plain-HTTP listener of the Prometheus metrics (`GET /metrics`, nothing else): on an
-/// address of its own, never the public one, as Keycloak's management port and step-ca's
-/// metrics address are.
-fn metrics_listener(
-    builder: actix_server::ServerBuilder,
-    listener: TcpListener,
-    data: web::Data<AppState>,
-) -> anyhow::Result<actix_server::ServerBuilder> {
-    let local_addr = listener.local_addr()?;
-    let builder = builder
-        .listen("cjs-metrics", listener, move || {
-            let app = App::new()
-                .app_data(data.clone())
-                .route("/metrics", web::get().to(api::health::metrics))
-                .default_service(web::to(api::spa::api_not_found));
-            HttpService::build()
-                .keep_alive(KeepAlive::default())
-                .client_request_timeout(net::REQUEST_HEAD_TIMEOUT)
-                .local_addr(local_addr)
-                .finish(map_config(app.into_factory().map_err(|e| e.error_response()), move |()| {
-                    AppConfig::__priv_test_new(false, local_addr.to_string(), local_addr)
-                }))
-                .tcp()
-        })
-        .with_context(|| format!("Failed to start the metrics listener on {local_addr}"))?;
-    tracing::info!(addr = %local_addr, "listening (HTTP, metrics only)");
-    Ok(builder)
-}
-
-/// Adds the plain-HTTP listener that serves the revocation data and nothing else (the API and the
-/// SPA answer 404 there): relying parties fetch revocation data over HTTP, as from AD CS or EJBCA,
-/// since checking it over HTTPS would need revocation data for that HTTPS first. The answers are
-/// signed, so HTTP hides nothing that matters.
-fn revocation_listener(
-    builder: actix_server::ServerBuilder,
-    listener: TcpListener,
-    data: web::Data<AppState>,
-) -> anyhow::Result<actix_server::ServerBuilder> {
-    let local_addr = listener.local_addr()?;
-    let shutdown = builder.graceful_shutdown_signal();
-    let builder = builder
-        .listen("cjs-http", listener, move || {
-            let app = App::new()
-                .app_data(data.clone())
-                .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
-                .wrap(middleware::from_fn(crate::request_context::middleware))
-                .configure(api::configure_revocation)
-                .default_service(web::to(api::spa::api_not_found));
-            let shutdown = shutdown.clone();
-            HttpService::build()
-                .keep_alive(KeepAlive::default())
-                .client_request_timeout(net::REQUEST_HEAD_TIMEOUT)
-                .client_disconnect_timeout(Duration::from_secs(1))
-                .local_addr(local_addr)
-                .graceful_shutdown_signal(move || {
-                    let signal = shutdown.clone();
-                    async move { signal.notified().await }
-                })
-                .finish(map_config(app.into_factory().map_err(|e| e.error_response()), move |()| {
-                    AppConfig::__priv_test_new(false, local_addr.to_string(), local_addr)
-                }))
-                .tcp()
-        })
-        .with_context(|| format!("Failed to start the HTTP listener on {local_addr}"))?;
-    tracing::info!(addr = %local_addr, "listening (HTTP, revocation data only)");
-    Ok(builder)
 }

@@ -1,10 +1,7 @@
 //! What every handler shares: the configuration, the database, the services and the throttle.
 //! Built once by `crate::startup::Application::build`.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
-};
+use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
@@ -12,42 +9,25 @@ use crate::{
     auth::{Authenticator, throttle::Throttle},
     certificates::{IssuanceService, ocsp::OcspResponder, revocation::Revocations},
     config::Config,
-    pki::CertificateAuthority,
+    lifecycle::Lifecycle,
+    pki::CaSet,
 };
 
 /// Shared state of the handlers.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    /// The URL users reach this service at, resolved once at start-up.
+    pub public_url: String,
     pub db: DatabaseConnection,
     pub auth: Authenticator,
     pub issuance: IssuanceService,
-    /// The CA that issues.
-    pub ca: Arc<CertificateAuthority>,
-    /// Every CA whose certificates are still honoured, oldest first (the issuing one among
-    /// them; several after a CA rollover).
-    pub cas: Arc<Vec<Arc<CertificateAuthority>>>,
+    /// Every CA whose certificates are still honoured, the issuing one among them.
+    pub cas: CaSet,
     /// Revocation and the CRL.
     pub revocations: Revocations,
     pub ocsp: OcspResponder,
     /// Per-address throttle of password attempts.
     pub throttle: Throttle,
     pub lifecycle: Arc<Lifecycle>,
-}
-
-/// Where the instance is in its life: serving, or draining for a shutdown (readiness answers
-/// 503 and connections close after their answer, while requests are still served).
-#[derive(Debug, Default)]
-pub struct Lifecycle {
-    draining: AtomicBool,
-}
-
-impl Lifecycle {
-    pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::Relaxed)
-    }
-
-    pub fn start_draining(&self) {
-        self.draining.store(true, Ordering::Relaxed);
-    }
 }

@@ -3,7 +3,7 @@
 //! scraping it sees the series. The counters are per process, so this binary is its own process
 //! and its checks run one after the other: no other test moves them meanwhile.
 
-#[path = "api/helpers.rs"]
+#[path = "api/helpers/mod.rs"]
 #[allow(dead_code, unused_macros, unused_imports)]
 mod helpers;
 
@@ -80,7 +80,7 @@ async fn the_counters_move_when_things_happen_and_promtool_accepts_them(db: &Tes
     // Wrong passwords until the ID locks (R2): failures, then the lock.
     let mut failures = 0;
     loop {
-        let (status, body) = app.authenticate("lock01", "Wrong999").await;
+        let (status, body) = app.browser().authenticate("lock01", "Wrong999").await;
         if body["code"] == "locked" {
             break;
         }
@@ -90,7 +90,7 @@ async fn the_counters_move_when_things_happen_and_promtool_accepts_them(db: &Tes
     // An issuance (two password attempts: authenticate, issue).
     let (identity, serial) = app.issued_identity("user01", "Secret123").await;
     // The throttle's burst (8 attempts a minute at 1/min) is spent: the next is refused.
-    let (status, _) = app.authenticate("user01", "Secret123").await;
+    let (status, _) = app.browser().authenticate("user01", "Secret123").await;
     assert_eq!(status, 429);
     // A revocation, and an OCSP answer about it.
     revocation::revoke(&app.db, &Actor::Cli, &serial, RevocationReason::KeyCompromise, time::OffsetDateTime::now_utc())

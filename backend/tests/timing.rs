@@ -3,7 +3,7 @@
 //! other test competes for the CPU while it measures.
 
 // Only part of the helpers (and not `each_database!`) serves this binary.
-#[path = "api/helpers.rs"]
+#[path = "api/helpers/mod.rs"]
 #[allow(dead_code, unused_macros, unused_imports)]
 mod helpers;
 
@@ -33,7 +33,7 @@ async fn unknown_id_and_wrong_password_take_the_same_time() {
         let app = &app;
         async move {
             let t = Instant::now();
-            assert_eq!(app.authenticate(&id, "Wrong1234").await.0, 401);
+            assert_eq!(app.browser().authenticate(&id, "Wrong1234").await.0, 401);
             t.elapsed().as_secs_f64() * 1000.0
         }
     };

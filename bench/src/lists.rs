@@ -2,7 +2,7 @@
 //! certificates, 5,000,000 audit entries and a few thousand mails (`--rows` certificates; the
 //! rest in proportion). Every list's first page and its 20th page (following `next` cursors) for
 //! the searches staff use, timed in process as the handlers call them (the list function of
-//! `backend::directory::lists` and the JSON of its page), once before `ANALYZE` and once after;
+//! `backend::read::lists` and the JSON of its page), once before `ANALYZE` and once after;
 //! beside each, the previous release's query for the same screen (`previous`). Then through the
 //! release server over HTTPS with a staff session: the first pages again, and the CSV export of
 //! every certificate, read to the end while the server's RSS is sampled every 100 ms.
@@ -21,8 +21,8 @@ use anyhow::Context;
 use backend::{
     auth::accounts,
     db::entities::{mail_outbox, user},
-    directory::lists::{self, UserScope},
     mail::reminders,
+    read::lists::{self, UserScope},
 };
 use common::api::{
     CertificateStatus, MailStatus, Role,

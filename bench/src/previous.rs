@@ -1,4 +1,4 @@
-//! The previous release's staff-list queries (245407d, `backend/src/directory/queries.rs`),
+//! The previous release's staff-list queries (245407d, `backend/src/directory/queries.rs`, now `read/`),
 //! replayed on the same data for the "previous release" column of the lists section: every
 //! company with every member for the company list, every user with an `IN` list of every user's
 //! key for the user list, the 500 newest certificates (a company search as an `IN` list of the
@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use backend::{
     db::entities::{audit_log, certificate, mail_outbox, organization, user},
-    directory::{lists, views},
+    read::{lists, views},
 };
 use common::api::{
     AuditEntry, CertificateStatus, CertificateSummary, MailEntry, MailStatus, OrganizationSummary, UserSummary,

@@ -10,8 +10,8 @@ use std::{
 use backend::{
     auth::accounts,
     db::entities::{certificate, organization, user},
-    directory::lists::certificates,
     mail::reminders,
+    read::lists::certificates,
 };
 use common::api::{CertificateStatus, Role, list::CertificateSearch as CertificateQuery};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
@@ -35,7 +35,7 @@ pub async fn seed(db: &DatabaseConnection, orgs: usize, users: usize, rows: usiz
     let org_rows: Vec<organization::ActiveModel> = (0..orgs)
         .map(|i| organization::ActiveModel {
             name: Set(format!("規模試験{i:04}株式会社")),
-            name_search: Set(backend::directory::search::normalize(&format!("規模試験{i:04}株式会社"))),
+            name_search: Set(backend::domain::names::normalize(&format!("規模試験{i:04}株式会社"))),
             certificate_limit: Set(1_000),
             created_at: Set(now),
             ..Default::default()

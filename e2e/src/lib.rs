@@ -583,6 +583,25 @@ pub mod steps {
         f.wait_download(move |n| n.starts_with(&prefix) && n.ends_with(".p12")).await
     }
 
+    /// A staff member (staff001, Secret123) gets a certificate in the wizard and logs in with it.
+    pub async fn staff_logs_in(f: &mut Fixture) -> anyhow::Result<()> {
+        f.admin(
+            &["create-staff", "--id", "staff001", "--email", "s@rokin.example.jp", "--password-stdin"],
+            Some("Init1234\n"),
+        )?;
+        let r = f
+            .api()?
+            .post(format!("{}/api/password/change", f.base))
+            .json(&serde_json::json!({"user_id": "staff001", "current_password": "Init1234", "new_password": "Secret123"}))
+            .send()
+            .await?;
+        anyhow::ensure!(r.status() == 200, "{}", r.text().await?);
+        let p12 = issue_in_wizard(f, "staff001", "Secret123").await?;
+        f.import_into_browser(&p12, "Secret123")?;
+        f.restart_browser().await?;
+        login(f, "staff001", "Secret123").await
+    }
+
     /// The login screen: ID + password; waits for home.
     pub async fn login(f: &Fixture, id: &str, password: &str) -> anyhow::Result<()> {
         f.goto("/login").await?;

@@ -32,7 +32,7 @@ async fn bank_staff_find_page_and_open_companies_and_users() -> anyhow::Result<(
             Some("Init1234\n"),
         )?;
     }
-    staff_logs_in(&mut f).await?;
+    steps::staff_logs_in(&mut f).await?;
 
     // Two rows a page: the page size is part of the address like the rest of the search.
     f.goto("/admin?tab=organizations&limit=2").await?;
@@ -229,25 +229,6 @@ async fn wait_user_rows(f: &Fixture, table: &str, expected: &[&str]) -> anyhow::
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// A staff member gets a certificate in the wizard and logs in with it.
-async fn staff_logs_in(f: &mut Fixture) -> anyhow::Result<()> {
-    f.admin(
-        &["create-staff", "--id", "staff001", "--email", "s@rokin.example.jp", "--password-stdin"],
-        Some("Init1234\n"),
-    )?;
-    let r = f
-        .api()?
-        .post(format!("{}/api/password/change", f.base))
-        .json(&json!({"user_id": "staff001", "current_password": "Init1234", "new_password": "Secret123"}))
-        .send()
-        .await?;
-    ensure!(r.status() == 200, "{}", r.text().await?);
-    let p12 = steps::issue_in_wizard(f, "staff001", "Secret123").await?;
-    f.import_into_browser(&p12, "Secret123")?;
-    f.restart_browser().await?;
-    steps::login(f, "staff001", "Secret123").await
 }
 
 /// The company names linked in the rows of `table`, once `done` holds for them.

@@ -13,8 +13,8 @@ use backend::{
         CertificateAuthority,
         issue::{KeyType, issue_client_certificate},
     },
+    read::presented::classify,
     startup::core_services,
-    tls::peer::classify,
 };
 use common::{Field, Password, UserId, api::CertificateClass};
 use libfuzzer_sys::fuzz_target;

@@ -17,8 +17,8 @@ use super::extract::StaffUser;
 use crate::{
     audit,
     auth::accounts::{self, Actor, NewAccount},
-    directory::{self, export, lists, views},
     error::ApiError,
+    read::{self, export, lists, views},
     state::AppState,
 };
 
@@ -28,7 +28,7 @@ pub(super) async fn unlock_as(state: &AppState, actor: &Actor, path: &str) -> Re
     let target = UserId::parse(path).map_err(|_| ApiError::NotFound)?;
     let now = OffsetDateTime::now_utc();
     let u = accounts::unlock(&state.db, actor, &target, now).await?;
-    Ok(HttpResponse::Ok().json(directory::user(&state.db, &u, now).await?))
+    Ok(HttpResponse::Ok().json(read::user(&state.db, &u, now).await?))
 }
 
 #[utoipa::path(
@@ -69,7 +69,7 @@ pub async fn organization(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id: i64 = path.parse().map_err(|_| ApiError::NotFound)?;
-    let detail = directory::organization_detail(&state.db, id, OffsetDateTime::now_utc()).await?;
+    let detail = read::organization_detail(&state.db, id, OffsetDateTime::now_utc()).await?;
     Ok(HttpResponse::Ok().json(detail.ok_or(ApiError::NotFound)?))
 }
 
@@ -150,7 +150,7 @@ pub async fn user(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = UserId::parse(&path).map_err(|_| ApiError::NotFound)?;
-    let detail = directory::user_detail(&state.db, id.as_str(), OffsetDateTime::now_utc()).await?;
+    let detail = read::user_detail(&state.db, id.as_str(), OffsetDateTime::now_utc()).await?;
     Ok(HttpResponse::Ok().json(detail.ok_or(ApiError::NotFound)?))
 }
 

@@ -22,8 +22,9 @@ use crate::{
     auth::{Purpose, accounts::Actor, sessions},
     db::entities::{certificate, user},
     error::ApiError,
+    read::presented::classify,
     state::AppState,
-    tls::peer::{classify, presented_leaf},
+    tls::peer::presented_leaf,
 };
 
 /// Refuses free text (search terms, names) with control characters: none belongs there, and
@@ -102,7 +103,7 @@ pub async fn same_origin(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let public_url = req.app_data::<web::Data<AppState>>().map(|s| s.config.public_url.clone()).unwrap_or_default();
+        let public_url = req.app_data::<web::Data<AppState>>().map(|s| s.public_url.clone()).unwrap_or_default();
         let host = req.connection_info().host().to_owned();
         if !same_origin_request(header("origin").as_deref(), header("sec-fetch-site").as_deref(), &host, &public_url) {
             tracing::warn!(origin = ?header("origin"), path = %req.path(), "refused a cross-site request");

@@ -1,6 +1,8 @@
 //! HTTP handlers: decode → authorise → call a service → respond. Routes live in [`configure`].
 
+pub mod access_log;
 pub mod admin;
+pub mod body_deadline;
 pub mod extract;
 pub mod health;
 pub mod issuance;

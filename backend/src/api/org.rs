@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 use super::extract::MasterUser;
 use crate::{
     auth::accounts::{self, NewAccount},
-    directory,
     error::ApiError,
+    read,
     state::AppState,
 };
 
@@ -36,7 +36,7 @@ pub async fn list(
     m: MasterUser,
     q: web::Query<common::api::list::UserSearch>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = directory::organization_users(&state.db, org_id(&m)?, &q, OffsetDateTime::now_utc()).await?;
+    let body = read::organization_users(&state.db, org_id(&m)?, &q, OffsetDateTime::now_utc()).await?;
     Ok(HttpResponse::Ok().json(body.ok_or(ApiError::NotFound)?))
 }
 

@@ -18,8 +18,9 @@ use crate::{
     certificates::ocsp::{Answer, Cacheable},
     error::ApiError,
     pki::profile::OCSP_PATH,
+    read::presented::classify,
     state::AppState,
-    tls::peer::{classify, presented_leaf},
+    tls::peer::presented_leaf,
 };
 
 #[utoipa::path(
@@ -34,10 +35,7 @@ use crate::{
 pub async fn ca_pem(state: web::Data<AppState>) -> HttpResponse {
     // Every CA whose certificates are honoured (two during a rollover), newest first: what
     // `ca.pem` in the data directory holds.
-    let mut pem = state.ca.cert_pem().to_owned();
-    for ca in state.cas.iter().rev().filter(|c| c.key_id() != state.ca.key_id()) {
-        pem.push_str(ca.cert_pem());
-    }
+    let pem = state.cas.pem_bundle();
     HttpResponse::Ok()
         .content_type("application/x-pem-file")
         .insert_header(("Content-Disposition", "inline; filename=\"cjs-ca.pem\""))
@@ -84,8 +82,7 @@ pub async fn crl(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
 /// `GET /pki/ca.crt`: the certificate in DER of the oldest CA (whose certificates name this
 /// path as their caIssuers).
 pub async fn ca_der(state: web::Data<AppState>) -> HttpResponse {
-    let oldest = state.cas.first().unwrap_or(&state.ca);
-    der_response(oldest.cert_der())
+    der_response(state.cas.oldest().cert_der())
 }
 
 fn der_response(der: &[u8]) -> HttpResponse {
@@ -97,7 +94,7 @@ fn der_response(der: &[u8]) -> HttpResponse {
 
 /// `GET /pki/{key id}/ca.crt`: a CA's certificate in DER (the caIssuers of a CA after the oldest).
 pub async fn ca_der_of(state: web::Data<AppState>, key_id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let ca = state.cas.iter().find(|c| c.key_id() == key_id.as_str()).ok_or(ApiError::NotFound)?;
+    let ca = state.cas.by_key_id(&key_id).ok_or(ApiError::NotFound)?;
     Ok(der_response(ca.cert_der()))
 }
 

@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 use super::extract::{PasswordAttempt, SessionUser};
 use crate::{
     auth::{login::login as log_in, sessions},
-    directory,
     error::ApiError,
+    read,
     state::AppState,
     tls::peer::presented_leaf,
 };
@@ -53,7 +53,7 @@ pub async fn login(
     let now = OffsetDateTime::now_utc();
     let credentials = (body.user_id.as_str(), body.password.as_str());
     let done = log_in(&state.auth, &state.config.sessions, presented_leaf(&req).as_deref(), credentials, now).await?;
-    let me = directory::me(&state.db, &done.user, &done.certificate, now).await?;
+    let me = read::me(&state.db, &done.user, &done.certificate, now).await?;
     Ok(HttpResponse::Ok().cookie(session_cookie(done.session_id, None)).json(me))
 }
 
@@ -85,5 +85,5 @@ pub async fn logout(state: web::Data<AppState>, s: SessionUser) -> Result<HttpRe
     )
 )]
 pub async fn current(state: web::Data<AppState>, s: SessionUser) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(directory::me(&state.db, &s.user, &s.certificate, OffsetDateTime::now_utc()).await?))
+    Ok(HttpResponse::Ok().json(read::me(&state.db, &s.user, &s.certificate, OffsetDateTime::now_utc()).await?))
 }

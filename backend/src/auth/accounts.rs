@@ -159,7 +159,7 @@ pub async fn create_organization(
     let txn = db.begin().await?;
     let org = organization::ActiveModel {
         name: Set(name.to_owned()),
-        name_search: Set(crate::directory::search::normalize(name)),
+        name_search: Set(crate::domain::names::normalize(name)),
         certificate_limit: Set(i32::try_from(certificate_limit).unwrap_or(i32::MAX)),
         created_at: Set(now),
         ..Default::default()
@@ -318,7 +318,7 @@ async fn notify_owner_of_change<C: sea_orm::ConnectionTrait>(
     url: &str,
     now: OffsetDateTime,
 ) -> Result<(), sea_orm::DbErr> {
-    let facts = templates::ChangeFacts::of(u, url, now);
+    let facts = templates::ChangeFacts::of(u, url, now, crate::request_context::client_address());
     let mut mails = vec![templates::password_changed(&facts, &u.email)];
     if let Some(new) = new_email.filter(|new| *new != u.email) {
         mails.extend(templates::email_changed(&facts, &u.email, new));

@@ -12,7 +12,7 @@ use crate::{
     audit::{self, Action},
     db::entities::{certificate, user},
     domain::session::SessionPolicy,
-    tls::peer::classify,
+    read::presented::classify,
 };
 
 /// A successful login.

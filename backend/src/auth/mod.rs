@@ -9,7 +9,7 @@ pub mod password;
 pub mod service;
 pub mod sessions;
 pub mod throttle;
-pub mod unknown;
+pub mod unknown_ids;
 
 pub use error::{AccountError, AuthError, LoginError};
 pub use service::Authenticator;

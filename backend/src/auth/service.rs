@@ -18,7 +18,7 @@ use super::{
     AuthError, Purpose,
     lock_store::{LockRow, MAX_RETRIES, audit_of, lock_state, record_refusal, store_state},
     password::Hasher,
-    sessions, unknown,
+    sessions, unknown_ids,
 };
 use crate::{
     audit::{self, Action},
@@ -76,8 +76,8 @@ impl Authenticator {
         for _ in 0..MAX_RETRIES {
             let found = user::Entity::find().filter(user::Column::UserId.eq(user_id.as_str())).one(&self.db).await?;
             let Some(u) = found else {
-                let checks = unknown::Checks { db: &self.db, policy: &self.policy, hasher: &self.hasher };
-                return Err(unknown::authenticate(checks, user_id, password, purpose, now).await?);
+                let checks = unknown_ids::Checks { db: &self.db, policy: &self.policy, hasher: &self.hasher };
+                return Err(unknown_ids::authenticate(checks, user_id, password, purpose, now).await?);
             };
             // The lock-state read an unknown ID costs, so that neither path is shorter (a locked
             // ID answers without password work: one statement would show).

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 
 use super::{
     CertificateError,
-    tokens::{Claims, TokenKeys},
+    tokens::{Claims, IssuanceTokenKey},
 };
 use crate::{
     audit::{self, Action},
@@ -33,7 +33,7 @@ use crate::{
     },
     pki::{
         CertificateAuthority,
-        issue::{KeyType, issue_client_certificate},
+        issue::{IssuedCertificate, KeyType, issue_client_certificate},
         p12::{P12Settings, build_p12},
     },
 };
@@ -43,7 +43,7 @@ use crate::{
 pub struct IssuanceService {
     pub auth: Authenticator,
     pub ca: Arc<CertificateAuthority>,
-    pub tokens: TokenKeys,
+    pub tokens: IssuanceTokenKey,
     pub key_type: KeyType,
     pub p12: P12Settings,
     /// Key pairs generated (and .p12 files packed) since start.
@@ -97,7 +97,7 @@ async fn check_company_limit<C: ConnectionTrait>(
     }
     let Some(org) = organization::Entity::find_by_id(org_id).one(db).await? else { return Ok(()) };
     let limit = u32::try_from(org.certificate_limit).unwrap_or(0);
-    let holders = crate::directory::users_with_certificates(db, org_id, now).await?;
+    let holders = crate::read::users_with_certificates(db, org_id, now).await?;
     if within_company_limit(holders, limit, renewal) {
         Ok(())
     } else {
@@ -143,7 +143,7 @@ async fn notify_owner<C: ConnectionTrait>(
     now: OffsetDateTime,
 ) -> Result<(), sea_orm::DbErr> {
     use crate::mail::{outbox, templates};
-    let facts = templates::ChangeFacts::of(u, url, now);
+    let facts = templates::ChangeFacts::of(u, url, now, crate::request_context::client_address());
     outbox::enqueue(txn, templates::certificate_issued(&facts, &u.email, serial, not_after), now).await?;
     Ok(())
 }
@@ -172,6 +172,31 @@ impl IssuanceService {
 
     /// ⑤ 発行: checks the token and the password again, issues, records, packs the .p12.
     pub async fn issue(&self, token: &str, password: &str, now: OffsetDateTime) -> Result<Issued, CertificateError> {
+        let (claims, u, password) = self.recheck(token, password, now).await?;
+        let org_name = organization_name(&self.auth.db, &u).await?;
+        // The single use is claimed (committed) before the expensive part: of parallel calls
+        // with one token, one goes on to make a key and a .p12, the others get 401 here. If the
+        // issue then fails, the token is spent and the user authenticates again (④).
+        claim_token(&self.auth.db, &claims, now).await?;
+        // Key, certificate and .p12 are all made before the certificate is committed: a failure
+        // here leaves no recorded certificate behind that the user never received.
+        let (issued, p12) = self.make(&u, org_name, &password, now).await?;
+        let renewal = self.record(&u, &issued, now).await?;
+        crate::metrics::metrics().certificate_issued(self.key_type.as_str(), renewal);
+        let serial = issued.serial.clone();
+        let not_after = issued.not_after;
+        drop(issued); // the private key is zeroed here; only the encrypted .p12 leaves
+        tracing::info!(user_id = %u.user_id, serial = %serial, "issued a client certificate");
+        Ok(Issued { p12, filename: p12_filename(&u.user_id, now), serial, not_after })
+    }
+
+    /// The token (valid, not used yet), the password of its user again (R2 counts it), and R3.
+    async fn recheck(
+        &self,
+        token: &str,
+        password: &str,
+        now: OffsetDateTime,
+    ) -> Result<(Claims, user::Model, Password), CertificateError> {
         let claims = self.tokens.verify(token, now).ok_or(CertificateError::InvalidToken)?;
         let db: &DatabaseConnection = &self.auth.db;
         if used_token::Entity::find_by_id(claims.jti.clone()).one(db).await?.is_some() {
@@ -184,48 +209,44 @@ impl IssuanceService {
             return Err(CertificateError::InvalidToken);
         }
         check_eligible(&held_certificates(db, u.id).await?, now)?;
-        let org_name = match u.org_id {
-            Some(id) => organization::Entity::find_by_id(id)
-                .one(db)
-                .await?
-                .map(|o| o.name)
-                .context("user's organization is missing")?,
-            None => "労働金庫".to_owned(),
-        };
-        // The single use is claimed (committed) before the expensive part: of parallel calls
-        // with one token, one goes on to make a key and a .p12, the others get 401 here. If the
-        // issue then fails, the token is spent and the user authenticates again (④).
-        claim_token(db, &claims, now).await?;
-        // Key, certificate and .p12 are all made before the certificate is committed: a failure
-        // here leaves no recorded certificate behind that the user never received.
+        Ok((claims, u, password))
+    }
+
+    /// The key pair, the certificate and the .p12 (encrypted with `password`), off the async
+    /// workers.
+    async fn make(
+        &self,
+        u: &user::Model,
+        org_name: String,
+        password: &Password,
+        now: OffsetDateTime,
+    ) -> Result<(IssuedCertificate, Vec<u8>), CertificateError> {
         let (ca, key_type, uid, settings) = (self.ca.clone(), self.key_type, u.user_id.clone(), self.p12);
         let secret = password.expose().to_owned();
         self.keys_generated.fetch_add(1, Ordering::Relaxed);
-        let (issued, p12) = tokio::task::spawn_blocking(move || {
+        let made = tokio::task::spawn_blocking(move || {
             let issued = issue_client_certificate(&ca, key_type, &uid, &org_name, now)?;
             let p12 = build_p12(&issued.key_pkcs8, &issued.cert_der, ca.cert_der(), &uid, &secret, settings)?;
             anyhow::Ok((issued, p12))
         })
         .await
         .context("issuing task failed")??;
+        Ok(made)
+    }
 
-        let txn = db.begin().await?;
-        // Serialises issuance per user (row lock on PostgreSQL, write lock on SQLite).
-        user::Entity::update_many()
-            .col_expr(user::Column::IssueSeq, Expr::col(user::Column::IssueSeq).add(1))
-            .filter(user::Column::Id.eq(u.id))
-            .exec(&txn)
-            .await?;
-        if let Some(org_id) = u.org_id {
-            // Serialises issuance per company, so the certificate limit holds under concurrency.
-            organization::Entity::update_many()
-                .col_expr(organization::Column::CertificateLimit, Expr::col(organization::Column::CertificateLimit))
-                .filter(organization::Column::Id.eq(org_id))
-                .exec(&txn)
-                .await?;
-        }
+    /// Records `issued` in one transaction: R3 and the company limit checked again under the
+    /// user's and the company's locks, the certificate row, its audit entry and the owner's
+    /// notice. Whether it was a renewal (R5).
+    async fn record(
+        &self,
+        u: &user::Model,
+        issued: &IssuedCertificate,
+        now: OffsetDateTime,
+    ) -> Result<bool, CertificateError> {
+        let txn = self.auth.db.begin().await?;
+        lock_user_and_company(&txn, u).await?;
         let renewal = check_eligible(&held_certificates(&txn, u.id).await?, now)?;
-        check_company_limit(&txn, &u, renewal, now).await?;
+        check_company_limit(&txn, u, renewal, now).await?;
         certificate::ActiveModel {
             serial: Set(issued.serial.clone()),
             user_pk: Set(u.id),
@@ -244,34 +265,55 @@ impl IssuanceService {
         }
         .insert(&txn)
         .await?;
-        audit::record(
-            &txn,
-            audit::Entry {
-                action: Action::CertificateIssued,
-                actor: None,
-                subject_user: Some(&u.user_id),
-                org_id: u.org_id,
-                detail: json!({
-                    "serial": issued.serial,
-                    "fingerprint_sha256": issued.fingerprint,
-                    "not_after": issued.not_after.unix_timestamp(),
-                    "key_type": self.key_type.as_str(),
-                    "renewal": renewal,
-                }),
-            },
-            now,
-        )
-        .await?;
-        notify_owner(&txn, &u, &issued.serial, issued.not_after, &self.auth.public_url, now).await?;
+        let detail = json!({
+            "serial": issued.serial,
+            "fingerprint_sha256": issued.fingerprint,
+            "not_after": issued.not_after.unix_timestamp(),
+            "key_type": self.key_type.as_str(),
+            "renewal": renewal,
+        });
+        let entry = audit::Entry {
+            action: Action::CertificateIssued,
+            actor: None,
+            subject_user: Some(&u.user_id),
+            org_id: u.org_id,
+            detail,
+        };
+        audit::record(&txn, entry, now).await?;
+        notify_owner(&txn, u, &issued.serial, issued.not_after, &self.auth.public_url, now).await?;
         txn.commit().await?;
-        crate::metrics::metrics().certificate_issued(self.key_type.as_str(), renewal);
-
-        let serial = issued.serial.clone();
-        let not_after = issued.not_after;
-        drop(issued); // the private key is zeroed here; only the encrypted .p12 leaves
-        tracing::info!(user_id = %u.user_id, serial = %serial, "issued a client certificate");
-        Ok(Issued { p12, filename: p12_filename(&u.user_id, now), serial, not_after })
+        Ok(renewal)
     }
+}
+
+/// The company name written into the certificate (O): the user's company, or 労働金庫 for staff.
+async fn organization_name(db: &DatabaseConnection, u: &user::Model) -> Result<String, CertificateError> {
+    Ok(match u.org_id {
+        Some(id) => organization::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|o| o.name)
+            .context("user's organization is missing")?,
+        None => "労働金庫".to_owned(),
+    })
+}
+
+/// Serialises issuance per user (row lock on PostgreSQL, write lock on SQLite) and per company,
+/// so that R3 and the certificate limit hold under concurrency.
+async fn lock_user_and_company<C: ConnectionTrait>(txn: &C, u: &user::Model) -> Result<(), sea_orm::DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::IssueSeq, Expr::col(user::Column::IssueSeq).add(1))
+        .filter(user::Column::Id.eq(u.id))
+        .exec(txn)
+        .await?;
+    if let Some(org_id) = u.org_id {
+        organization::Entity::update_many()
+            .col_expr(organization::Column::CertificateLimit, Expr::col(organization::Column::CertificateLimit))
+            .filter(organization::Column::Id.eq(org_id))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

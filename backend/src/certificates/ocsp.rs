@@ -44,7 +44,7 @@ use super::revocation;
 use crate::{
     db::entities::certificate,
     pki::{
-        CertificateAuthority,
+        CaSet, CertificateAuthority,
         ocsp::{self, IssuerIds, Refusal, Request, Signer, Status},
     },
 };
@@ -218,9 +218,9 @@ impl CaResponder {
 
 impl OcspResponder {
     /// A responder for `cas`, each with a fresh delegated signer, reading through `db`.
-    pub fn new(db: DatabaseConnection, cas: &[Arc<CertificateAuthority>], now: OffsetDateTime) -> anyhow::Result<Self> {
+    pub fn new(db: DatabaseConnection, cas: &CaSet, now: OffsetDateTime) -> anyhow::Result<Self> {
         let mut responders = Vec::new();
-        for ca in cas {
+        for ca in cas.iter() {
             let signer = Signer::issue(ca, now)?;
             tracing::info!(ca = %ca.key_id(), serial = %signer.serial, not_after = %signer.not_after, "issued the OCSP responder certificate");
             responders.push(CaResponder {

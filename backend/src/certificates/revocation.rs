@@ -34,7 +34,7 @@ use crate::{
     audit::{self, Action},
     auth::{accounts::Actor, sessions},
     db::entities::{certificate, crl, revocation_counter},
-    pki::{self, CertificateAuthority},
+    pki::{self, CaSet, CertificateAuthority},
 };
 
 /// How many signed CRLs are kept (the newest; older ones are deleted as a new one is stored).
@@ -188,7 +188,7 @@ async fn newest_if_current<C: ConnectionTrait>(
 #[derive(Debug, Clone)]
 pub struct Revocations {
     db: DatabaseConnection,
-    cas: Arc<Vec<Arc<CertificateAuthority>>>,
+    cas: CaSet,
     /// Held while this process signs a CRL.
     signing: Arc<Mutex<()>>,
     /// Woken after each revocation of this process.
@@ -196,7 +196,7 @@ pub struct Revocations {
 }
 
 impl Revocations {
-    pub fn new(db: DatabaseConnection, cas: Arc<Vec<Arc<CertificateAuthority>>>) -> Self {
+    pub fn new(db: DatabaseConnection, cas: CaSet) -> Self {
         Self { db, cas, signing: Arc::default(), revoked: Arc::default() }
     }
 
@@ -215,25 +215,19 @@ impl Revocations {
 
     /// The current CRL (DER) of the oldest CA (the one `/pki/crl` and `/api/crl` serve).
     pub async fn crl(&self, now: OffsetDateTime) -> Result<Vec<u8>, CertificateError> {
-        let oldest = self.cas.first().ok_or(CertificateError::NotFound)?.clone();
-        self.crl_for(&oldest, true, now).await
+        self.crl_for(&self.cas.oldest().clone(), now).await
     }
 
     /// The current CRL of the CA whose key id is `key_id`.
     pub async fn crl_of(&self, key_id: &str, now: OffsetDateTime) -> Result<Vec<u8>, CertificateError> {
-        let i = self.cas.iter().position(|c| c.key_id() == key_id).ok_or(CertificateError::NotFound)?;
-        let ca = self.cas[i].clone();
-        self.crl_for(&ca, i == 0, now).await
+        let ca = self.cas.by_key_id(key_id).ok_or(CertificateError::NotFound)?.clone();
+        self.crl_for(&ca, now).await
     }
 
     /// The current CRL of `ca`: the newest stored one while it lists every committed revocation
     /// and is more than a day from its nextUpdate, else a newly signed one.
-    async fn crl_for(
-        &self,
-        ca: &Arc<CertificateAuthority>,
-        unattributed: bool,
-        now: OffsetDateTime,
-    ) -> Result<Vec<u8>, CertificateError> {
+    async fn crl_for(&self, ca: &Arc<CertificateAuthority>, now: OffsetDateTime) -> Result<Vec<u8>, CertificateError> {
+        let unattributed = self.cas.owns_unattributed(ca);
         let revocations = committed_revocations(&self.db).await?;
         if let Some(der) = newest_if_current(&self.db, ca, unattributed, revocations, now).await? {
             return Ok(der);
@@ -267,8 +261,8 @@ impl Revocations {
                 () = self.revoked.notified() => {}
                 () = tokio::time::sleep(interval) => {}
             }
-            for (i, ca) in self.cas.iter().enumerate() {
-                if let Err(e) = self.crl_for(ca, i == 0, OffsetDateTime::now_utc()).await {
+            for ca in self.cas.iter() {
+                if let Err(e) = self.crl_for(ca, OffsetDateTime::now_utc()).await {
                     tracing::warn!(error = %e, ca = %ca.key_id(), "could not sign the CRL: the next request for it tries again");
                 }
             }

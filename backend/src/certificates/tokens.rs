@@ -27,20 +27,20 @@ pub struct Claims {
     pub aud: String,
 }
 
-/// Signs and verifies tokens.
+/// The HMAC key that signs and verifies issuance tokens (a file in the data directory).
 #[derive(Clone)]
-pub struct TokenKeys {
+pub struct IssuanceTokenKey {
     encoding: EncodingKey,
     decoding: DecodingKey,
 }
 
-impl std::fmt::Debug for TokenKeys {
+impl std::fmt::Debug for IssuanceTokenKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TokenKeys(<redacted>)")
+        f.write_str("IssuanceTokenKey(<redacted>)")
     }
 }
 
-impl TokenKeys {
+impl IssuanceTokenKey {
     /// Loads the secret from `path`, creating a random 32-byte one if the file does not exist.
     pub fn load_or_create(path: &Path) -> anyhow::Result<Self> {
         if !path.exists() {
@@ -89,9 +89,9 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
-    fn keys() -> (tempfile::TempDir, TokenKeys) {
+    fn keys() -> (tempfile::TempDir, IssuanceTokenKey) {
         let dir = tempfile::tempdir().unwrap();
-        let k = TokenKeys::load_or_create(&dir.path().join("token.key")).unwrap();
+        let k = IssuanceTokenKey::load_or_create(&dir.path().join("token.key")).unwrap();
         (dir, k)
     }
 
@@ -120,7 +120,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("token.key");
         let t0 = datetime!(2026-11-24 10:00 UTC);
-        let (token, _) = TokenKeys::load_or_create(&path).unwrap().issue("abc123", 1, t0).unwrap();
-        assert!(TokenKeys::load_or_create(&path).unwrap().verify(&token, t0).is_some());
+        let (token, _) = IssuanceTokenKey::load_or_create(&path).unwrap().issue("abc123", 1, t0).unwrap();
+        assert!(IssuanceTokenKey::load_or_create(&path).unwrap().verify(&token, t0).is_some());
     }
 }

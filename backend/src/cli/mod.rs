@@ -10,14 +10,18 @@ use common::{
     Field, Password, UserId,
     api::{MailStatus, Role},
 };
+use sea_orm::DatabaseConnection;
 use time::OffsetDateTime;
 
 use crate::{
-    auth::accounts::{self, Actor, NewAccount},
-    certificates::revocation,
+    auth::{
+        Authenticator,
+        accounts::{self, Actor, NewAccount},
+    },
+    certificates::{revocation, rollover},
     config::{Config, ConfigArgs},
-    directory,
     error::ApiError,
+    read,
     startup::{Application, core_services},
 };
 
@@ -168,22 +172,11 @@ pub fn print_openapi() {
     println!("{}", crate::api::openapi::document());
 }
 
+/// Runs one `cjs admin` command: each is a function over the services.
 async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
     if let Admin::Restore { from } = &admin {
         // Before anything creates the data directory or a database in it.
-        let done = crate::backup::restore(from, &config.data_dir)?;
-        println!(
-            "復元しました: {} ファイル、{} バイト → {}{}",
-            done.files,
-            done.bytes,
-            config.data_dir.display(),
-            if done.database_included {
-                ""
-            } else {
-                "（データベースは含まれていません: pg_restore で戻してください）"
-            }
-        );
-        return Ok(());
+        return restore(&config, from);
     }
     if matches!(admin, Admin::Backup { .. }) && !config.data_dir.join("ca.pem").exists() {
         // A mistyped --data-dir would otherwise be created, with an empty database, and backed up.
@@ -196,154 +189,175 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
     let now = OffsetDateTime::now_utc();
     match admin {
         Admin::CreateOrg { name, master_id, email, password_stdin } => {
-            let master_id = parse_id(&master_id)?;
-            let given = if password_stdin { Some(read_password_stdin()?) } else { None };
-            let (org, password) = accounts::create_organization(
-                &db,
-                &auth.hasher,
-                &name,
-                config.certificate_limit,
-                NewAccount { user_id: &master_id, email: &email, password: given.clone() },
-                &Actor::Cli,
-                now,
-            )
-            .await
-            .map_err(refused)?;
-            println!("会社を登録しました: {} (id {})", org.name, org.id);
-            println!("マスターユーザーID: {master_id}");
-            if given.is_none() {
-                println!("初期パスワード（一度だけ表示します）: {}", password.expose());
-            }
+            create_org(&config, &auth, &name, &master_id, &email, password_stdin, now).await
         }
-        Admin::CreateStaff { id, email, password_stdin } => {
-            let id = parse_id(&id)?;
-            let given = if password_stdin { Some(read_password_stdin()?) } else { None };
-            let (u, password) = accounts::create_user(
-                &db,
-                &auth.hasher,
-                NewAccount { user_id: &id, email: &email, password: given.clone() },
-                Role::Staff,
-                None,
-                &Actor::Cli,
-                now,
-            )
-            .await
-            .map_err(refused)?;
-            println!("労金スタッフを登録しました: {}", u.user_id);
-            if given.is_none() {
-                println!("初期パスワード（一度だけ表示します）: {}", password.expose());
-            }
-        }
+        Admin::CreateStaff { id, email, password_stdin } => create_staff(&auth, &id, &email, password_stdin, now).await,
         Admin::Unlock { user_id } => {
-            let id = parse_id(&user_id)?;
-            let u = accounts::unlock(&db, &Actor::Cli, &id, now).await.map_err(refused)?;
+            let u = accounts::unlock(&db, &Actor::Cli, &parse_id(&user_id)?, now).await.map_err(refused)?;
             println!("ロック・閉塞を解除しました: {}", u.user_id);
+            Ok(())
         }
         Admin::Ca(CaCommand::Rollover { current_key_label }) => {
-            anyhow::ensure!(
-                config.ca_cert.is_none(),
-                "ca_cert/ca_key name CA files outside the data directory: roll them over by hand (README, CA rollover)"
-            );
-            let (old, new) = crate::pki::CertificateAuthority::rollover(
-                &config.data_dir,
-                config.ca_token.as_ref(),
-                current_key_label.as_deref(),
-                now,
-            )?;
-            crate::audit::record(
-                &db,
-                crate::audit::Entry {
-                    action: crate::audit::Action::CaRollover,
-                    actor: Some("cli"),
-                    subject_user: None,
-                    org_id: None,
-                    detail: serde_json::json!({"retired": old, "new": new, "key_in_token": config.ca_token.is_some()}),
-                },
-                now,
-            )
-            .await?;
-            println!("認証局を切り替えました: 旧 {old} → 新 {new}");
-            println!("各インスタンスを順に再起動してください（再起動までは旧認証局で発行します）。");
-        }
-        Admin::Revoke { user_id, reason } => {
-            let id = parse_id(&user_id)?;
-            let reason = common::api::RevocationReason::parse(&reason)
-                .with_context(|| format!("unknown reason {reason}: use one of superseded, affiliation_changed, cessation_of_operation, key_compromise, privilege_withdrawn, unspecified"))?;
-            let active = directory::active_certificates_of(&db, id.as_str(), now).await.map_err(refused)?;
-            anyhow::ensure!(!active.is_empty(), "{id} に有効な電子証明書はありません");
-            for c in active {
-                revocation::revoke(&db, &Actor::Cli, &c.serial, reason, now).await.map_err(refused)?;
-                println!("失効しました: {} serial {}", id, c.serial);
-            }
-        }
-        Admin::Mail { status } => {
-            let search = common::api::list::MailSearch {
-                status: status.map(|s| s.as_str().to_owned()),
-                limit: Some(common::api::list::PAGE_SIZE_MAX),
-                ..Default::default()
-            };
-            let mails = directory::lists::mail(&db, &search).await.map_err(refused)?.items;
-            println!(
-                "{:>8}  {:<16}  {:<7}  {:>4}  {:<32}  件名 / 最後のエラー",
-                "id", "作成（日本時間）", "状態", "試行", "宛先"
-            );
-            for m in &mails {
-                println!(
-                    "{:>8}  {:<16}  {:<7}  {:>4}  {:<32}  {}",
-                    m.id,
-                    common::jst::format_datetime(m.created_at),
-                    m.status.as_str(),
-                    m.attempts,
-                    m.to,
-                    m.subject
-                );
-                if let Some(e) = &m.last_error {
-                    let retry =
-                        m.next_attempt_at.filter(|_| m.status == MailStatus::Pending).map(common::jst::format_datetime);
-                    println!(
-                        "{:>8}  エラー: {e}{}",
-                        "",
-                        retry.map(|r| format!("（次の再送 {r}）")).unwrap_or_default()
-                    );
-                }
-            }
-            println!("{} 件", mails.len());
-        }
-        Admin::Audit { user_id, limit } => print_audit(&db, user_id, limit).await?,
-        Admin::Backup { to, without_database } => {
             let done =
-                crate::backup::backup(&config.data_dir, &config.database_url, &db, &to, without_database, now).await?;
-            println!(
-                "バックアップしました: {} ファイル、{} バイト → {}{}",
-                done.files,
-                done.bytes,
-                to.display(),
-                if done.database_included {
-                    ""
-                } else {
-                    "（データベースは含まれていません: pg_dump で別に取ってください）"
-                }
-            );
+                rollover::rollover(&db, &config.data_dir, &config.ca_key, current_key_label.as_deref(), now).await?;
+            println!("認証局を切り替えました: 旧 {} → 新 {}", done.retired, done.new);
+            println!("各インスタンスを順に再起動してください（再起動までは旧認証局で発行します）。");
+            Ok(())
         }
+        Admin::Revoke { user_id, reason } => revoke(&db, &user_id, &reason, now).await,
+        Admin::Mail { status } => print_mail(&db, status).await,
+        Admin::Audit { user_id, limit } => print_audit(&db, user_id, limit).await,
+        Admin::Backup { to, without_database } => backup(&config, &db, &to, without_database, now).await,
         Admin::Restore { .. } => unreachable!("handled before the database is opened"),
         Admin::Reminders => {
-            let r = crate::mail::reminders::scan(&db, &config.mail.reminder_days, &config.public_url, now, now)
-                .await
-                .map_err(refused)?;
+            let url = config.public_url_at(config.listen);
+            let r =
+                crate::mail::reminders::scan(&db, &config.mail.reminder_days, &url, now, now).await.map_err(refused)?;
             println!(
                 "有効期限のお知らせ: {} 件の証明書を確認し、{} 件のメールを送信待ちにしました",
                 r.examined, r.queued
             );
+            Ok(())
         }
+    }
+}
+
+/// `cjs admin restore`.
+fn restore(config: &Config, from: &std::path::Path) -> anyhow::Result<()> {
+    let done = crate::backup::restore(from, &config.data_dir)?;
+    print_summary("復元しました", &done, &config.data_dir, "pg_restore で戻してください");
+    Ok(())
+}
+
+/// `cjs admin backup`.
+async fn backup(
+    config: &Config,
+    db: &DatabaseConnection,
+    to: &std::path::Path,
+    without_database: bool,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let done = crate::backup::backup(&config.data_dir, &config.database_url, db, to, without_database, now).await?;
+    print_summary("バックアップしました", &done, to, "pg_dump で別に取ってください");
+    Ok(())
+}
+
+/// What a backup or a restore did: files, bytes, where; and what to do about a database it did
+/// not hold (`without_db`).
+fn print_summary(done_what: &str, done: &crate::backup::Summary, at: &std::path::Path, without_db: &str) {
+    let note = if done.database_included {
+        String::new()
+    } else {
+        format!("（データベースは含まれていません: {without_db}）")
+    };
+    println!("{done_what}: {} ファイル、{} バイト → {}{note}", done.files, done.bytes, at.display());
+}
+
+/// The password of a new account: from standard input with `--password-stdin`, else `None` (the
+/// service generates a one-time one, which [`print_generated`] shows).
+fn given_password(password_stdin: bool) -> anyhow::Result<Option<Password>> {
+    password_stdin.then(read_password_stdin).transpose()
+}
+
+/// Shows a generated initial password, once (none when the operator gave it).
+fn print_generated(given: Option<&Password>, password: &Password) {
+    if given.is_none() {
+        println!("初期パスワード（一度だけ表示します）: {}", password.expose());
+    }
+}
+
+/// `cjs admin create-org`.
+async fn create_org(
+    config: &Config,
+    auth: &Authenticator,
+    name: &str,
+    master_id: &str,
+    email: &str,
+    password_stdin: bool,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let master_id = parse_id(master_id)?;
+    let given = given_password(password_stdin)?;
+    let account = NewAccount { user_id: &master_id, email, password: given.clone() };
+    let limit = config.certificate_limit;
+    let (org, password) = accounts::create_organization(&auth.db, &auth.hasher, name, limit, account, &Actor::Cli, now)
+        .await
+        .map_err(refused)?;
+    println!("会社を登録しました: {} (id {})", org.name, org.id);
+    println!("マスターユーザーID: {master_id}");
+    print_generated(given.as_ref(), &password);
+    Ok(())
+}
+
+/// `cjs admin create-staff`.
+async fn create_staff(
+    auth: &Authenticator,
+    id: &str,
+    email: &str,
+    password_stdin: bool,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let id = parse_id(id)?;
+    let given = given_password(password_stdin)?;
+    let account = NewAccount { user_id: &id, email, password: given.clone() };
+    let (u, password) = accounts::create_user(&auth.db, &auth.hasher, account, Role::Staff, None, &Actor::Cli, now)
+        .await
+        .map_err(refused)?;
+    println!("労金スタッフを登録しました: {}", u.user_id);
+    print_generated(given.as_ref(), &password);
+    Ok(())
+}
+
+/// `cjs admin revoke`: every active certificate of the user.
+async fn revoke(db: &DatabaseConnection, user_id: &str, reason: &str, now: OffsetDateTime) -> anyhow::Result<()> {
+    let id = parse_id(user_id)?;
+    let reason = common::api::RevocationReason::parse(reason)
+        .with_context(|| format!("unknown reason {reason}: use one of superseded, affiliation_changed, cessation_of_operation, key_compromise, privilege_withdrawn, unspecified"))?;
+    let active = read::active_certificates_of(db, id.as_str(), now).await.map_err(refused)?;
+    anyhow::ensure!(!active.is_empty(), "{id} に有効な電子証明書はありません");
+    for c in active {
+        revocation::revoke(db, &Actor::Cli, &c.serial, reason, now).await.map_err(refused)?;
+        println!("失効しました: {} serial {}", id, c.serial);
     }
     Ok(())
 }
 
+/// `cjs admin mail`: the outbox, newest first.
+async fn print_mail(db: &DatabaseConnection, status: Option<MailStatus>) -> anyhow::Result<()> {
+    let search = common::api::list::MailSearch {
+        status: status.map(|s| s.as_str().to_owned()),
+        limit: Some(common::api::list::PAGE_SIZE_MAX),
+        ..Default::default()
+    };
+    let mails = read::lists::mail(db, &search).await.map_err(refused)?.items;
+    println!(
+        "{:>8}  {:<16}  {:<7}  {:>4}  {:<32}  件名 / 最後のエラー",
+        "id", "作成（日本時間）", "状態", "試行", "宛先"
+    );
+    for m in &mails {
+        println!(
+            "{:>8}  {:<16}  {:<7}  {:>4}  {:<32}  {}",
+            m.id,
+            common::jst::format_datetime(m.created_at),
+            m.status.as_str(),
+            m.attempts,
+            m.to,
+            m.subject
+        );
+        if let Some(e) = &m.last_error {
+            let retry = m.next_attempt_at.filter(|_| m.status == MailStatus::Pending).map(common::jst::format_datetime);
+            println!("{:>8}  エラー: {e}{}", "", retry.map(|r| format!("（次の再送 {r}）")).unwrap_or_default());
+        }
+    }
+    println!("{} 件", mails.len());
+    Ok(())
+}
+
 /// `cjs admin audit`: the same query as the /admin screen (`GET /api/admin/audit`).
-async fn print_audit(db: &sea_orm::DatabaseConnection, user_id: Option<String>, limit: u64) -> anyhow::Result<()> {
+async fn print_audit(db: &DatabaseConnection, user_id: Option<String>, limit: u64) -> anyhow::Result<()> {
     let user_id = user_id.map(|id| parse_id(&id)).transpose()?.map(|id| id.to_string());
     let search = common::api::list::AuditSearch { user_id, ..Default::default() };
-    let entries = directory::lists::audit_latest(db, &search, limit).await.map_err(refused)?;
+    let entries = read::lists::audit_latest(db, &search, limit).await.map_err(refused)?;
     println!(
         "{:<16}  {:<22}  {:<12}  {:<12}  {:<39}  {:<16}  詳細",
         "日時（日本時間）", "操作", "実行者", "対象", "接続元", "要求ID"

@@ -9,7 +9,7 @@ pub mod organization {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub name: String,
-        /// `name` as searched: NFKC, lower case (`directory::search::normalize`).
+        /// `name` as searched: NFKC, lower case (`domain::names::normalize`).
         pub name_search: String,
         pub certificate_limit: i32,
         pub created_at: TimeDateTimeWithTimeZone,

@@ -1,6 +1,7 @@
 //! The database: connection (SQLite embedded default or PostgreSQL), migrations and entities.
 
 pub mod entities;
+pub mod fault;
 pub mod migration;
 
 use std::time::Duration;

@@ -4,6 +4,7 @@
 pub mod certificate;
 pub mod eligibility;
 pub mod lockout;
+pub mod names;
 pub mod reminders;
 pub mod session;
 pub mod validity;

@@ -3,5 +3,6 @@
 
 pub mod outbox;
 pub mod reminders;
+pub mod settings;
 pub mod templates;
 pub mod worker;

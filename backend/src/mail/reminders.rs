@@ -9,7 +9,10 @@ use common::api::{CertificateStatus, Role};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::OffsetDateTime;
 
-use super::{outbox, templates};
+use super::{
+    outbox::{self, Mail},
+    templates,
+};
 use crate::{
     db::entities::{certificate, user},
     domain::reminders::{CertificateFacts, Notice, notice_due, scan_window},
@@ -46,81 +49,102 @@ pub async fn scan(
     // the not_after index instead of re-reading and re-sorting the whole window.
     let mut cursor: Option<(OffsetDateTime, i64)> = None;
     loop {
-        // Only the not_after range in SQL, so the planner walks the not_after index (a status
-        // equality tempts SQLite into the status index and a sort of every row); revoked
-        // certificates are skipped by notice_due.
-        let mut query = certificate::Entity::find().filter(certificate::Column::NotAfter.between(from, to));
-        if let Some((na, id)) = cursor {
-            query =
-                query.filter(Condition::any().add(certificate::Column::NotAfter.gt(na)).add(
-                    Condition::all().add(certificate::Column::NotAfter.eq(na)).add(certificate::Column::Id.gt(id)),
-                ));
-        }
-        let chunk = query
-            .order_by_asc(certificate::Column::NotAfter)
-            .order_by_asc(certificate::Column::Id)
-            .limit(CHUNK)
-            .all(db)
-            .await?;
+        let chunk = next_chunk(db, (from, to), cursor).await?;
         let Some(last) = chunk.last() else { break };
         cursor = Some((last.not_after, last.id));
         report.examined += chunk.len();
-        let user_pks: Vec<i64> = chunk.iter().map(|c| c.user_pk).collect();
-        // The latest unrevoked expiry each of these users holds: a later one means this
-        // certificate was renewed. Read through the (user_pk, not_after) index and folded here: a
-        // status equality in SQL would again tempt SQLite into the status index.
-        let mut latest: HashMap<i64, OffsetDateTime> = HashMap::new();
-        let held: Vec<(i64, OffsetDateTime, CertificateStatus)> = certificate::Entity::find()
-            .select_only()
-            .column(certificate::Column::UserPk)
-            .column(certificate::Column::NotAfter)
-            .column(certificate::Column::Status)
-            .filter(certificate::Column::UserPk.is_in(user_pks.clone()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (user_pk, not_after, status) in held {
-            if status == CertificateStatus::Active {
-                let entry = latest.entry(user_pk).or_insert(not_after);
-                *entry = (*entry).max(not_after);
-            }
-        }
-        let users: HashMap<i64, user::Model> = user::Entity::find()
-            .filter(user::Column::Id.is_in(user_pks))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u))
-            .collect();
-
-        let mut mails = Vec::new();
-        for cert in &chunk {
-            let Some(owner) = users.get(&cert.user_pk) else { continue };
-            let facts = CertificateFacts {
-                not_after: cert.not_after,
-                revoked: cert.status != CertificateStatus::Active,
-                superseded: latest.get(&cert.user_pk).is_some_and(|&l| l > cert.not_after),
-            };
-            let Some(notice) = notice_due(facts, reminder_days, now) else { continue };
-            let about = templates::ReminderFacts {
-                certificate_id: cert.id,
-                serial: &cert.serial,
-                user_id: &owner.user_id,
-                to: &owner.email,
-                not_after: cert.not_after,
-                master_or_staff: owner.role != Role::General,
-                url: public_url,
-            };
-            let mail = match notice {
-                Notice::Reminder { days } => templates::expiry_reminder(&about, days),
-                Notice::Expired => templates::expired(&about),
-            };
-            mails.push(mail);
-        }
+        let mails = notices_of(db, &chunk, reminder_days, public_url, now).await?;
         // One statement per chunk; notices queued before are skipped by their dedupe key.
         report.queued += usize::try_from(outbox::enqueue_many(db, mails, queued_at).await?).unwrap_or(usize::MAX);
     }
     Ok(report)
+}
+
+/// The next [`CHUNK`] certificates expiring within `window`, after `cursor` in (not_after, id)
+/// order.
+async fn next_chunk(
+    db: &DatabaseConnection,
+    (from, to): (OffsetDateTime, OffsetDateTime),
+    cursor: Option<(OffsetDateTime, i64)>,
+) -> Result<Vec<certificate::Model>, DbErr> {
+    // Only the not_after range in SQL, so the planner walks the not_after index (a status
+    // equality tempts SQLite into the status index and a sort of every row); revoked
+    // certificates are skipped by notice_due.
+    let mut query = certificate::Entity::find().filter(certificate::Column::NotAfter.between(from, to));
+    if let Some((na, id)) = cursor {
+        query = query.filter(
+            Condition::any()
+                .add(certificate::Column::NotAfter.gt(na))
+                .add(Condition::all().add(certificate::Column::NotAfter.eq(na)).add(certificate::Column::Id.gt(id))),
+        );
+    }
+    query.order_by_asc(certificate::Column::NotAfter).order_by_asc(certificate::Column::Id).limit(CHUNK).all(db).await
+}
+
+/// The latest unrevoked expiry each of `user_pks` holds: a later one than a certificate's means
+/// it was renewed. Read through the (user_pk, not_after) index and folded here: a status equality
+/// in SQL would again tempt SQLite into the status index.
+async fn latest_held(db: &DatabaseConnection, user_pks: &[i64]) -> Result<HashMap<i64, OffsetDateTime>, DbErr> {
+    let held: Vec<(i64, OffsetDateTime, CertificateStatus)> = certificate::Entity::find()
+        .select_only()
+        .column(certificate::Column::UserPk)
+        .column(certificate::Column::NotAfter)
+        .column(certificate::Column::Status)
+        .filter(certificate::Column::UserPk.is_in(user_pks.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut latest: HashMap<i64, OffsetDateTime> = HashMap::new();
+    for (user_pk, not_after, status) in held {
+        if status == CertificateStatus::Active {
+            let entry = latest.entry(user_pk).or_insert(not_after);
+            *entry = (*entry).max(not_after);
+        }
+    }
+    Ok(latest)
+}
+
+/// The notices due at `now` for the certificates of `chunk`, to their owners.
+async fn notices_of(
+    db: &DatabaseConnection,
+    chunk: &[certificate::Model],
+    reminder_days: &[u32],
+    public_url: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<Mail>, DbErr> {
+    let user_pks: Vec<i64> = chunk.iter().map(|c| c.user_pk).collect();
+    let latest = latest_held(db, &user_pks).await?;
+    let users: HashMap<i64, user::Model> = user::Entity::find()
+        .filter(user::Column::Id.is_in(user_pks))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let mut mails = Vec::new();
+    for cert in chunk {
+        let Some(owner) = users.get(&cert.user_pk) else { continue };
+        let facts = CertificateFacts {
+            not_after: cert.not_after,
+            revoked: cert.status != CertificateStatus::Active,
+            superseded: latest.get(&cert.user_pk).is_some_and(|&l| l > cert.not_after),
+        };
+        let Some(notice) = notice_due(facts, reminder_days, now) else { continue };
+        let about = templates::ReminderFacts {
+            certificate_id: cert.id,
+            serial: &cert.serial,
+            user_id: &owner.user_id,
+            to: &owner.email,
+            not_after: cert.not_after,
+            master_or_staff: owner.role != Role::General,
+            url: public_url,
+        };
+        mails.push(match notice {
+            Notice::Reminder { days } => templates::expiry_reminder(&about, days),
+            Notice::Expired => templates::expired(&about),
+        });
+    }
+    Ok(mails)
 }
 
 /// Runs [`scan`] [`FIRST_SCAN_DELAY`] after start-up and then every `interval`, for the life of

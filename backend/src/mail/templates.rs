@@ -131,19 +131,24 @@ pub struct ChangeFacts<'a> {
     pub user_pk: i64,
     pub user_id: &'a str,
     pub at: OffsetDateTime,
-    /// The client address of the request ([`crate::request_context::client_address`]).
+    /// Where the change came from: the client address of the request, if any.
     pub address: Option<IpAddr>,
     pub url: &'a str,
 }
 
 impl<'a> ChangeFacts<'a> {
-    /// The facts of a change to `u` at `now`, from the request being served.
-    pub fn of(u: &'a crate::db::entities::user::Model, url: &'a str, now: OffsetDateTime) -> Self {
-        Self { user_pk: u.id, user_id: &u.user_id, at: now, address: crate::request_context::client_address(), url }
+    /// The facts of a change to `u` at `now`, made from `address`.
+    pub fn of(
+        u: &'a crate::db::entities::user::Model,
+        url: &'a str,
+        now: OffsetDateTime,
+        address: Option<IpAddr>,
+    ) -> Self {
+        Self { user_pk: u.id, user_id: &u.user_id, at: now, address, url }
     }
 }
 
-/// Issue 13: a certificate was issued for the owner's ID (to the address on record).
+/// Change notice (beside R6): a certificate was issued for the owner's ID (to the address on record).
 pub fn certificate_issued(f: &ChangeFacts<'_>, to: &str, serial: &str, not_after: OffsetDateTime) -> Mail {
     Mail {
         dedupe_key: format!("issued:{serial}"),
@@ -168,7 +173,7 @@ pub fn certificate_issued(f: &ChangeFacts<'_>, to: &str, serial: &str, not_after
     }
 }
 
-/// Issue 13: the owner's password was changed (to the address on record before the change).
+/// Change notice (beside R6): the owner's password was changed (to the address on record before the change).
 pub fn password_changed(f: &ChangeFacts<'_>, to: &str) -> Mail {
     Mail {
         dedupe_key: format!("password:{}:{}", f.user_pk, f.at.unix_timestamp_nanos()),
@@ -187,7 +192,7 @@ pub fn password_changed(f: &ChangeFacts<'_>, to: &str) -> Mail {
     }
 }
 
-/// Issue 13: the owner's e-mail address was changed from `old` to `new`: one notice to each.
+/// Change notice (beside R6): the owner's e-mail address was changed from `old` to `new`: one notice to each.
 pub fn email_changed(f: &ChangeFacts<'_>, old: &str, new: &str) -> [Mail; 2] {
     let key = format!("email:{}:{}", f.user_pk, f.at.unix_timestamp_nanos());
     let (user, at, source, footer) = (f.user_id, jst::format_datetime(f.at), source(f.address), footer(f.url));

@@ -33,8 +33,8 @@ use sea_orm::{
 use time::OffsetDateTime;
 
 use crate::{
-    config::{MailSettings, MailTransport, SmtpSecurity, SmtpSettings},
     db::entities::mail_outbox,
+    mail::settings::{MailSettings, MailTransport, SmtpSecurity, SmtpSettings},
 };
 
 /// The delay before retry number `attempts` (1-based): `base`, 2×, 4× … at most 60× `base`.

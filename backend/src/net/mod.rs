@@ -7,12 +7,11 @@
 //! client address then takes one of its `max_connections_per_address` slots ([`limit`]) before the
 //! TLS handshake, which must finish within [`HANDSHAKE_TIMEOUT`]. The HTTP layer reads the request
 //! head within [`REQUEST_HEAD_TIMEOUT`] (actix's `client_request_timeout`) and the body within
-//! [`BODY_TIMEOUT`] ([`body_deadline`]), and every later request on the connection must be answered
+//! [`BODY_TIMEOUT`] (`crate::api::body_deadline`), and every later request on the connection must be answered
 //! within [`REQUEST_DEADLINE`] of its first byte. Handlers see the client address as `req.peer_addr()`.
 //! Addresses are counted per subscriber ([`subscriber`]): an IPv4 address, or an IPv6 /64.
 
 pub mod accept;
-pub mod body_deadline;
 pub mod limit;
 pub mod networks;
 pub mod proxy_protocol;

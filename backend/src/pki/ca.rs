@@ -20,15 +20,15 @@ use time::{Duration, OffsetDateTime};
 
 use super::{
     files,
+    hsm::{HsmKey, TokenSettings},
     profile::{RevocationPointers, add_subject_key_identifier, random_serial},
-    token::{TokenKey, TokenSettings},
 };
 
 /// The CA's private key: a PEM file, or a key in a PKCS#11 token.
 #[derive(Debug)]
 pub enum CaKey {
     File(KeyPair),
-    Token(TokenKey),
+    Token(HsmKey),
 }
 
 impl PublicKeyData for CaKey {
@@ -49,7 +49,7 @@ impl PublicKeyData for CaKey {
 
 impl CaKey {
     /// Whether the key can sign now. A key file always can; a token that failed its last
-    /// signature is tried with one (at most every [`super::token::RELOAD_INTERVAL`]), so that a
+    /// signature is tried with one (at most every [`super::hsm::RELOAD_INTERVAL`]), so that a
     /// readiness check brings it back even when no request needs a signature. Blocks: call it
     /// off the async workers.
     pub fn ready(&self) -> bool {
@@ -205,7 +205,7 @@ impl CertificateAuthority {
             "{} exists, but the CA key is configured to be in a PKCS#11 token: a CA whose key is a file moves to a token by a CA rollover (README, \"The CA key in an HSM\")",
             key_file.display()
         );
-        let found = TokenKey::open(settings)?;
+        let found = HsmKey::open(settings)?;
         if cert_path.exists() {
             let key = found.with_context(|| {
                 format!(
@@ -223,7 +223,7 @@ impl CertificateAuthority {
                 key
             }
             None => {
-                let key = TokenKey::generate(settings)?;
+                let key = HsmKey::generate(settings)?;
                 tracing::info!(token = %settings.token_label, key = %settings.key_label, "generated the CA key pair in the token");
                 key
             }
@@ -267,7 +267,7 @@ impl CertificateAuthority {
             format!("the retired CA {} has its key in a PKCS#11 token: configure ca_pkcs11_module", path.display())
         })?;
         let settings = TokenSettings { key_label: label.trim().to_owned(), ..settings.clone() };
-        let key = TokenKey::open(&settings)?.with_context(|| {
+        let key = HsmKey::open(&settings)?.with_context(|| {
             format!("the token holds no key labelled {:?} (retired CA {})", settings.key_label, path.display())
         })?;
         Self::with_key(&cert, CaKey::Token(key))
@@ -298,8 +298,7 @@ impl CertificateAuthority {
                 "the new CA key needs a label of its own: set ca_pkcs11_key_label to a new one (the current key is {label:?})"
             );
             let settings = TokenSettings { key_label: label.to_owned(), ..settings.clone() };
-            let key =
-                TokenKey::open(&settings)?.with_context(|| format!("the token holds no key labelled {label:?}"))?;
+            let key = HsmKey::open(&settings)?.with_context(|| format!("the token holds no key labelled {label:?}"))?;
             Self::with_key(&cert_path, CaKey::Token(key))?
         };
         let retired = data_dir.join(RETIRED_DIR).join(&current.key_id);
@@ -314,11 +313,11 @@ impl CertificateAuthority {
         let new_key = match token {
             Some(settings) => {
                 anyhow::ensure!(
-                    TokenKey::open(settings)?.is_none(),
+                    HsmKey::open(settings)?.is_none(),
                     "the token already holds a key labelled {:?}: choose a new ca_pkcs11_key_label for the new CA",
                     settings.key_label
                 );
-                CaKey::Token(TokenKey::generate(settings)?)
+                CaKey::Token(HsmKey::generate(settings)?)
             }
             None => {
                 CaKey::File(KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).context("Failed to generate the CA key")?)

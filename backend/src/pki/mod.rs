@@ -3,12 +3,14 @@
 //! here: what to sign comes from `crate::certificates`.
 
 pub mod ca;
+pub mod ca_set;
 pub mod crl;
 pub mod files;
+pub mod hsm;
 pub mod issue;
 pub mod ocsp;
 pub mod p12;
 pub mod profile;
-pub mod token;
 
 pub use ca::{CaKey, CertificateAuthority};
+pub use ca_set::{CaKeySource, CaSet};

@@ -2,89 +2,30 @@
 //!
 //! The server asks every client for a certificate issued by our CA but does not require one: the
 //! login screen, the issuance wizard and the re-issue of an expired certificate must all be
-//! reachable without one. The verifier accepts any presented certificate at the TLS layer (rustls
-//! still checks that the client holds its private key) and the application judges it, so an
-//! expired or revoked certificate gets a Japanese explanation instead of a TLS alert.
+//! reachable without one. Which certificate is accepted is decided by the application, not by
+//! the TLS layer: see [`danger`], the one deliberate exception in this setup.
 
+pub mod danger;
 pub mod peer;
 
-use std::{path::Path, sync::Arc};
+use std::{path::PathBuf, sync::Arc};
 
 use anyhow::Context;
-use rustls::{
-    DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme,
-    client::danger::HandshakeSignatureValid,
-    crypto::{CryptoProvider, WebPkiSupportedAlgorithms},
-    server::danger::{ClientCertVerified, ClientCertVerifier},
-};
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime, pem::PemObject};
+use rustls::ServerConfig;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 
-/// Accepts any client certificate whose handshake signature verifies; judgement is left to the
-/// application ([`peer::ClientCertificate`]).
-#[derive(Debug)]
-pub struct DeferredClientVerifier {
-    hints: Vec<DistinguishedName>,
-    algorithms: WebPkiSupportedAlgorithms,
-}
+use self::danger::DeferredClientVerifier;
 
-impl DeferredClientVerifier {
-    /// `ca_subjects_der` (every CA of this service, several during a rollover) are announced to
-    /// clients so browsers offer only certificates of our CAs.
-    pub fn new(ca_subjects_der: Vec<Vec<u8>>, provider: &CryptoProvider) -> Self {
-        Self {
-            hints: ca_subjects_der.into_iter().map(DistinguishedName::from).collect(),
-            algorithms: provider.signature_verification_algorithms,
-        }
-    }
-}
-
-impl ClientCertVerifier for DeferredClientVerifier {
-    fn offer_client_auth(&self) -> bool {
-        true
-    }
-
-    fn client_auth_mandatory(&self) -> bool {
-        false
-    }
-
-    fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        &self.hints
-    }
-
-    fn verify_client_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _now: UnixTime,
-    ) -> Result<ClientCertVerified, rustls::Error> {
-        Ok(ClientCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
+/// The server's certificate chain and private key (PEM files), as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsIdentity {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Builds the server configuration from PEM files.
-pub fn server_config(cert_path: &Path, key_path: &Path, ca_subjects_der: Vec<Vec<u8>>) -> anyhow::Result<ServerConfig> {
+pub fn server_config(identity: &TlsIdentity, ca_subjects_der: Vec<Vec<u8>>) -> anyhow::Result<ServerConfig> {
+    let (cert_path, key_path) = (identity.cert.as_path(), identity.key.as_path());
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_path)
         .with_context(|| format!("Failed to read {}", cert_path.display()))?
         .collect::<Result<_, _>>()

@@ -19,7 +19,7 @@ async fn r1_refusals_name_the_field() {
         ("abc123", "passwordonly", "password"),
         ("abc123", "pass12345678x", "password"),
     ] {
-        let (status, body) = app.authenticate(id, pw).await;
+        let (status, body) = app.browser().authenticate(id, pw).await;
         assert_eq!(status, 400, "{id} {pw}");
         assert_eq!(body["code"], "invalid_input");
         assert_eq!(body["field"], field, "{id} {pw}");
@@ -46,7 +46,7 @@ each_database!(initial_password_must_be_changed_first);
 async fn initial_password_must_be_changed_first(db: &TestDb) {
     let app = spawn_app(db).await;
     app.create_master("テスト株式会社", "master01", "init1234").await;
-    let (status, body) = app.authenticate("master01", "init1234").await;
+    let (status, body) = app.browser().authenticate("master01", "init1234").await;
     assert_eq!(status, 428, "{db:?}");
     assert_eq!(body["code"], "password_change_required");
     // Same as the current password: refused.
@@ -56,8 +56,8 @@ async fn initial_password_must_be_changed_first(db: &TestDb) {
     assert_eq!(status, 400);
     assert_eq!(body["field"], "email");
     assert_eq!(app.change_password("master01", "init1234", "Newpass99", Some("m@example.co.jp")).await.0, 200);
-    assert_eq!(app.authenticate("master01", "init1234").await.0, 401);
-    let (status, body) = app.authenticate("master01", "Newpass99").await;
+    assert_eq!(app.browser().authenticate("master01", "init1234").await.0, 401);
+    let (status, body) = app.browser().authenticate("master01", "Newpass99").await;
     assert_eq!(status, 200, "{body}");
     assert!(body["token"].as_str().unwrap().len() > 20);
     assert_eq!(body["renewal"], false);
@@ -68,8 +68,8 @@ async fn initial_password_must_be_changed_first(db: &TestDb) {
 async fn unknown_id_and_wrong_password_look_the_same() {
     let app = spawn_app(&TestDb::Sqlite).await;
     app.master_ready("テスト株式会社", "master01", "Secret123").await;
-    let (s1, b1) = app.authenticate("master01", "Wrong1234").await;
-    let (s2, b2) = app.authenticate("nobody99", "Wrong1234").await;
+    let (s1, b1) = app.browser().authenticate("master01", "Wrong1234").await;
+    let (s2, b2) = app.browser().authenticate("nobody99", "Wrong1234").await;
     assert_eq!((s1, s2), (401, 401));
     assert_eq!(b1, b2);
 }
@@ -79,9 +79,9 @@ async fn six_failures_lock_with_time_and_mail_then_correct_password_is_refused(d
     let app = spawn_app(db).await;
     app.master_ready("テスト株式会社", "master01", "Secret123").await;
     for i in 1..=5 {
-        assert_eq!(app.authenticate("master01", "Wrong1234").await.0, 401, "attempt {i}");
+        assert_eq!(app.browser().authenticate("master01", "Wrong1234").await.0, 401, "attempt {i}");
     }
-    let (status, body) = app.authenticate("master01", "Wrong1234").await;
+    let (status, body) = app.browser().authenticate("master01", "Wrong1234").await;
     assert_eq!(status, 423, "{db:?}");
     assert_eq!(body["code"], "locked");
     let until =
@@ -90,7 +90,7 @@ async fn six_failures_lock_with_time_and_mail_then_correct_password_is_refused(d
     let minutes = (until - OffsetDateTime::now_utc()).whole_minutes();
     assert!((58..=60).contains(&minutes), "{minutes}");
     assert!(body["message"].as_str().unwrap().contains("日本時間"));
-    let (status, _) = app.authenticate("master01", "Secret123").await;
+    let (status, _) = app.browser().authenticate("master01", "Secret123").await;
     assert_eq!(status, 423, "a correct password is refused while locked");
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM mail_outbox WHERE dedupe_key LIKE 'lock:%'").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'locked'").await, 1);
@@ -100,7 +100,7 @@ async fn six_failures_lock_with_time_and_mail_then_correct_password_is_refused(d
     accounts::unlock(&app.db, &Actor::Cli, &UserId::parse("master01").unwrap(), OffsetDateTime::now_utc())
         .await
         .unwrap();
-    assert_eq!(app.authenticate("master01", "Secret123").await.0, 200);
+    assert_eq!(app.browser().authenticate("master01", "Secret123").await.0, 200);
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'unlocked'").await, 1);
 }
 
@@ -113,7 +113,7 @@ async fn third_lock_blocks_and_mails(db: &TestDb) {
     app.master_ready("テスト株式会社", "master01", "Secret123").await;
     for lock in 1..=3 {
         for _ in 0..6 {
-            app.authenticate("master01", "Wrong1234").await;
+            app.browser().authenticate("master01", "Wrong1234").await;
         }
         if lock < 3 {
             use sea_orm::ConnectionTrait;
@@ -123,7 +123,7 @@ async fn third_lock_blocks_and_mails(db: &TestDb) {
                 .unwrap();
         }
     }
-    let (status, body) = app.authenticate("master01", "Secret123").await;
+    let (status, body) = app.browser().authenticate("master01", "Secret123").await;
     assert_eq!(status, 403, "{db:?} {body}");
     assert_eq!(body["code"], "blocked");
     assert!(body["message"].as_str().unwrap().contains("労金"), "a master asks the bank");
@@ -137,7 +137,7 @@ async fn fifty_parallel_wrong_attempts(apps: &[&TestApp]) {
     for i in 0..50 {
         let browser = apps[i % apps.len()].browser();
         tasks.push(tokio::spawn(async move {
-            browser.authenticate("master01", "Wrong1234").await.unwrap().status().as_u16()
+            browser.try_authenticate("master01", "Wrong1234").await.unwrap().status().as_u16()
         }));
     }
     let mut statuses = Vec::new();
@@ -163,7 +163,7 @@ async fn fifty_parallel_wrong_attempts(apps: &[&TestApp]) {
     // One lock notice (besides the notice of the registration's password change).
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM mail_outbox WHERE dedupe_key NOT LIKE 'password:%'").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM mail_outbox WHERE dedupe_key LIKE 'lock:%'").await, 1);
-    let (status, _) = app.authenticate("master01", "Secret123").await;
+    let (status, _) = app.browser().authenticate("master01", "Secret123").await;
     assert_eq!(status, 423);
 }
 

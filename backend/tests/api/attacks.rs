@@ -53,7 +53,7 @@ async fn bursts_with_the_right_password(apps: &[&TestApp], rounds: usize) {
             let browser = apps[i % apps.len()].browser();
             let password = if i == right { "Secret123" } else { "Wrong1234" };
             tasks.push(tokio::spawn(async move {
-                browser.authenticate("master01", password).await.map(|r| r.status().as_u16()).unwrap_or(0)
+                browser.try_authenticate("master01", password).await.map(|r| r.status().as_u16()).unwrap_or(0)
             }));
         }
         let mut statuses = Vec::new();
@@ -112,7 +112,7 @@ async fn a_spray_from_one_address_is_throttled_with_retry_after_and_others_are_n
     let mut statuses = Vec::new();
     let mut refusal = None;
     for n in 0..90 {
-        let r = app.browser().authenticate(&format!("user{n:04}"), "Spring2026").await.unwrap();
+        let r = app.browser().try_authenticate(&format!("user{n:04}"), "Spring2026").await.unwrap();
         statuses.push(r.status().as_u16());
         if r.status() == 429 && refusal.is_none() {
             let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
@@ -142,7 +142,7 @@ async fn a_spray_from_one_address_is_throttled_with_retry_after_and_others_are_n
     }
     // Another address (the whole of 127/8 is loopback on Linux) is not affected.
     let other = Browser::of(&app.url(""), client_from(&app.data_dir, None, Some("127.0.0.2".parse().unwrap())));
-    assert_eq!(other.authenticate("master01", "Secret123").await.unwrap().status(), 200, "{db:?}");
+    assert_eq!(other.try_authenticate("master01", "Secret123").await.unwrap().status(), 200, "{db:?}");
 }
 
 #[tokio::test]
@@ -155,7 +155,7 @@ async fn a_flood_gets_fast_503s_once_the_password_queue_is_full_and_health_answe
         let browser = app.browser();
         tasks.push(tokio::spawn(async move {
             let started = Instant::now();
-            let r = browser.authenticate(&format!("flood{n:03}"), "Wrong1234").await.unwrap();
+            let r = browser.try_authenticate(&format!("flood{n:03}"), "Wrong1234").await.unwrap();
             let retry = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
             (r.status().as_u16(), retry, started.elapsed())
         }));
@@ -178,7 +178,7 @@ async fn a_flood_gets_fast_503s_once_the_password_queue_is_full_and_health_answe
         results.len() - busy.len()
     );
     // Afterwards the master logs in as usual.
-    assert_eq!(app.authenticate("master01", "Secret123").await.0, 200);
+    assert_eq!(app.browser().authenticate("master01", "Secret123").await.0, 200);
 }
 
 each_database!(hammering_a_locked_id_writes_one_audit_entry_with_a_count);
@@ -186,13 +186,13 @@ async fn hammering_a_locked_id_writes_one_audit_entry_with_a_count(db: &TestDb) 
     let app = spawn(db, quick()).await;
     app.master_ready("テスト株式会社", "master01", "Secret123").await;
     for _ in 0..6 {
-        app.authenticate("master01", "Wrong1234").await;
+        app.browser().authenticate("master01", "Wrong1234").await;
     }
     let mut tasks = Vec::new();
     for i in 0..200 {
         let browser = app.browser();
         let pw = if i % 2 == 0 { "Secret123" } else { "Wrong1234" };
-        tasks.push(tokio::spawn(async move { browser.authenticate("master01", pw).await.unwrap().status() }));
+        tasks.push(tokio::spawn(async move { browser.try_authenticate("master01", pw).await.unwrap().status() }));
     }
     for t in tasks {
         assert_eq!(t.await.unwrap(), 423);
@@ -226,16 +226,16 @@ async fn hammering_a_locked_id_writes_one_audit_entry_with_a_count(db: &TestDb) 
     );
     // A lock that runs out closes the period the same way (the next attempt reports it).
     for _ in 0..6 {
-        app.authenticate("master01", "Wrong1234").await;
+        app.browser().authenticate("master01", "Wrong1234").await;
     }
     for _ in 0..3 {
-        app.authenticate("master01", "Secret123").await;
+        app.browser().authenticate("master01", "Secret123").await;
     }
     app.db
         .execute_unprepared("UPDATE users SET locked_until = '2000-01-01T00:00:00Z' WHERE user_id = 'master01'")
         .await
         .unwrap();
-    assert_eq!(app.authenticate("master01", "Secret123").await.0, 200);
+    assert_eq!(app.browser().authenticate("master01", "Secret123").await.0, 200);
     let q = "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'auth_success' AND detail LIKE '%\"refused_while_locked\":3%'";
     assert_eq!(app.count(q).await, 1, "{db:?}");
 }
@@ -249,7 +249,7 @@ async fn an_unknown_id_locks_and_blocks_like_a_known_one(db: &TestDb) {
         let mut statuses = Vec::new();
         let mut last = Value::Null;
         for _ in 0..7 {
-            let (s, b) = app.authenticate(id, pw).await;
+            let (s, b) = app.browser().authenticate(id, pw).await;
             statuses.push(s);
             last = b;
         }
@@ -275,10 +275,10 @@ async fn an_unknown_id_locks_and_blocks_like_a_known_one(db: &TestDb) {
                     .unwrap();
             }
             for _ in 0..6 {
-                app.authenticate(id, "Wrong1234").await;
+                app.browser().authenticate(id, "Wrong1234").await;
             }
         }
-        let (status, body) = app.authenticate(id, "Wrong1234").await;
+        let (status, body) = app.browser().authenticate(id, "Wrong1234").await;
         assert_eq!(status, 403, "{id}");
         bodies.push(body);
     }
@@ -288,9 +288,9 @@ async fn an_unknown_id_locks_and_blocks_like_a_known_one(db: &TestDb) {
     assert!(bodies[1]["message"].as_str().unwrap().contains("マスターユーザー"));
     // State stays bounded: stale rows of unknown IDs that never locked are pruned; a locked
     // or blocked one stays (a known ID's block is never forgotten either).
-    app.authenticate("ghost002", "Wrong1234").await;
+    app.browser().authenticate("ghost002", "Wrong1234").await;
     app.db.execute_unprepared("UPDATE unknown_id_lockouts SET updated_at = '2000-01-01T00:00:00Z'").await.unwrap();
-    assert_eq!(backend::auth::unknown::prune(&app.db, OffsetDateTime::now_utc()).await.unwrap(), 1);
+    assert_eq!(backend::auth::unknown_ids::prune(&app.db, OffsetDateTime::now_utc()).await.unwrap(), 1);
     let left = "SELECT COUNT(*) AS n FROM unknown_id_lockouts WHERE user_id = 'ghost001' AND blocked_at IS NOT NULL";
     assert_eq!(app.count(left).await, 1);
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM unknown_id_lockouts").await, 1);
@@ -328,12 +328,13 @@ each_database!(fifty_parallel_issues_with_one_token_cost_one_key);
 async fn fifty_parallel_issues_with_one_token_cost_one_key(db: &TestDb) {
     let app = spawn(db, quick()).await;
     app.master_ready("テスト株式会社", "master01", "Secret123").await;
-    let token = app.token("master01", "Secret123").await.unwrap();
+    let token = app.browser().token("master01", "Secret123").await.unwrap();
     let before = app.state.issuance.keys_generated.load(Ordering::Relaxed);
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let (browser, token) = (Browser::new(&app, None), token.clone());
-        tasks.push(tokio::spawn(async move { browser.issue(&token, "Secret123").await.unwrap().status().as_u16() }));
+        tasks
+            .push(tokio::spawn(async move { browser.try_issue(&token, "Secret123").await.unwrap().status().as_u16() }));
     }
     let mut statuses = Vec::new();
     for t in tasks {
@@ -364,7 +365,7 @@ async fn a_login_with_its_certificate_keeps_working_during_a_flood_that_fills_th
             let mut i = 0;
             while !stop.load(Ordering::Relaxed) {
                 i += 1;
-                let r = flooder.authenticate(&format!("flood{n:02}x{i}"), "Wrong1234").await.unwrap();
+                let r = flooder.try_authenticate(&format!("flood{n:02}x{i}"), "Wrong1234").await.unwrap();
                 busy += usize::from(r.status() == 503);
             }
             busy

@@ -39,7 +39,7 @@ async fn api_entries_record_the_client_address_and_cli_entries_none(db: &TestDb)
     app.create_master("テスト株式会社", "master01", "init1234").await;
     // Through the API.
     assert_eq!(app.change_password("master01", "init1234", "Secret123", None).await.0, 200, "{db:?}");
-    assert_eq!(app.authenticate("master01", "Wrong1234").await.0, 401);
+    assert_eq!(app.browser().authenticate("master01", "Wrong1234").await.0, 401);
     // The `cjs admin` binary.
     cjs_admin(&app, &["unlock", "--user-id", "master01"]);
 

@@ -56,9 +56,21 @@ fn schemathesis(
         .env("NO_COLOR", "1")
         .env("SCHEMATHESIS_HOOKS", "")
         .current_dir(dir);
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?} (run scripts/setup-tools): {e}"));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?} (run scripts/setup-tools): {e}"));
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        // CPython 3.11's AST constructor can raise a spurious SystemError when hypothesis
+        // describes a lambda on one of schemathesis' worker threads (python/cpython#106905): a
+        // fault of the tool's interpreter, reported as a "Runtime Error" of one operation, not an
+        // answer of the server. Such a run is made once more.
+        if !out.status.success() && text.contains("AST constructor recursion depth mismatch") && attempts == 1 {
+            eprintln!("schemathesis as {who}: the interpreter's AST fault (python/cpython#106905); running again");
+            continue;
+        }
+        return (out.status.success(), text);
+    }
 }
 
 each_database!(schemathesis_finds_no_server_error_and_no_undocumented_answer, flavor = "multi_thread");
@@ -192,14 +204,14 @@ async fn wrong_methods_get_405_with_allow_and_the_description_is_served() {
 }
 
 each_database!(the_classifier_accepts_only_the_exact_bytes_it_issued);
-/// The client-certificate classifier (`tls::peer::classify`, which decides whether a presented
+/// The client-certificate classifier (`read::presented::classify`, which decides whether a presented
 /// certificate is one of ours) on arbitrary DER, in CI: 2,000 seeded mutations of an issued
 /// certificate (bit flips, truncations, insertions, overwritten runs, random bytes) and a forged
 /// twin (same common name and serial, issuer name copied from our CA, signed by another key) are all
 /// `unknown_issuer`; only the exact issued bytes are `valid`. The coverage-guided variant is the
 /// cargo-fuzz target `certificate_classifier` (docs/RELIABILITY.md).
 async fn the_classifier_accepts_only_the_exact_bytes_it_issued(db: &TestDb) {
-    use backend::tls::peer::classify;
+    use backend::read::presented::classify;
     use common::api::CertificateClass;
     use rand::{Rng, SeedableRng, rngs::StdRng};
 

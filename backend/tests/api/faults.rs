@@ -65,7 +65,7 @@ async fn sigkill_during_issuance_and_logins_leaves_no_half_written_state(db: &Te
     let attacker = server.clone();
     let wrong = tokio::spawn(async move {
         for _ in 0..20 {
-            let _ = attacker.authenticate("master01", "Wrong1234").await;
+            let _ = attacker.try_authenticate("master01", "Wrong1234").await;
         }
     });
     // Kill once some certificates exist and others are still being made.
@@ -215,7 +215,7 @@ async fn postgres_stopped_under_load_gives_503_json_then_recovers() {
                 } else if i % 2 == 0 {
                     client.get(format!("{base}/api/health")).send().await
                 } else {
-                    browser.authenticate(&format!("nobody{i:02}x{n}"), "Wrong1234").await
+                    browser.try_authenticate(&format!("nobody{i:02}x{n}"), "Wrong1234").await
                 };
                 if let Ok(r) = r {
                     let status = r.status().as_u16();

@@ -467,7 +467,7 @@ async fn a_token_that_hangs_is_given_up_after_the_timeout_and_signs_again_when_i
     assert!(first >= TIMEOUT && first < TIMEOUT * 4, "given up after the timeout: {first:?}");
     // Past the reload interval the signer would be tried again, but a call is still inside the
     // module: refused at once, nothing sent to the token (and the module not finalised under it).
-    tokio::time::sleep(backend::pki::token::RELOAD_INTERVAL + Duration::from_millis(100)).await;
+    tokio::time::sleep(backend::pki::hsm::RELOAD_INTERVAL + Duration::from_millis(100)).await;
     let started_at = Instant::now();
     let refused = refusal(browser.issuance("user02", "Secret123").await);
     assert_eq!(refused.0, 503, "{refused:?}");

@@ -13,8 +13,8 @@ each_database!(issue_returns_a_p12_once_and_then_409);
 async fn issue_returns_a_p12_once_and_then_409(db: &TestDb) {
     let app = spawn_app(db).await;
     app.master_ready("テスト株式会社", "master01", "Secret123").await;
-    let t = app.token("master01", "Secret123").await.unwrap();
-    let r = app.issue(&t, "Secret123").await;
+    let t = app.browser().token("master01", "Secret123").await.unwrap();
+    let r = app.browser().issue(&t, "Secret123").await;
     assert_eq!(r.status(), 200, "{db:?}");
     let h = r.headers().clone();
     assert_eq!(h["content-type"], "application/x-pkcs12");
@@ -34,11 +34,11 @@ async fn issue_returns_a_p12_once_and_then_409(db: &TestDb) {
     );
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'certificate_issued'").await, 1);
     // The token is single-use.
-    let r = app.issue(&t, "Secret123").await;
+    let r = app.browser().issue(&t, "Secret123").await;
     assert_eq!(r.status(), 401);
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "invalid_token");
     // R3: a second authentication is refused with the date renewal opens.
-    let (status, body) = app.authenticate("master01", "Secret123").await;
+    let (status, body) = app.browser().authenticate("master01", "Secret123").await;
     assert_eq!(status, 409);
     assert_eq!(body["code"], "certificate_active");
     let from = OffsetDateTime::parse(body["renewable_from"].as_str().unwrap(), &Rfc3339).unwrap();
@@ -51,33 +51,35 @@ async fn issue_returns_a_p12_once_and_then_409(db: &TestDb) {
 async fn bad_tokens_and_wrong_passwords_are_refused() {
     let app = spawn_app(&TestDb::Sqlite).await;
     app.master_ready("テスト株式会社", "master01", "Secret123").await;
-    let r = app.issue("garbage", "Secret123").await;
+    let r = app.browser().issue("garbage", "Secret123").await;
     assert_eq!(r.status(), 401);
-    let t = app.token("master01", "Secret123").await.unwrap();
+    let t = app.browser().token("master01", "Secret123").await.unwrap();
     // A tampered token.
     let mut tampered = t.clone();
     tampered.pop();
     tampered.push(if t.ends_with('A') { 'B' } else { 'A' });
-    assert_eq!(app.issue(&tampered, "Secret123").await.status(), 401);
+    assert_eq!(app.browser().issue(&tampered, "Secret123").await.status(), 401);
     // Wrong password at issue time counts for R2 and issues nothing.
-    let r = app.issue(&t, "Wrong1234").await;
+    let r = app.browser().issue(&t, "Wrong1234").await;
     assert_eq!(r.status(), 401);
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "invalid_credentials");
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM certificates").await, 0);
     // The token still works with the right password (it was not consumed).
-    assert_eq!(app.issue(&t, "Secret123").await.status(), 200);
+    assert_eq!(app.browser().issue(&t, "Secret123").await.status(), 200);
     // An expired token: signed with the app's key but 11 minutes old.
-    let keys = backend::certificates::tokens::TokenKeys::load_or_create(&app.data_dir.join("token.key")).unwrap();
+    let keys =
+        backend::certificates::tokens::IssuanceTokenKey::load_or_create(&app.data_dir.join("token.key")).unwrap();
     let (old, _) = keys.issue("master01", 1, OffsetDateTime::now_utc() - time::Duration::minutes(11)).unwrap();
-    assert_eq!(app.issue(&old, "Secret123").await.status(), 401);
+    assert_eq!(app.browser().issue(&old, "Secret123").await.status(), 401);
 }
 
 each_database!(a_token_used_twice_concurrently_issues_once);
 async fn a_token_used_twice_concurrently_issues_once(db: &TestDb) {
     let app = spawn_app(db).await;
     app.master_ready("テスト株式会社", "master01", "Secret123").await;
-    let t = app.token("master01", "Secret123").await.unwrap();
-    let (a, b) = tokio::join!(app.issue(&t, "Secret123"), app.issue(&t, "Secret123"));
+    let t = app.browser().token("master01", "Secret123").await.unwrap();
+    let browser = app.browser();
+    let (a, b) = tokio::join!(browser.issue(&t, "Secret123"), browser.issue(&t, "Secret123"));
     let mut statuses = [a.status().as_u16(), b.status().as_u16()];
     statuses.sort();
     // The loser is refused either as a used token (401) or, when the winner committed before
@@ -91,9 +93,10 @@ each_database!(concurrent_issuance_for_one_user_yields_one_certificate);
 async fn concurrent_issuance_for_one_user_yields_one_certificate(db: &TestDb) {
     let app = spawn_app(db).await;
     app.master_ready("テスト株式会社", "master01", "Secret123").await;
-    let t1 = app.token("master01", "Secret123").await.unwrap();
-    let t2 = app.token("master01", "Secret123").await.unwrap();
-    let (a, b) = tokio::join!(app.issue(&t1, "Secret123"), app.issue(&t2, "Secret123"));
+    let t1 = app.browser().token("master01", "Secret123").await.unwrap();
+    let t2 = app.browser().token("master01", "Secret123").await.unwrap();
+    let browser = app.browser();
+    let (a, b) = tokio::join!(browser.issue(&t1, "Secret123"), browser.issue(&t2, "Secret123"));
     let mut statuses = [a.status().as_u16(), b.status().as_u16()];
     statuses.sort();
     assert_eq!(statuses, [200, 409], "{db:?}");
@@ -104,13 +107,13 @@ async fn concurrent_issuance_for_one_user_yields_one_certificate(db: &TestDb) {
 async fn revoked_and_expiring_certificates_allow_a_new_issue() {
     let app = spawn_app(&TestDb::Sqlite).await;
     app.master_ready("テスト株式会社", "master01", "Secret123").await;
-    let t = app.token("master01", "Secret123").await.unwrap();
-    assert_eq!(app.issue(&t, "Secret123").await.status(), 200);
+    let t = app.browser().token("master01", "Secret123").await.unwrap();
+    assert_eq!(app.browser().issue(&t, "Secret123").await.status(), 200);
     use sea_orm::ConnectionTrait;
     // R5: within the last 30 days the authentication is a renewal.
     let soon = (OffsetDateTime::now_utc() + time::Duration::days(29)).format(&Rfc3339).unwrap();
     app.db.execute_unprepared(&format!("UPDATE certificates SET not_after = '{soon}'")).await.unwrap();
-    let (status, body) = app.authenticate("master01", "Secret123").await;
+    let (status, body) = app.browser().authenticate("master01", "Secret123").await;
     assert_eq!(status, 200);
     assert_eq!(body["renewal"], true);
     // R8: a revoked certificate does not count.
@@ -119,7 +122,7 @@ async fn revoked_and_expiring_certificates_allow_a_new_issue() {
         .execute_unprepared(&format!("UPDATE certificates SET not_after = '{far}', status = 'revoked'"))
         .await
         .unwrap();
-    let (status, body) = app.authenticate("master01", "Secret123").await;
+    let (status, body) = app.browser().authenticate("master01", "Secret123").await;
     assert_eq!(status, 200);
     assert_eq!(body["renewal"], false);
 }
@@ -128,8 +131,8 @@ async fn revoked_and_expiring_certificates_allow_a_new_issue() {
 async fn issue_and_check_interop(opts: Options) {
     let app = spawn(&TestDb::Sqlite, opts.clone()).await;
     app.master_ready("テスト労働組合株式会社", "master01", "Secret123").await;
-    let t = app.token("master01", "Secret123").await.unwrap();
-    let r = app.issue(&t, "Secret123").await;
+    let t = app.browser().token("master01", "Secret123").await.unwrap();
+    let r = app.browser().issue(&t, "Secret123").await;
     assert_eq!(r.status(), 200);
     let serial = r.headers()[common::api::HEADER_CERT_SERIAL].to_str().unwrap().to_owned();
     let bytes = r.bytes().await.unwrap();

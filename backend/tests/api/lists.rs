@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use backend::{
     auth::accounts,
     db::entities::{audit_log, certificate, organization, user},
-    directory::lists::{self, UserScope},
+    read::lists::{self, UserScope},
 };
 use common::api::{
     CertificateStatus, Role,
@@ -30,7 +30,7 @@ async fn seed(db: &DatabaseConnection, orgs: usize, users: usize) -> i64 {
         .map(|i| {
             let name = format!("試験{i:05}株式会社");
             organization::ActiveModel {
-                name_search: Set(backend::directory::search::normalize(&name)),
+                name_search: Set(backend::domain::names::normalize(&name)),
                 name: Set(name),
                 certificate_limit: Set(1000),
                 created_at: Set(now),

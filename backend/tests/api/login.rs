@@ -98,7 +98,7 @@ async fn expired_not_yet_valid_and_revoked_certificates_have_their_own_answers()
     assert!(text.contains("Superseded"), "{text}");
 
     // R8: the user can now re-issue.
-    assert_eq!(app.authenticate("mastera1", "Secret123").await.0, 200);
+    assert_eq!(app.browser().authenticate("mastera1", "Secret123").await.0, 200);
 }
 
 #[tokio::test]
@@ -112,7 +112,7 @@ async fn authorization_is_enforced_on_the_server() {
         a.post("/api/org/users", &json!({"user_id": "generala1", "email": "g@example.co.jp"}), None).await;
     assert_eq!(s, 200, "{created}");
     let initial = created["initial_password"].as_str().unwrap().to_owned();
-    assert_eq!(app.authenticate("generala1", &initial).await.0, 428);
+    assert_eq!(app.browser().authenticate("generala1", &initial).await.0, 428);
     // A cross-site request is refused even with the cookie.
     let (s, _) = a
         .post(
@@ -199,7 +199,7 @@ async fn company_certificate_limit_is_enforced() {
         .execute_unprepared("UPDATE users SET must_change_password = false WHERE user_id = 'generala1'")
         .await
         .unwrap();
-    let (status, body) = app.authenticate("generala1", "Gen12345").await;
+    let (status, body) = app.browser().authenticate("generala1", "Gen12345").await;
     assert_eq!(status, 409);
     assert!(body["message"].as_str().unwrap().contains("上限"));
 }

@@ -89,7 +89,7 @@ async fn lock_mail_is_delivered_as_an_eml_file() {
     // The registration's password-change notice first (one file), so the lock's file is the second.
     wait_count(&app.db, SENT, 1, 20).await;
     for _ in 0..6 {
-        app.authenticate("master01", "Wrong1234").await;
+        app.browser().authenticate("master01", "Wrong1234").await;
     }
     let dir = app.data_dir.join("mail");
     let before = eml_files(&dir);
@@ -115,7 +115,7 @@ each_database!(lock_and_block_mails_arrive_over_smtp_in_japanese, flavor = "mult
 async fn lock_and_block_mails_arrive_over_smtp_in_japanese(db: &TestDb) {
     let (sink, app) = master_mailed_over_smtp(db).await;
     for _ in 0..6 {
-        app.authenticate("master01", "Wrong1234").await;
+        app.browser().authenticate("master01", "Wrong1234").await;
     }
     // The registration's password-change notice, then the lock notice.
     let mails = sink.wait_for(2, 30).await;
@@ -134,7 +134,7 @@ async fn lock_and_block_mails_arrive_over_smtp_in_japanese(db: &TestDb) {
     for _ in 0..2 {
         app.db.execute_unprepared("UPDATE users SET locked_until = NULL, failures = 0").await.unwrap();
         for _ in 0..6 {
-            app.authenticate("master01", "Wrong1234").await;
+            app.browser().authenticate("master01", "Wrong1234").await;
         }
     }
     let mails = sink.wait_for(4, 30).await;
@@ -144,7 +144,7 @@ async fn lock_and_block_mails_arrive_over_smtp_in_japanese(db: &TestDb) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_over_starttls_and_tls_with_auth() {
-    use backend::config::SmtpSecurity;
+    use backend::mail::settings::SmtpSecurity;
     // A first app creates a CA and a server certificate for 127.0.0.1; the SMTP server uses that
     // certificate and the app under test trusts that CA through smtp_ca_file.
     let first = spawn_app(&TestDb::Sqlite).await;

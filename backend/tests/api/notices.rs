@@ -98,8 +98,8 @@ async fn an_issued_certificate_is_notified_to_its_owner_in_the_issuing_transacti
 
     // The notice cannot be queued: no certificate is recorded either.
     refuse_outbox(&app, "issued:").await;
-    let token = app.token("master01", "Secret123").await.unwrap();
-    let r = app.issue(&token, "Secret123").await;
+    let token = app.browser().token("master01", "Secret123").await.unwrap();
+    let r = app.browser().issue(&token, "Secret123").await;
     assert_eq!(r.status(), 500, "{db:?}");
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM certificates").await, 0, "{db:?}");
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'certificate_issued'").await, 0);
@@ -108,8 +108,8 @@ async fn an_issued_certificate_is_notified_to_its_owner_in_the_issuing_transacti
     if is_postgres(&app) {
         // The commit fails after the notice was queued: the notice goes with the certificate.
         refuse_commit(&app, "certificates", "true").await;
-        let token = app.token("master01", "Secret123").await.unwrap();
-        let r = app.issue(&token, "Secret123").await;
+        let token = app.browser().token("master01", "Secret123").await.unwrap();
+        let r = app.browser().issue(&token, "Secret123").await;
         assert_eq!(r.status(), 500);
         accept_commit(&app, "certificates").await;
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM certificates").await, 0);
@@ -134,7 +134,7 @@ async fn an_issued_certificate_is_notified_to_its_owner_in_the_issuing_transacti
     }
 
     // A refused issue (R3: the certificate is still valid) queues nothing.
-    assert_eq!(app.token("master01", "Secret123").await.unwrap_err().0, 409);
+    assert_eq!(app.browser().token("master01", "Secret123").await.unwrap_err().0, 409);
     assert_eq!(queued(&app, "issued:").await.len(), 1);
 }
 
@@ -157,7 +157,7 @@ async fn password_and_email_changes_are_notified_in_their_transaction(db: &TestD
         accept_commit(&app, "audit_log").await;
     }
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM mail_outbox").await, 0, "{db:?}");
-    assert_eq!(app.token("master01", "init1234").await.unwrap_err().0, 428, "still the initial password");
+    assert_eq!(app.browser().token("master01", "init1234").await.unwrap_err().0, 428, "still the initial password");
 
     // The initial registration, address unchanged: one notice, to the registered address.
     assert_eq!(app.change_password("master01", "init1234", "Secret123", Some(OWNER)).await.0, 200);
@@ -193,5 +193,5 @@ async fn password_and_email_changes_are_notified_in_their_transaction(db: &TestD
     let u = user::Entity::find().filter(user::Column::UserId.eq("master01")).one(&app.db).await.unwrap().unwrap();
     assert_eq!(u.email, "new@example.co.jp", "{db:?}");
     assert_eq!(queued(&app, "password:").await.len(), 2);
-    assert_eq!(app.token("master01", "Other1234").await.map(|_| ()), Ok(()), "the password is unchanged");
+    assert_eq!(app.browser().token("master01", "Other1234").await.map(|_| ()), Ok(()), "the password is unchanged");
 }

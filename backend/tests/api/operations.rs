@@ -65,7 +65,7 @@ async fn request_ids_join_logs_and_audit_and_sigterm_drains_before_stopping() {
     // An issuance: the ID of its issue request is in the audit entry and on its log lines.
     let browser = Browser::of(&base, client.clone());
     let token = browser.token("user01", "Secret123").await.unwrap();
-    let issued = browser.issue(&token, "Secret123").await.unwrap();
+    let issued = browser.try_issue(&token, "Secret123").await.unwrap();
     assert_eq!(issued.status(), 200);
     let id = issued.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(id.len(), 16, "{id}");

@@ -1,7 +1,7 @@
 //! R2 under attack: attempts refused while an ID is locked or blocked are counted in the user row
 //! (one audit entry per lock period instead of one per attempt), and unknown IDs get a lock state
 //! of their own so that a lock does not tell them from known ones. Rows of unknown IDs are pruned
-//! when stale (`auth::unknown::prune`).
+//! when stale (`auth::unknown_ids::prune`).
 
 use sea_orm_migration::{prelude::*, schema::*};
 

@@ -40,7 +40,7 @@ impl MigrationTrait for Migration {
         for row in db.query_all_raw(Statement::from_string(backend, "SELECT id, name FROM organizations")).await? {
             let id: i64 = row.try_get("", "id")?;
             let name: String = row.try_get("", "name")?;
-            let normalized = crate::directory::search::normalize(&name);
+            let normalized = crate::domain::names::normalize(&name);
             let sql = match backend {
                 DbBackend::Postgres => "UPDATE organizations SET name_search = $1 WHERE id = $2",
                 _ => "UPDATE organizations SET name_search = ? WHERE id = ?",

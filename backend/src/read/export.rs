@@ -46,6 +46,8 @@ fn time_cell(t: OffsetDateTime) -> String {
     jst::format_spreadsheet(t)
 }
 
+/// 閉塞 / ロック中 / 初期パスワード未変更 / 正常, as the screens say it (`frontend/src/labels.rs`,
+/// which adds the lock's end time).
 fn account_state(state: &AccountState, now: OffsetDateTime) -> &'static str {
     if state.blocked {
         "閉塞"
@@ -58,14 +60,11 @@ fn account_state(state: &AccountState, now: OffsetDateTime) -> &'static str {
     }
 }
 
-type RowFn<T> = Box<dyn Fn(&QueryResult) -> Result<(T, Key), DbErr> + Send + Sync>;
-
-/// One export, its search checked: the query, how each row is read and written, the header.
+/// One export, its search checked: which list, its query, and the moment it judges states at.
 pub struct Plan {
     pub export: Export,
     query: ListQuery<'static>,
-    write: WriteChunk,
-    header: &'static [&'static str],
+    now: OffsetDateTime,
 }
 
 impl std::fmt::Debug for Plan {
@@ -74,38 +73,28 @@ impl std::fmt::Debug for Plan {
     }
 }
 
-/// Reads and writes the chunk after a cursor (the first chunk without one).
-type WriteChunk = Box<dyn Fn(&DatabaseConnection, Option<Cursor>) -> ChunkFuture + Send + Sync>;
-
-/// The next chunk: its CSV bytes, and the cursor after it (`None` at the end).
-type ChunkFuture =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(Vec<u8>, Option<Cursor>), DbErr>> + Send>>;
-
 fn writer() -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new())
 }
 
-fn chunk_fn<T: Send + 'static>(
-    query: ListQuery<'static>,
-    row: RowFn<T>,
+/// The rows after `cursor` (the first ones without), [`CHUNK`] of them, read by `row` and written
+/// as CSV by `cells`: the bytes, and the cursor after them (`None` at the end).
+async fn chunk<T>(
+    query: &ListQuery<'static>,
+    db: &DatabaseConnection,
+    cursor: Option<&Cursor>,
+    row: &impl Fn(&QueryResult) -> Result<(T, Key), DbErr>,
     cells: fn(&T, OffsetDateTime) -> Vec<String>,
     now: OffsetDateTime,
-) -> WriteChunk {
-    let query = std::sync::Arc::new(query);
-    let row = std::sync::Arc::new(row);
-    Box::new(move |db: &DatabaseConnection, cursor: Option<Cursor>| {
-        let (db, query, row) = (db.clone(), query.clone(), row.clone());
-        Box::pin(async move {
-            let (items, next, _) = query.rows(&db, cursor.as_ref(), CHUNK, &|r| row(r)).await?;
-            let mut w = writer();
-            for item in &items {
-                let record: Vec<String> = cells(item, now).iter().map(|c| inert(c).into_owned()).collect();
-                w.write_record(&record).map_err(|e| DbErr::Custom(format!("CSV: {e}")))?;
-            }
-            let bytes = w.into_inner().map_err(|e| DbErr::Custom(format!("CSV: {e}")))?;
-            Ok((bytes, next.and_then(|n| query.decode(&n))))
-        })
-    })
+) -> Result<(Vec<u8>, Option<Cursor>), DbErr> {
+    let (items, next, _) = query.rows(db, cursor, CHUNK, row).await?;
+    let mut w = writer();
+    for item in &items {
+        let record: Vec<String> = cells(item, now).iter().map(|c| inert(c).into_owned()).collect();
+        w.write_record(&record).map_err(|e| DbErr::Custom(format!("CSV: {e}")))?;
+    }
+    let bytes = w.into_inner().map_err(|e| DbErr::Custom(format!("CSV: {e}")))?;
+    Ok((bytes, next.and_then(|n| query.decode(&n))))
 }
 
 fn organization_cells(o: &OrganizationSummary, _now: OffsetDateTime) -> Vec<String> {
@@ -164,6 +153,33 @@ fn audit_cells(a: &AuditEntry, _now: OffsetDateTime) -> Vec<String> {
     ]
 }
 
+/// The CSV header of each export.
+const ORGANIZATION_COLUMNS: &[&str] =
+    &["会社ID", "会社名", "マスターユーザーID", "利用者数", "証明書上限", "登録日時（日本時間）"];
+const USER_COLUMNS: &[&str] = &[
+    "ユーザーID",
+    "権限",
+    "会社",
+    "メールアドレス",
+    "状態",
+    "失敗回数",
+    "電子証明書",
+    "電子証明書の有効期限（日本時間）",
+];
+const CERTIFICATE_COLUMNS: &[&str] = &[
+    "シリアル番号",
+    "ユーザーID",
+    "会社",
+    "鍵の種類",
+    "有効期間の開始（日本時間）",
+    "有効期間の終了（日本時間）",
+    "状態",
+    "失効日時（日本時間）",
+    "失効理由",
+];
+const AUDIT_COLUMNS: &[&str] =
+    &["ID", "日時（日本時間）", "実行者", "操作", "対象ユーザー", "会社ID", "接続元", "要求ID", "詳細"];
+
 /// The export of `export` for the query string `query` (the list's search), checked: a bad
 /// search is refused before anything is read.
 pub fn plan(export: Export, query: &str, now: OffsetDateTime, sqlite: bool) -> Result<Plan, SearchError> {
@@ -171,84 +187,46 @@ pub fn plan(export: Export, query: &str, now: OffsetDateTime, sqlite: bool) -> R
         serde_urlencoded::from_str(query).map_err(|_| SearchError::new("query", "検索条件の形式が正しくありません。"))
     }
     // Exports walk the whole result: the page size and cursor of the screen do not apply.
-    Ok(match export {
-        Export::Organizations => {
-            let s = parse::<OrganizationSearch>(query)?.without_paging();
-            let query = q::organization_query(&s)?;
-            let row: RowFn<OrganizationSummary> = Box::new(q::organization_row(query.sort));
-            Plan {
-                export,
-                write: chunk_fn(query.clone(), row, organization_cells, now),
-                query,
-                header: &["会社ID", "会社名", "マスターユーザーID", "利用者数", "証明書上限", "登録日時（日本時間）"],
-            }
-        }
-        Export::Users => {
-            let s = parse::<UserSearch>(query)?.without_paging();
-            let query = q::user_query(&s, UserScope::All, now, sqlite)?;
-            let row: RowFn<UserSummary> = Box::new(q::user_row(query.sort, now));
-            Plan {
-                export,
-                write: chunk_fn(query.clone(), row, user_cells, now),
-                query,
-                header: &[
-                    "ユーザーID",
-                    "権限",
-                    "会社",
-                    "メールアドレス",
-                    "状態",
-                    "失敗回数",
-                    "電子証明書",
-                    "電子証明書の有効期限（日本時間）",
-                ],
-            }
-        }
-        Export::Certificates => {
-            let s = parse::<CertificateSearch>(query)?.without_paging();
-            let query = q::certificate_query(&s, now)?;
-            let row: RowFn<CertificateSummary> = Box::new(q::certificate_row(query.sort, now));
-            Plan {
-                export,
-                write: chunk_fn(query.clone(), row, certificate_cells, now),
-                query,
-                header: &[
-                    "シリアル番号",
-                    "ユーザーID",
-                    "会社",
-                    "鍵の種類",
-                    "有効期間の開始（日本時間）",
-                    "有効期間の終了（日本時間）",
-                    "状態",
-                    "失効日時（日本時間）",
-                    "失効理由",
-                ],
-            }
-        }
-        Export::Audit => {
-            let s = parse::<AuditSearch>(query)?.without_paging();
-            let query = q::audit_query(&s)?;
-            let row: RowFn<AuditEntry> = Box::new(q::audit_row);
-            Plan {
-                export,
-                write: chunk_fn(query.clone(), row, audit_cells, now),
-                query,
-                header: &[
-                    "ID",
-                    "日時（日本時間）",
-                    "実行者",
-                    "操作",
-                    "対象ユーザー",
-                    "会社ID",
-                    "接続元",
-                    "要求ID",
-                    "詳細",
-                ],
-            }
-        }
-    })
+    let query = match export {
+        Export::Organizations => q::organization_query(&parse::<OrganizationSearch>(query)?.without_paging())?,
+        Export::Users => q::user_query(&parse::<UserSearch>(query)?.without_paging(), UserScope::All, now, sqlite)?,
+        Export::Certificates => q::certificate_query(&parse::<CertificateSearch>(query)?.without_paging(), now)?,
+        Export::Audit => q::audit_query(&parse::<AuditSearch>(query)?.without_paging())?,
+    };
+    Ok(Plan { export, query, now })
 }
 
 impl Plan {
+    /// The CSV header.
+    fn header(&self) -> &'static [&'static str] {
+        match self.export {
+            Export::Organizations => ORGANIZATION_COLUMNS,
+            Export::Users => USER_COLUMNS,
+            Export::Certificates => CERTIFICATE_COLUMNS,
+            Export::Audit => AUDIT_COLUMNS,
+        }
+    }
+
+    /// The chunk after `cursor`, as CSV (see [`chunk`]).
+    async fn write_chunk(
+        &self,
+        db: &DatabaseConnection,
+        cursor: Option<Cursor>,
+    ) -> Result<(Vec<u8>, Option<Cursor>), DbErr> {
+        let (query, now, cursor) = (&self.query, self.now, cursor.as_ref());
+        let sort = query.sort;
+        match self.export {
+            Export::Organizations => {
+                chunk(query, db, cursor, &q::organization_row(sort), organization_cells, now).await
+            }
+            Export::Users => chunk(query, db, cursor, &q::user_row(sort, now), user_cells, now).await,
+            Export::Certificates => {
+                chunk(query, db, cursor, &q::certificate_row(sort, now), certificate_cells, now).await
+            }
+            Export::Audit => chunk(query, db, cursor, &q::audit_row, audit_cells, now).await,
+        }
+    }
+
     /// Every row the search finds (the audit entry states it before the file leaves).
     pub async fn count(&self, db: &DatabaseConnection) -> Result<u64, DbErr> {
         self.query.count_all(db).await
@@ -277,7 +255,7 @@ impl Plan {
                     State::Done => None,
                     State::Header => {
                         let mut w = writer();
-                        let header: Vec<&str> = plan.header.to_vec();
+                        let header: Vec<&str> = plan.header().to_vec();
                         let mut bytes = BOM.to_vec();
                         if w.write_record(&header).is_ok()
                             && let Ok(head) = w.into_inner()
@@ -288,7 +266,7 @@ impl Plan {
                     }
                     State::Rows(cursor) => {
                         let first = cursor.is_none();
-                        match (plan.write)(&db, cursor).await {
+                        match plan.write_chunk(&db, cursor).await {
                             Ok((bytes, Some(next))) => Some((Ok(bytes.into()), State::Rows(Some(next)))),
                             Ok((bytes, None)) => Some((Ok(bytes.into()), State::Done)),
                             Err(e) => {

@@ -3,7 +3,8 @@
 //! lists themselves are in `lists`.
 
 use common::api::{
-    CertificateStatus, Me, OrganizationDetail, OrganizationUsers, UserDetail, UserSummary, list::UserSearch,
+    CertificateStatus, Me, OrganizationDetail, OrganizationUsers, UserDetail, UserSummary,
+    list::{AuditSearch, UserSearch},
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -16,7 +17,7 @@ use super::{
     paging::ListError,
     views,
 };
-use crate::db::entities::{audit_log, certificate, organization, user};
+use crate::db::entities::{certificate, organization, user};
 
 /// The name of company `org_id` (none for bank staff).
 pub async fn org_name<C: ConnectionTrait>(db: &C, org_id: Option<i64>) -> Result<Option<String>, DbErr> {
@@ -99,17 +100,17 @@ pub async fn user_detail<C: ConnectionTrait>(
         .limit(UserDetail::CERTIFICATES)
         .all(db)
         .await?;
-    let audit = audit_log::Entity::find()
-        .filter(audit_log::Column::SubjectUser.eq(user_id).or(audit_log::Column::Actor.eq(user_id)))
-        .order_by_desc(audit_log::Column::Id)
-        .limit(UserDetail::AUDIT)
-        .all(db)
-        .await?;
+    // The audit list's own query: entries about the user or by them, newest first.
+    let search = AuditSearch { user_id: Some(u.user_id.clone()), ..Default::default() };
+    let audit = lists::audit_latest(db, &search, UserDetail::AUDIT).await.map_err(|e| match e {
+        ListError::Database(e) => e,
+        ListError::Search(e) => DbErr::Custom(e.message),
+    })?;
     Ok(Some(UserDetail {
         user: views::user_summary(&u, org.clone(), certificates.first(), now),
         created_at: u.created_at,
         certificates: certificates.iter().map(|c| views::certificate_summary(c, org.clone(), now)).collect(),
-        audit: audit.into_iter().map(lists::audit_entry).collect(),
+        audit,
     }))
 }
 

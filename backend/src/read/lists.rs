@@ -55,7 +55,7 @@ fn like(column: &str, part: &str) -> Sql {
 /// Companies whose normalised name holds `part` (as typed: full-width and half-width alike).
 fn org_name_filter(id_column: &str, part: &str) -> Sql {
     let mut q = Sql::new(&format!("{id_column} IN (SELECT id FROM organizations WHERE "));
-    q.append(&like("name_search", &search::normalize(part))).push(")");
+    q.append(&like("name_search", &crate::domain::names::normalize(part))).push(")");
     q
 }
 
@@ -97,7 +97,7 @@ pub(super) fn organization_query(s: &OrganizationSearch) -> Result<ListQuery<'st
     let sort = search::sort(&s.sort, &names(ORG_SORTS), Sort { column: "name", descending: false })?;
     let mut filters = Vec::new();
     if let Some(q) = search::text("q", &s.q)? {
-        filters.push(like("o.name_search", &search::normalize(&q)));
+        filters.push(like("o.name_search", &crate::domain::names::normalize(&q)));
     }
     if let Some(id) = search::user_id_prefix("master_user_id", &s.master_user_id)? {
         filters.push(Sql::with(

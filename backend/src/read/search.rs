@@ -5,7 +5,6 @@
 
 use common::api::list::{PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, SEARCH_MAX_CHARS};
 use time::{Date, OffsetDateTime, Time, macros::format_description};
-use unicode_normalization::UnicodeNormalization;
 
 /// A search value the server refuses: which parameter, and why (in Japanese).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,13 +65,6 @@ pub fn user_id_prefix(field: &'static str, value: &Option<String>) -> Result<Opt
         }
         other => Ok(other),
     }
-}
-
-/// How names are compared: NFKC (full-width letters and digits become half-width, half-width
-/// katakana full-width), then lower case. Stored beside each company name and applied to the
-/// search text, so 「ＡＢＣ商事」, 「abc商事」 and 「ABC商事」 find the same company.
-pub fn normalize(s: &str) -> String {
-    s.nfkc().collect::<String>().to_lowercase()
 }
 
 /// A `LIKE` pattern matching `s` anywhere, with `%`, `_` and `\` taken literally (`ESCAPE '\'`).
@@ -165,14 +157,6 @@ mod tests {
         assert!(text("q", &Some("a\nb".into())).is_err());
         assert!(text("q", &Some("a\n".into())).is_err(), "not trimmed away");
         assert!(text("q", &Some("\u{85}a".into())).is_err());
-    }
-
-    #[test]
-    fn full_width_and_half_width_normalise_alike() {
-        assert_eq!(normalize("ＡＢＣ商事株式会社"), "abc商事株式会社");
-        assert_eq!(normalize("ABC商事株式会社"), "abc商事株式会社");
-        assert_eq!(normalize("ｶﾌﾞｼｷｶﾞｲｼｬ"), normalize("カブシキガイシャ"));
-        assert_eq!(normalize("㈱テスト"), "(株)テスト");
     }
 
     #[test]

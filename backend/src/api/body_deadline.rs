@@ -1,4 +1,4 @@
-//! The request body deadline: a body that has not fully arrived within [`super::BODY_TIMEOUT`]
+//! The request body deadline: a body that has not fully arrived within [`crate::net::BODY_TIMEOUT`]
 //! of the request head ends the request with `408 request_timeout` and closes the connection, so
 //! a client dripping a body byte by byte holds a connection for at most that long.
 
@@ -26,12 +26,12 @@ use tokio::time::Sleep;
 
 use crate::error::ApiError;
 
-/// The middleware (`middleware::from_fn(net::body_deadline::middleware)`).
+/// The middleware (`middleware::from_fn(api::body_deadline::middleware)`).
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    with_deadline(req, next, super::BODY_TIMEOUT).await
+    with_deadline(req, next, crate::net::BODY_TIMEOUT).await
 }
 
 async fn with_deadline(
