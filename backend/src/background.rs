@@ -1,5 +1,5 @@
 //! The background tasks of `cjs serve`, started by [`start`]: mail delivery, the expiry reminder
-//! scan, pruning the lock state of unknown IDs, and the CRL refresh. Each runs for the life of the
+//! scan, pruning the lock state of unknown IDs, the CRL refresh, and SQLite's query statistics. Each runs for the life of the
 //! process, so one that ends — by a panic or by returning — is a fault: [`Tasks::first_death`]
 //! names it and why, and the server stops with a non-zero exit rather than run on without, say,
 //! its mail.
@@ -32,6 +32,10 @@ pub fn start(state: &AppState) -> anyhow::Result<Tasks> {
     tasks.spawn("expiry reminder scan", scan);
     // The CRL is signed after revocations, not inside them (certificates::revocation).
     tasks.spawn("CRL refresh", state.revocations.clone().refresh_forever(CRL_REFRESH_INTERVAL));
+    if state.config.is_sqlite() {
+        let optimize = crate::db::optimize_forever(db.clone(), crate::db::OPTIMIZE_INTERVAL);
+        tasks.spawn("SQLite statistics", optimize);
+    }
     Ok(tasks)
 }
 
