@@ -536,16 +536,7 @@ fn staff_client(server: &Server, pem: &[u8]) -> anyhow::Result<reqwest::Client> 
 /// with it. Returns the client (presenting the certificate) and the session cookie.
 async fn staff_session(server: &Server, dir: &Path) -> anyhow::Result<(reqwest::Client, String)> {
     let p12 = crate::issuance::issue_via_api(&server.client()?, &server.url(""), STAFF).await?;
-    let (p12_path, pem_path) = (dir.join("staff.p12"), dir.join("staff.pem"));
-    std::fs::write(&p12_path, p12)?;
-    util::run(
-        std::process::Command::new("openssl")
-            .args(["pkcs12", "-noenc", "-passin", &format!("pass:{PASSWORD}"), "-in"])
-            .arg(&p12_path)
-            .arg("-out")
-            .arg(&pem_path),
-    )?;
-    let client = staff_client(server, &std::fs::read(&pem_path)?)?;
+    let client = staff_client(server, &util::identity_pem(&p12, dir, "staff")?)?;
     let r = client.post(server.url("/api/login")).json(&json!({"user_id": STAFF, "password": PASSWORD})).send().await?;
     anyhow::ensure!(r.status().is_success(), "staff login: {}", r.status());
     let cookie = r

@@ -277,16 +277,7 @@ async fn main() -> anyhow::Result<()> {
             let (base, flood_client) = (server.url(""), server.client()?);
             // The second client's own certificate, as a browser would hold it.
             let p12 = issuance::issue_via_api(&flood_client, &base, "bench00002").await?;
-            let (p12_path, pem_path) = (dir.path().join("b.p12"), dir.path().join("b.pem"));
-            std::fs::write(&p12_path, p12)?;
-            util::run(
-                std::process::Command::new("openssl")
-                    .args(["pkcs12", "-noenc", "-passin", &format!("pass:{PASSWORD}"), "-in"])
-                    .arg(&p12_path)
-                    .arg("-out")
-                    .arg(&pem_path),
-            )?;
-            let second = server.client_from("127.0.0.2", Some(&std::fs::read(&pem_path)?))?;
+            let second = server.client_from("127.0.0.2", Some(&util::identity_pem(&p12, dir.path(), "b")?))?;
             let legit = |secs: u64| {
                 let (c, b) = (second.clone(), base.clone());
                 async move {

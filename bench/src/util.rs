@@ -268,6 +268,19 @@ pub async fn wait_port(port: u16) -> anyhow::Result<()> {
 }
 
 /// Runs a command, failing with its output.
+/// The certificate and key of the .p12 `p12` (password [`PASSWORD`]) as PEM, through
+/// `openssl pkcs12` (files `<name>.p12` and `<name>.pem` in `dir`), as a client presents them.
+pub fn identity_pem(p12: &[u8], dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
+    let (p12_path, pem_path) = (dir.join(format!("{name}.p12")), dir.join(format!("{name}.pem")));
+    std::fs::write(&p12_path, p12)?;
+    run(Command::new("openssl")
+        .args(["pkcs12", "-noenc", "-passin", &format!("pass:{PASSWORD}"), "-in"])
+        .arg(&p12_path)
+        .arg("-out")
+        .arg(&pem_path))?;
+    Ok(std::fs::read(&pem_path)?)
+}
+
 pub fn run(cmd: &mut Command) -> anyhow::Result<String> {
     let out = cmd.output().with_context(|| format!("cannot run {cmd:?}"))?;
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
