@@ -166,11 +166,13 @@ fn user_state_filter(state: UserState, now: OffsetDateTime) -> Sql {
         UserState::Locked => Sql::with("u.locked_until > ?", [now.into()]),
         UserState::Blocked => Sql::new("u.blocked_at IS NOT NULL"),
         // Renewal is due: an active certificate in its last 30 days, and none that lasts longer.
-        // Driven by the window (a few thousand certificates), each checked against its user's
-        // later ones by index, rather than every user probed.
+        // Driven by the window (a few thousand certificates), each checked by one index probe
+        // for its user's latest active certificate. (`NOT EXISTS` there let PostgreSQL hash
+        // every active certificate that outlasts the window instead: 58,000 rows, 45 ms.)
         UserState::Expiring => Sql::with(
             "u.id IN (SELECT e.user_pk FROM certificates e WHERE e.status = 'active' AND e.not_after > ? AND e.not_after <= ? \
-             AND NOT EXISTS (SELECT 1 FROM certificates l WHERE l.user_pk = e.user_pk AND l.status = 'active' AND l.not_after > ?))",
+             AND (SELECT l.not_after FROM certificates l WHERE l.user_pk = e.user_pk AND l.status = 'active' \
+             ORDER BY l.not_after DESC LIMIT 1) <= ?)",
             [now.into(), (now + RENEWAL_WINDOW).into(), (now + RENEWAL_WINDOW).into()],
         ),
         UserState::NoCertificate => Sql::new("NOT EXISTS (SELECT 1 FROM certificates x WHERE x.user_pk = u.id)"),
