@@ -29,6 +29,16 @@ pub enum Action {
     CaRollover,
     /// Bank staff exported a search as CSV (detail: the list, the search, the rows).
     Exported,
+    /// A master user, staff or the shell reset a user's password to a one-time initial one.
+    PasswordReset,
+    /// A user was retired (利用停止; detail: the reason and the certificates revoked).
+    Retired,
+    /// Staff changed a company's name or certificate limit (detail: before and after).
+    OrganizationUpdated,
+    /// Staff suspended a company (detail: the sessions ended).
+    OrganizationSuspended,
+    /// Staff resumed a suspended company.
+    OrganizationResumed,
 }
 
 impl Action {
@@ -49,6 +59,11 @@ impl Action {
             Action::Login => "login",
             Action::CaRollover => "ca_rollover",
             Action::Exported => "exported",
+            Action::PasswordReset => "password_reset",
+            Action::Retired => "retired",
+            Action::OrganizationUpdated => "organization_updated",
+            Action::OrganizationSuspended => "organization_suspended",
+            Action::OrganizationResumed => "organization_resumed",
         }
     }
 }

@@ -271,6 +271,9 @@ pub struct AccountState {
     pub must_change_password: bool,
     /// Consecutive wrong passwords so far.
     pub failures: u32,
+    /// When the user was retired (利用停止); absent while active.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub retired_at: Option<OffsetDateTime>,
 }
 
 /// `GET /api/me` and the answer of `POST /api/login`.
@@ -362,6 +365,41 @@ pub struct NewUser {
     pub email: String,
 }
 
+/// `POST …/users/{user_id}/retire`: why the user is retired (kept in the audit log).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Retire {
+    /// Up to 200 characters, no line breaks (e.g. 退職).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The answer of `POST …/users/{user_id}/retire`: the user, now retired, and the serials of the
+/// certificates revoked with the retirement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RetiredUser {
+    pub user: UserSummary,
+    pub revoked: Vec<String>,
+}
+
+/// The answer of `POST …/users/{user_id}/reset-password`: the new one-time initial password
+/// (shown once) and what 「ご利用開始(変更)のお知らせ」 prints with it.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordReset {
+    pub user: UserSummary,
+    pub initial_password: String,
+    /// The service's address, for the letter.
+    pub url: String,
+}
+
+impl std::fmt::Debug for PasswordReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordReset").field("user", &self.user.user_id).finish_non_exhaustive()
+    }
+}
+
 /// A created account with its one-time initial password (shown once).
 #[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -387,6 +425,25 @@ pub struct OrganizationSummary {
     pub certificate_limit: u32,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// While the company is suspended: since when (its users are refused; nothing is revoked).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub suspended_at: Option<OffsetDateTime>,
+}
+
+/// `POST /api/admin/organizations/{id}`: a company's new name and/or certificate limit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdateOrganization {
+    /// The new name, 1–100 characters; certificates issued later carry it in O=.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The new limit of users holding a valid certificate at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_limit: Option<u32>,
+    /// Accept a limit below the users holding a certificate now (they keep theirs; new issues
+    /// wait until the count is below the limit).
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// `POST /api/admin/organizations`: a company and its master user.

@@ -12,6 +12,10 @@ pub enum ErrorCode {
     InvalidCredentials,
     Locked,
     Blocked,
+    /// The user ID is retired (利用停止).
+    Retired,
+    /// The user's company is suspended.
+    Suspended,
     PasswordChangeRequired,
     CertificateActive,
     InvalidToken,

@@ -85,6 +85,12 @@ pub const MASTER_USERS_TABLE: &str = "master-users-table";
 pub const USER_ROW_PREFIX: &str = "user-row-";
 /// Each unlock button is `unlock-<userID>`.
 pub const UNLOCK_PREFIX: &str = "unlock-";
+/// パスワード再設定 of one user: this prefix + user ID.
+pub const RESET_PREFIX: &str = "reset-";
+/// 利用停止 of one user: this prefix + user ID.
+pub const RETIRE_PREFIX: &str = "retire-";
+/// The new one-time initial password after a reset.
+pub const RESET_INITIAL_PASSWORD: &str = "reset-initial-password";
 pub const MASTER_NEW_USER_ID: &str = "master-new-user-id";
 pub const MASTER_NEW_EMAIL: &str = "master-new-email";
 pub const MASTER_CREATE_USER: &str = "master-create-user";
@@ -149,6 +155,13 @@ pub const ORG_DETAIL_USERS: &str = "org-detail-users";
 pub const ORG_DETAIL_CERTS: &str = "org-detail-certs";
 pub const ORG_DETAIL_USERS_EXPORT: &str = "org-detail-users-export";
 pub const ORG_DETAIL_CERTS_EXPORT: &str = "org-detail-certs-export";
+/// 会社情報の変更: name, limit, force, submit; 利用停止 / 利用再開.
+pub const ORG_EDIT_NAME: &str = "org-edit-name";
+pub const ORG_EDIT_LIMIT: &str = "org-edit-limit";
+pub const ORG_EDIT_FORCE: &str = "org-edit-force";
+pub const ORG_EDIT_SUBMIT: &str = "org-edit-submit";
+pub const ORG_SUSPEND: &str = "org-suspend";
+pub const ORG_RESUME: &str = "org-resume";
 pub const USER_DETAIL: &str = "user-detail";
 pub const USER_DETAIL_CERTS: &str = "user-detail-certs";
 pub const USER_DETAIL_AUDIT: &str = "user-detail-audit";

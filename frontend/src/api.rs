@@ -16,7 +16,8 @@ use common::{
     api::{
         self, AuditEntry, CertificateSummary, CreatedOrganization, CreatedUser, Credentials, IssuanceToken,
         IssueRequest, MailEntry, Me, NewOrganization, NewUser, OrganizationDetail, OrganizationSummary,
-        OrganizationUsers, PasswordChange, PasswordChanged, PresentedCertificate, Revoke, UserDetail, UserSummary,
+        OrganizationUsers, PasswordChange, PasswordChanged, PasswordReset, PresentedCertificate, Retire, RetiredUser,
+        Revoke, UpdateOrganization, UserDetail, UserSummary,
         list::{AuditSearch, CertificateSearch, Export, MailSearch, OrganizationSearch, Page, Search, UserSearch},
         paths::{self, url, with_segment},
     },
@@ -86,6 +87,17 @@ pub async fn unlock_org_user(user_id: &str) -> Result<UserSummary, ErrorBody> {
     post_json(&with_segment(paths::ORG_USER_UNLOCK, &segment(user_id)), &Empty {}).await
 }
 
+/// `POST /api/org/users/{user_id}/reset-password`.
+pub async fn org_reset_password(user_id: &str) -> Result<PasswordReset, ErrorBody> {
+    post_json(&with_segment(paths::ORG_USER_RESET_PASSWORD, &segment(user_id)), &Empty {}).await
+}
+
+/// `POST /api/org/users/{user_id}/retire` (no reason: the audit entry names the master user;
+/// the answer's body is not read, which keeps its parsing out of this bundle).
+pub async fn org_retire(user_id: &str) -> Result<(), ErrorBody> {
+    post_no_content(&with_segment(paths::ORG_USER_RETIRE, &segment(user_id)), &Empty {}).await
+}
+
 // ---- Bank staff ----
 
 /// `GET /api/admin/organizations?…`: one page of companies.
@@ -103,6 +115,17 @@ pub async fn admin_create_organization(request: &NewOrganization) -> Result<Crea
     post_json(&url(paths::ADMIN_ORGANIZATIONS), request).await
 }
 
+/// `POST /api/admin/organizations/{id}`: its new name or certificate limit.
+pub async fn admin_update_organization(id: i64, change: &UpdateOrganization) -> Result<OrganizationSummary, ErrorBody> {
+    post_json(&with_segment(paths::ADMIN_ORGANIZATION, &id.to_string()), change).await
+}
+
+/// `POST /api/admin/organizations/{id}/suspend` (or `/resume`).
+pub async fn admin_suspend_organization(id: i64, suspend: bool) -> Result<OrganizationSummary, ErrorBody> {
+    let path = if suspend { paths::ADMIN_ORGANIZATION_SUSPEND } else { paths::ADMIN_ORGANIZATION_RESUME };
+    post_json(&with_segment(path, &id.to_string()), &Empty {}).await
+}
+
 /// `GET /api/admin/users?…`: one page of users.
 pub async fn admin_users(search: &UserSearch) -> Result<Page<UserSummary>, ErrorBody> {
     get_json(&searched(paths::ADMIN_USERS, &search.pairs())).await
@@ -116,6 +139,16 @@ pub async fn admin_user(user_id: &str) -> Result<UserDetail, ErrorBody> {
 /// `POST /api/admin/users/{user_id}/unlock`.
 pub async fn admin_unlock_user(user_id: &str) -> Result<UserSummary, ErrorBody> {
     post_json(&with_segment(paths::ADMIN_USER_UNLOCK, &segment(user_id)), &Empty {}).await
+}
+
+/// `POST /api/admin/users/{user_id}/reset-password`.
+pub async fn admin_reset_password(user_id: &str) -> Result<PasswordReset, ErrorBody> {
+    post_json(&with_segment(paths::ADMIN_USER_RESET_PASSWORD, &segment(user_id)), &Empty {}).await
+}
+
+/// `POST /api/admin/users/{user_id}/retire`.
+pub async fn admin_retire(user_id: &str, request: &Retire) -> Result<RetiredUser, ErrorBody> {
+    post_json(&with_segment(paths::ADMIN_USER_RETIRE, &segment(user_id)), request).await
 }
 
 /// `GET /api/admin/certificates?…`: one page of certificates.

@@ -7,9 +7,11 @@ use common::{
 };
 use time::OffsetDateTime;
 
-/// 閉塞 / ロック中（HH:MM まで） / 初期パスワード未変更 / 正常, in that order of precedence.
+/// 利用停止 / 閉塞 / ロック中（HH:MM まで） / 初期パスワード未変更 / 正常, in that order of precedence.
 pub fn account_state(state: &AccountState, now: OffsetDateTime) -> String {
-    if state.blocked {
+    if state.retired_at.is_some() {
+        "利用停止".to_owned()
+    } else if state.blocked {
         "閉塞".to_owned()
     } else if let Some(until) = state.locked_until.filter(|until| *until > now) {
         format!("ロック中（{} まで）", jst::format_time(until))
@@ -22,7 +24,9 @@ pub fn account_state(state: &AccountState, now: OffsetDateTime) -> String {
 
 /// The CSS class that colours an account state.
 pub fn account_state_class(state: &AccountState, now: OffsetDateTime) -> &'static str {
-    if is_locked_or_blocked(state, now) {
+    if state.retired_at.is_some() {
+        "state state-none"
+    } else if is_locked_or_blocked(state, now) {
         "state state-bad"
     } else if state.must_change_password {
         "state state-warn"
@@ -31,9 +35,15 @@ pub fn account_state_class(state: &AccountState, now: OffsetDateTime) -> &'stati
     }
 }
 
-/// Blocked, or locked with the lock not yet lifted: what 解除 is for.
+/// Blocked, or locked with the lock not yet lifted: what 解除 is for (never for a retired user).
 pub fn is_locked_or_blocked(state: &AccountState, now: OffsetDateTime) -> bool {
-    state.blocked || state.locked_until.is_some_and(|until| until > now)
+    state.retired_at.is_none() && (state.blocked || state.locked_until.is_some_and(|until| until > now))
+}
+
+/// Whether a master user may reset the password of, or retire, this user: an active general user
+/// of their company (the list shows no other).
+pub fn master_may_manage(user: &UserSummary) -> bool {
+    user.role == Role::General && user.state.retired_at.is_none()
 }
 
 /// Whether a master user may lift this user's lock or block (general users of their company only).
@@ -60,7 +70,7 @@ pub fn certificate_state_class(certificate: Option<&CertificateSummary>) -> &'st
 }
 
 /// The audit actions the server records, as (wire name, Japanese label).
-pub const AUDIT_ACTIONS: [(&str, &str); 15] = [
+pub const AUDIT_ACTIONS: [(&str, &str); 17] = [
     ("login", "ログイン"),
     ("auth_success", "認証成功"),
     ("auth_failure", "認証失敗（パスワード誤り）"),
@@ -76,6 +86,8 @@ pub const AUDIT_ACTIONS: [(&str, &str); 15] = [
     ("certificate_revoked", "電子証明書の失効"),
     ("ca_rollover", "認証局の切替"),
     ("exported", "CSVダウンロード"),
+    ("password_reset", "パスワードの再設定"),
+    ("retired", "利用停止"),
 ];
 
 /// The Japanese label of an audit action; an action this app does not know is shown as sent.
@@ -99,7 +111,7 @@ mod tests {
     use super::*;
 
     fn state(locked_until: Option<OffsetDateTime>, blocked: bool, must_change_password: bool) -> AccountState {
-        AccountState { locked_until, blocked, must_change_password, failures: 0 }
+        AccountState { locked_until, blocked, must_change_password, failures: 0, retired_at: None }
     }
 
     #[test]
@@ -123,6 +135,15 @@ mod tests {
         let now = datetime!(2026-11-24 10:00 UTC);
         assert_eq!(account_state(&state(Some(now + Duration::hours(1)), true, true), now), "閉塞");
         assert_eq!(account_state(&state(None, false, true), now), "初期パスワード未変更");
+    }
+
+    #[test]
+    fn retired_wins_over_everything_and_offers_no_unlock() {
+        let now = datetime!(2026-11-24 10:00 UTC);
+        let mut retired = state(Some(now + Duration::hours(1)), true, true);
+        retired.retired_at = Some(now);
+        assert_eq!(account_state(&retired, now), "利用停止");
+        assert!(!is_locked_or_blocked(&retired, now));
     }
 
     #[test]

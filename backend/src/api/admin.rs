@@ -1,4 +1,6 @@
-//! The bank staff's screens (`/admin`): companies, users, certificates (search, revoke), unlock,
+//! The bank staff's screens (`/admin`): companies (change, suspend, resume), users (unlock,
+//! password reset, retire),
+//! certificates (search, revoke),
 //! audit log, outgoing mail, each list searched and paged on the server; one company and one
 //! user for their detail pages; CSV exports. Every handler takes [`StaffUser`].
 
@@ -6,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use common::{
     UserId,
     api::{
-        CreatedOrganization, NewOrganization, Revoke,
+        CreatedOrganization, NewOrganization, PasswordReset, Retire, RetiredUser, Revoke, UpdateOrganization,
         list::{AuditSearch, CertificateSearch, Export, MailSearch, OrganizationSearch, UserSearch},
     },
 };
@@ -16,7 +18,11 @@ use time::OffsetDateTime;
 use super::extract::StaffUser;
 use crate::{
     audit,
-    auth::accounts::{self, Actor, NewAccount},
+    auth::{
+        accounts::{self, Actor, NewAccount},
+        companies::{self, CompanyChange},
+    },
+    certificates::retirement,
     error::ApiError,
     read::{self, export, lists, views},
     state::AppState,
@@ -29,6 +35,39 @@ pub(super) async fn unlock_as(state: &AppState, actor: &Actor, path: &str) -> Re
     let now = OffsetDateTime::now_utc();
     let u = accounts::unlock(&state.db, actor, &target, now).await?;
     Ok(HttpResponse::Ok().json(read::user(&state.db, &u, now).await?))
+}
+
+/// Resets the password of the user in `path` as `actor` and answers with the new one-time
+/// initial password: the handler of both reset routes (staff: anyone but themselves; a master
+/// user: their company's general users).
+pub(super) async fn reset_password_as(state: &AppState, actor: &Actor, path: &str) -> Result<HttpResponse, ApiError> {
+    let target = UserId::parse(path).map_err(|_| ApiError::NotFound)?;
+    let now = OffsetDateTime::now_utc();
+    let (u, password) =
+        accounts::reset_password(&state.db, &state.auth.hasher, actor, &target, &state.public_url, now).await?;
+    Ok(HttpResponse::Ok().json(PasswordReset {
+        user: read::user(&state.db, &u, now).await?,
+        initial_password: password.expose().to_owned(),
+        url: state.public_url.clone(),
+    }))
+}
+
+/// Retires the user in `path` as `actor`: the handler of both retire routes.
+pub(super) async fn retire_as(
+    state: &AppState,
+    actor: &Actor,
+    path: &str,
+    body: &Retire,
+) -> Result<HttpResponse, ApiError> {
+    super::extract::plain_text(&[("reason", body.reason.as_deref())])?;
+    let target = UserId::parse(path).map_err(|_| ApiError::NotFound)?;
+    let now = OffsetDateTime::now_utc();
+    let reason = body.reason.as_deref();
+    let retired =
+        retirement::retire_serving(&state.revocations, &state.db, actor, &target, reason, &state.public_url, now)
+            .await?;
+    Ok(HttpResponse::Ok()
+        .json(RetiredUser { user: read::user(&state.db, &retired.user, now).await?, revoked: retired.revoked }))
 }
 
 #[utoipa::path(
@@ -112,6 +151,82 @@ pub async fn create_organization(
 }
 
 #[utoipa::path(
+    post,
+    path = "/api/admin/organizations/{id}",
+    tag = "staff",
+    summary = "Changes a company's name and/or certificate limit (certificates issued later carry the new name)",
+    request_body = common::api::UpdateOrganization,
+    params(("id" = i64, Path, description = "The company's id")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The company after the change", body = common::api::OrganizationSummary),
+        super::responses::BadInput, super::responses::SessionRequired, super::responses::NotFound, super::responses::Unavailable,
+    )
+)]
+pub async fn update_organization(
+    state: web::Data<AppState>,
+    s: StaffUser,
+    path: web::Path<String>,
+    body: web::Json<UpdateOrganization>,
+) -> Result<HttpResponse, ApiError> {
+    super::extract::plain_text(&[("name", body.name.as_deref())])?;
+    let id: i64 = path.parse().map_err(|_| ApiError::NotFound)?;
+    let change =
+        CompanyChange { name: body.name.as_deref(), certificate_limit: body.certificate_limit, force: body.force };
+    let now = OffsetDateTime::now_utc();
+    let org = companies::update(&state.db, &s.0.actor(), id, change, &state.public_url, now).await?;
+    Ok(HttpResponse::Ok().json(lists::organization(&state.db, org.id).await?.ok_or(ApiError::NotFound)?))
+}
+
+/// Suspends or resumes the company in `path`: the handler of both routes.
+async fn set_suspended(state: &AppState, s: &StaffUser, path: &str, suspend: bool) -> Result<HttpResponse, ApiError> {
+    let id: i64 = path.parse().map_err(|_| ApiError::NotFound)?;
+    let now = OffsetDateTime::now_utc();
+    let org = companies::set_suspended(&state.db, &s.0.actor(), id, suspend, &state.public_url, now).await?;
+    Ok(HttpResponse::Ok().json(lists::organization(&state.db, org.id).await?.ok_or(ApiError::NotFound)?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/admin/organizations/{id}/suspend",
+    tag = "staff",
+    summary = "Suspends a company: its users are refused at authentication, issuance and login, and their sessions end; nothing is revoked",
+    params(("id" = i64, Path, description = "The company's id")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The company, suspended", body = common::api::OrganizationSummary),
+        super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
+    )
+)]
+pub async fn suspend_organization(
+    state: web::Data<AppState>,
+    s: StaffUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    set_suspended(&state, &s, &path, true).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/admin/organizations/{id}/resume",
+    tag = "staff",
+    summary = "Resumes a suspended company: everything as it was",
+    params(("id" = i64, Path, description = "The company's id")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The company, resumed", body = common::api::OrganizationSummary),
+        super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
+    )
+)]
+pub async fn resume_organization(
+    state: web::Data<AppState>,
+    s: StaffUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    set_suspended(&state, &s, &path, false).await
+}
+
+#[utoipa::path(
     get,
     path = "/api/admin/users",
     tag = "staff",
@@ -163,7 +278,7 @@ pub async fn user(
     security(("session" = [])),
     responses(
         (status = 200, description = "The user after unlocking", body = common::api::UserSummary),
-        super::responses::SessionRequired, super::responses::NotFound, super::responses::Unavailable,
+        super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
     )
 )]
 pub async fn unlock(
@@ -172,6 +287,48 @@ pub async fn unlock(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     unlock_as(&state, &s.0.actor(), &path).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{user_id}/reset-password",
+    tag = "staff",
+    summary = "Resets the password of any user but oneself to a new one-time initial password (R11); lifts a lock or block and ends the user's sessions",
+    params(("user_id" = String, Path, description = "User ID")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The user and the new one-time initial password, shown once, for 「ご利用開始(変更)のお知らせ」", body = common::api::PasswordReset),
+        super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
+    )
+)]
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    s: StaffUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    reset_password_as(&state, &s.0.actor(), &path).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{user_id}/retire",
+    tag = "staff",
+    summary = "Retires (利用停止) any user but oneself and the last active staff member: revokes every active certificate (cessationOfOperation), ends the sessions, refuses every later login and issuance",
+    request_body = common::api::Retire,
+    params(("user_id" = String, Path, description = "User ID")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The retired user and the serials revoked", body = common::api::RetiredUser),
+        super::responses::BadInput, super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
+    )
+)]
+pub async fn retire(
+    state: web::Data<AppState>,
+    s: StaffUser,
+    path: web::Path<String>,
+    body: web::Json<Retire>,
+) -> Result<HttpResponse, ApiError> {
+    retire_as(&state, &s.0.actor(), &path, &body).await
 }
 
 #[utoipa::path(

@@ -153,7 +153,7 @@ impl FromRequest for SessionUser {
             }
             use sea_orm::EntityTrait;
             let user = user::Entity::find_by_id(session.user_pk).one(&st.db).await?.ok_or(ApiError::Unauthenticated)?;
-            if user.blocked_at.is_some() {
+            if user.blocked_at.is_some() || user.retired_at.is_some() {
                 return Err(ApiError::Unauthenticated);
             }
             Ok(SessionUser { user, certificate: cert, session_id: id })

@@ -57,16 +57,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 path(p::ORG_USERS, "GET, HEAD, POST").route(get().to(org::list)).route(web::post().to(org::create)),
             )
             .service(path(p::ORG_USER_UNLOCK, "POST").route(web::post().to(org::unlock)))
+            .service(path(p::ORG_USER_RESET_PASSWORD, "POST").route(web::post().to(org::reset_password)))
+            .service(path(p::ORG_USER_RETIRE, "POST").route(web::post().to(org::retire)))
             .service(
                 path(p::ADMIN_ORGANIZATIONS, "GET, HEAD, POST")
                     .route(get().to(admin::organizations))
                     .route(web::post().to(admin::create_organization)),
             )
-            .service(path(p::ADMIN_ORGANIZATION, "GET, HEAD").route(get().to(admin::organization)))
+            .service(
+                path(p::ADMIN_ORGANIZATION, "GET, HEAD, POST")
+                    .route(get().to(admin::organization))
+                    .route(web::post().to(admin::update_organization)),
+            )
+            .service(path(p::ADMIN_ORGANIZATION_SUSPEND, "POST").route(web::post().to(admin::suspend_organization)))
+            .service(path(p::ADMIN_ORGANIZATION_RESUME, "POST").route(web::post().to(admin::resume_organization)))
             .service(path(p::ADMIN_USERS, "GET, HEAD").route(get().to(admin::users)))
             .service(path(p::ADMIN_USER, "GET, HEAD").route(get().to(admin::user)))
             .service(path(p::ADMIN_EXPORT, "GET, HEAD").route(get().to(admin::export)))
             .service(path(p::ADMIN_USER_UNLOCK, "POST").route(web::post().to(admin::unlock)))
+            .service(path(p::ADMIN_USER_RESET_PASSWORD, "POST").route(web::post().to(admin::reset_password)))
+            .service(path(p::ADMIN_USER_RETIRE, "POST").route(web::post().to(admin::retire)))
             .service(path(p::ADMIN_CERTIFICATES, "GET, HEAD").route(get().to(admin::certificates)))
             .service(path(p::ADMIN_CERTIFICATE_REVOKE, "POST").route(web::post().to(admin::revoke)))
             .service(path(p::ADMIN_AUDIT, "GET, HEAD").route(get().to(admin::audit)))

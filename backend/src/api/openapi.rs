@@ -41,12 +41,19 @@ pub const SESSION: &str = "session";
         org::list,
         org::create,
         org::unlock,
+        org::reset_password,
+        org::retire,
         admin::organizations,
         admin::organization,
         admin::create_organization,
+        admin::update_organization,
+        admin::suspend_organization,
+        admin::resume_organization,
         admin::users,
         admin::user,
         admin::unlock,
+        admin::reset_password,
+        admin::retire,
         admin::certificates,
         admin::revoke,
         admin::audit,
@@ -109,7 +116,7 @@ mod tests {
     fn every_operation_is_described_with_its_error_shape() {
         let doc: serde_json::Value = serde_json::from_str(document()).unwrap();
         let paths = doc["paths"].as_object().unwrap();
-        assert_eq!(paths.len(), 24, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(paths.len(), 30, "{:?}", paths.keys().collect::<Vec<_>>());
         for (path, ops) in paths {
             for (method, op) in ops.as_object().unwrap() {
                 let responses = op["responses"].as_object().unwrap();
@@ -154,11 +161,17 @@ mod tests {
             p::ME,
             p::ORG_USERS,
             p::ORG_USER_UNLOCK,
+            p::ORG_USER_RESET_PASSWORD,
+            p::ORG_USER_RETIRE,
             p::ADMIN_ORGANIZATIONS,
             p::ADMIN_ORGANIZATION,
+            p::ADMIN_ORGANIZATION_SUSPEND,
+            p::ADMIN_ORGANIZATION_RESUME,
             p::ADMIN_USERS,
             p::ADMIN_USER,
             p::ADMIN_USER_UNLOCK,
+            p::ADMIN_USER_RESET_PASSWORD,
+            p::ADMIN_USER_RETIRE,
             p::ADMIN_EXPORT,
             p::ADMIN_CERTIFICATES,
             p::ADMIN_CERTIFICATE_REVOKE,

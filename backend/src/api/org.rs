@@ -1,4 +1,5 @@
-//! The master user's screens: their company's general users (create, unlock/unblock, state).
+//! The master user's screens: their company's general users (create, unlock/unblock, password
+//! reset, retire, state).
 
 use actix_web::{HttpResponse, web};
 use common::{
@@ -81,7 +82,7 @@ pub async fn create(
     security(("session" = [])),
     responses(
         (status = 200, description = "The user after unlocking", body = common::api::UserSummary),
-        super::responses::SessionRequired, super::responses::NotFound, super::responses::Unavailable,
+        super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
     )
 )]
 pub async fn unlock(
@@ -90,4 +91,46 @@ pub async fn unlock(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     super::admin::unlock_as(&state, &m.0.actor(), &path).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/org/users/{user_id}/reset-password",
+    tag = "master",
+    summary = "Resets the password of a general user of the company to a new one-time initial password (R11); lifts a lock or block and ends the user's sessions",
+    params(("user_id" = String, Path, description = "User ID")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The user and the new one-time initial password, shown once, to hand over", body = common::api::PasswordReset),
+        super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
+    )
+)]
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    m: MasterUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    super::admin::reset_password_as(&state, &m.0.actor(), &path).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/org/users/{user_id}/retire",
+    tag = "master",
+    summary = "Retires (利用停止) a general user of the company: revokes every active certificate (cessationOfOperation), ends the sessions, refuses every later login and issuance, frees the seat",
+    request_body = common::api::Retire,
+    params(("user_id" = String, Path, description = "User ID")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The retired user and the serials revoked", body = common::api::RetiredUser),
+        super::responses::BadInput, super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
+    )
+)]
+pub async fn retire(
+    state: web::Data<AppState>,
+    m: MasterUser,
+    path: web::Path<String>,
+    body: web::Json<common::api::Retire>,
+) -> Result<HttpResponse, ApiError> {
+    super::admin::retire_as(&state, &m.0.actor(), &path, &body).await
 }

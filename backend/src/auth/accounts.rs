@@ -1,6 +1,7 @@
 //! Account operations shared by the CLI and the API: creating organizations and users with
 //! one-time initial passwords (R11), changing a password (and the e-mail address; the owner is
-//! told by mail), and lifting a lock or block (R2).
+//! told by mail), lifting a lock or block (R2), and resetting a password. Who may act on whom is
+//! [`crate::domain::authority`]'s rule.
 
 use common::{Field, Password, UserId, api::Role};
 use rand::Rng;
@@ -11,10 +12,13 @@ use sea_orm::{
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{AccountError, AuthError, Authenticator, Purpose, error::NameProblem, lock_store, password::Hasher};
+use super::{
+    AccountError, AuthError, Authenticator, Purpose, error::NameProblem, lock_store, password::Hasher, sessions,
+};
 use crate::{
     audit::{self, Action},
     db::entities::{organization, user},
+    domain::authority::{self, Operation, Party, Verdict},
     mail::{outbox, templates},
 };
 
@@ -28,6 +32,14 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// The role of a logged-in actor; `None` for the shell.
+    pub fn role(&self) -> Option<Role> {
+        match self {
+            Actor::Cli => None,
+            Actor::User(u) => Some(u.role),
+        }
+    }
+
     /// How the audit log names this actor.
     pub fn name(&self) -> String {
         match self {
@@ -327,17 +339,44 @@ async fn notify_owner_of_change<C: sea_orm::ConnectionTrait>(
     Ok(())
 }
 
-/// Whether `actor` may lift the lock of `target`: bank staff and the CLI anyone; a master user
-/// only the general users of their own company (others of another company are not even
-/// visible: `NotFound`).
-fn may_unlock(actor: &Actor, target: &user::Model) -> Result<(), AccountError> {
-    let Actor::User(a) = actor else { return Ok(()) };
-    match a.role {
-        Role::Staff => Ok(()),
-        Role::Master if target.org_id.is_none() || target.org_id != a.org_id => Err(AccountError::NotFound),
-        Role::Master if target.role == Role::General => Ok(()),
-        Role::Master | Role::General => Err(AccountError::Forbidden),
+/// Whether `actor` may do `op` to `target` ([`authority::decide`]), as the refusal it is.
+pub fn permit(actor: &Actor, target: &user::Model, op: Operation) -> Result<(), AccountError> {
+    let party = |u: &user::Model| Party { id: u.id, role: u.role, org_id: u.org_id };
+    let actor = match actor {
+        Actor::Cli => None,
+        Actor::User(a) => Some(party(a)),
+    };
+    match authority::decide(actor, party(target), target.retired_at.is_some(), op) {
+        Verdict::Allowed => Ok(()),
+        Verdict::Hidden => Err(AccountError::NotFound),
+        Verdict::Forbidden => Err(AccountError::Forbidden),
+        Verdict::Retired => Err(AccountError::AlreadyRetired),
     }
+}
+
+/// The user `target` names, or `NotFound`.
+pub async fn find_user<C: sea_orm::ConnectionTrait>(db: &C, target: &UserId) -> Result<user::Model, AccountError> {
+    user::Entity::find().filter(user::Column::UserId.eq(target.as_str())).one(db).await?.ok_or(AccountError::NotFound)
+}
+
+/// The audit entry of `actor` doing `action` to `u`, in the transaction of the change.
+pub async fn record_done_to<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    u: &user::Model,
+    action: Action,
+    detail: serde_json::Value,
+    now: OffsetDateTime,
+) -> Result<(), sea_orm::DbErr> {
+    let actor_name = actor.name();
+    let entry =
+        audit::Entry { action, actor: Some(&actor_name), subject_user: Some(&u.user_id), org_id: u.org_id, detail };
+    audit::record(txn, entry, now).await
+}
+
+/// The lock state a change lifted, as its audit entry states it.
+fn lock_detail(u: &user::Model) -> serde_json::Value {
+    json!({"was_locked_until": u.locked_until.map(|t| t.unix_timestamp()), "was_blocked": u.blocked_at.is_some()})
 }
 
 /// Lifts the lock or block of `target` (R2): the state becomes [`crate::domain::lockout::unlocked`].
@@ -347,34 +386,61 @@ pub async fn unlock(
     target: &UserId,
     now: OffsetDateTime,
 ) -> Result<user::Model, AccountError> {
-    let u = user::Entity::find()
-        .filter(user::Column::UserId.eq(target.as_str()))
-        .one(db)
-        .await?
-        .ok_or(AccountError::NotFound)?;
-    may_unlock(actor, &u)?;
+    let u = find_user(db, target).await?;
+    permit(actor, &u, Operation::Unlock)?;
     let txn = db.begin().await?;
     lock_store::store_unlocked(&txn, u.id, now).await?;
-    let actor_name = actor.name();
-    audit::record(
-        &txn,
-        audit::Entry {
-            action: Action::Unlocked,
-            actor: Some(&actor_name),
-            subject_user: Some(&u.user_id),
-            org_id: u.org_id,
-            detail: json!({
-                "was_locked_until": u.locked_until.map(|t| t.unix_timestamp()),
-                "was_blocked": u.blocked_at.is_some(),
-                "refused_while_locked": u.refused_attempts,
-            }),
-        },
-        now,
-    )
-    .await?;
+    let mut detail = lock_detail(&u);
+    detail["refused_while_locked"] = json!(u.refused_attempts);
+    record_done_to(&txn, actor, &u, Action::Unlocked, detail, now).await?;
     txn.commit().await?;
     crate::metrics::metrics().unlocks.inc();
     user::Entity::find_by_id(u.id).one(db).await?.ok_or(AccountError::NotFound)
+}
+
+/// Resets the password of `target` to a new one-time initial password (R11), shown once to the
+/// actor (staff print it on 「ご利用開始(変更)のお知らせ」; a master hands it over). In one
+/// transaction: the password, a lock or block lifted (R2), every session of the user ended, the
+/// audit entry and the owner's notice. A user retired meanwhile is refused and nothing changes.
+pub async fn reset_password(
+    db: &DatabaseConnection,
+    hasher: &Hasher,
+    actor: &Actor,
+    target: &UserId,
+    url: &str,
+    now: OffsetDateTime,
+) -> Result<(user::Model, Password), AccountError> {
+    let u = find_user(db, target).await?;
+    permit(actor, &u, Operation::ResetPassword)?;
+    let password = generate_initial_password();
+    let hash = hasher.hash(password.expose().to_owned()).await?;
+    let txn = db.begin().await?;
+    // The password first, under the row's lock: a login verifying the old one opens no session
+    // after this commits (`sessions::lock_unchanged_user`), and the sessions ended below include
+    // any opened before.
+    let changed = user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(hash))
+        .col_expr(user::Column::MustChangePassword, Expr::value(true))
+        .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(u.id))
+        .filter(user::Column::RetiredAt.is_null())
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        txn.rollback().await?;
+        return Err(AccountError::AlreadyRetired);
+    }
+    lock_store::store_unlocked(&txn, u.id, now).await?;
+    let ended = sessions::end_all_of_user(&txn, u.id).await?;
+    let mut detail = lock_detail(&u);
+    detail["sessions_ended"] = json!(ended);
+    record_done_to(&txn, actor, &u, Action::PasswordReset, detail, now).await?;
+    let facts = templates::ChangeFacts::of(&u, url, now, crate::request_context::client_address());
+    let by = templates::changed_by(actor.role());
+    outbox::enqueue(&txn, templates::password_reset(&facts, &u.email, by), now).await?;
+    txn.commit().await?;
+    let u = user::Entity::find_by_id(u.id).one(db).await?.ok_or(AccountError::NotFound)?;
+    Ok((u, password))
 }
 
 #[cfg(test)]

@@ -17,6 +17,12 @@ pub enum AuthError {
     Locked { until: OffsetDateTime },
     #[error("blocked")]
     Blocked { role: Role },
+    /// The user is retired (利用停止): refused before any password work.
+    #[error("retired")]
+    Retired,
+    /// The user's company is suspended: refused once the password was found right.
+    #[error("company suspended")]
+    Suspended,
     /// The password is right but is a one-time initial password (R11).
     #[error("password change required")]
     PasswordChangeRequired { user: Box<user::Model> },
@@ -71,6 +77,9 @@ pub enum AccountError {
     Format(#[from] FormatError),
     #[error("invalid e-mail address")]
     InvalidEmail,
+    /// A retirement's reason is too long or holds a line break.
+    #[error("invalid reason")]
+    InvalidReason,
     #[error("invalid company name: {0:?}")]
     InvalidCompanyName(NameProblem),
     #[error("user ID {0} is taken")]
@@ -80,11 +89,23 @@ pub enum AccountError {
     /// The new password is the current one.
     #[error("the new password equals the current one")]
     SamePassword,
-    /// The user to unlock does not exist, or is not visible to the actor.
+    /// The user to act on does not exist, or is not visible to the actor.
     #[error("no such user")]
     NotFound,
     #[error("not allowed")]
     Forbidden,
+    /// The user acted on is retired: nothing can be done to them any more.
+    #[error("the user is retired")]
+    AlreadyRetired,
+    /// Retiring this staff member would leave the bank without an active one.
+    #[error("the last active staff member")]
+    LastStaffMember,
+    /// A certificate limit below the users holding a valid certificate now, without `force`.
+    #[error("limit below the {holders} holders")]
+    LimitBelowHolders { holders: u32 },
+    /// Suspending a suspended company, or resuming an active one.
+    #[error("the company is already in that state")]
+    CompanyAlreadyInState { suspended: bool },
     #[error(transparent)]
     Auth(#[from] AuthError),
     #[error("database operation failed")]

@@ -7,7 +7,7 @@ use sea_orm::TransactionTrait;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{Authenticator, LoginError, Purpose, sessions};
+use super::{AuthError, Authenticator, LoginError, Purpose, sessions};
 use crate::{
     audit::{self, Action},
     db::entities::{certificate, user},
@@ -58,6 +58,13 @@ pub async fn login(
         return Err(LoginError::CertificateMismatch);
     }
     let txn = auth.db.begin().await?;
+    // Only while the password just verified is still the user's and the user is not retired,
+    // under the row's lock: a reset or a retirement committed meanwhile (each ends the user's
+    // sessions after taking the same lock) leaves no session behind it.
+    if !sessions::lock_unchanged_user(&txn, &user).await? {
+        txn.rollback().await?;
+        return Err(AuthError::InvalidCredentials.into());
+    }
     let session_id = sessions::create(&txn, policy, user.id, &cert.serial, now).await?;
     audit::record(
         &txn,

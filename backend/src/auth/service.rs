@@ -55,7 +55,7 @@ impl Authenticator {
             Ok(_) | Err(AuthError::PasswordChangeRequired { .. }) => Some(AuthOutcome::Success),
             Err(AuthError::InvalidCredentials) => Some(AuthOutcome::Failure),
             Err(AuthError::Locked { .. }) => Some(AuthOutcome::Locked),
-            Err(AuthError::Blocked { .. }) => Some(AuthOutcome::Blocked),
+            Err(AuthError::Blocked { .. } | AuthError::Retired | AuthError::Suspended) => Some(AuthOutcome::Blocked),
             Err(_) => None, // not decided (busy, database): nothing happened to count
         };
         if let Some(outcome) = counted {
@@ -79,6 +79,12 @@ impl Authenticator {
                 let checks = unknown_ids::Checks { db: &self.db, policy: &self.policy, hasher: &self.hasher };
                 return Err(unknown_ids::authenticate(checks, user_id, password, purpose, now).await?);
             };
+            // A retired ID is refused before anything else: it has no lock state left to keep
+            // and no password to check (its own words say so; a retired ID is of no use to an
+            // attacker who learns that it existed).
+            if u.retired_at.is_some() {
+                return Err(AuthError::Retired);
+            }
             // The lock-state read an unknown ID costs, so that neither path is shorter (a locked
             // ID answers without password work: one statement would show).
             unknown_id_lockout::Entity::find_by_id(user_id.as_str()).one(&self.db).await?;
@@ -110,6 +116,10 @@ impl Authenticator {
             let decision = lockout::decide(&self.policy, &state, ok, now);
             if !self.apply(&u, role, decision, purpose, now).await? {
                 continue; // someone else changed the row first: decide again on its new state
+            }
+            if decision.outcome == Outcome::Success {
+                // Only now, with the password right: the refusal tells a guesser nothing.
+                super::companies::ensure_not_suspended(&self.db, &u).await?;
             }
             return match decision.outcome {
                 Outcome::Success if u.must_change_password && purpose != Purpose::PasswordChange => {

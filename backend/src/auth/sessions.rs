@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::{
-    db::entities::session,
+    db::entities::{organization, session, user},
     domain::session::{SessionPolicy, alive},
 };
 
@@ -74,4 +74,30 @@ pub async fn end<C: ConnectionTrait>(db: &C, id: &str) -> Result<(), DbErr> {
 /// Ends every session of `user_pk`.
 pub async fn end_all_of_user<C: ConnectionTrait>(db: &C, user_pk: i64) -> Result<u64, DbErr> {
     Ok(session::Entity::delete_many().filter(session::Column::UserPk.eq(user_pk)).exec(db).await?.rows_affected)
+}
+
+/// Takes the lock of `u`'s row (and of their company's) in `txn` if the row still has the
+/// password hash it was read with, the user is not retired and the company not suspended; false
+/// otherwise (the password was reset or changed, the user retired or the company suspended, since:
+/// each of those ends the sessions after taking the same lock). What a new session is opened
+/// under.
+pub async fn lock_unchanged_user<C: ConnectionTrait>(txn: &C, u: &user::Model) -> Result<bool, DbErr> {
+    let locked = user::Entity::update_many()
+        .col_expr(user::Column::IssueSeq, Expr::col(user::Column::IssueSeq))
+        .filter(user::Column::Id.eq(u.id))
+        .filter(user::Column::PasswordHash.eq(u.password_hash.clone()))
+        .filter(user::Column::RetiredAt.is_null())
+        .exec(txn)
+        .await?;
+    if locked.rows_affected != 1 {
+        return Ok(false);
+    }
+    let Some(org) = u.org_id else { return Ok(true) };
+    let company = organization::Entity::update_many()
+        .col_expr(organization::Column::CertificateLimit, Expr::col(organization::Column::CertificateLimit))
+        .filter(organization::Column::Id.eq(org))
+        .filter(organization::Column::SuspendedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(company.rows_affected == 1)
 }

@@ -299,19 +299,31 @@ async fn organization_name(db: &DatabaseConnection, u: &user::Model) -> Result<S
 }
 
 /// Serialises issuance per user (row lock on PostgreSQL, write lock on SQLite) and per company,
-/// so that R3 and the certificate limit hold under concurrency.
-async fn lock_user_and_company<C: ConnectionTrait>(txn: &C, u: &user::Model) -> Result<(), sea_orm::DbErr> {
-    user::Entity::update_many()
+/// so that R3 and the certificate limit hold under concurrency. A user retired meanwhile is
+/// refused here: retiring takes the same row lock before it revokes, so either it sees this
+/// certificate and revokes it, or this sees it retired and records nothing. So is a user whose
+/// company was suspended meanwhile.
+async fn lock_user_and_company<C: ConnectionTrait>(txn: &C, u: &user::Model) -> Result<(), CertificateError> {
+    let locked = user::Entity::update_many()
         .col_expr(user::Column::IssueSeq, Expr::col(user::Column::IssueSeq).add(1))
         .filter(user::Column::Id.eq(u.id))
+        .filter(user::Column::RetiredAt.is_null())
         .exec(txn)
         .await?;
+    if locked.rows_affected != 1 {
+        return Err(crate::auth::AuthError::Retired.into());
+    }
     if let Some(org_id) = u.org_id {
-        organization::Entity::update_many()
+        let company = organization::Entity::update_many()
             .col_expr(organization::Column::CertificateLimit, Expr::col(organization::Column::CertificateLimit))
             .filter(organization::Column::Id.eq(org_id))
+            .filter(organization::Column::SuspendedAt.is_null())
             .exec(txn)
             .await?;
+        if company.rows_affected != 1 {
+            // Suspended since the authentication (suspending takes the same lock).
+            return Err(crate::auth::AuthError::Suspended.into());
+        }
     }
     Ok(())
 }

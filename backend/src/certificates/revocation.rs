@@ -213,6 +213,12 @@ impl Revocations {
         Ok(revoked)
     }
 
+    /// Wakes the CRL refresh after revocations made outside [`Revocations::revoke`] (a
+    /// retirement's).
+    pub fn wake(&self) {
+        self.revoked.notify_one();
+    }
+
     /// The current CRL (DER) of the oldest CA (the one `/pki/crl` and `/api/crl` serve).
     pub async fn crl(&self, now: OffsetDateTime) -> Result<Vec<u8>, CertificateError> {
         self.crl_for(&self.cas.oldest().clone(), now).await
@@ -270,6 +276,22 @@ impl Revocations {
     }
 }
 
+/// Adds `n` revocations to the counter, in the transaction that revokes them. The OCSP answers
+/// kept and the stored CRL rely on it: an error (the counter's row missing) must roll back the
+/// revocation.
+pub(super) async fn count_revocations<C: ConnectionTrait>(txn: &C, n: usize) -> Result<(), CertificateError> {
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    let counted = revocation_counter::Entity::update_many()
+        .col_expr(revocation_counter::Column::Revocations, Expr::col(revocation_counter::Column::Revocations).add(n))
+        .filter(revocation_counter::Column::Id.eq(1))
+        .exec(txn)
+        .await?;
+    if counted.rows_affected != 1 {
+        return Err(anyhow::anyhow!("the revocation_counter row is missing: restore it (migration 000006)").into());
+    }
+    Ok(())
+}
+
 /// Revokes the active certificate `serial`. Only bank staff and the CLI may. The CRL is signed
 /// later (see the module's doc); the OCSP responder answers from the row at once.
 pub async fn revoke(
@@ -321,15 +343,9 @@ pub async fn revoke(
         now,
     )
     .await?;
-    let counted = revocation_counter::Entity::update_many()
-        .col_expr(revocation_counter::Column::Revocations, Expr::col(revocation_counter::Column::Revocations).add(1))
-        .filter(revocation_counter::Column::Id.eq(1))
-        .exec(&txn)
-        .await?;
-    if counted.rows_affected != 1 {
-        // The OCSP answers kept and the stored CRL rely on it: no revocation without it.
+    if let Err(e) = count_revocations(&txn, 1).await {
         txn.rollback().await?;
-        return Err(anyhow::anyhow!("the revocation_counter row is missing: restore it (migration 000006)").into());
+        return Err(e);
     }
     txn.commit().await?;
     crate::metrics::metrics().revocation(reason.as_str());

@@ -17,8 +17,9 @@ use crate::{
     auth::{
         Authenticator,
         accounts::{self, Actor, NewAccount},
+        companies::{self, CompanyChange},
     },
-    certificates::{revocation, rollover},
+    certificates::{retirement, revocation, rollover},
     config::{Config, ConfigArgs},
     error::ApiError,
     read,
@@ -78,6 +79,45 @@ pub enum Admin {
     Unlock {
         #[arg(long)]
         user_id: String,
+    },
+    /// Reset a user's password to a new one-time initial password (R11), printed once for
+    /// 「ご利用開始(変更)のお知らせ」; lifts a lock or block and ends the user's sessions.
+    ResetPassword {
+        #[arg(long)]
+        user_id: String,
+    },
+    /// Retire a user (利用停止): revoke every active certificate (cessationOfOperation), end the
+    /// sessions and refuse every later login and issuance. The ID and its history stay.
+    Retire {
+        #[arg(long)]
+        user_id: String,
+        /// Why (kept in the audit log; up to 200 characters).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Change a company's name and/or certificate limit (certificates issued later carry the
+    /// new name in O=).
+    UpdateOrg {
+        #[arg(long)]
+        org_id: i64,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        certificate_limit: Option<u32>,
+        /// Accept a limit below the users holding a valid certificate now.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Suspend a company: its users are refused at authentication, issuance and login, and their
+    /// sessions end. Nothing is revoked.
+    SuspendOrg {
+        #[arg(long)]
+        org_id: i64,
+    },
+    /// Resume a suspended company.
+    ResumeOrg {
+        #[arg(long)]
+        org_id: i64,
     },
     /// Revoke every active certificate of a user (e.g. PC change, R8).
     Revoke {
@@ -204,6 +244,17 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
             println!("各インスタンスを順に再起動してください（再起動までは旧認証局で発行します）。");
             Ok(())
         }
+        Admin::ResetPassword { user_id } => reset_password(&config, &auth, &user_id, now).await,
+        Admin::Retire { user_id, reason } => retire(&config, &db, &user_id, reason.as_deref(), now).await,
+        Admin::UpdateOrg { org_id, name, certificate_limit, force } => {
+            let change = CompanyChange { name: name.as_deref(), certificate_limit, force };
+            let url = config.public_url_at(config.listen);
+            let org = companies::update(&db, &Actor::Cli, org_id, change, &url, now).await.map_err(refused)?;
+            println!("会社を変更しました: {} (id {}), 電子証明書の上限 {} 名", org.name, org.id, org.certificate_limit);
+            Ok(())
+        }
+        Admin::SuspendOrg { org_id } => set_suspended(&config, &db, org_id, true, now).await,
+        Admin::ResumeOrg { org_id } => set_suspended(&config, &db, org_id, false, now).await,
         Admin::Revoke { user_id, reason } => revoke(&db, &user_id, &reason, now).await,
         Admin::Mail { status } => print_mail(&db, status).await,
         Admin::Audit { user_id, limit } => print_audit(&db, user_id, limit).await,
@@ -305,6 +356,55 @@ async fn create_staff(
         .map_err(refused)?;
     println!("労金スタッフを登録しました: {}", u.user_id);
     print_generated(given.as_ref(), &password);
+    Ok(())
+}
+
+/// `cjs admin reset-password`.
+async fn reset_password(
+    config: &Config,
+    auth: &Authenticator,
+    user_id: &str,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let id = parse_id(user_id)?;
+    let url = config.public_url_at(config.listen);
+    let (u, password) =
+        accounts::reset_password(&auth.db, &auth.hasher, &Actor::Cli, &id, &url, now).await.map_err(refused)?;
+    println!("パスワードを再設定しました: {}（ロック・閉塞を解除し、ログイン中のセッションを終了しました）", u.user_id);
+    println!("初期パスワード（一度だけ表示します）: {}", password.expose());
+    Ok(())
+}
+
+/// `cjs admin retire`.
+async fn retire(
+    config: &Config,
+    db: &DatabaseConnection,
+    user_id: &str,
+    reason: Option<&str>,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let id = parse_id(user_id)?;
+    let url = config.public_url_at(config.listen);
+    let done = retirement::retire(db, &Actor::Cli, &id, reason, &url, now).await.map_err(refused)?;
+    println!("利用を停止しました: {}", done.user.user_id);
+    for serial in &done.revoked {
+        println!("失効しました (cessationOfOperation): serial {serial}");
+    }
+    Ok(())
+}
+
+/// `cjs admin suspend-org` and `resume-org`.
+async fn set_suspended(
+    config: &Config,
+    db: &DatabaseConnection,
+    org_id: i64,
+    suspend: bool,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let url = config.public_url_at(config.listen);
+    let org = companies::set_suspended(db, &Actor::Cli, org_id, suspend, &url, now).await.map_err(refused)?;
+    let done = if suspend { "利用を停止しました" } else { "利用を再開しました" };
+    println!("{done}: {} (id {})", org.name, org.id);
     Ok(())
 }
 

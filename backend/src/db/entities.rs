@@ -13,6 +13,9 @@ pub mod organization {
         pub name_search: String,
         pub certificate_limit: i32,
         pub created_at: TimeDateTimeWithTimeZone,
+        /// While set, the company is suspended: its users are refused at authentication, issuance
+        /// and login (nothing is revoked; resuming restores everything).
+        pub suspended_at: Option<TimeDateTimeWithTimeZone>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -45,6 +48,9 @@ pub mod user {
         pub refused_attempts: i32,
         pub created_at: TimeDateTimeWithTimeZone,
         pub updated_at: TimeDateTimeWithTimeZone,
+        /// When the user was retired (利用停止): every login and issuance refused from then on;
+        /// the row and its ID stay for the audit log's sake.
+        pub retired_at: Option<TimeDateTimeWithTimeZone>,
     }
 
     impl std::fmt::Debug for Model {

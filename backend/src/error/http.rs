@@ -14,7 +14,11 @@ impl ResponseError for ApiError {
             }
             ApiError::InvalidCredentials | ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
             ApiError::Locked { .. } => StatusCode::LOCKED,
-            ApiError::Blocked | ApiError::Forbidden | ApiError::CertificateMismatch => StatusCode::FORBIDDEN,
+            ApiError::Blocked
+            | ApiError::Retired
+            | ApiError::Suspended
+            | ApiError::Forbidden
+            | ApiError::CertificateMismatch => StatusCode::FORBIDDEN,
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::Certificate(common::api::CertificateClass::None) => StatusCode::UNAUTHORIZED,
             ApiError::Certificate(_) => StatusCode::FORBIDDEN,

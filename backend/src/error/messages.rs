@@ -11,6 +11,8 @@ const CONTROL_CHARACTERS: &str = "改行や制御文字は使えません。入�
 const INVALID_CREDENTIALS: &str =
     "ユーザーIDまたはパスワードが正しくありません。パスワードを連続して6回間違えると、60分間ロックされます。";
 const BLOCKED: &str = "ロックを繰り返したため、このユーザーIDは閉塞されています。一般ユーザーの方はマスターユーザーへ、マスターユーザーの方は労金へお問い合わせください。";
+const RETIRED: &str = "このユーザーIDは利用停止されているため、ご利用いただけません。一般ユーザーの方はマスターユーザーへ、マスターユーザーの方は労金へお問い合わせください。";
+const SUSPENDED: &str = "ご利用の会社は現在、本サービスの利用を停止されています。詳しくは労金へお問い合わせください。";
 const PASSWORD_CHANGE_REQUIRED: &str = "初期パスワードのままです。先に新しいパスワードを設定してください。";
 const INVALID_TOKEN: &str =
     "認証の有効期限が切れたか、既に使用されています。もう一度ユーザー認証からやり直してください。";
@@ -62,6 +64,8 @@ impl ApiError {
             // from an unknown one (which blocks like a general user). The block mail names the
             // right contact.
             ApiError::Blocked => ErrorBody::new(C::Blocked, BLOCKED),
+            ApiError::Retired => ErrorBody::new(C::Retired, RETIRED),
+            ApiError::Suspended => ErrorBody::new(C::Suspended, SUSPENDED),
             ApiError::PasswordChangeRequired => ErrorBody::new(C::PasswordChangeRequired, PASSWORD_CHANGE_REQUIRED),
             ApiError::CertificateActive { renewable_from } => {
                 let mut b = ErrorBody::new(

@@ -36,6 +36,12 @@ pub enum ApiError {
     /// blocked privileged ID from an unknown one.
     #[error("blocked")]
     Blocked,
+    /// The user is retired (利用停止).
+    #[error("retired")]
+    Retired,
+    /// The user's company is suspended.
+    #[error("company suspended")]
+    Suspended,
     #[error("password change required")]
     PasswordChangeRequired,
     #[error("certificate active")]
@@ -97,6 +103,8 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidCredentials => ApiError::InvalidCredentials,
             AuthError::Locked { until } => ApiError::Locked { until },
             AuthError::Blocked { .. } => ApiError::Blocked,
+            AuthError::Retired => ApiError::Retired,
+            AuthError::Suspended => ApiError::Suspended,
             AuthError::PasswordChangeRequired { .. } => ApiError::PasswordChangeRequired,
             AuthError::Busy => ApiError::Busy,
             AuthError::Database(e) => e.into(),
@@ -125,6 +133,9 @@ impl From<AccountError> for ApiError {
         };
         match e {
             AccountError::Format(e) => e.into(),
+            AccountError::InvalidReason => {
+                invalid("reason", "停止理由は200文字以内で、改行を含めずに入力してください。")
+            }
             AccountError::InvalidEmail => {
                 invalid("email", "メールアドレスの形式が正しくありません（例: taro@example.co.jp）。")
             }
@@ -141,6 +152,24 @@ impl From<AccountError> for ApiError {
             }
             AccountError::NotFound => ApiError::NotFound,
             AccountError::Forbidden => ApiError::Forbidden,
+            AccountError::AlreadyRetired => ApiError::Conflict(
+                "このユーザーIDは既に利用停止されています。利用停止したユーザーIDは変更できません。".to_owned(),
+            ),
+            AccountError::LimitBelowHolders { holders } => invalid(
+                "certificate_limit",
+                &format!(
+                    "現在 {holders} 名が有効な電子証明書を保有しているため、上限をそれより少なくできません。保有者が減るまで新規発行を止める場合は「保有者数より少なくする」を選んでください。"
+                ),
+            ),
+            AccountError::CompanyAlreadyInState { suspended: true } => {
+                ApiError::Conflict("この会社は既に利用停止中です。".to_owned())
+            }
+            AccountError::CompanyAlreadyInState { suspended: false } => {
+                ApiError::Conflict("この会社は利用停止されていません。".to_owned())
+            }
+            AccountError::LastStaffMember => ApiError::Conflict(
+                "最後の有効な行員ユーザーは利用停止できません。先に別の行員ユーザーを登録してください。".to_owned(),
+            ),
             AccountError::Auth(e) => e.into(),
             AccountError::Database(e) => e.into(),
             AccountError::Internal(e) => e.into(),

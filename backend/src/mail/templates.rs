@@ -225,6 +225,101 @@ pub fn email_changed(f: &ChangeFacts<'_>, old: &str, new: &str) -> [Mail; 2] {
     [to_old, to_new]
 }
 
+/// Change notice: the owner's password was reset to a new one-time initial password by `by`
+/// (their master user, the bank, or the bank's shell), to the address on record.
+pub fn password_reset(f: &ChangeFacts<'_>, to: &str, by: &str) -> Mail {
+    Mail {
+        dedupe_key: format!("reset:{}:{}", f.user_pk, f.at.unix_timestamp_nanos()),
+        to: to.to_owned(),
+        subject: format!("【{SYSTEM}】パスワードが再設定されました"),
+        body: format!(
+            "ユーザーID {user} のパスワードが {at}（日本時間）に{by}によって再設定されました。\n\
+             接続元: {source}\n\n\
+             新しい初期パスワードは「ご利用開始(変更)のお知らせ」または再設定した方からお受け取りください。\n\
+             初期パスワードでログインした後、新しいパスワードを設定していただきます。\n\
+             ロック・閉塞の状態は解除され、これまでのログインはすべて終了しました。\n\n\
+             お心当たりのない場合は、至急マスターユーザーまたは労金へご連絡ください。\n{footer}",
+            user = f.user_id,
+            at = jst::format_datetime(f.at),
+            source = source(f.address),
+            footer = footer(f.url),
+        ),
+    }
+}
+
+/// Change notice: the owner's ID was retired (利用停止) by `by`, its `revoked` certificates with
+/// it, to the address on record.
+pub fn retired(f: &ChangeFacts<'_>, to: &str, by: &str, revoked: usize) -> Mail {
+    Mail {
+        dedupe_key: format!("retired:{}", f.user_pk),
+        to: to.to_owned(),
+        subject: format!("【{SYSTEM}】ユーザーIDの利用を停止しました"),
+        body: format!(
+            "ユーザーID {user} の利用が {at}（日本時間）に{by}によって停止されました。\n\
+             失効した電子証明書: {revoked}件\n\n\
+             このユーザーIDでは、今後ログインおよび電子証明書の発行はできません。\n\
+             お心当たりのない場合は、マスターユーザーまたは労金へご連絡ください。\n{footer}",
+            user = f.user_id,
+            at = jst::format_datetime(f.at),
+            footer = footer(f.url),
+        ),
+    }
+}
+
+/// What changed about a company, for its master users' notice.
+#[derive(Debug, Clone, Copy)]
+pub enum CompanyChange {
+    Updated { certificate_limit: i32 },
+    Suspended,
+    Resumed,
+}
+
+/// Notice to a master user: their company's name or limit changed, or it was suspended or resumed.
+pub fn company_changed(org_id: i64, name: &str, to: &str, what: CompanyChange, at: OffsetDateTime, url: &str) -> Mail {
+    let (key, subject, text) = match what {
+        CompanyChange::Updated { certificate_limit } => (
+            "updated",
+            "ご登録内容の変更のお知らせ",
+            format!(
+                "貴社のご登録内容を変更しました。\n会社名: {name}\n電子証明書の上限: {certificate_limit}名\n\n\
+                 これから発行する電子証明書には新しい会社名が記載されます（発行済みの電子証明書はそのまま使えます）。"
+            ),
+        ),
+        CompanyChange::Suspended => (
+            "suspended",
+            "ご利用停止のお知らせ",
+            format!(
+                "{name} の本サービスのご利用を停止しました。\n\
+                 停止中は、貴社のユーザーはログインおよび電子証明書の発行ができません（電子証明書は失効していません）。"
+            ),
+        ),
+        CompanyChange::Resumed => (
+            "resumed",
+            "ご利用再開のお知らせ",
+            format!("{name} の本サービスのご利用を再開しました。これまでどおりご利用いただけます。"),
+        ),
+    };
+    Mail {
+        dedupe_key: format!("org-{key}:{org_id}:{}:{to}", at.unix_timestamp_nanos()),
+        to: to.to_owned(),
+        subject: format!("【{SYSTEM}】{subject}"),
+        body: format!(
+            "{text}\n変更日時: {at}（日本時間）\n\nご不明な点は労金へお問い合わせください。\n{footer}",
+            at = jst::format_datetime(at),
+            footer = footer(url),
+        ),
+    }
+}
+
+/// How a notice names who made a change to someone's account.
+pub fn changed_by(actor_role: Option<common::api::Role>) -> &'static str {
+    match actor_role {
+        Some(common::api::Role::Master) => "マスターユーザー",
+        Some(_) => "労金",
+        None => "労金（システム管理者）",
+    }
+}
+
 /// What the expiry mails say about a certificate.
 #[derive(Debug, Clone, Copy)]
 pub struct ReminderFacts<'a> {

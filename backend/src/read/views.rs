@@ -37,6 +37,7 @@ pub fn account_state(u: &user::Model, now: OffsetDateTime) -> AccountState {
         blocked: u.blocked_at.is_some(),
         must_change_password: u.must_change_password,
         failures: u32::try_from(u.failures).unwrap_or(0),
+        retired_at: u.retired_at,
     }
 }
 
@@ -66,5 +67,6 @@ pub fn organization_summary(o: organization::Model, members: &[user::Model]) -> 
         users: u32::try_from(members.len()).unwrap_or(u32::MAX),
         certificate_limit: u32::try_from(o.certificate_limit).unwrap_or(0),
         created_at: o.created_at,
+        suspended_at: o.suspended_at,
     }
 }

@@ -96,8 +96,17 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer(db: &Test
     //    left for last: schemathesis learns real serials from the certificate list and would
     //    revoke the certificates these sessions run on.
     let revoke = "/api/admin/certificates/{serial}/revoke";
-    let as_staff =
-        run("staff", staff.identity(), staff.cookie(), &["--exclude-tag", "master", "--exclude-path", revoke]);
+    // Resetting, retiring and suspending end sessions (the master's among them): left for the end too.
+    let lifecycle = [
+        "/api/admin/users/{user_id}/reset-password",
+        "/api/admin/users/{user_id}/retire",
+        "/api/admin/organizations/{id}/suspend",
+    ];
+    let mut staff_filter = vec!["--exclude-tag", "master", "--exclude-path", revoke];
+    for path in lifecycle {
+        staff_filter.extend(["--exclude-path", path]);
+    }
+    let as_staff = run("staff", staff.identity(), staff.cookie(), &staff_filter);
     let as_master = run("master", master.identity(), master.cookie(), &["--include-tag", "master"]);
     check("bank staff", as_staff.await.unwrap());
     check("master user", as_master.await.unwrap());
@@ -118,6 +127,13 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer(db: &Test
     let users = app.count("SELECT COUNT(*) AS n FROM users").await;
     let created = app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'user_created'").await;
     assert_eq!(users, created, "every account has its audit entry");
+
+    // 3. Password resets, retirements and suspensions, last (they may end the master's session).
+    let filter: Vec<&str> = lifecycle.iter().flat_map(|path| ["--include-path", *path]).collect();
+    check("bank staff (lifecycle)", run("staff-lifecycle", staff.identity(), staff.cookie(), &filter).await.unwrap());
+    let retired = app.count("SELECT COUNT(*) AS n FROM users WHERE retired_at IS NOT NULL").await;
+    let audited = app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'retired'").await;
+    assert_eq!(retired, audited, "every retirement has its audit entry");
     assert_eq!(app.client.get(app.url("/api/health")).send().await.unwrap().status(), 200);
 }
 

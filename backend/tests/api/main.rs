@@ -15,6 +15,7 @@ mod health;
 mod helpers;
 mod hsm;
 mod issuance;
+mod lifecycle;
 mod lists;
 mod login;
 mod mail;

@@ -33,10 +33,18 @@ pub const ME: &str = "/me";
 pub const ORG_USERS: &str = "/org/users";
 /// `POST`: a master user lifts the lock or block of one of their users.
 pub const ORG_USER_UNLOCK: &str = "/org/users/{user_id}/unlock";
+/// `POST`: a master user resets the password of one of their general users.
+pub const ORG_USER_RESET_PASSWORD: &str = "/org/users/{user_id}/reset-password";
+/// `POST`: a master user retires (利用停止) one of their general users.
+pub const ORG_USER_RETIRE: &str = "/org/users/{user_id}/retire";
 /// `GET` (search, paged) and `POST` (create with its master user): companies, for bank staff.
 pub const ADMIN_ORGANIZATIONS: &str = "/admin/organizations";
-/// `GET`: one company (its detail page).
+/// `GET`: one company (its detail page); `POST`: change its name or certificate limit.
 pub const ADMIN_ORGANIZATION: &str = "/admin/organizations/{id}";
+/// `POST`: suspend a company (its users are refused until it is resumed).
+pub const ADMIN_ORGANIZATION_SUSPEND: &str = "/admin/organizations/{id}/suspend";
+/// `POST`: resume a suspended company.
+pub const ADMIN_ORGANIZATION_RESUME: &str = "/admin/organizations/{id}/resume";
 /// `GET`: search users (paged).
 pub const ADMIN_USERS: &str = "/admin/users";
 /// `GET`: one user (their detail page).
@@ -45,6 +53,10 @@ pub const ADMIN_USER: &str = "/admin/users/{user_id}";
 pub const ADMIN_EXPORT: &str = "/admin/export/{list}";
 /// `POST`: bank staff lift the lock or block of any user.
 pub const ADMIN_USER_UNLOCK: &str = "/admin/users/{user_id}/unlock";
+/// `POST`: bank staff reset the password of any user but themselves.
+pub const ADMIN_USER_RESET_PASSWORD: &str = "/admin/users/{user_id}/reset-password";
+/// `POST`: bank staff retire (利用停止) any user but themselves and the last staff member.
+pub const ADMIN_USER_RETIRE: &str = "/admin/users/{user_id}/retire";
 /// `GET`: search certificates.
 pub const ADMIN_CERTIFICATES: &str = "/admin/certificates";
 /// `POST`: revoke one certificate with a reason.
@@ -76,7 +88,7 @@ pub fn with_segment(template: &str, segment: &str) -> String {
 mod tests {
     use super::*;
 
-    const ALL: [&str; 23] = [
+    const ALL: [&str; 29] = [
         HEALTH,
         OPENAPI,
         ISSUANCE_AUTHENTICATE,
@@ -89,11 +101,17 @@ mod tests {
         ME,
         ORG_USERS,
         ORG_USER_UNLOCK,
+        ORG_USER_RESET_PASSWORD,
+        ORG_USER_RETIRE,
         ADMIN_ORGANIZATIONS,
         ADMIN_ORGANIZATION,
+        ADMIN_ORGANIZATION_SUSPEND,
+        ADMIN_ORGANIZATION_RESUME,
         ADMIN_USERS,
         ADMIN_USER,
         ADMIN_USER_UNLOCK,
+        ADMIN_USER_RESET_PASSWORD,
+        ADMIN_USER_RETIRE,
         ADMIN_EXPORT,
         ADMIN_CERTIFICATES,
         ADMIN_CERTIFICATE_REVOKE,

@@ -1,5 +1,6 @@
 //! Pieces shared by several screens.
 
+pub mod account_actions;
 pub mod credentials_form;
 pub mod data_table;
 pub mod form_field;

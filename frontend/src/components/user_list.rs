@@ -46,7 +46,8 @@ pub struct Unlocker {
     action: Action<String, ()>,
     /// True while a 解除 is in flight.
     pending: Memo<bool>,
-    /// The user ID unlocked, or why not.
+    /// What the last operation on a user of the screen did (its notice), or why not: 解除's,
+    /// and the screen's other operations' ([`Unlocker::notices`]).
     outcome: RwSignal<Option<Result<String, ErrorBody>>>,
 }
 
@@ -58,21 +59,27 @@ impl Unlocker {
     {
         let outcome = RwSignal::new(None);
         let action = screen_action(unlock, move |answer: Result<UserSummary, ErrorBody>| {
-            outcome.set(Some(answer.map(|user| user.user_id)));
+            outcome.set(Some(answer.map(|user| format!("ユーザーID {} のロック・閉塞を解除しました。", user.user_id))));
             after();
         });
         Self { action, pending: action.pending(), outcome }
     }
+
+    /// Where the screen's other operations on users put their notice or error, so that one
+    /// place ([`UnlockOutcome`]) shows the last of them.
+    pub fn notices(&self) -> RwSignal<Option<Result<String, ErrorBody>>> {
+        self.outcome
+    }
 }
 
-/// The outcome of the last 解除: a notice, or the error.
+/// The outcome of the last 解除 (or other operation on a user): a notice, or the error.
 #[component]
 pub fn UnlockOutcome(unlocker: Unlocker) -> impl IntoView {
     move || {
         unlocker.outcome.get().map(|outcome| match outcome {
-            Ok(user_id) => view! {
+            Ok(notice) => view! {
                 <NoticeMessage>
-                    <p>{format!("ユーザーID {user_id} のロック・閉塞を解除しました。")}</p>
+                    <p>{notice}</p>
                 </NoticeMessage>
             }
             .into_any(),

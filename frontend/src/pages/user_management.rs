@@ -1,6 +1,7 @@
 //! 一般ユーザーの管理 (master users, on `/home`): their company's users — searched by the
 //! beginning of the ID, part of the e-mail address and state, sorted and paged on the server —
-//! with account and certificate state, 解除 for locked or blocked general users (R2), and the
+//! with account and certificate state, 解除 for locked or blocked general users (R2), パスワード
+//! 再設定 and 利用停止 of active general users, and the
 //! creation of a general user whose one-time initial password (R11) is shown once, here, and
 //! never again. The search is the screen's own (not in the URL: this bundle stays small).
 
@@ -8,7 +9,7 @@ use std::rc::Rc;
 
 use common::{
     api::{
-        CreatedUser, NewUser, UserSummary,
+        CreatedUser, NewUser, PasswordReset, UserSummary,
         list::{UserSearch, UserState},
     },
     testids,
@@ -19,6 +20,7 @@ use time::OffsetDateTime;
 use crate::{
     api, clock,
     components::{
+        account_actions::{AccountActionButtons, AccountActionOutcome, AccountActions, Outcome},
         form_field::{FormField, SearchField, SelectField},
         forms::{RegisterForm, submit_unless_pending},
         messages::ErrorLines,
@@ -48,6 +50,18 @@ pub fn UserManagement() -> impl IntoView {
         async move { api::org_users(&search).await }
     });
     let unlocker = Unlocker::new(|user_id| async move { api::unlock_org_user(&user_id).await }, move || org.refetch());
+    let actions = AccountActions::new(
+        |(user_id, retire)| {
+            Box::pin(async move {
+                match retire {
+                    None => api::org_reset_password(&user_id).await.map(|r| Outcome::Reset(Box::new(r))),
+                    Some(_) => api::org_retire(&user_id).await.map(|()| Outcome::Retired { user_id, revoked: None }),
+                }
+            })
+        },
+        unlocker.notices(),
+        move || org.refetch(),
+    );
     let users = Signal::derive(move || org.get().map(|answer| answer.map(|org| org.users)));
     // The company's figures, once loaded (the list shows the error, if any).
     let facts = move || {
@@ -76,6 +90,7 @@ pub fn UserManagement() -> impl IntoView {
             {facts}
             <SearchForm state />
             <UnlockOutcome unlocker />
+            <AccountActionOutcome actions reset_view=reset_notice />
             <PagedTable
                 page=users
                 controls=ListControls::new(state, "user_id")
@@ -85,11 +100,12 @@ pub fn UserManagement() -> impl IntoView {
                 testid=testids::MASTER_USERS_TABLE
                 rows=move |list| {
                     let now = clock::now();
-                    list.into_iter().map(|user| view! { <UserRow user now unlocker /> }).collect_view()
+                    list.into_iter().map(|user| view! { <UserRow user now unlocker actions /> }).collect_view()
                 }
             />
             <ul class="notes">
                 <li>"ロック中・閉塞の一般ユーザーは[解除]ボタンで利用を再開できます。解除すると失敗回数もリセットされます。"</li>
+                <li>"パスワードを忘れた一般ユーザーには[パスワード再設定]で新しい初期パスワードを発行します。退職などでご利用を終える一般ユーザーは[利用停止]にしてください（電子証明書は失効し、上限の枠が空きます）。"</li>
                 <li>"パソコンの変更などで電子証明書の失効が必要な場合は、お取引店（労金）にご連絡ください。"</li>
             </ul>
             <NewUserForm on_created=move || org.refetch() />
@@ -125,10 +141,12 @@ fn SearchForm(state: SearchState<UserSearch>) -> impl IntoView {
     }
 }
 
-/// One user; 解除 only for a locked or blocked general user.
+/// One user; 解除 only for a locked or blocked general user, パスワード再設定 and 利用停止 for an
+/// active general user.
 #[component]
-fn UserRow(user: UserSummary, now: OffsetDateTime, unlocker: Unlocker) -> impl IntoView {
+fn UserRow(user: UserSummary, now: OffsetDateTime, unlocker: Unlocker, actions: AccountActions) -> impl IntoView {
     let can_unlock = labels::master_may_unlock(&user, now);
+    let can_manage = labels::master_may_manage(&user);
     view! {
         <tr data-testid=format!("{}{}", testids::USER_ROW_PREFIX, user.user_id)>
             <td class="mono">{user.user_id.clone()}</td>
@@ -136,7 +154,10 @@ fn UserRow(user: UserSummary, now: OffsetDateTime, unlocker: Unlocker) -> impl I
             <td>{user.email.clone()}</td>
             <AccountStateCell state=user.state.clone() now />
             <CertificateStateCell certificate=user.certificate.clone() />
-            <td>{can_unlock.then(|| view! { <UnlockButton user_id=user.user_id.clone() unlocker /> })}</td>
+            <td class="actions">
+                {can_unlock.then(|| view! { <UnlockButton user_id=user.user_id.clone() unlocker /> })}
+                {can_manage.then(|| view! { <AccountActionButtons user_id=user.user_id.clone() actions /> })}
+            </td>
         </tr>
     }
 }
@@ -181,7 +202,12 @@ fn NewUserForm(on_created: impl Fn() + Copy + 'static) -> impl IntoView {
     view! {
         <h3 id="new-user-title">"一般ユーザーの登録"</h3>
         <p>"登録すると初期パスワードを発行します。初期パスワードはこの画面に一度だけ表示されます。"</p>
-        {move || created.get().map(|user| view! { <CreatedUserNotice user on_close=move || created.set(None) /> })}
+        {move || {
+            created.get().map(|user| {
+                let heading = format!("一般ユーザー {} を登録しました。", user.user_id);
+                view! { <CreatedUserNotice user heading on_close=move || created.set(None) /> }
+            })
+        }}
         <ErrorLines lines=errors />
         <RegisterForm labelledby="new-user-title" pending submit_testid=testids::MASTER_CREATE_USER on_submit>
             <FormField
@@ -205,13 +231,20 @@ fn NewUserForm(on_created: impl Fn() + Copy + 'static) -> impl IntoView {
     }
 }
 
-/// The one-time initial password of a user just created, with how to hand it over.
+/// A new initial password shown once: of a user just created, or after a reset.
+fn reset_notice(reset: PasswordReset, actions: AccountActions) -> AnyView {
+    let heading = format!("ユーザーID {} のパスワードを再設定しました。", reset.user.user_id);
+    let user = CreatedUser { user_id: reset.user.user_id, initial_password: reset.initial_password };
+    view! { <CreatedUserNotice user heading on_close=move || actions.close() /> }.into_any()
+}
+
+/// The one-time initial password of a user just created (or reset), with how to hand it over.
 #[component]
-fn CreatedUserNotice(user: CreatedUser, on_close: impl Fn() + 'static) -> impl IntoView {
+fn CreatedUserNotice(user: CreatedUser, heading: String, on_close: impl Fn() + 'static) -> impl IntoView {
     view! {
         <div class="message message-notice secret-notice" role="status">
             <p>
-                <strong>{format!("一般ユーザー {} を登録しました。", user.user_id)}</strong>
+                <strong>{heading}</strong>
             </p>
             <dl class="facts">
                 <dt>"ユーザーID"</dt>

@@ -12,6 +12,7 @@ mod m20261203_000007_issuer_of_certificates_and_crls;
 mod m20261204_000008_add_audit_request_id;
 mod m20261205_000009_staff_search;
 mod m20261206_000010_active_certificates_by_key_type;
+mod m20261206_000011_account_lifecycle;
 
 /// All migrations in order.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000008_add_audit_request_id::Migration),
             Box::new(m20261205_000009_staff_search::Migration),
             Box::new(m20261206_000010_active_certificates_by_key_type::Migration),
+            Box::new(m20261206_000011_account_lifecycle::Migration),
         ]
     }
 }

@@ -1,10 +1,12 @@
 //! 会社の詳細 (`/admin/organizations/{id}`): the company — name, master user, certificate holders
 //! against its limit, users, registration — then its users and its certificates: the user and
-//! certificate lists with the company fixed, sorted and paged here (解除 and 失効 as on the tabs).
+//! certificate lists with the company fixed, sorted and paged here (解除 and 失効 as on the tabs);
+//! 会社情報の変更 (name, certificate limit) and 利用停止 / 利用再開 of the company.
 
 use common::{
+    ErrorBody, ErrorCode,
     api::{
-        OrganizationDetail,
+        OrganizationDetail, OrganizationSummary, UpdateOrganization,
         list::{CertificateSearch, Export, Search, UserSearch},
     },
     jst, testids,
@@ -21,10 +23,13 @@ use crate::{
     api, clock,
     components::{
         data_table::Loaded,
-        messages::ErrorMessage,
+        form_field::FormField,
+        forms::{RegisterForm, submit_unless_pending},
+        messages::{ErrorMessage, NoticeMessage, SessionError},
         paged_list::{ListControls, PagedTable, SearchState, loaded},
         user_list::{UnlockOutcome, Unlocker},
     },
+    mounted::screen_action,
 };
 
 #[component]
@@ -70,7 +75,15 @@ fn Organization(id: i64) -> impl IntoView {
     });
 
     view! {
-        <Loaded resource=detail show=|detail| view! { <Facts detail /> } />
+        <Loaded
+            resource=detail
+            show=move |d| {
+                view! {
+                    <Facts detail=d.clone() />
+                    <Changes detail=d on_changed=move || detail.refetch() />
+                }
+            }
+        />
         <h2 id="org-users-title">"利用者"</h2>
         <UnlockOutcome unlocker />
         <PagedTable
@@ -139,6 +152,100 @@ fn Facts(detail: OrganizationDetail) -> impl IntoView {
             <dd>{format!("{} 名", org.users)}</dd>
             <dt>"登録日時"</dt>
             <dd>{jst::format_datetime(org.created_at)}</dd>
+            <dt>"利用状態"</dt>
+            <dd>
+                {match org.suspended_at {
+                    Some(at) => view! { <span class="state state-bad">{format!("利用停止中（{}から）", jst::format_datetime(at))}</span> }.into_any(),
+                    None => view! { <span class="state state-ok">"利用中"</span> }.into_any(),
+                }}
+            </dd>
         </dl>
+    }
+}
+
+/// 会社情報の変更 (name, certificate limit) and 利用停止 / 利用再開, with the outcome of the last.
+#[component]
+fn Changes(detail: OrganizationDetail, on_changed: impl Fn() + Copy + 'static) -> impl IntoView {
+    let org = detail.organization;
+    let id = org.id;
+    let name = RwSignal::new(org.name.clone());
+    let limit = RwSignal::new(org.certificate_limit.to_string());
+    let force = RwSignal::new(false);
+    let outcome: RwSignal<Option<Result<&'static str, ErrorBody>>> = RwSignal::new(None);
+    let done = move |what: &'static str| {
+        move |answer: Result<OrganizationSummary, ErrorBody>| {
+            outcome.set(Some(answer.map(|_| what)));
+            on_changed();
+        }
+    };
+    let update = screen_action(
+        move |change: UpdateOrganization| async move { api::admin_update_organization(id, &change).await },
+        done("会社情報を変更しました。"),
+    );
+    let suspend = screen_action(
+        move |suspend: bool| async move { api::admin_suspend_organization(id, suspend).await },
+        move |answer: Result<OrganizationSummary, ErrorBody>| {
+            let what = match &answer {
+                Ok(o) if o.suspended_at.is_some() => {
+                    "利用を停止しました。この会社の利用者はログインと電子証明書の発行ができません。"
+                }
+                _ => "利用を再開しました。",
+            };
+            outcome.set(Some(answer.map(|_| what)));
+            on_changed();
+        },
+    );
+    let (updating, suspending) = (update.pending(), suspend.pending());
+    let pending = Memo::new(move |_| updating.get() || suspending.get());
+    let on_submit = submit_unless_pending(pending, move || {
+        let Ok(certificate_limit) = limit.get_untracked().trim().parse::<u32>() else {
+            outcome.set(Some(Err(ErrorBody::new(
+                ErrorCode::InvalidInput,
+                "電子証明書の上限は0以上の整数で入力してください。",
+            ))));
+            return;
+        };
+        outcome.set(None);
+        update.dispatch_local(UpdateOrganization {
+            name: Some(name.get_untracked()),
+            certificate_limit: Some(certificate_limit),
+            force: force.get_untracked(),
+        });
+    });
+    let suspended = org.suspended_at.is_some();
+    let toggle = move |_| {
+        let question = if suspended {
+            "この会社の利用を再開しますか？"
+        } else {
+            "この会社の利用を停止しますか？利用者はログインと電子証明書の発行ができなくなり、ログイン中の画面は終了します（電子証明書は失効しません）。"
+        };
+        if window().confirm_with_message(question).unwrap_or(false) {
+            outcome.set(None);
+            suspend.dispatch_local(!suspended);
+        }
+    };
+    view! {
+        <h2 id="org-edit-title">"会社情報の変更"</h2>
+        {move || outcome.get().map(|o| match o {
+            Ok(text) => view! { <NoticeMessage><p>{text}</p></NoticeMessage> }.into_any(),
+            Err(e) => view! { <SessionError error=e /> }.into_any(),
+        })}
+        <RegisterForm labelledby="org-edit-title" pending submit_testid=testids::ORG_EDIT_SUBMIT on_submit>
+            <FormField id="org-edit-name" label="会社名" value=name testid=testids::ORG_EDIT_NAME disabled=pending hint="これから発行する電子証明書に記載されます。" />
+            <FormField id="org-edit-limit" label="電子証明書の上限（名）" value=limit testid=testids::ORG_EDIT_LIMIT disabled=pending />
+            <div class="field">
+                <label>
+                    <input type="checkbox" data-testid=testids::ORG_EDIT_FORCE prop:checked=move || force.get() on:change=move |ev| force.set(event_target_checked(&ev)) />
+                    " 保有者数より少なくする（保有者はそのまま、新規発行は保有者が上限を下回るまで止まります）"
+                </label>
+            </div>
+        </RegisterForm>
+        <div class="form-actions">
+            {if suspended {
+                view! { <button type="button" class="button button-primary" data-testid=testids::ORG_RESUME disabled=move || pending.get() on:click=toggle>"利用を再開"</button> }.into_any()
+            } else {
+                view! { <button type="button" class="button button-danger" data-testid=testids::ORG_SUSPEND disabled=move || pending.get() on:click=toggle>"会社の利用を停止"</button> }.into_any()
+            }}
+        </div>
     }
 }

@@ -1,10 +1,11 @@
 //! 利用者の詳細 (`/admin/users/{user_id}`): the user — role, company, e-mail address, lock state
-//! (解除 when locked or blocked) — their certificates (失効 as on the certificates tab) and the
-//! newest audit entries done by or about them (the audit tab has the rest).
+//! (解除 when locked or blocked; パスワード再設定 and 利用停止 while not retired) — their
+//! certificates (失効 as on the certificates tab) and the newest audit entries done by or about
+//! them (the audit tab has the rest).
 
 use common::{
     api::{
-        UserDetail,
+        PasswordReset, UserDetail,
         list::{AuditSearch, Search},
     },
     jst, testids,
@@ -21,6 +22,7 @@ use super::{
 use crate::{
     api, clock,
     components::{
+        account_actions::{AccountActionButtons, AccountActionOutcome, AccountActions, Outcome},
         data_table::{DataTable, Loaded},
         messages::ErrorMessage,
         user_list::{UnlockButton, UnlockOutcome, Unlocker},
@@ -57,20 +59,37 @@ fn User(user_id: String) -> impl IntoView {
     let unlocker =
         Unlocker::new(|user_id| async move { api::admin_unlock_user(&user_id).await }, move || detail.refetch());
     let revoker = Revoker::new();
+    let actions = AccountActions::new(
+        |(user_id, retire)| {
+            Box::pin(async move {
+                match retire {
+                    None => api::admin_reset_password(&user_id).await.map(|r| Outcome::Reset(Box::new(r))),
+                    Some(request) => api::admin_retire(&user_id, &request)
+                        .await
+                        .map(|r| Outcome::Retired { user_id: r.user.user_id, revoked: Some(r.revoked.len()) }),
+                }
+            })
+        },
+        unlocker.notices(),
+        move || detail.refetch(),
+    );
     view! {
         <UnlockOutcome unlocker />
         <RevokeOutcome revoker />
-        <Loaded resource=detail show=move |detail| view! { <Sections detail unlocker revoker /> } />
+        <AccountActionOutcome actions reset_view=reset_letter />
+        <Loaded resource=detail show=move |detail| view! { <Sections detail unlocker revoker actions /> } />
         <RevokeDialogs revoker on_revoked=move || detail.refetch() />
     }
 }
 
 #[component]
-fn Sections(detail: UserDetail, unlocker: Unlocker, revoker: Revoker) -> impl IntoView {
+fn Sections(detail: UserDetail, unlocker: Unlocker, revoker: Revoker, actions: AccountActions) -> impl IntoView {
     let now = clock::now();
     let user = detail.user;
     let state = &user.state;
     let can_unlock = labels::is_locked_or_blocked(state, now);
+    // Retired users are kept for the record; nothing more can be done to them.
+    let active = state.retired_at.is_none();
     let organization = match (user.organization_id, user.organization.clone()) {
         (Some(id), Some(name)) => view! { <OrganizationLink id name /> }.into_any(),
         (None, Some(name)) => name.into_any(),
@@ -121,6 +140,11 @@ fn Sections(detail: UserDetail, unlocker: Unlocker, revoker: Revoker) -> impl In
             <dt>"登録日時"</dt>
             <dd>{jst::format_datetime(detail.created_at)}</dd>
         </dl>
+        {active.then(|| view! {
+            <div class="form-actions">
+                <AccountActionButtons user_id=user.user_id.clone() actions />
+            </div>
+        })}
         <h2>"電子証明書"</h2>
         {certificates}
         <div class="section-heading">
@@ -130,4 +154,43 @@ fn Sections(detail: UserDetail, unlocker: Unlocker, revoker: Revoker) -> impl In
         <p class="hint">{format!("この利用者が行った操作と、この利用者に対する操作の新しいもの（最大{}件）です。", UserDetail::AUDIT)}</p>
         {audit}
     }
+}
+
+/// The new one-time initial password on 「ご利用開始(変更)のお知らせ」, ready to print (only the
+/// letter prints: `@media print` in `admin.css`).
+fn reset_letter(reset: PasswordReset, actions: AccountActions) -> AnyView {
+    let user = reset.user;
+    let print = |_| {
+        if let Err(e) = window().print() {
+            leptos::logging::error!("window.print failed: {e:?}");
+        }
+    };
+    view! {
+        <div class="message message-notice no-print" role="status">
+            <p>
+                {format!("ユーザーID {} のパスワードを再設定しました。", user.user_id)}
+                "初期パスワードはこのお知らせにだけ表示されます。印刷してから閉じてください。"
+            </p>
+        </div>
+        <article class="notice-letter print-area" aria-labelledby="change-letter-title">
+            <p class="notice-to">{format!("{} 御中", user.organization.clone().unwrap_or_else(|| "労働金庫".to_owned()))}</p>
+            <h2 id="change-letter-title" class="notice-title">"ご利用開始(変更)のお知らせ"</h2>
+            <p>"パスワードを再設定しました。次のユーザーIDと初期パスワードでログインし、新しいパスワードを設定してください。"</p>
+            <dl class="facts">
+                <dt>"URL"</dt>
+                <dd class="mono">{reset.url}</dd>
+                <dt>"ユーザーID"</dt>
+                <dd class="mono">{user.user_id.clone()}</dd>
+                <dt>"初期パスワード"</dt>
+                <dd>
+                    <span class="mono secret" data-testid=testids::RESET_INITIAL_PASSWORD>{reset.initial_password}</span>
+                </dd>
+            </dl>
+        </article>
+        <div class="form-actions no-print">
+            <button type="button" class="button button-primary" on:click=print>"お知らせを印刷"</button>
+            <button type="button" class="button button-secondary" on:click=move |_| actions.close()>"閉じる"</button>
+        </div>
+    }
+    .into_any()
 }

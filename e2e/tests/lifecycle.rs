@@ -1,0 +1,89 @@
+//! The account lifecycle through the screens (issue 28): a master user resets a general user's
+//! password; the general user sets a new one with the one-time password and issues a
+//! certificate; the master retires the user, whose certificate is then refused at login as
+//! revoked.
+
+use std::process::{Command, Stdio};
+
+use e2e::{Fixture, ids, run, steps};
+
+#[tokio::test]
+async fn a_master_resets_a_password_then_retires_the_user() -> anyhow::Result<()> {
+    let mut f = Fixture::start().await?;
+    f.admin(
+        &[
+            "create-org",
+            "--name",
+            "更新株式会社",
+            "--master-id",
+            "master01",
+            "--email",
+            "m@example.co.jp",
+            "--password-stdin",
+        ],
+        Some("Init1234\n"),
+    )?;
+    steps::register_master(&f, "master01", "Init1234", "Secret123").await?;
+    let p12 = steps::issue_in_wizard(&f, "master01", "Secret123").await?;
+    f.import_into_browser(&p12, "Secret123")?;
+    f.restart_browser().await?;
+    steps::login(&f, "master01", "Secret123").await?;
+
+    // The master registers a general user, who forgets the password: パスワード再設定.
+    f.type_into(ids::MASTER_NEW_USER_ID, "general01").await?;
+    f.type_into(ids::MASTER_NEW_EMAIL, "g@example.co.jp").await?;
+    f.click(ids::MASTER_CREATE_USER).await?;
+    f.find(ids::CREATED_INITIAL_PASSWORD).await?;
+    f.goto("/home").await?;
+    f.click(&format!("{}general01", ids::RESET_PREFIX)).await?;
+    // The browser's own confirmation; the new password shows where a new user's would.
+    f.client.accept_alert().await?;
+    let initial = f.find(ids::CREATED_INITIAL_PASSWORD).await?.text().await?;
+    let initial: String = initial.chars().filter(char::is_ascii_alphanumeric).collect();
+    anyhow::ensure!(initial.len() == 12, "the new initial password shown: {initial:?}");
+    f.note_secret(&initial);
+    f.screenshot("master-reset-password").await?;
+    f.axe("home: the new initial password after a reset").await?;
+
+    // The general user: the one-time password at ④, a new password, a certificate.
+    f.goto("/issuance/auth").await?;
+    f.type_into(ids::AUTH_USER_ID, "general01").await?;
+    f.type_into(ids::AUTH_PASSWORD, &initial).await?;
+    f.click(ids::AUTH_SUBMIT).await?;
+    f.type_into(ids::AUTH_NEW_PASSWORD, "Fresh2345").await?;
+    f.type_into(ids::AUTH_NEW_PASSWORD_CONFIRM, "Fresh2345").await?;
+    f.note_secret("Fresh2345");
+    f.click(ids::AUTH_CHANGE_SUBMIT).await?;
+    f.wait_path("/issuance/confirm").await?;
+    f.click(ids::ISSUE_SUBMIT).await?;
+    f.wait_text(ids::RESULT_FILENAME, ".p12").await?;
+    let general_p12 = f.wait_download(|n| n.starts_with("general01") && n.ends_with(".p12")).await?;
+
+    // The master retires the user (利用停止).
+    f.goto("/home").await?;
+    let row = format!("{}general01", ids::USER_ROW_PREFIX);
+    f.wait_text(&row, "有効").await?;
+    f.click(&format!("{}general01", ids::RETIRE_PREFIX)).await?;
+    // The browser's own confirmation.
+    f.client.accept_alert().await?;
+    f.wait_text(&row, "利用停止").await?;
+    f.axe("home: a retired user").await?;
+    f.screenshot("master-retired-user").await?;
+
+    // In the general user's browser (their certificate only), the login says it is revoked.
+    let nss = format!("sql:{}", f.home.join(".pki/nssdb").display());
+    // The master's certificate out (the one with a key: trust u,u,u), the general user's in.
+    let listed = run(Command::new("certutil").args(["-L", "-d", &nss]).stdin(Stdio::null()))?;
+    for line in listed.lines().filter(|l| l.trim_end().ends_with("u,u,u")) {
+        let nickname = line.trim_end().trim_end_matches("u,u,u").trim_end();
+        run(Command::new("certutil").args(["-D", "-d", &nss, "-n", nickname]).stdin(Stdio::null()))?;
+    }
+    f.import_into_browser(&general_p12, "Fresh2345")?;
+    f.restart_browser().await?;
+    f.goto("/login").await?;
+    f.type_into(ids::LOGIN_USER_ID, "general01").await?;
+    f.type_into(ids::LOGIN_PASSWORD, "Fresh2345").await?;
+    f.click(ids::LOGIN_SUBMIT).await?;
+    f.wait_text(ids::ERROR_MESSAGE, "失効").await?;
+    f.close().await
+}
