@@ -32,6 +32,12 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         // While PostgreSQL is down or restarting, requests answer 503 after at most 3 s instead
         // of hanging; the pool reconnects by itself when it is back.
         options.max_connections(16).connect_timeout(Duration::from_secs(2)).acquire_timeout(Duration::from_secs(3));
+        // Every statement planned for its own values. sqlx prepares and caches each statement,
+        // and after five runs PostgreSQL may switch one to a generic plan, which knows neither
+        // the search's values nor its skew: a certificate search by key type went from 4 ms to
+        // 160–200 ms once it did (the staff lists benchmark). Planning costs well under a
+        // millisecond on these statements.
+        options.map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
     }
     let db = Database::connect(options)
         .await

@@ -114,7 +114,10 @@ impl ListQuery<'_> {
         let dir = if descending { "DESC" } else { "ASC" };
         let mut q = Sql::new(&format!("SELECT {}, {expr} AS sort_key, {id} AS row_id ", self.columns));
         q.push(self.from).where_all(&conditions);
-        q.push(&format!(" ORDER BY {expr} {dir}, {id} {dir} LIMIT ")).bind(limit as i64);
+        // The limits are written out, not bound: they are our own bounded numbers, and a
+        // PostgreSQL generic plan that does not know them guesses a tenth of the table and may
+        // sort all of it rather than walk the sort's index (207 ms instead of 6 for one search).
+        q.push(&format!(" ORDER BY {expr} {dir}, {id} {dir} LIMIT {limit}"));
         match self.outer {
             None => q,
             Some((columns, joins)) => {
@@ -132,7 +135,7 @@ impl ListQuery<'_> {
         inner.push(self.count_from).where_all(&self.filters);
         match cap {
             Some(cap) => {
-                inner.push(" LIMIT ").bind((cap + 1) as i64);
+                inner.push(&format!(" LIMIT {}", cap + 1));
                 let mut q = Sql::new("SELECT COUNT(*) AS n FROM (");
                 q.append(&inner).push(") counted");
                 q
