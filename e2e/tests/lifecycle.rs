@@ -87,3 +87,50 @@ async fn a_master_resets_a_password_then_retires_the_user() -> anyhow::Result<()
     f.wait_text(ids::ERROR_MESSAGE, "失効").await?;
     f.close().await
 }
+
+#[tokio::test]
+async fn staff_suspend_a_company_and_its_user_is_told_why() -> anyhow::Result<()> {
+    let mut f = Fixture::start().await?;
+    steps::staff_logs_in(&mut f).await?;
+    let out = f.admin(
+        &[
+            "create-org",
+            "--name",
+            "停止株式会社",
+            "--master-id",
+            "master02",
+            "--email",
+            "m@example.co.jp",
+            "--password-stdin",
+        ],
+        Some("Init1234\n"),
+    )?;
+    let id: String = out
+        .lines()
+        .find_map(|l| l.split_once("(id ").map(|(_, rest)| rest.trim_end_matches(')').to_owned()))
+        .ok_or_else(|| anyhow::anyhow!("no company id in {out}"))?;
+    let r = f
+        .api()?
+        .post(format!("{}/api/password/change", f.base))
+        .json(&serde_json::json!({"user_id": "master02", "current_password": "Init1234", "new_password": "Secret123"}))
+        .send()
+        .await?;
+    anyhow::ensure!(r.status() == 200, "{}", r.text().await?);
+
+    // The company page: 会社の利用を停止, confirmed in the browser's own dialog.
+    f.goto(&format!("/admin/organizations/{id}")).await?;
+    f.wait_text(ids::ORG_DETAIL, "利用中").await?;
+    f.click(ids::ORG_SUSPEND).await?;
+    f.client.accept_alert().await?;
+    f.wait_text(ids::ORG_DETAIL, "利用停止中").await?;
+    f.find(ids::ORG_RESUME).await?;
+    f.screenshot("admin-company-suspended").await?;
+
+    // Its master user, at ④ with the right password, is told why.
+    f.goto("/issuance/auth").await?;
+    f.type_into(ids::AUTH_USER_ID, "master02").await?;
+    f.type_into(ids::AUTH_PASSWORD, "Secret123").await?;
+    f.click(ids::AUTH_SUBMIT).await?;
+    f.wait_text(ids::ERROR_MESSAGE, "利用を停止").await?;
+    f.close().await
+}
