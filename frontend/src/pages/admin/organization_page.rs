@@ -24,7 +24,7 @@ use crate::{
     components::{
         data_table::Loaded,
         form_field::FormField,
-        forms::{RegisterForm, submit_unless_pending},
+        forms::{SubmitButton, submit_unless_pending},
         messages::{ErrorMessage, NoticeMessage, SessionError},
         paged_list::{ListControls, PagedTable, SearchState, loaded},
         user_list::{UnlockOutcome, Unlocker},
@@ -230,16 +230,19 @@ fn Changes(detail: OrganizationDetail, on_changed: impl Fn() + Copy + 'static) -
             Ok(text) => view! { <NoticeMessage><p>{text}</p></NoticeMessage> }.into_any(),
             Err(e) => view! { <SessionError error=e /> }.into_any(),
         })}
-        <RegisterForm labelledby="org-edit-title" pending submit_testid=testids::ORG_EDIT_SUBMIT on_submit>
+        <form class="form form-inline" novalidate=true on:submit=on_submit aria-labelledby="org-edit-title">
             <FormField id="org-edit-name" label="会社名" value=name testid=testids::ORG_EDIT_NAME disabled=pending hint="これから発行する電子証明書に記載されます。" />
             <FormField id="org-edit-limit" label="電子証明書の上限（名）" value=limit testid=testids::ORG_EDIT_LIMIT disabled=pending />
-            <div class="field">
+            <div class="field field-check">
                 <label>
                     <input type="checkbox" data-testid=testids::ORG_EDIT_FORCE prop:checked=move || force.get() on:change=move |ev| force.set(event_target_checked(&ev)) />
                     " 保有者数より少なくする（保有者はそのまま、新規発行は保有者が上限を下回るまで止まります）"
                 </label>
             </div>
-        </RegisterForm>
+            <div class="form-actions">
+                <SubmitButton pending testid=testids::ORG_EDIT_SUBMIT label="変更" pending_label="変更中…" />
+            </div>
+        </form>
         <div class="form-actions">
             {if suspended {
                 view! { <button type="button" class="button button-primary" data-testid=testids::ORG_RESUME disabled=move || pending.get() on:click=toggle>"利用を再開"</button> }.into_any()
