@@ -55,6 +55,19 @@ pub async fn ensure_not_suspended<C: ConnectionTrait>(db: &C, u: &user::Model) -
     if suspended.flatten().is_some() { Err(AuthError::Suspended) } else { Ok(()) }
 }
 
+/// Takes the lock of company `org`'s row in `txn` if it is not suspended; false if it is. What a
+/// new session and a new certificate are recorded under: suspending takes the same lock before it
+/// ends the sessions, so neither slips in after a suspension.
+pub async fn lock_if_active<C: ConnectionTrait>(txn: &C, org: i64) -> Result<bool, sea_orm::DbErr> {
+    let locked = organization::Entity::update_many()
+        .col_expr(organization::Column::CertificateLimit, Expr::col(organization::Column::CertificateLimit))
+        .filter(organization::Column::Id.eq(org))
+        .filter(organization::Column::SuspendedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(locked.rows_affected == 1)
+}
+
 /// What a company change asks for.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CompanyChange<'a> {

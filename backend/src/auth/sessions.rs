@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::{
-    db::entities::{organization, session, user},
+    db::entities::{session, user},
     domain::session::{SessionPolicy, alive},
 };
 
@@ -92,12 +92,8 @@ pub async fn lock_unchanged_user<C: ConnectionTrait>(txn: &C, u: &user::Model) -
     if locked.rows_affected != 1 {
         return Ok(false);
     }
-    let Some(org) = u.org_id else { return Ok(true) };
-    let company = organization::Entity::update_many()
-        .col_expr(organization::Column::CertificateLimit, Expr::col(organization::Column::CertificateLimit))
-        .filter(organization::Column::Id.eq(org))
-        .filter(organization::Column::SuspendedAt.is_null())
-        .exec(txn)
-        .await?;
-    Ok(company.rows_affected == 1)
+    match u.org_id {
+        Some(org) => super::companies::lock_if_active(txn, org).await,
+        None => Ok(true),
+    }
 }

@@ -313,17 +313,11 @@ async fn lock_user_and_company<C: ConnectionTrait>(txn: &C, u: &user::Model) -> 
     if locked.rows_affected != 1 {
         return Err(crate::auth::AuthError::Retired.into());
     }
-    if let Some(org_id) = u.org_id {
-        let company = organization::Entity::update_many()
-            .col_expr(organization::Column::CertificateLimit, Expr::col(organization::Column::CertificateLimit))
-            .filter(organization::Column::Id.eq(org_id))
-            .filter(organization::Column::SuspendedAt.is_null())
-            .exec(txn)
-            .await?;
-        if company.rows_affected != 1 {
-            // Suspended since the authentication (suspending takes the same lock).
-            return Err(crate::auth::AuthError::Suspended.into());
-        }
+    if let Some(org_id) = u.org_id
+        && !crate::auth::companies::lock_if_active(txn, org_id).await?
+    {
+        // Suspended since the authentication.
+        return Err(crate::auth::AuthError::Suspended.into());
     }
     Ok(())
 }
