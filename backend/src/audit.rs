@@ -39,6 +39,10 @@ pub enum Action {
     OrganizationSuspended,
     /// Staff resumed a suspended company.
     OrganizationResumed,
+    /// A master user or staff changed another user's e-mail address (detail: from and to).
+    EmailChanged,
+    /// Staff changed a company's master user (detail: the former masters, whether retired).
+    MasterChanged,
 }
 
 impl Action {
@@ -64,6 +68,8 @@ impl Action {
             Action::OrganizationUpdated => "organization_updated",
             Action::OrganizationSuspended => "organization_suspended",
             Action::OrganizationResumed => "organization_resumed",
+            Action::EmailChanged => "email_changed",
+            Action::MasterChanged => "master_changed",
         }
     }
 }

@@ -400,6 +400,66 @@ impl std::fmt::Debug for PasswordReset {
     }
 }
 
+/// `POST …/users/{user_id}/email`: the user's new e-mail address (the old and the new one are
+/// both told).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangeEmail {
+    #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
+    pub email: String,
+}
+
+/// `POST /api/admin/users/{user_id}/make-master`: what becomes of the company's former master
+/// user.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MakeMaster {
+    /// Retire the former master user (利用停止: their certificates revoked) instead of keeping
+    /// them as a general user.
+    #[serde(default)]
+    pub retire_former: bool,
+}
+
+/// `POST /api/admin/organizations/{id}/master`: a new account to become the company's master user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewMaster {
+    /// R1: 6–12 half-width letters and digits, at least one of each.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^([A-Za-z]+[0-9]|[0-9]+[A-Za-z])[A-Za-z0-9]*$", min_length = 6, max_length = 12)
+    )]
+    pub master_user_id: String,
+    #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
+    pub email: String,
+    /// Retire the former master user instead of keeping them as a general user.
+    #[serde(default)]
+    pub retire_former: bool,
+}
+
+/// The answer of a change of master user: the new master user, their one-time initial password
+/// for 「ご利用開始(変更)のお知らせ」 (shown once), and what became of the former ones.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MasterChanged {
+    pub reset: PasswordReset,
+    /// The IDs of the former master users.
+    pub former: Vec<String>,
+    /// Whether they were retired (else they are general users now).
+    pub former_retired: bool,
+    /// Their certificates revoked by retiring them.
+    pub revoked: Vec<String>,
+}
+
+impl std::fmt::Debug for MasterChanged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MasterChanged")
+            .field("reset", &self.reset)
+            .field("former", &self.former)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A created account with its one-time initial password (shown once).
 #[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -89,6 +89,8 @@ pub const UNLOCK_PREFIX: &str = "unlock-";
 pub const RESET_PREFIX: &str = "reset-";
 /// 利用停止 of one user: this prefix + user ID.
 pub const RETIRE_PREFIX: &str = "retire-";
+/// メール変更 of a user: this prefix + the user ID.
+pub const EMAIL_PREFIX: &str = "email-";
 /// The new one-time initial password after a reset.
 pub const RESET_INITIAL_PASSWORD: &str = "reset-initial-password";
 pub const MASTER_NEW_USER_ID: &str = "master-new-user-id";
@@ -162,6 +164,14 @@ pub const ORG_EDIT_FORCE: &str = "org-edit-force";
 pub const ORG_EDIT_SUBMIT: &str = "org-edit-submit";
 pub const ORG_SUSPEND: &str = "org-suspend";
 pub const ORG_RESUME: &str = "org-resume";
+/// マスターユーザーの変更 on a company's page (a new account): ID, e-mail, retire the former, submit.
+pub const NEW_MASTER_ID: &str = "new-master-id";
+pub const NEW_MASTER_EMAIL: &str = "new-master-email";
+pub const NEW_MASTER_RETIRE: &str = "new-master-retire";
+pub const NEW_MASTER_SUBMIT: &str = "new-master-submit";
+/// On a user's page: make them the master user (and retire the former one or not).
+pub const MAKE_MASTER: &str = "make-master";
+pub const MAKE_MASTER_RETIRE: &str = "make-master-retire";
 pub const USER_DETAIL: &str = "user-detail";
 pub const USER_DETAIL_CERTS: &str = "user-detail-certs";
 pub const USER_DETAIL_AUDIT: &str = "user-detail-audit";

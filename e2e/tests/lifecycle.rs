@@ -1,7 +1,9 @@
 //! The account lifecycle through the screens (issue 28): a master user resets a general user's
 //! password; the general user sets a new one with the one-time password and issues a
 //! certificate; the master retires the user, whose certificate is then refused at login as
-//! revoked.
+//! revoked. Staff suspend a company, whose master is told why; staff change a company's master
+//! user (a new account, then a general user, changing their address on the way) and print the
+//! letter.
 
 use std::process::{Command, Stdio};
 
@@ -132,5 +134,62 @@ async fn staff_suspend_a_company_and_its_user_is_told_why() -> anyhow::Result<()
     f.type_into(ids::AUTH_PASSWORD, "Secret123").await?;
     f.click(ids::AUTH_SUBMIT).await?;
     f.wait_text(ids::ERROR_MESSAGE, "利用を停止").await?;
+    f.close().await
+}
+
+#[tokio::test]
+async fn staff_change_the_master_and_print_the_letter() -> anyhow::Result<()> {
+    let mut f = Fixture::start().await?;
+    steps::staff_logs_in(&mut f).await?;
+    let out = f.admin(
+        &["create-org", "--name", "変更株式会社", "--master-id", "master03", "--email", "m3@example.co.jp"],
+        None,
+    )?;
+    let id: String = out
+        .lines()
+        .find_map(|l| l.split_once("(id ").map(|(_, rest)| rest.trim_end_matches(')').to_owned()))
+        .ok_or_else(|| anyhow::anyhow!("no company id in {out}"))?;
+
+    // The company page: a new account as its master user; the letter with its one-time password.
+    f.goto(&format!("/admin/organizations/{id}")).await?;
+    f.wait_text(ids::ORG_DETAIL, "master03").await?;
+    f.type_into(ids::NEW_MASTER_ID, "master04").await?;
+    f.type_into(ids::NEW_MASTER_EMAIL, "m4@example.co.jp").await?;
+    f.click(ids::NEW_MASTER_SUBMIT).await?;
+    f.client.accept_alert().await?;
+    let initial = f.find(ids::RESET_INITIAL_PASSWORD).await?.text().await?;
+    f.note_secret(&initial);
+    anyhow::ensure!(initial.trim().len() == 12, "the new master's initial password: {initial:?}");
+    f.wait_text(ids::ORG_DETAIL, "master04").await?;
+    f.screenshot("admin-new-master-letter").await?;
+
+    // The former master, now a general user: made master again from their own page, the
+    // newer one retired; and their address changed on the way.
+    f.goto("/admin/users/master03").await?;
+    f.wait_text(ids::USER_DETAIL, "一般ユーザー").await?;
+    f.click(&format!("{}master03", ids::EMAIL_PREFIX)).await?;
+    // The browser's own prompt asks for the new address.
+    f.client.send_alert_text("new3@example.co.jp").await?;
+    f.client.accept_alert().await?;
+    f.wait_text(ids::NOTICE_MESSAGE, "メールアドレスを変更しました").await?;
+    f.wait_text(ids::USER_DETAIL, "new3@example.co.jp").await?;
+    f.click(ids::MAKE_MASTER_RETIRE).await?;
+    f.click(ids::MAKE_MASTER).await?;
+    f.client.accept_alert().await?;
+    let initial = f.find(ids::RESET_INITIAL_PASSWORD).await?.text().await?;
+    f.note_secret(&initial);
+    f.wait_text(ids::USER_DETAIL, "マスターユーザー").await?;
+    f.screenshot("admin-make-master-letter").await?;
+
+    // The letter's password is the new master's way in: マスターユーザー初期登録 asks for a new one.
+    let r = f
+        .api()?
+        .post(format!("{}/api/password/change", f.base))
+        .json(&serde_json::json!({"user_id": "master03", "current_password": initial.trim(), "new_password": "Secret345"}))
+        .send()
+        .await?;
+    anyhow::ensure!(r.status() == 200, "{}", r.text().await?);
+    let audit = f.admin(&["audit", "--user-id", "master04"], None)?;
+    anyhow::ensure!(audit.contains("retired"), "master04 retired by the change: {audit}");
     f.close().await
 }

@@ -14,10 +14,10 @@
 use common::{
     ErrorBody, ErrorCode,
     api::{
-        self, AuditEntry, CertificateSummary, CreatedOrganization, CreatedUser, Credentials, IssuanceToken,
-        IssueRequest, MailEntry, Me, NewOrganization, NewUser, OrganizationDetail, OrganizationSummary,
-        OrganizationUsers, PasswordChange, PasswordChanged, PasswordReset, PresentedCertificate, Retire, RetiredUser,
-        Revoke, UpdateOrganization, UserDetail, UserSummary,
+        self, AuditEntry, CertificateSummary, ChangeEmail, CreatedOrganization, CreatedUser, Credentials,
+        IssuanceToken, IssueRequest, MailEntry, MakeMaster, MasterChanged, Me, NewMaster, NewOrganization, NewUser,
+        OrganizationDetail, OrganizationSummary, OrganizationUsers, PasswordChange, PasswordChanged, PasswordReset,
+        PresentedCertificate, Retire, RetiredUser, Revoke, UpdateOrganization, UserDetail, UserSummary,
         list::{AuditSearch, CertificateSearch, Export, MailSearch, OrganizationSearch, Page, Search, UserSearch},
         paths::{self, url, with_segment},
     },
@@ -98,6 +98,11 @@ pub async fn org_retire(user_id: &str) -> Result<(), ErrorBody> {
     post_no_content(&with_segment(paths::ORG_USER_RETIRE, &segment(user_id)), &Empty {}).await
 }
 
+/// `POST /api/org/users/{user_id}/email` (the answer's body is not read).
+pub async fn org_change_email(user_id: &str, request: &ChangeEmail) -> Result<(), ErrorBody> {
+    post_no_content(&with_segment(paths::ORG_USER_EMAIL, &segment(user_id)), request).await
+}
+
 // ---- Bank staff ----
 
 /// `GET /api/admin/organizations?…`: one page of companies.
@@ -149,6 +154,21 @@ pub async fn admin_reset_password(user_id: &str) -> Result<PasswordReset, ErrorB
 /// `POST /api/admin/users/{user_id}/retire`.
 pub async fn admin_retire(user_id: &str, request: &Retire) -> Result<RetiredUser, ErrorBody> {
     post_json(&with_segment(paths::ADMIN_USER_RETIRE, &segment(user_id)), request).await
+}
+
+/// `POST /api/admin/users/{user_id}/email` (the answer's body is not read).
+pub async fn admin_change_email(user_id: &str, request: &ChangeEmail) -> Result<(), ErrorBody> {
+    post_no_content(&with_segment(paths::ADMIN_USER_EMAIL, &segment(user_id)), request).await
+}
+
+/// `POST /api/admin/users/{user_id}/make-master`.
+pub async fn admin_make_master(user_id: &str, request: &MakeMaster) -> Result<MasterChanged, ErrorBody> {
+    post_json(&with_segment(paths::ADMIN_USER_MAKE_MASTER, &segment(user_id)), request).await
+}
+
+/// `POST /api/admin/organizations/{id}/master`.
+pub async fn admin_new_master(id: i64, request: &NewMaster) -> Result<MasterChanged, ErrorBody> {
+    post_json(&with_segment(paths::ADMIN_ORGANIZATION_MASTER, &id.to_string()), request).await
 }
 
 /// `GET /api/admin/certificates?…`: one page of certificates.

@@ -70,7 +70,7 @@ pub fn certificate_state_class(certificate: Option<&CertificateSummary>) -> &'st
 }
 
 /// The audit actions the server records, as (wire name, Japanese label).
-pub const AUDIT_ACTIONS: [(&str, &str); 17] = [
+pub const AUDIT_ACTIONS: [(&str, &str); 22] = [
     ("login", "ログイン"),
     ("auth_success", "認証成功"),
     ("auth_failure", "認証失敗（パスワード誤り）"),
@@ -88,6 +88,11 @@ pub const AUDIT_ACTIONS: [(&str, &str); 17] = [
     ("exported", "CSVダウンロード"),
     ("password_reset", "パスワードの再設定"),
     ("retired", "利用停止"),
+    ("organization_updated", "会社情報の変更"),
+    ("organization_suspended", "会社の利用停止"),
+    ("organization_resumed", "会社の利用再開"),
+    ("email_changed", "メールアドレスの変更"),
+    ("master_changed", "マスターユーザーの変更"),
 ];
 
 /// The Japanese label of an audit action; an action this app does not know is shown as sent.

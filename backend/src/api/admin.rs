@@ -1,5 +1,5 @@
-//! The bank staff's screens (`/admin`): companies (change, suspend, resume), users (unlock,
-//! password reset, retire),
+//! The bank staff's screens (`/admin`): companies (change, suspend, resume, a new master user),
+//! users (unlock, password reset, retire, e-mail address, make master),
 //! certificates (search, revoke),
 //! audit log, outgoing mail, each list searched and paged on the server; one company and one
 //! user for their detail pages; CSV exports. Every handler takes [`StaffUser`].
@@ -8,7 +8,8 @@ use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use common::{
     UserId,
     api::{
-        CreatedOrganization, NewOrganization, PasswordReset, Retire, RetiredUser, Revoke, UpdateOrganization,
+        ChangeEmail, CreatedOrganization, MakeMaster, MasterChanged, NewMaster, NewOrganization, PasswordReset, Retire,
+        RetiredUser, Revoke, UpdateOrganization,
         list::{AuditSearch, CertificateSearch, Export, MailSearch, OrganizationSearch, UserSearch},
     },
 };
@@ -22,7 +23,7 @@ use crate::{
         accounts::{self, Actor, NewAccount},
         companies::{self, CompanyChange},
     },
-    certificates::retirement,
+    certificates::{masters, retirement},
     error::ApiError,
     read::{self, export, lists, views},
     state::AppState,
@@ -68,6 +69,37 @@ pub(super) async fn retire_as(
             .await?;
     Ok(HttpResponse::Ok()
         .json(RetiredUser { user: read::user(&state.db, &retired.user, now).await?, revoked: retired.revoked }))
+}
+
+/// Changes the e-mail address of the user in `path` as `actor`: the handler of both routes.
+pub(super) async fn change_email_as(
+    state: &AppState,
+    actor: &Actor,
+    path: &str,
+    body: &ChangeEmail,
+) -> Result<HttpResponse, ApiError> {
+    let target = UserId::parse(path).map_err(|_| ApiError::NotFound)?;
+    let now = OffsetDateTime::now_utc();
+    let u = accounts::change_email(&state.db, actor, &target, &body.email, &state.public_url, now).await?;
+    Ok(HttpResponse::Ok().json(read::user(&state.db, &u, now).await?))
+}
+
+/// The answer of both master-change routes.
+async fn master_changed(
+    state: &AppState,
+    changed: masters::MasterChanged,
+    now: OffsetDateTime,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(MasterChanged {
+        reset: PasswordReset {
+            user: read::user(&state.db, &changed.master, now).await?,
+            initial_password: changed.password.expose().to_owned(),
+            url: state.public_url.clone(),
+        },
+        former: changed.former,
+        former_retired: changed.former_retired,
+        revoked: changed.revoked,
+    }))
 }
 
 #[utoipa::path(
@@ -227,6 +259,43 @@ pub async fn resume_organization(
 }
 
 #[utoipa::path(
+    post,
+    path = "/api/admin/organizations/{id}/master",
+    tag = "staff",
+    summary = "Makes a new account the company's master user (マスターユーザー変更); the former master user becomes a general user or is retired",
+    request_body = common::api::NewMaster,
+    params(("id" = i64, Path, description = "The company's id")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The new master user with the one-time initial password for the letter, and the former ones", body = common::api::MasterChanged),
+        super::responses::BadInput, super::responses::SessionRequired, super::responses::NotFound, super::responses::Unavailable,
+    )
+)]
+pub async fn new_master(
+    state: web::Data<AppState>,
+    s: StaffUser,
+    path: web::Path<String>,
+    body: web::Json<NewMaster>,
+) -> Result<HttpResponse, ApiError> {
+    let org_id: i64 = path.parse().map_err(|_| ApiError::NotFound)?;
+    let user_id = UserId::parse(&body.master_user_id)?;
+    let now = OffsetDateTime::now_utc();
+    let new = masters::NewMaster::Create { org_id, user_id: &user_id, email: body.email.trim() };
+    let changed = masters::change_master(
+        Some(&state.revocations),
+        &state.db,
+        &state.auth.hasher,
+        &s.0.actor(),
+        new,
+        body.retire_former,
+        &state.public_url,
+        now,
+    )
+    .await?;
+    master_changed(&state, changed, now).await
+}
+
+#[utoipa::path(
     get,
     path = "/api/admin/users",
     tag = "staff",
@@ -329,6 +398,63 @@ pub async fn retire(
     body: web::Json<Retire>,
 ) -> Result<HttpResponse, ApiError> {
     retire_as(&state, &s.0.actor(), &path, &body).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{user_id}/email",
+    tag = "staff",
+    summary = "Changes the e-mail address of any user but oneself; the old and the new address are both told",
+    request_body = common::api::ChangeEmail,
+    params(("user_id" = String, Path, description = "User ID")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The user with the new address", body = common::api::UserSummary),
+        super::responses::BadInput, super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
+    )
+)]
+pub async fn change_email(
+    state: web::Data<AppState>,
+    s: StaffUser,
+    path: web::Path<String>,
+    body: web::Json<ChangeEmail>,
+) -> Result<HttpResponse, ApiError> {
+    change_email_as(&state, &s.0.actor(), &path, &body).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{user_id}/make-master",
+    tag = "staff",
+    summary = "Makes a general user their company's master user (マスターユーザー変更) with a new one-time initial password for the letter; the former master user becomes a general user or is retired",
+    request_body = common::api::MakeMaster,
+    params(("user_id" = String, Path, description = "User ID")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The new master user with the one-time initial password for the letter, and the former ones", body = common::api::MasterChanged),
+        super::responses::BadInput, super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
+    )
+)]
+pub async fn make_master(
+    state: web::Data<AppState>,
+    s: StaffUser,
+    path: web::Path<String>,
+    body: web::Json<MakeMaster>,
+) -> Result<HttpResponse, ApiError> {
+    let target = UserId::parse(&path).map_err(|_| ApiError::NotFound)?;
+    let now = OffsetDateTime::now_utc();
+    let changed = masters::change_master(
+        Some(&state.revocations),
+        &state.db,
+        &state.auth.hasher,
+        &s.0.actor(),
+        masters::NewMaster::Existing(&target),
+        body.retire_former,
+        &state.public_url,
+        now,
+    )
+    .await?;
+    master_changed(&state, changed, now).await
 }
 
 #[utoipa::path(

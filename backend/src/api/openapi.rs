@@ -43,17 +43,21 @@ pub const SESSION: &str = "session";
         org::unlock,
         org::reset_password,
         org::retire,
+        org::change_email,
         admin::organizations,
         admin::organization,
         admin::create_organization,
         admin::update_organization,
         admin::suspend_organization,
         admin::resume_organization,
+        admin::new_master,
         admin::users,
         admin::user,
         admin::unlock,
         admin::reset_password,
         admin::retire,
+        admin::change_email,
+        admin::make_master,
         admin::certificates,
         admin::revoke,
         admin::audit,
@@ -116,7 +120,7 @@ mod tests {
     fn every_operation_is_described_with_its_error_shape() {
         let doc: serde_json::Value = serde_json::from_str(document()).unwrap();
         let paths = doc["paths"].as_object().unwrap();
-        assert_eq!(paths.len(), 30, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(paths.len(), 34, "{:?}", paths.keys().collect::<Vec<_>>());
         for (path, ops) in paths {
             for (method, op) in ops.as_object().unwrap() {
                 let responses = op["responses"].as_object().unwrap();
@@ -163,15 +167,19 @@ mod tests {
             p::ORG_USER_UNLOCK,
             p::ORG_USER_RESET_PASSWORD,
             p::ORG_USER_RETIRE,
+            p::ORG_USER_EMAIL,
             p::ADMIN_ORGANIZATIONS,
             p::ADMIN_ORGANIZATION,
             p::ADMIN_ORGANIZATION_SUSPEND,
             p::ADMIN_ORGANIZATION_RESUME,
+            p::ADMIN_ORGANIZATION_MASTER,
             p::ADMIN_USERS,
             p::ADMIN_USER,
             p::ADMIN_USER_UNLOCK,
             p::ADMIN_USER_RESET_PASSWORD,
             p::ADMIN_USER_RETIRE,
+            p::ADMIN_USER_EMAIL,
+            p::ADMIN_USER_MAKE_MASTER,
             p::ADMIN_EXPORT,
             p::ADMIN_CERTIFICATES,
             p::ADMIN_CERTIFICATE_REVOKE,

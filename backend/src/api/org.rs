@@ -134,3 +134,25 @@ pub async fn retire(
 ) -> Result<HttpResponse, ApiError> {
     super::admin::retire_as(&state, &m.0.actor(), &path, &body).await
 }
+
+#[utoipa::path(
+    post,
+    path = "/api/org/users/{user_id}/email",
+    tag = "master",
+    summary = "Changes the e-mail address of a general user of the company; the old and the new address are both told",
+    request_body = common::api::ChangeEmail,
+    params(("user_id" = String, Path, description = "User ID")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The user with the new address", body = common::api::UserSummary),
+        super::responses::BadInput, super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
+    )
+)]
+pub async fn change_email(
+    state: web::Data<AppState>,
+    m: MasterUser,
+    path: web::Path<String>,
+    body: web::Json<common::api::ChangeEmail>,
+) -> Result<HttpResponse, ApiError> {
+    super::admin::change_email_as(&state, &m.0.actor(), &path, &body).await
+}

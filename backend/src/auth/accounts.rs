@@ -1,6 +1,7 @@
 //! Account operations shared by the CLI and the API: creating organizations and users with
 //! one-time initial passwords (R11), changing a password (and the e-mail address; the owner is
-//! told by mail), lifting a lock or block (R2), and resetting a password. Who may act on whom is
+//! told by mail), lifting a lock or block (R2), resetting a password, and changing another
+//! user's e-mail address. Who may act on whom is
 //! [`crate::domain::authority`]'s rule.
 
 use common::{Field, Password, UserId, api::Role};
@@ -93,12 +94,12 @@ pub struct NewAccount<'a> {
 }
 
 /// Data for a new user row.
-struct NewUser<'a> {
-    user_id: &'a UserId,
-    org_id: Option<i64>,
-    role: Role,
-    email: &'a str,
-    password_hash: String,
+pub(crate) struct NewUser<'a> {
+    pub(crate) user_id: &'a UserId,
+    pub(crate) org_id: Option<i64>,
+    pub(crate) role: Role,
+    pub(crate) email: &'a str,
+    pub(crate) password_hash: String,
 }
 
 /// A user row as a new account starts: no failures, no lock, version 0. Also used by the
@@ -131,7 +132,7 @@ pub fn new_user_row(
     }
 }
 
-async fn insert_user<C: sea_orm::ConnectionTrait>(
+pub(crate) async fn insert_user<C: sea_orm::ConnectionTrait>(
     db: &C,
     n: NewUser<'_>,
     now: OffsetDateTime,
@@ -141,7 +142,10 @@ async fn insert_user<C: sea_orm::ConnectionTrait>(
     row.insert(db).await
 }
 
-async fn ensure_user_id_free(db: &DatabaseConnection, user_id: &UserId) -> Result<(), AccountError> {
+pub(crate) async fn ensure_user_id_free<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    user_id: &UserId,
+) -> Result<(), AccountError> {
     if user::Entity::find().filter(user::Column::UserId.eq(user_id.as_str())).one(db).await?.is_some() {
         return Err(AccountError::UserIdTaken(user_id.to_string()));
     }
@@ -333,7 +337,7 @@ async fn notify_owner_of_change<C: sea_orm::ConnectionTrait>(
     let facts = templates::ChangeFacts::of(u, url, now, crate::request_context::client_address());
     let mut mails = vec![templates::password_changed(&facts, &u.email)];
     if let Some(new) = new_email.filter(|new| *new != u.email) {
-        mails.extend(templates::email_changed(&facts, &u.email, new));
+        mails.extend(templates::email_changed(&facts, &u.email, new, None));
     }
     outbox::enqueue_many(txn, mails, now).await?;
     Ok(())
@@ -441,6 +445,43 @@ pub async fn reset_password(
     txn.commit().await?;
     let u = user::Entity::find_by_id(u.id).one(db).await?.ok_or(AccountError::NotFound)?;
     Ok((u, password))
+}
+
+/// Changes the e-mail address of `target` as `actor` (a master user: their company's general
+/// users; staff and the shell: anyone). In one transaction: the address, the audit entry (both
+/// addresses), and a notice to the old address and to the new one, saying who changed it.
+pub async fn change_email(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    target: &UserId,
+    email: &str,
+    url: &str,
+    now: OffsetDateTime,
+) -> Result<user::Model, AccountError> {
+    let email = email.trim();
+    check_email(email)?;
+    let u = find_user(db, target).await?;
+    permit(actor, &u, Operation::ChangeEmail)?;
+    if u.email == email {
+        return Err(AccountError::SameEmail);
+    }
+    let txn = db.begin().await?;
+    let changed = user::Entity::update_many()
+        .col_expr(user::Column::Email, Expr::value(email))
+        .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(u.id))
+        .filter(user::Column::RetiredAt.is_null())
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(AccountError::AlreadyRetired);
+    }
+    record_done_to(&txn, actor, &u, Action::EmailChanged, json!({"from": u.email, "to": email}), now).await?;
+    let facts = templates::ChangeFacts::of(&u, url, now, crate::request_context::client_address());
+    let by = templates::changed_by(actor.role());
+    outbox::enqueue_many(&txn, templates::email_changed(&facts, &u.email, email, Some(by)).into(), now).await?;
+    txn.commit().await?;
+    user::Entity::find_by_id(u.id).one(db).await?.ok_or(AccountError::NotFound)
 }
 
 #[cfg(test)]

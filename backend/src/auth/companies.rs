@@ -21,8 +21,8 @@ use crate::{
     mail::{outbox, templates},
 };
 
-/// Only bank staff and the shell change companies.
-fn staff_only(actor: &Actor) -> Result<(), AccountError> {
+/// Only bank staff and the shell change companies (and choose their master users).
+pub(crate) fn staff_only(actor: &Actor) -> Result<(), AccountError> {
     match actor.role() {
         None | Some(Role::Staff) => Ok(()),
         Some(_) => Err(AccountError::Forbidden),
@@ -66,6 +66,17 @@ pub async fn lock_if_active<C: ConnectionTrait>(txn: &C, org: i64) -> Result<boo
         .exec(txn)
         .await?;
     Ok(locked.rows_affected == 1)
+}
+
+/// Takes the lock of company `org`'s row in `txn`, suspended or not, and reads it: what a change
+/// of its master users is made under, so that two at once leave one master user.
+pub(crate) async fn lock<C: ConnectionTrait>(txn: &C, org: i64) -> Result<organization::Model, AccountError> {
+    organization::Entity::update_many()
+        .col_expr(organization::Column::CertificateLimit, Expr::col(organization::Column::CertificateLimit))
+        .filter(organization::Column::Id.eq(org))
+        .exec(txn)
+        .await?;
+    find(txn, org).await
 }
 
 /// What a company change asks for.

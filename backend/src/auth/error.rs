@@ -106,6 +106,12 @@ pub enum AccountError {
     /// Suspending a suspended company, or resuming an active one.
     #[error("the company is already in that state")]
     CompanyAlreadyInState { suspended: bool },
+    /// The new e-mail address is the one on record.
+    #[error("the e-mail address is unchanged")]
+    SameEmail,
+    /// Only an active general user of a company can be made its master user.
+    #[error("not a general user of a company")]
+    NotGeneralUser,
     #[error(transparent)]
     Auth(#[from] AuthError),
     #[error("database operation failed")]

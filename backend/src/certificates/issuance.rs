@@ -235,8 +235,8 @@ impl IssuanceService {
     }
 
     /// Records `issued` in one transaction: R3 and the company limit checked again under the
-    /// user's and the company's locks, the certificate row, its audit entry and the owner's
-    /// notice. Whether it was a renewal (R5).
+    /// user's and the company's locks, the certificate row, the user's `certified_until`, its
+    /// audit entry and the owner's notice. Whether it was a renewal (R5).
     async fn record(
         &self,
         u: &user::Model,
@@ -265,6 +265,7 @@ impl IssuanceService {
         }
         .insert(&txn)
         .await?;
+        super::certified::refresh(&txn, u.id).await?;
         let detail = json!({
             "serial": issued.serial,
             "fingerprint_sha256": issued.fingerprint,

@@ -80,18 +80,35 @@ pub async fn retire(
     let u = find_user(db, target).await?;
     permit(actor, &u, Operation::Retire)?;
     let txn = db.begin().await?;
+    let revoked = retire_in(&txn, actor, &u, reason.as_deref(), url, now).await?;
+    txn.commit().await?;
+    counted(&revoked);
+    let user = user::Entity::find_by_id(u.id).one(db).await?.ok_or(AccountError::NotFound)?;
+    Ok(Retired { user, revoked })
+}
+
+/// The retirement of `u` inside `txn`, which the caller commits (dropped, it rolls back): all of
+/// the module's doc but the metrics ([`counted`], after the commit). Returns the serials revoked.
+/// Also how a change of master retires the former master (`super::masters`).
+pub(super) async fn retire_in<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    u: &user::Model,
+    reason: Option<&str>,
+    url: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<String>, AccountError> {
     if u.role == Role::Staff {
-        keep_one_staff_member(&txn, &u).await?;
+        keep_one_staff_member(txn, u).await?;
     }
     let marked = user::Entity::update_many()
         .col_expr(user::Column::RetiredAt, Expr::value(Some(now)))
         .col_expr(user::Column::UpdatedAt, Expr::value(now))
         .filter(user::Column::Id.eq(u.id))
         .filter(user::Column::RetiredAt.is_null())
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if marked.rows_affected != 1 {
-        txn.rollback().await?;
         return Err(AccountError::AlreadyRetired);
     }
     // Read after the mark, under the row's lock: includes a certificate recorded just before.
@@ -101,7 +118,7 @@ pub async fn retire(
         .filter(certificate::Column::UserPk.eq(u.id))
         .filter(certificate::Column::Status.eq(CertificateStatus::Active))
         .into_tuple()
-        .all(&txn)
+        .all(txn)
         .await?;
     if !revoked.is_empty() {
         certificate::Entity::update_many()
@@ -113,18 +130,21 @@ pub async fn retire(
             )
             .filter(certificate::Column::UserPk.eq(u.id))
             .filter(certificate::Column::Status.eq(CertificateStatus::Active))
-            .exec(&txn)
+            .exec(txn)
             .await?;
-        count_revocations(&txn, revoked.len()).await.map_err(account_error)?;
+        count_revocations(txn, revoked.len()).await.map_err(account_error)?;
+        super::certified::refresh(txn, u.id).await?;
     }
-    let ended = sessions::end_all_of_user(&txn, u.id).await?;
-    record(&txn, actor, &u, reason.as_deref(), &revoked, ended, url, now).await?;
-    txn.commit().await?;
-    for _ in &revoked {
+    let ended = sessions::end_all_of_user(txn, u.id).await?;
+    record(txn, actor, u, reason, &revoked, ended, url, now).await?;
+    Ok(revoked)
+}
+
+/// The revocations of a committed retirement, in the metrics.
+pub(super) fn counted(revoked: &[String]) {
+    for _ in revoked {
         crate::metrics::metrics().revocation(RevocationReason::CessationOfOperation.as_str());
     }
-    let user = user::Entity::find_by_id(u.id).one(db).await?.ok_or(AccountError::NotFound)?;
-    Ok(Retired { user, revoked })
 }
 
 /// [`retire`] in a serving process: the CRL refresh is woken when anything was revoked.

@@ -329,6 +329,7 @@ pub async fn revoke(
         txn.rollback().await?;
         return Err(CertificateError::AlreadyRevoked);
     }
+    super::certified::refresh(&txn, cert.user_pk).await?;
     let ended = sessions::end_all_of_user(&txn, cert.user_pk).await?;
     let actor_name = actor.name();
     audit::record(

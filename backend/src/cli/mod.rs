@@ -19,7 +19,7 @@ use crate::{
         accounts::{self, Actor, NewAccount},
         companies::{self, CompanyChange},
     },
-    certificates::{retirement, revocation, rollover},
+    certificates::{masters, retirement, revocation, rollover},
     config::{Config, ConfigArgs},
     error::ApiError,
     read,
@@ -94,6 +94,31 @@ pub enum Admin {
         /// Why (kept in the audit log; up to 200 characters).
         #[arg(long)]
         reason: Option<String>,
+    },
+    /// Change a company's master user (マスターユーザー変更): a general user of the company
+    /// (`--user-id`), or a new account (`--org-id` with `--master-id` and `--email`, as
+    /// `create-org` takes them). Prints the new master user's one-time initial password for
+    /// 「ご利用開始(変更)のお知らせ」. The former master user becomes a general user, or is retired
+    /// with `--retire-former`.
+    SetMaster {
+        #[arg(long, conflicts_with_all = ["org_id", "master_id", "email"], required_unless_present = "org_id")]
+        user_id: Option<String>,
+        #[arg(long, requires_all = ["master_id", "email"])]
+        org_id: Option<i64>,
+        #[arg(long)]
+        master_id: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// Retire the former master user (利用停止: their certificates revoked).
+        #[arg(long)]
+        retire_former: bool,
+    },
+    /// Change a user's e-mail address; the old and the new address are both told.
+    ChangeEmail {
+        #[arg(long)]
+        user_id: String,
+        #[arg(long)]
+        email: String,
     },
     /// Change a company's name and/or certificate limit (certificates issued later carry the
     /// new name in O=).
@@ -246,6 +271,20 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
         }
         Admin::ResetPassword { user_id } => reset_password(&config, &auth, &user_id, now).await,
         Admin::Retire { user_id, reason } => retire(&config, &db, &user_id, reason.as_deref(), now).await,
+        Admin::SetMaster { user_id, org_id, master_id, email, retire_former } => {
+            set_master(&config, &auth, (user_id, org_id, master_id, email), retire_former, now).await
+        }
+        Admin::ChangeEmail { user_id, email } => {
+            let url = config.public_url_at(config.listen);
+            let u = accounts::change_email(&db, &Actor::Cli, &parse_id(&user_id)?, &email, &url, now)
+                .await
+                .map_err(refused)?;
+            println!(
+                "メールアドレスを変更しました: {} → {}（変更前と変更後のアドレスにお知らせします）",
+                u.user_id, u.email
+            );
+            Ok(())
+        }
         Admin::UpdateOrg { org_id, name, certificate_limit, force } => {
             let change = CompanyChange { name: name.as_deref(), certificate_limit, force };
             let url = config.public_url_at(config.listen);
@@ -390,6 +429,40 @@ async fn retire(
     for serial in &done.revoked {
         println!("失効しました (cessationOfOperation): serial {serial}");
     }
+    Ok(())
+}
+
+/// `cjs admin set-master`: `who` is (`--user-id`, `--org-id`, `--master-id`, `--email`), of which
+/// clap has let through one of the two forms.
+async fn set_master(
+    config: &Config,
+    auth: &Authenticator,
+    who: (Option<String>, Option<i64>, Option<String>, Option<String>),
+    retire_former: bool,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let url = config.public_url_at(config.listen);
+    let (user_id, new_account) = match who {
+        (Some(user_id), ..) => (parse_id(&user_id)?, None),
+        (None, Some(org_id), Some(master_id), Some(email)) => (parse_id(&master_id)?, Some((org_id, email))),
+        _ => anyhow::bail!("--user-id、または --org-id と --master-id と --email を指定してください"),
+    };
+    let new = match &new_account {
+        None => masters::NewMaster::Existing(&user_id),
+        Some((org_id, email)) => masters::NewMaster::Create { org_id: *org_id, user_id: &user_id, email },
+    };
+    let done = masters::change_master(None, &auth.db, &auth.hasher, &Actor::Cli, new, retire_former, &url, now)
+        .await
+        .map_err(refused)?;
+    println!("マスターユーザーを変更しました: {}", done.master.user_id);
+    for former in &done.former {
+        let now_is = if done.former_retired { "利用停止" } else { "一般ユーザー" };
+        println!("前のマスターユーザー: {former}（{now_is}）");
+    }
+    for serial in &done.revoked {
+        println!("失効しました (cessationOfOperation): serial {serial}");
+    }
+    println!("初期パスワード（一度だけ表示します）: {}", done.password.expose());
     Ok(())
 }
 

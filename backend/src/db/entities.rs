@@ -51,6 +51,9 @@ pub mod user {
         /// When the user was retired (利用停止): every login and issuance refused from then on;
         /// the row and its ID stay for the audit log's sake.
         pub retired_at: Option<TimeDateTimeWithTimeZone>,
+        /// The latest notAfter among the user's unrevoked certificates, NULL when none
+        /// (`certificates::certified`, kept by every transaction that issues or revokes).
+        pub certified_until: Option<TimeDateTimeWithTimeZone>,
     }
 
     impl std::fmt::Debug for Model {

@@ -1,13 +1,15 @@
-//! Who may change whose account: the one rule behind unlocking (R2), password reset and
-//! retirement (利用停止), whether asked from a screen or from `cjs admin`.
+//! Who may change whose account: the one rule behind unlocking (R2), password reset, retirement
+//! (利用停止), a change of e-mail address and making a user the master user, whether asked from a
+//! screen or from `cjs admin`.
 //!
 //! - The bank's shell (`cjs admin`) may do anything.
-//! - Bank staff may act on anyone but themselves (their own password is changed, not reset; they
-//!   cannot retire themselves). Retiring the last active staff member is a separate refusal that
+//! - Bank staff may act on anyone but themselves (their own password and address are changed on
+//!   their own screen, with their password; they cannot retire themselves). Retiring the last active staff member is a separate refusal that
 //!   needs the database: [`last_staff_member`].
 //! - A master user acts on the general users of their own company only. Users of another company,
 //!   and staff, are not even visible to them (`Hidden`, answered as 404), so a master cannot probe
-//!   for IDs outside the company; a master or themselves is `Forbidden`.
+//!   for IDs outside the company; a master or themselves is `Forbidden`. Choosing the company's
+//!   master user is the bank's (`Forbidden` to a master).
 //! - A general user may do none of it.
 //!
 //! A retired user is never acted on again (nothing left to reset or retire): [`Verdict::Retired`].
@@ -23,6 +25,10 @@ pub enum Operation {
     ResetPassword,
     /// Retire the user (利用停止): every certificate revoked, every login refused.
     Retire,
+    /// Change the e-mail address on record (both addresses are told).
+    ChangeEmail,
+    /// Make a general user their company's master user (マスターユーザー変更).
+    MakeMaster,
 }
 
 /// A party of an operation: who acts, or whom it is done to.
@@ -55,7 +61,7 @@ pub fn decide(actor: Option<Party>, target: Party, target_retired: bool, op: Ope
             Role::Staff if a.id == target.id && op != Operation::Unlock => Verdict::Forbidden,
             Role::Staff => Verdict::Allowed,
             Role::Master if target.org_id.is_none() || target.org_id != a.org_id => Verdict::Hidden,
-            Role::Master if target.role == Role::General => Verdict::Allowed,
+            Role::Master if target.role == Role::General && op != Operation::MakeMaster => Verdict::Allowed,
             Role::Master | Role::General => Verdict::Forbidden,
         },
     };
@@ -82,7 +88,11 @@ mod tests {
         Party { id, role, org_id }
     }
 
-    const OPS: [Operation; 3] = [Operation::Unlock, Operation::ResetPassword, Operation::Retire];
+    const OPS: [Operation; 5] =
+        [Operation::Unlock, Operation::ResetPassword, Operation::Retire, Operation::ChangeEmail, Operation::MakeMaster];
+    /// What a master user may do to a general user of their company.
+    const MASTER_OPS: [Operation; 4] =
+        [Operation::Unlock, Operation::ResetPassword, Operation::Retire, Operation::ChangeEmail];
 
     #[test]
     fn the_shell_may_do_anything_to_anyone_active() {
@@ -108,18 +118,32 @@ mod tests {
         let staff = party(1, Role::Staff, None);
         assert_eq!(decide(Some(staff), staff, false, Operation::ResetPassword), Verdict::Forbidden);
         assert_eq!(decide(Some(staff), staff, false, Operation::Retire), Verdict::Forbidden);
+        assert_eq!(decide(Some(staff), staff, false, Operation::ChangeEmail), Verdict::Forbidden);
     }
 
     #[test]
     fn a_master_acts_on_the_general_users_of_their_own_company_only() {
         let master = party(1, Role::Master, ORG);
-        for op in OPS {
+        for op in MASTER_OPS {
             assert_eq!(decide(Some(master), party(2, Role::General, ORG), false, op), Verdict::Allowed);
             assert_eq!(decide(Some(master), party(3, Role::General, OTHER_ORG), false, op), Verdict::Hidden);
             assert_eq!(decide(Some(master), party(4, Role::Staff, None), false, op), Verdict::Hidden);
             assert_eq!(decide(Some(master), party(5, Role::Master, ORG), false, op), Verdict::Forbidden);
             assert_eq!(decide(Some(master), master, false, op), Verdict::Forbidden, "never themselves");
         }
+    }
+
+    #[test]
+    fn choosing_the_master_user_is_the_banks() {
+        let master = party(1, Role::Master, ORG);
+        let op = Operation::MakeMaster;
+        assert_eq!(decide(Some(master), party(2, Role::General, ORG), false, op), Verdict::Forbidden);
+        assert_eq!(decide(Some(master), party(3, Role::General, OTHER_ORG), false, op), Verdict::Hidden);
+        assert_eq!(
+            decide(Some(party(4, Role::Staff, None)), party(2, Role::General, ORG), false, op),
+            Verdict::Allowed
+        );
+        assert_eq!(decide(None, party(2, Role::General, ORG), false, op), Verdict::Allowed);
     }
 
     #[test]
@@ -139,8 +163,10 @@ mod tests {
         for op in OPS {
             assert_eq!(decide(None, retired, true, op), Verdict::Retired);
             assert_eq!(decide(Some(staff), retired, true, op), Verdict::Retired);
-            assert_eq!(decide(Some(master), retired, true, op), Verdict::Retired);
             assert_eq!(decide(Some(master), party(4, Role::General, OTHER_ORG), true, op), Verdict::Hidden);
+        }
+        for op in MASTER_OPS {
+            assert_eq!(decide(Some(master), retired, true, op), Verdict::Retired);
         }
     }
 

@@ -167,6 +167,12 @@ impl From<AccountError> for ApiError {
             AccountError::CompanyAlreadyInState { suspended: false } => {
                 ApiError::Conflict("この会社は利用停止されていません。".to_owned())
             }
+            AccountError::SameEmail => {
+                invalid("email", "現在と同じメールアドレスです。変更後のメールアドレスを入力してください。")
+            }
+            AccountError::NotGeneralUser => {
+                ApiError::Conflict("マスターユーザーにできるのは、その会社の一般ユーザーだけです。".to_owned())
+            }
             AccountError::LastStaffMember => ApiError::Conflict(
                 "最後の有効な行員ユーザーは利用停止できません。先に別の行員ユーザーを登録してください。".to_owned(),
             ),

@@ -192,31 +192,46 @@ pub fn password_changed(f: &ChangeFacts<'_>, to: &str) -> Mail {
     }
 }
 
-/// Change notice (beside R6): the owner's e-mail address was changed from `old` to `new`: one notice to each.
-pub fn email_changed(f: &ChangeFacts<'_>, old: &str, new: &str) -> [Mail; 2] {
+/// Change notice: the address on record changed, to the old address (with the new one masked)
+/// and to the new one. `by` names who changed it when it was not the owner (their master user,
+/// the bank, or the bank's shell).
+pub fn email_changed(f: &ChangeFacts<'_>, old: &str, new: &str, by: Option<&str>) -> [Mail; 2] {
     let key = format!("email:{}:{}", f.user_pk, f.at.unix_timestamp_nanos());
     let (user, at, source, footer) = (f.user_id, jst::format_datetime(f.at), source(f.address), footer(f.url));
     let subject = format!("【{SYSTEM}】メールアドレスが変更されました");
+    let (changed, closing) = match by {
+        None => (
+            "変更されました".to_owned(),
+            format!("ご自身で変更された場合は、このメールへの対応は不要です。\n{NOT_YOU}"),
+        ),
+        Some(by) => (
+            format!("{by}によって変更されました"),
+            "お心当たりのない場合は、マスターユーザーまたは労金へご連絡ください。".to_owned(),
+        ),
+    };
     let to_old = Mail {
         dedupe_key: format!("{key}:old"),
         to: old.to_owned(),
         subject: subject.clone(),
         body: format!(
-            "ユーザーID {user} の登録メールアドレスが {at}（日本時間）に変更されました。\n\
+            "ユーザーID {user} の登録メールアドレスが {at}（日本時間）に{changed}。\n\
              変更後のメールアドレス: {new_masked}\n\
              接続元: {source}\n\n\
              今後のお知らせは変更後のメールアドレスへお送りします。このアドレスへのお知らせはこれが最後です。\n\
-             ご自身で変更された場合は、このメールへの対応は不要です。\n\
-             {NOT_YOU}\n{footer}",
+             {closing}\n{footer}",
             new_masked = masked(new),
         ),
+    };
+    let registered = match by {
+        None => "登録されました".to_owned(),
+        Some(by) => format!("{by}によって登録されました"),
     };
     let to_new = Mail {
         dedupe_key: format!("{key}:new"),
         to: new.to_owned(),
         subject,
         body: format!(
-            "このメールアドレスが、ユーザーID {user} の連絡先として {at}（日本時間）に登録されました。\n\
+            "このメールアドレスが、ユーザーID {user} の連絡先として {at}（日本時間）に{registered}。\n\
              接続元: {source}\n\n\
              今後、ロック・閉塞や電子証明書の有効期限などのお知らせをこのアドレスへお送りします。\n\
              お心当たりのない場合は、お手数ですが労金へご連絡ください。\n{footer}"
@@ -259,6 +274,46 @@ pub fn retired(f: &ChangeFacts<'_>, to: &str, by: &str, revoked: usize) -> Mail 
              失効した電子証明書: {revoked}件\n\n\
              このユーザーIDでは、今後ログインおよび電子証明書の発行はできません。\n\
              お心当たりのない場合は、マスターユーザーまたは労金へご連絡ください。\n{footer}",
+            user = f.user_id,
+            at = jst::format_datetime(f.at),
+            footer = footer(f.url),
+        ),
+    }
+}
+
+/// Which side of a change of master user a notice goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MasterRole {
+    /// The user made the master user (a new one-time initial password is on the letter).
+    New,
+    /// A former master user, now a general user.
+    Former,
+}
+
+/// Change notice of a change of the company's master user (マスターユーザー変更), to the new master
+/// user and to each former one that stays as a general user (one retired gets [`retired`]).
+pub fn master_changed(f: &ChangeFacts<'_>, to: &str, side: MasterRole) -> Mail {
+    let (key, text) = match side {
+        MasterRole::New => (
+            "new",
+            "マスターユーザーに変更されました。\n\
+             新しい初期パスワードは労金からお送りする「ご利用開始(変更)のお知らせ」に記載しています。\n\
+             初期パスワードでログインした後、新しいパスワードを設定していただきます。\n\
+             これまでのログインはすべて終了しました。",
+        ),
+        MasterRole::Former => (
+            "former",
+            "マスターユーザーから一般ユーザーに変更されました。\n\
+             電子証明書とパスワードはそのままお使いいただけます。これまでのログインはすべて終了しました。",
+        ),
+    };
+    Mail {
+        dedupe_key: format!("master-{key}:{}:{}", f.user_pk, f.at.unix_timestamp_nanos()),
+        to: to.to_owned(),
+        subject: format!("【{SYSTEM}】マスターユーザーの変更のお知らせ"),
+        body: format!(
+            "ユーザーID {user} は {at}（日本時間）に労金によって{text}\n\n\
+             お心当たりのない場合は、至急労金へご連絡ください。\n{footer}",
             user = f.user_id,
             at = jst::format_datetime(f.at),
             footer = footer(f.url),
@@ -426,7 +481,7 @@ mod tests {
 
     #[test]
     fn email_change_tells_the_old_and_the_new_address() {
-        let [old, new] = email_changed(&change(), "old@example.jp", "taro@example.co.jp");
+        let [old, new] = email_changed(&change(), "old@example.jp", "taro@example.co.jp", None);
         assert_eq!((old.to.as_str(), new.to.as_str()), ("old@example.jp", "taro@example.co.jp"));
         assert_ne!(old.dedupe_key, new.dedupe_key);
         assert!(old.body.contains("t***@example.co.jp") && !old.body.contains("taro@"), "{}", old.body);
@@ -434,6 +489,27 @@ mod tests {
             assert!(m.subject.contains("メールアドレスが変更されました"));
             assert!(m.body.contains("2026年11月24日 19:30") && m.body.contains("接続元: 203.0.113.9"), "{}", m.body);
         }
+    }
+
+    #[test]
+    fn an_address_changed_by_someone_else_says_who() {
+        let [old, new] = email_changed(&change(), "old@example.jp", "taro@example.co.jp", Some("マスターユーザー"));
+        assert!(old.body.contains("マスターユーザーによって変更されました"), "{}", old.body);
+        assert!(!old.body.contains("ご自身で変更された場合"), "{}", old.body);
+        assert!(new.body.contains("マスターユーザーによって登録されました"), "{}", new.body);
+    }
+
+    #[test]
+    fn a_new_master_is_told_to_expect_the_letter_and_a_former_one_what_remains() {
+        let new = master_changed(&change(), "a@x.jp", MasterRole::New);
+        assert!(
+            new.subject.contains("マスターユーザー") && new.body.contains("ご利用開始(変更)のお知らせ"),
+            "{}",
+            new.body
+        );
+        let former = master_changed(&change(), "b@x.jp", MasterRole::Former);
+        assert!(former.body.contains("一般ユーザー"), "{}", former.body);
+        assert_ne!(new.dedupe_key, former.dedupe_key);
     }
 
     #[test]

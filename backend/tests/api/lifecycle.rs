@@ -9,10 +9,10 @@ use backend::{
         AccountError,
         accounts::{self, Actor},
     },
-    certificates::retirement,
+    certificates::{masters, retirement},
     db::entities::user,
 };
-use common::UserId;
+use common::{UserId, api::Role};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -218,6 +218,7 @@ async fn a_retirement_racing_an_issuance_never_leaves_an_active_certificate(db: 
             "SELECT COUNT(*) AS n FROM certificates c JOIN users u ON u.id = c.user_pk WHERE u.user_id = '{id}' AND c.status = 'active'"
         );
         assert_eq!(app.count(&active).await, 0, "{db:?} round {i}: an active certificate of a retired user");
+        assert_eq!(find(&app, &id).await.certified_until, None, "{db:?} round {i}: the renewal date of a revoked one");
     }
     eprintln!("{db:?}: issued then revoked {issued}, refused {refused}");
 }
@@ -300,6 +301,36 @@ async fn the_cli_resets_and_retires() {
     let out = cjs(&["retire", "--user-id", "generala1", "--reason", "退職"]);
     assert!(out.contains("利用を停止しました: generala1") && out.contains(&serial), "{out}");
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'retired' AND actor = 'cli'").await, 1);
+
+    // set-master: a general user, then a new account with create-org's flags.
+    general_ready(&app, "mastera1", "generala2").await;
+    let out = cjs(&["set-master", "--user-id", "generala2"]);
+    assert!(
+        out.contains("マスターユーザーを変更しました: generala2") && out.contains("mastera1（一般ユーザー）"),
+        "{out}"
+    );
+    assert!(out.contains("初期パスワード（一度だけ表示します）: "), "{out}");
+    let org = find(&app, "generala2").await.org_id.unwrap().to_string();
+    let out = cjs(&[
+        "set-master",
+        "--org-id",
+        &org,
+        "--master-id",
+        "newmast1",
+        "--email",
+        "n@example.co.jp",
+        "--retire-former",
+    ]);
+    assert!(out.contains("newmast1") && out.contains("generala2（利用停止）"), "{out}");
+    assert_eq!(find(&app, "newmast1").await.role, Role::Master);
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'master_changed' AND actor = 'cli'").await,
+        2
+    );
+    // change-email.
+    let out = cjs(&["change-email", "--user-id", "mastera1", "--email", "m2@example.co.jp"]);
+    assert!(out.contains("mastera1 → m2@example.co.jp"), "{out}");
+    assert_eq!(find(&app, "mastera1").await.email, "m2@example.co.jp");
 }
 
 each_database!(a_suspended_company_is_refused_everywhere_until_resumed);
@@ -374,4 +405,209 @@ async fn a_company_change_renames_later_certificates_and_guards_the_limit(db: &T
     assert!(subject.contains("O=新会社") || subject.contains("O = 新会社"), "{subject}");
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'organization_updated'").await, 2);
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM organizations WHERE name_search = '新会社'").await, 1);
+}
+
+fn make_master_path(id: &str) -> String {
+    format!("/api/admin/users/{id}/make-master")
+}
+
+fn email_path(scope: &str, id: &str) -> String {
+    format!("/api/{scope}/users/{id}/email")
+}
+
+each_database!(staff_change_the_master_and_the_former_one_is_kept_or_retired);
+async fn staff_change_the_master_and_the_former_one_is_kept_or_retired(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let master_a = app.master_session("会社A", "mastera1", PW).await;
+    general_ready(&app, "mastera1", "generala1").await;
+    general_ready(&app, "mastera1", "generala2").await;
+    app.master_ready("会社B", "masterb1", PW).await;
+    // The master's certificate (their session logged in with it).
+    let serial = backend::db::entities::certificate::Entity::find()
+        .filter(backend::db::entities::certificate::Column::SubjectCn.eq("mastera1"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .serial;
+    let staff = app.staff_session("staff001", PW).await;
+    let audit = "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'master_changed'";
+
+    // Refused, and nothing written: not staff, not a general user of a company, retired, unknown.
+    assert_eq!(master_a.post(&make_master_path("generala1"), &json!({}), None).await.0, 403, "a master user");
+    app.staff_ready("staff002", PW).await;
+    // Another company's master and a staff member are no general user of a company; staff never act on themselves.
+    for (target, status) in [("masterb1", 409), ("staff002", 409), ("staff001", 403), ("nosuch01", 404)] {
+        let (got, body) = staff.post(&make_master_path(target), &json!({}), None).await;
+        assert_eq!(got, status, "{target}: {body}");
+    }
+    assert_eq!(app.count(audit).await, 0);
+
+    // An existing general user, the former master retired with their certificate.
+    let (status, body) = staff.post(&make_master_path("generala1"), &json!({"retire_former": true}), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["reset"]["user"]["user_id"], "generala1");
+    assert_eq!(body["reset"]["user"]["role"], "master");
+    assert_eq!((body["former"].clone(), body["former_retired"].clone()), (json!(["mastera1"]), json!(true)));
+    assert_eq!(body["revoked"], json!([serial]));
+    assert_eq!(master_a.get("/api/me").await.0, 401, "the former master's session ended");
+    assert!(find(&app, "mastera1").await.retired_at.is_some());
+    // The letter's one-time password is the new master's way in (R11).
+    let initial = body["reset"]["initial_password"].as_str().unwrap();
+    let (status, body) = app.browser().authenticate("generala1", initial).await;
+    assert_eq!((status, body["code"].as_str()), (428, Some("password_change_required")), "{body}");
+    assert_eq!(app.change_password("generala1", initial, "Newpass12", None).await.0, 200);
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM mail_outbox WHERE dedupe_key LIKE 'master-new:%'").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM mail_outbox WHERE dedupe_key LIKE 'retired:%'").await, 1);
+
+    // A new account, the former master kept as a general user.
+    let org = find(&app, "generala1").await.org_id.unwrap();
+    let path = format!("/api/admin/organizations/{org}/master");
+    let (status, body) =
+        staff.post(&path, &json!({"master_user_id": "generala2", "email": "n@example.co.jp"}), None).await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("user_id")), "a taken ID: {body}");
+    let (status, body) =
+        staff.post(&path, &json!({"master_user_id": "newmast1", "email": "n@example.co.jp"}), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["former"].clone(), body["former_retired"].clone()), (json!(["generala1"]), json!(false)));
+    let former = find(&app, "generala1").await;
+    assert_eq!((former.role, former.retired_at), (Role::General, None));
+    assert_eq!(find(&app, "newmast1").await.role, Role::Master);
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM mail_outbox WHERE dedupe_key LIKE 'master-former:%'").await, 1);
+    let unknown = staff
+        .post(
+            "/api/admin/organizations/99999/master",
+            &json!({"master_user_id": "newmast2", "email": "n@example.co.jp"}),
+            None,
+        )
+        .await;
+    assert_eq!(unknown.0, 404);
+    assert_eq!(app.count(audit).await, 2);
+    let masters =
+        format!("SELECT COUNT(*) AS n FROM users WHERE org_id = {org} AND role = 'master' AND retired_at IS NULL");
+    assert_eq!(app.count(&masters).await, 1);
+}
+
+each_database!(two_changes_of_master_at_once_leave_one_master, flavor = "multi_thread");
+async fn two_changes_of_master_at_once_leave_one_master(db: &TestDb) {
+    let app = spawn_app(db).await;
+    for round in 0..4 {
+        // A company of its own each round: its master and two general users, each made master at once.
+        let (master, one, two) = (format!("mastr{round}a"), format!("racea{round}"), format!("raceb{round}"));
+        app.master_ready(&format!("会社{round}"), &master, PW).await;
+        general_ready(&app, &master, &one).await;
+        general_ready(&app, &master, &two).await;
+        let (id1, id2) = (UserId::parse(&one).unwrap(), UserId::parse(&two).unwrap());
+        let retire_former = round % 2 == 1;
+        let change = |id| {
+            masters::change_master(
+                None,
+                &app.db,
+                &app.state.auth.hasher,
+                &Actor::Cli,
+                masters::NewMaster::Existing(id),
+                retire_former,
+                "x",
+                now(),
+            )
+        };
+        let (a, b) = tokio::join!(change(&id1), change(&id2));
+        assert!(a.is_ok() && b.is_ok(), "{db:?} round {round}: {a:?} {b:?}");
+        let mut active_masters = Vec::new();
+        for id in [&master, &one, &two] {
+            let u = find(&app, id).await;
+            if u.role == Role::Master && u.retired_at.is_none() {
+                active_masters.push(u.user_id);
+            }
+        }
+        assert_eq!(active_masters.len(), 1, "{db:?} round {round}: {active_masters:?}");
+        let retired = app.count(&format!("SELECT COUNT(*) AS n FROM users WHERE retired_at IS NOT NULL AND user_id IN ('{master}', '{one}', '{two}')")).await;
+        assert_eq!(retired, if retire_former { 2 } else { 0 }, "{db:?} round {round}");
+    }
+}
+
+each_database!(masters_and_staff_change_an_address_and_both_addresses_are_told);
+async fn masters_and_staff_change_an_address_and_both_addresses_are_told(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let master_a = app.master_session("会社A", "mastera1", PW).await;
+    general_ready(&app, "mastera1", "generala1").await;
+    general_ready(&app, "mastera1", "generala2").await;
+    app.master_ready("会社B", "masterb1", PW).await;
+    let (identity, _) = app.issued_identity("generala2", PW).await;
+    let general = app.login(&identity, "generala2", PW).await;
+    let staff = app.staff_session("staff001", PW).await;
+    let to = |email: &str| json!({"email": email});
+
+    // Every cell of role × own/other company, with its status; nothing written by a refusal.
+    assert_eq!(general.post(&email_path("org", "generala1"), &to("x@example.co.jp"), None).await.0, 403);
+    for (target, status) in [("generalb1", 404), ("masterb1", 404), ("staff001", 404), ("mastera1", 403)] {
+        let got = master_a.post(&email_path("org", target), &to("x@example.co.jp"), None).await.0;
+        assert_eq!(got, status, "master → {target}");
+    }
+    assert_eq!(master_a.post(&email_path("admin", "generala1"), &to("x@example.co.jp"), None).await.0, 403);
+    assert_eq!(staff.post(&email_path("admin", "staff001"), &to("x@example.co.jp"), None).await.0, 403, "own");
+    let old = find(&app, "generala1").await.email;
+    for (bad, why) in [("not-an-address", "format"), (old.as_str(), "unchanged")] {
+        let (status, body) = master_a.post(&email_path("org", "generala1"), &to(bad), None).await;
+        assert_eq!((status, body["field"].as_str()), (400, Some("email")), "{why}: {body}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'email_changed'").await, 0);
+
+    // The master user, for their general user: both addresses told, saying who.
+    let (status, body) = master_a.post(&email_path("org", "generala1"), &to("new1@example.co.jp"), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(find(&app, "generala1").await.email, "new1@example.co.jp");
+    let told = format!(
+        "SELECT COUNT(*) AS n FROM mail_outbox WHERE dedupe_key LIKE 'email:%' AND body LIKE '%マスターユーザーによって%' \
+         AND to_addr IN ('{old}', 'new1@example.co.jp')"
+    );
+    assert_eq!(app.count(&told).await, 2);
+    // Staff, for anyone but themselves.
+    for target in ["masterb1", "generala2"] {
+        let (status, body) = staff.post(&email_path("admin", target), &to(&format!("{target}@example.jp")), None).await;
+        assert_eq!(status, 200, "{target}: {body}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'email_changed'").await, 3);
+    // A retired user's address is history.
+    staff.post(&retire_path("admin", "generala2"), &json!({}), None).await;
+    assert_eq!(staff.post(&email_path("admin", "generala2"), &to("z@example.jp"), None).await.0, 409);
+}
+
+#[tokio::test]
+async fn company_operations_are_the_banks_alone_cell_by_cell() {
+    let app = spawn_app(&TestDb::Sqlite).await;
+    let master_a = app.master_session("会社A", "mastera1", PW).await;
+    let master_b = app.master_session("会社B", "masterb1", PW).await;
+    general_ready(&app, "mastera1", "generala1").await;
+    general_ready(&app, "mastera1", "generala2").await;
+    let (identity, _) = app.issued_identity("generala1", PW).await;
+    let general = app.login(&identity, "generala1", PW).await;
+    let staff = app.staff_session("staff001", PW).await;
+    let org = find(&app, "mastera1").await.org_id.unwrap();
+    let cells = [
+        (format!("/api/admin/organizations/{org}"), json!({"certificate_limit": 20})),
+        (format!("/api/admin/organizations/{org}/suspend"), json!({})),
+        (format!("/api/admin/organizations/{org}/resume"), json!({})),
+        (
+            format!("/api/admin/organizations/{org}/master"),
+            json!({"master_user_id": "newmast1", "email": "n@example.co.jp"}),
+        ),
+        (make_master_path("generala2"), json!({})),
+    ];
+    // Nobody logged in 401; a general user, the company's own master and another company's 403.
+    for (path, body) in &cells {
+        assert_eq!(app.browser().post(path, body, None).await.0, 401, "anonymous {path}");
+        for (who, browser) in [("general", &general), ("own master", &master_a), ("other master", &master_b)] {
+            assert_eq!(browser.post(path, body, None).await.0, 403, "{who} {path}");
+        }
+    }
+    let changes = "SELECT COUNT(*) AS n FROM audit_log WHERE action IN \
+        ('organization_updated', 'organization_suspended', 'organization_resumed', 'master_changed')";
+    assert_eq!(app.count(changes).await, 0, "a refusal writes nothing");
+    // Staff: every one of them.
+    for (path, body) in &cells {
+        let (status, answer) = staff.post(path, body, None).await;
+        assert_eq!(status, 200, "staff {path}: {answer}");
+    }
+    assert_eq!(app.count(changes).await, 5);
 }

@@ -84,6 +84,7 @@ async fn seed(db: &DatabaseConnection, orgs: usize, users: usize) -> i64 {
     for c in certs.chunks(1000) {
         certificate::Entity::insert_many(c.to_vec()).exec_without_returning(db).await.unwrap();
     }
+    backend::certificates::certified::refresh_all(db).await.unwrap();
     first_org
 }
 
@@ -314,6 +315,72 @@ async fn state_filters_hold_at_their_boundaries(db: &TestDb) {
     crate::helpers::insert_certificate(&app.db, &u, "renewed00", (now, now + Duration::days(366)), None).await;
     assert!(found("expiring").await.is_empty(), "{db:?}");
     let _ = ids;
+}
+
+/// `id`'s `certified_until` and what it stands for: the latest notAfter of their active certificates.
+async fn certified(db: &DatabaseConnection, id: &str) -> (Option<OffsetDateTime>, Option<OffsetDateTime>) {
+    let u = user::Entity::find().filter(user::Column::UserId.eq(id)).one(db).await.unwrap().unwrap();
+    let latest = certificate::Entity::find()
+        .filter(certificate::Column::UserPk.eq(u.id))
+        .filter(certificate::Column::Status.eq(CertificateStatus::Active))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.not_after)
+        .max();
+    (u.certified_until, latest)
+}
+
+each_database!(the_renewal_search_follows_issuing_revoking_and_retiring, flavor = "multi_thread");
+async fn the_renewal_search_follows_issuing_revoking_and_retiring(db: &TestDb) {
+    let app = spawn_app(db).await;
+    app.master_ready("更新株式会社", "master01", "Secret123").await;
+    let staff = app.staff_session("staff001", "Secret123").await;
+    let revoke = |serial: String| {
+        let staff = &staff;
+        async move {
+            let path = format!("/api/admin/certificates/{serial}/revoke");
+            staff.post(&path, &serde_json::json!({"reason": "superseded"}), None).await.0
+        }
+    };
+    // Issued through the API: the row carries the certificate's notAfter.
+    let (_, serial) = app.issued_identity("master01", "Secret123").await;
+    let (kept, latest) = certified(&app.db, "master01").await;
+    assert!(kept.is_some() && kept == latest, "{db:?}: {kept:?} {latest:?}");
+    assert_eq!(revoke(serial).await, 200);
+    assert_eq!(certified(&app.db, "master01").await, (None, None), "{db:?}: revoked, nothing certified");
+
+    // Two certificates revoked at once, and one of two: never the date of a revoked certificate.
+    let owner = user::Entity::find().filter(user::Column::UserId.eq("master01")).one(&app.db).await.unwrap().unwrap();
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    for round in 0..4u64 {
+        let serials: Vec<String> = (0..3u64).map(|k| format!("{:040x}", 0xbeef_0000 + round * 16 + k)).collect();
+        for (k, serial) in serials.iter().enumerate() {
+            let not_after = now + Duration::days(10 + k as i64);
+            crate::helpers::insert_certificate(&app.db, &owner, serial, (now - Duration::days(300), not_after), None)
+                .await;
+        }
+        let (a, b) = tokio::join!(revoke(serials[2].clone()), revoke(serials[1].clone()));
+        assert_eq!((a, b), (200, 200));
+        let (kept, latest) = certified(&app.db, "master01").await;
+        assert_eq!(kept, Some(now + Duration::days(10)), "{db:?} round {round}: the one left");
+        assert_eq!(kept, latest);
+        let search = UserSearch { state: Some("expiring".into()), ..Default::default() };
+        let page = lists::users(&app.db, &search, UserScope::All, now).await.unwrap();
+        assert_eq!(page.items.iter().map(|u| u.user_id.as_str()).collect::<Vec<_>>(), ["master01"]);
+        assert_eq!(revoke(serials[0].clone()).await, 200);
+        assert_eq!(certified(&app.db, "master01").await, (None, None), "{db:?} round {round}");
+    }
+
+    // Retiring revokes everything: nothing certified.
+    app.create_general("master01", "general1", "init1234").await;
+    assert_eq!(app.change_password("general1", "init1234", "Secret123", None).await.0, 200);
+    app.issued_identity("general1", "Secret123").await;
+    assert!(certified(&app.db, "general1").await.0.is_some());
+    let (status, body) = staff.post("/api/admin/users/general1/retire", &serde_json::json!({}), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(certified(&app.db, "general1").await, (None, None), "{db:?}");
 }
 
 each_database!(bad_searches_are_refused_in_japanese_naming_the_field);

@@ -37,6 +37,8 @@ pub const ORG_USER_UNLOCK: &str = "/org/users/{user_id}/unlock";
 pub const ORG_USER_RESET_PASSWORD: &str = "/org/users/{user_id}/reset-password";
 /// `POST`: a master user retires (利用停止) one of their general users.
 pub const ORG_USER_RETIRE: &str = "/org/users/{user_id}/retire";
+/// `POST`: a master user changes the e-mail address of one of their general users.
+pub const ORG_USER_EMAIL: &str = "/org/users/{user_id}/email";
 /// `GET` (search, paged) and `POST` (create with its master user): companies, for bank staff.
 pub const ADMIN_ORGANIZATIONS: &str = "/admin/organizations";
 /// `GET`: one company (its detail page); `POST`: change its name or certificate limit.
@@ -45,6 +47,8 @@ pub const ADMIN_ORGANIZATION: &str = "/admin/organizations/{id}";
 pub const ADMIN_ORGANIZATION_SUSPEND: &str = "/admin/organizations/{id}/suspend";
 /// `POST`: resume a suspended company.
 pub const ADMIN_ORGANIZATION_RESUME: &str = "/admin/organizations/{id}/resume";
+/// `POST`: a new account becomes the company's master user (マスターユーザー変更).
+pub const ADMIN_ORGANIZATION_MASTER: &str = "/admin/organizations/{id}/master";
 /// `GET`: search users (paged).
 pub const ADMIN_USERS: &str = "/admin/users";
 /// `GET`: one user (their detail page).
@@ -57,6 +61,10 @@ pub const ADMIN_USER_UNLOCK: &str = "/admin/users/{user_id}/unlock";
 pub const ADMIN_USER_RESET_PASSWORD: &str = "/admin/users/{user_id}/reset-password";
 /// `POST`: bank staff retire (利用停止) any user but themselves and the last staff member.
 pub const ADMIN_USER_RETIRE: &str = "/admin/users/{user_id}/retire";
+/// `POST`: bank staff change the e-mail address of any user but themselves.
+pub const ADMIN_USER_EMAIL: &str = "/admin/users/{user_id}/email";
+/// `POST`: bank staff make a general user their company's master user (マスターユーザー変更).
+pub const ADMIN_USER_MAKE_MASTER: &str = "/admin/users/{user_id}/make-master";
 /// `GET`: search certificates.
 pub const ADMIN_CERTIFICATES: &str = "/admin/certificates";
 /// `POST`: revoke one certificate with a reason.

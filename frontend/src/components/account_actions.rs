@@ -1,15 +1,15 @@
-//! パスワード再設定 and 利用停止 of a user, as the master's user list and the staff's user page
-//! offer them: the two buttons of a user, each confirmed in the browser's own dialog, and the
-//! outcome of the last — the new one-time initial password,
-//! shown once by the screen's own view of it (a master's notice, or the staff's printable letter),
-//! or the screen's notice of what retiring revoked. The requests are the screen's, so each bundle
-//! holds only its own.
+//! パスワード再設定, メール変更 and 利用停止 of a user, as the master's user list and the staff's
+//! user page offer them: the three buttons of a user, each confirmed in (or, for the new address,
+//! asked by) the browser's own dialog, and the outcome of the last — the new one-time initial
+//! password, shown once by the screen's own view of it (a master's notice, or the staff's
+//! printable letter), or the screen's notice of what was done. The requests are the screen's, so
+//! each bundle holds only its own.
 
 use std::future::Future;
 
 use common::{
     ErrorBody,
-    api::{PasswordReset, Retire},
+    api::{ChangeEmail, PasswordReset},
     testids,
 };
 use leptos::prelude::*;
@@ -25,10 +25,25 @@ pub enum Outcome {
         user_id: String,
         revoked: Option<usize>,
     },
+    /// The user's e-mail address changed (both addresses are told).
+    EmailChanged {
+        user_id: String,
+    },
 }
 
-/// One operation asked for: the user ID, and for 利用停止 its request (`None`: パスワード再設定).
-pub type Request = (String, Option<Retire>);
+/// An operation on a user.
+#[derive(Clone)]
+pub enum Op {
+    /// パスワード再設定.
+    Reset,
+    /// メール変更, to the address given.
+    Email(ChangeEmail),
+    /// 利用停止.
+    Retire,
+}
+
+/// One operation asked for: the user ID and the operation.
+pub type Request = (String, Op);
 
 /// The answer of one operation, boxed: one instantiation of the action for both operations.
 pub type Answer = std::pin::Pin<Box<dyn Future<Output = Result<Outcome, ErrorBody>>>>;
@@ -62,6 +77,9 @@ impl AccountActions {
                     Some(n) => format!("ユーザーID {user_id} の利用を停止しました（失効した電子証明書 {n}件）。"),
                     None => format!("ユーザーID {user_id} の利用を停止しました。"),
                 })),
+                Ok(Outcome::EmailChanged { user_id }) => Some(Ok(format!(
+                    "ユーザーID {user_id} のメールアドレスを変更しました。変更前と変更後のアドレスにお知らせします。"
+                ))),
                 Err(e) => Some(Err(e)),
             };
             let succeeded = !matches!(notice, Some(Err(_)));
@@ -79,27 +97,30 @@ impl AccountActions {
     }
 }
 
-/// One button of a user's operations: `ask` confirms in the browser's dialog and gives the request.
+/// One button of `user_id`'s operations, named for screen readers by the user ID: `ask` asks in
+/// the browser's own dialog (a function, not a closure: one instantiation for all three) and
+/// gives the operation, or nothing when the person cancels.
 fn button(
     actions: AccountActions,
+    user_id: &str,
     text: &'static str,
-    class: &'static str,
-    testid: String,
-    label: String,
-    ask: Box<dyn Fn() -> Option<Request>>,
+    danger: bool,
+    testid_prefix: &'static str,
+    ask: fn(&str) -> Option<Op>,
 ) -> impl IntoView {
     let pending = actions.send.pending();
+    let id = user_id.to_owned();
     view! {
         <button
             type="button"
-            class=class
-            aria-label=label
+            class=if danger { "button button-danger button-small" } else { "button button-secondary button-small" }
+            aria-label=format!("ユーザーID {user_id} の{text}")
             disabled=move || pending.get()
-            data-testid=testid
+            data-testid=format!("{testid_prefix}{user_id}")
             on:click=move |_| {
-                if let Some(request) = ask() {
+                if let Some(op) = ask(&id) {
                     actions.reset.set(None);
-                    actions.send.dispatch_local(request);
+                    actions.send.dispatch_local((id.clone(), op));
                 }
             }
         >
@@ -108,39 +129,40 @@ fn button(
     }
 }
 
-/// パスワード再設定 and 利用停止 of one (active) user, named for screen readers by the user ID.
+/// Whether the person says yes to `question` in the browser's dialog.
+fn confirmed(question: &str) -> bool {
+    window().confirm_with_message(question).unwrap_or(false)
+}
+
+fn ask_reset(user_id: &str) -> Option<Op> {
+    confirmed(&format!(
+        "ユーザーID {user_id} のパスワードを再設定しますか？\n新しい初期パスワードを発行します。ロック・閉塞は解除され、ログイン中の画面は終了します。"
+    ))
+    .then_some(Op::Reset)
+}
+
+fn ask_email(user_id: &str) -> Option<Op> {
+    let question = format!(
+        "ユーザーID {user_id} の新しいメールアドレスを入力してください。\n変更前と変更後のアドレスにお知らせします。"
+    );
+    let email = window().prompt_with_message(&question).ok().flatten()?.trim().to_owned();
+    Some(Op::Email(ChangeEmail { email }))
+}
+
+fn ask_retire(user_id: &str) -> Option<Op> {
+    confirmed(&format!(
+        "ユーザーID {user_id} の利用を停止しますか？\n電子証明書はすべて失効し、ログインも発行もできなくなります。元に戻せません。"
+    ))
+    .then_some(Op::Retire)
+}
+
+/// パスワード再設定, メール変更 and 利用停止 of one (active) user.
 #[component]
 pub fn AccountActionButtons(user_id: String, actions: AccountActions) -> impl IntoView {
-    let (reset_id, retire_id) = (user_id.clone(), user_id.clone());
-    let reset = Box::new(move || {
-        let question = format!(
-            "ユーザーID {reset_id} のパスワードを再設定しますか？\n新しい初期パスワードを発行します。ロック・閉塞は解除され、ログイン中の画面は終了します。"
-        );
-        window().confirm_with_message(&question).unwrap_or(false).then(|| (reset_id.clone(), None))
-    });
-    let retire = Box::new(move || {
-        let question = format!(
-            "ユーザーID {retire_id} の利用を停止しますか？\n電子証明書はすべて失効し、ログインも発行もできなくなります。元に戻せません。"
-        );
-        window().confirm_with_message(&question).unwrap_or(false).then(|| (retire_id.clone(), Some(Retire::default())))
-    });
     view! {
-        {button(
-            actions,
-            "パスワード再設定",
-            "button button-secondary button-small",
-            format!("{}{user_id}", testids::RESET_PREFIX),
-            format!("ユーザーID {user_id} のパスワード再設定"),
-            reset,
-        )}
-        {button(
-            actions,
-            "利用停止",
-            "button button-danger button-small",
-            format!("{}{user_id}", testids::RETIRE_PREFIX),
-            format!("ユーザーID {user_id} の利用停止"),
-            retire,
-        )}
+        {button(actions, &user_id, "パスワード再設定", false, testids::RESET_PREFIX, ask_reset)}
+        {button(actions, &user_id, "メールアドレス変更", false, testids::EMAIL_PREFIX, ask_email)}
+        {button(actions, &user_id, "利用停止", true, testids::RETIRE_PREFIX, ask_retire)}
     }
 }
 

@@ -92,3 +92,17 @@ pub fn SelectField(
         </div>
     }
 }
+
+/// A checkbox with its words beside it (not a text field's box).
+#[component]
+pub fn CheckField(label: &'static str, value: RwSignal<bool>, testid: &'static str) -> impl IntoView {
+    view! {
+        <div class="field field-check">
+            <label>
+                <input type="checkbox" data-testid=testid prop:checked=move || value.get() on:change=move |ev| value.set(event_target_checked(&ev)) />
+                " "
+                {label}
+            </label>
+        </div>
+    }
+}

@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use crate::{
     api, clock,
     components::{
-        account_actions::{AccountActionButtons, AccountActionOutcome, AccountActions, Outcome},
+        account_actions::{AccountActionButtons, AccountActionOutcome, AccountActions, Op, Outcome},
         form_field::{FormField, SearchField, SelectField},
         forms::{RegisterForm, submit_unless_pending},
         messages::ErrorLines,
@@ -51,11 +51,14 @@ pub fn UserManagement() -> impl IntoView {
     });
     let unlocker = Unlocker::new(|user_id| async move { api::unlock_org_user(&user_id).await }, move || org.refetch());
     let actions = AccountActions::new(
-        |(user_id, retire)| {
+        |(user_id, op)| {
             Box::pin(async move {
-                match retire {
-                    None => api::org_reset_password(&user_id).await.map(|r| Outcome::Reset(Box::new(r))),
-                    Some(_) => api::org_retire(&user_id).await.map(|()| Outcome::Retired { user_id, revoked: None }),
+                match op {
+                    Op::Reset => api::org_reset_password(&user_id).await.map(|r| Outcome::Reset(Box::new(r))),
+                    Op::Email(request) => {
+                        api::org_change_email(&user_id, &request).await.map(|()| Outcome::EmailChanged { user_id })
+                    }
+                    Op::Retire => api::org_retire(&user_id).await.map(|()| Outcome::Retired { user_id, revoked: None }),
                 }
             })
         },
@@ -105,7 +108,7 @@ pub fn UserManagement() -> impl IntoView {
             />
             <ul class="notes">
                 <li>"ロック中・閉塞の一般ユーザーは[解除]ボタンで利用を再開できます。解除すると失敗回数もリセットされます。"</li>
-                <li>"パスワードを忘れた一般ユーザーには[パスワード再設定]で新しい初期パスワードを発行します。退職などでご利用を終える一般ユーザーは[利用停止]にしてください（電子証明書は失効し、上限の枠が空きます）。"</li>
+                <li>"パスワードを忘れた一般ユーザーには[パスワード再設定]で新しい初期パスワードを発行します。連絡先は[メールアドレス変更]で変えられます。退職などでご利用を終える一般ユーザーは[利用停止]にしてください（電子証明書は失効し、上限の枠が空きます）。"</li>
                 <li>"パソコンの変更などで電子証明書の失効が必要な場合は、お取引店（労金）にご連絡ください。"</li>
             </ul>
             <NewUserForm on_created=move || org.refetch() />
@@ -141,8 +144,8 @@ fn SearchForm(state: SearchState<UserSearch>) -> impl IntoView {
     }
 }
 
-/// One user; 解除 only for a locked or blocked general user, パスワード再設定 and 利用停止 for an
-/// active general user.
+/// One user; 解除 only for a locked or blocked general user, パスワード再設定, メールアドレス変更 and
+/// 利用停止 for an active general user.
 #[component]
 fn UserRow(user: UserSummary, now: OffsetDateTime, unlocker: Unlocker, actions: AccountActions) -> impl IntoView {
     let can_unlock = labels::master_may_unlock(&user, now);

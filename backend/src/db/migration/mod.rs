@@ -13,6 +13,7 @@ mod m20261204_000008_add_audit_request_id;
 mod m20261205_000009_staff_search;
 mod m20261206_000010_active_certificates_by_key_type;
 mod m20261206_000011_account_lifecycle;
+mod m20261207_000012_certified_until;
 
 /// All migrations in order.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000009_staff_search::Migration),
             Box::new(m20261206_000010_active_certificates_by_key_type::Migration),
             Box::new(m20261206_000011_account_lifecycle::Migration),
+            Box::new(m20261207_000012_certified_until::Migration),
         ]
     }
 }

@@ -122,4 +122,6 @@ pub async fn insert_certificate(
     .insert(db)
     .await
     .unwrap();
+    // As issuing does in the same transaction.
+    backend::certificates::certified::refresh(db, owner.id).await.unwrap();
 }

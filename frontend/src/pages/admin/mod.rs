@@ -10,6 +10,7 @@
 mod audit;
 mod audit_detail;
 mod certificates;
+mod letter;
 mod mail;
 mod organization_page;
 mod organizations;

@@ -1,12 +1,13 @@
 //! 会社の詳細 (`/admin/organizations/{id}`): the company — name, master user, certificate holders
 //! against its limit, users, registration — then its users and its certificates: the user and
 //! certificate lists with the company fixed, sorted and paged here (解除 and 失効 as on the tabs);
-//! 会社情報の変更 (name, certificate limit) and 利用停止 / 利用再開 of the company.
+//! 会社情報の変更 (name, certificate limit), 利用停止 / 利用再開 of the company, and a new account
+//! as its master user (マスターユーザーの変更; a general user is made master on their own page).
 
 use common::{
     ErrorBody, ErrorCode,
     api::{
-        OrganizationDetail, OrganizationSummary, UpdateOrganization,
+        MasterChanged, NewMaster, OrganizationDetail, OrganizationSummary, UpdateOrganization,
         list::{CertificateSearch, Export, Search, UserSearch},
     },
     jst, testids,
@@ -17,13 +18,14 @@ use leptos_router::hooks::use_params_map;
 use super::{
     ExportLink, StaffScreen, UserLink,
     certificates::{self, Owner, RevokeDialogs, RevokeOutcome, Revoker, certificate_row},
+    letter::master_letter,
     users::{self, UserRow},
 };
 use crate::{
     api, clock,
     components::{
         data_table::Loaded,
-        form_field::FormField,
+        form_field::{CheckField, FormField},
         forms::{SubmitButton, submit_unless_pending},
         messages::{ErrorMessage, NoticeMessage, SessionError},
         paged_list::{ListControls, PagedTable, SearchState, loaded},
@@ -84,6 +86,11 @@ fn Organization(id: i64) -> impl IntoView {
                 }
             }
         />
+        // Outside the reloaded part: its letter stays while the company reloads.
+        <NewMasterForm id on_changed=move || {
+            detail.refetch();
+            user_list.refetch();
+        } />
         <h2 id="org-users-title">"利用者"</h2>
         <UnlockOutcome unlocker />
         <PagedTable
@@ -233,12 +240,7 @@ fn Changes(detail: OrganizationDetail, on_changed: impl Fn() + Copy + 'static) -
         <form class="form form-inline" novalidate=true on:submit=on_submit aria-labelledby="org-edit-title">
             <FormField id="org-edit-name" label="会社名" value=name testid=testids::ORG_EDIT_NAME disabled=pending hint="これから発行する電子証明書に記載されます。" />
             <FormField id="org-edit-limit" label="電子証明書の上限（名）" value=limit testid=testids::ORG_EDIT_LIMIT disabled=pending />
-            <div class="field field-check">
-                <label>
-                    <input type="checkbox" data-testid=testids::ORG_EDIT_FORCE prop:checked=move || force.get() on:change=move |ev| force.set(event_target_checked(&ev)) />
-                    " 保有者数より少なくする（保有者はそのまま、新規発行は保有者が上限を下回るまで止まります）"
-                </label>
-            </div>
+            <CheckField label="保有者数より少なくする（保有者はそのまま、新規発行は保有者が上限を下回るまで止まります）" value=force testid=testids::ORG_EDIT_FORCE />
             <div class="form-actions">
                 <SubmitButton pending testid=testids::ORG_EDIT_SUBMIT label="変更" pending_label="変更中…" />
             </div>
@@ -250,5 +252,65 @@ fn Changes(detail: OrganizationDetail, on_changed: impl Fn() + Copy + 'static) -
                 view! { <button type="button" class="button button-danger" data-testid=testids::ORG_SUSPEND disabled=move || pending.get() on:click=toggle>"会社の利用を停止"</button> }.into_any()
             }}
         </div>
+    }
+}
+
+/// マスターユーザーの変更 with a new account: its ID and address, and what becomes of the former
+/// master user; the letter of the new one (shown once).
+#[component]
+fn NewMasterForm(id: i64, on_changed: impl Fn() + Copy + 'static) -> impl IntoView {
+    let user_id = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let retire_former = RwSignal::new(false);
+    let letter: RwSignal<Option<MasterChanged>> = RwSignal::new(None);
+    let error: RwSignal<Option<ErrorBody>> = RwSignal::new(None);
+    // The initial password must not outlive the screen.
+    on_cleanup(move || letter.set(None));
+    let send = screen_action(
+        move |request: NewMaster| async move { api::admin_new_master(id, &request).await },
+        move |answer: Result<MasterChanged, ErrorBody>| {
+            match answer {
+                Ok(changed) => {
+                    user_id.set(String::new());
+                    email.set(String::new());
+                    letter.set(Some(changed));
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            on_changed();
+        },
+    );
+    let pending = send.pending();
+    let on_submit = submit_unless_pending(pending, move || {
+        let retire = retire_former.get_untracked();
+        let former = if retire {
+            "前のマスターユーザーは利用停止になります。"
+        } else {
+            "前のマスターユーザーは一般ユーザーになります。"
+        };
+        if window().confirm_with_message(&format!("新しいマスターユーザーを登録しますか？\n{former}")).unwrap_or(false)
+        {
+            error.set(None);
+            letter.set(None);
+            send.dispatch_local(NewMaster {
+                master_user_id: user_id.get_untracked().trim().to_owned(),
+                email: email.get_untracked().trim().to_owned(),
+                retire_former: retire,
+            });
+        }
+    });
+    view! {
+        <h2 id="new-master-title">"マスターユーザーの変更"</h2>
+        <p class="hint">"新しいユーザーをマスターユーザーとして登録します。この会社の一般ユーザーをマスターユーザーにするには、その利用者の詳細画面から行ってください。"</p>
+        {move || error.get().map(|e| view! { <SessionError error=e /> })}
+        {move || letter.get().map(|m| master_letter(m, move || letter.set(None)))}
+        <form class="form form-inline" novalidate=true on:submit=on_submit aria-labelledby="new-master-title">
+            <FormField id="new-master-id" label="新しいマスターユーザーのID" value=user_id testid=testids::NEW_MASTER_ID disabled=pending hint="半角英数字6〜12文字（英字と数字を含む）" />
+            <FormField id="new-master-email" label="メールアドレス" value=email input_type="email" testid=testids::NEW_MASTER_EMAIL disabled=pending />
+            <CheckField label="前のマスターユーザーを利用停止にする（しない場合は一般ユーザーになります）" value=retire_former testid=testids::NEW_MASTER_RETIRE />
+            <div class="form-actions">
+                <SubmitButton pending testid=testids::NEW_MASTER_SUBMIT label="登録" pending_label="登録中…" />
+            </div>
+        </form>
     }
 }

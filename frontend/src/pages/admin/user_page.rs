@@ -1,11 +1,13 @@
 //! 利用者の詳細 (`/admin/users/{user_id}`): the user — role, company, e-mail address, lock state
-//! (解除 when locked or blocked; パスワード再設定 and 利用停止 while not retired) — their
-//! certificates (失効 as on the certificates tab) and the newest audit entries done by or about
-//! them (the audit tab has the rest).
+//! (解除 when locked or blocked; パスワード再設定, メール変更, 利用停止 and, for a general user,
+//! マスターユーザーにする while not retired) — their certificates (失効 as on the
+//! certificates tab) and the newest audit entries done by or about them (the audit tab has the
+//! rest).
 
 use common::{
+    ErrorBody,
     api::{
-        PasswordReset, UserDetail,
+        MakeMaster, MasterChanged, PasswordReset, Retire, Role, UserDetail,
         list::{AuditSearch, Search},
     },
     jst, testids,
@@ -17,17 +19,20 @@ use super::{
     OrganizationLink, StaffScreen, Tab,
     audit::{self, audit_row},
     certificates::{self, Owner, RevokeDialogs, RevokeOutcome, Revoker, certificate_row},
+    letter::{change_letter, master_letter},
     tab_href,
 };
 use crate::{
     api, clock,
     components::{
-        account_actions::{AccountActionButtons, AccountActionOutcome, AccountActions, Outcome},
+        account_actions::{AccountActionButtons, AccountActionOutcome, AccountActions, Op, Outcome},
         data_table::{DataTable, Loaded},
+        form_field::CheckField,
         messages::ErrorMessage,
         user_list::{UnlockButton, UnlockOutcome, Unlocker},
     },
     labels,
+    mounted::screen_action,
 };
 
 #[component]
@@ -60,11 +65,14 @@ fn User(user_id: String) -> impl IntoView {
         Unlocker::new(|user_id| async move { api::admin_unlock_user(&user_id).await }, move || detail.refetch());
     let revoker = Revoker::new();
     let actions = AccountActions::new(
-        |(user_id, retire)| {
+        |(user_id, op)| {
             Box::pin(async move {
-                match retire {
-                    None => api::admin_reset_password(&user_id).await.map(|r| Outcome::Reset(Box::new(r))),
-                    Some(request) => api::admin_retire(&user_id, &request)
+                match op {
+                    Op::Reset => api::admin_reset_password(&user_id).await.map(|r| Outcome::Reset(Box::new(r))),
+                    Op::Email(request) => {
+                        api::admin_change_email(&user_id, &request).await.map(|()| Outcome::EmailChanged { user_id })
+                    }
+                    Op::Retire => api::admin_retire(&user_id, &Retire::default())
                         .await
                         .map(|r| Outcome::Retired { user_id: r.user.user_id, revoked: Some(r.revoked.len()) }),
                 }
@@ -73,17 +81,89 @@ fn User(user_id: String) -> impl IntoView {
         unlocker.notices(),
         move || detail.refetch(),
     );
+    let changes = Changes::new(unlocker, move || detail.refetch());
     view! {
         <UnlockOutcome unlocker />
         <RevokeOutcome revoker />
         <AccountActionOutcome actions reset_view=reset_letter />
-        <Loaded resource=detail show=move |detail| view! { <Sections detail unlocker revoker actions /> } />
+        {move || changes.letter.get().map(|m| master_letter(m, move || changes.letter.set(None)))}
+        <Loaded resource=detail show=move |detail| view! { <Sections detail unlocker revoker actions changes /> } />
         <RevokeDialogs revoker on_revoked=move || detail.refetch() />
     }
 }
 
+/// マスターユーザーにする of the user shown, with the letter of the last change of master (shown
+/// once). `Copy` (signal handles).
+#[derive(Clone, Copy)]
+struct Changes {
+    make_master: Action<(String, MakeMaster), ()>,
+    letter: RwSignal<Option<MasterChanged>>,
+}
+
+impl Changes {
+    /// Notices and errors go to the unlocker's notices; `after` reloads the user.
+    fn new(unlocker: Unlocker, after: impl Fn() + Copy + 'static) -> Self {
+        let notices = unlocker.notices();
+        let letter = RwSignal::new(None);
+        // The initial password must not outlive the screen.
+        on_cleanup(move || letter.set(None));
+        let make_master = screen_action(
+            |(user_id, request): (String, MakeMaster)| async move { api::admin_make_master(&user_id, &request).await },
+            move |answer: Result<MasterChanged, ErrorBody>| {
+                match answer {
+                    Ok(changed) => {
+                        notices.set(None);
+                        letter.set(Some(changed));
+                    }
+                    Err(e) => notices.set(Some(Err(e))),
+                }
+                after();
+            },
+        );
+        Self { make_master, letter }
+    }
+}
+
+/// マスターユーザーにする (a general user of a company), confirmed in the browser's dialog, with
+/// the choice of what becomes of the former master user.
 #[component]
-fn Sections(detail: UserDetail, unlocker: Unlocker, revoker: Revoker, actions: AccountActions) -> impl IntoView {
+fn MakeMasterButton(user_id: String, changes: Changes) -> impl IntoView {
+    let retire_former = RwSignal::new(false);
+    let pending = changes.make_master.pending();
+    let ask = move |_| {
+        let retire = retire_former.get_untracked();
+        let former = if retire {
+            "前のマスターユーザーは利用停止になり、その電子証明書は失効します。"
+        } else {
+            "前のマスターユーザーは一般ユーザーになります。"
+        };
+        let question = format!(
+            "ユーザーID {user_id} をマスターユーザーにしますか？\n{former}新しい初期パスワードを発行し、「ご利用開始(変更)のお知らせ」を表示します。"
+        );
+        if window().confirm_with_message(&question).unwrap_or(false) {
+            changes.letter.set(None);
+            changes.make_master.dispatch_local((user_id.clone(), MakeMaster { retire_former: retire }));
+        }
+    };
+    view! {
+        <h2 id="make-master-title">"マスターユーザーの変更"</h2>
+        <CheckField label="前のマスターユーザーを利用停止にする（しない場合は一般ユーザーになります）" value=retire_former testid=testids::MAKE_MASTER_RETIRE />
+        <div class="form-actions">
+            <button type="button" class="button button-primary" data-testid=testids::MAKE_MASTER disabled=move || pending.get() on:click=ask>
+                "マスターユーザーにする"
+            </button>
+        </div>
+    }
+}
+
+#[component]
+fn Sections(
+    detail: UserDetail,
+    unlocker: Unlocker,
+    revoker: Revoker,
+    actions: AccountActions,
+    changes: Changes,
+) -> impl IntoView {
     let now = clock::now();
     let user = detail.user;
     let state = &user.state;
@@ -145,6 +225,9 @@ fn Sections(detail: UserDetail, unlocker: Unlocker, revoker: Revoker, actions: A
                 <AccountActionButtons user_id=user.user_id.clone() actions />
             </div>
         })}
+        {(active && user.role == Role::General && user.organization_id.is_some()).then(|| view! {
+            <MakeMasterButton user_id=user.user_id.clone() changes />
+        })}
         <h2>"電子証明書"</h2>
         {certificates}
         <div class="section-heading">
@@ -156,41 +239,8 @@ fn Sections(detail: UserDetail, unlocker: Unlocker, revoker: Revoker, actions: A
     }
 }
 
-/// The new one-time initial password on 「ご利用開始(変更)のお知らせ」, ready to print (only the
-/// letter prints: `@media print` in `admin.css`).
+/// The new one-time initial password of a reset on 「ご利用開始(変更)のお知らせ」.
 fn reset_letter(reset: PasswordReset, actions: AccountActions) -> AnyView {
-    let user = reset.user;
-    let print = |_| {
-        if let Err(e) = window().print() {
-            leptos::logging::error!("window.print failed: {e:?}");
-        }
-    };
-    view! {
-        <div class="message message-notice no-print" role="status">
-            <p>
-                {format!("ユーザーID {} のパスワードを再設定しました。", user.user_id)}
-                "初期パスワードはこのお知らせにだけ表示されます。印刷してから閉じてください。"
-            </p>
-        </div>
-        <article class="notice-letter print-area" aria-labelledby="change-letter-title">
-            <p class="notice-to">{format!("{} 御中", user.organization.clone().unwrap_or_else(|| "労働金庫".to_owned()))}</p>
-            <h2 id="change-letter-title" class="notice-title">"ご利用開始(変更)のお知らせ"</h2>
-            <p>"パスワードを再設定しました。次のユーザーIDと初期パスワードでログインし、新しいパスワードを設定してください。"</p>
-            <dl class="facts">
-                <dt>"URL"</dt>
-                <dd class="mono">{reset.url}</dd>
-                <dt>"ユーザーID"</dt>
-                <dd class="mono">{user.user_id.clone()}</dd>
-                <dt>"初期パスワード"</dt>
-                <dd>
-                    <span class="mono secret" data-testid=testids::RESET_INITIAL_PASSWORD>{reset.initial_password}</span>
-                </dd>
-            </dl>
-        </article>
-        <div class="form-actions no-print">
-            <button type="button" class="button button-primary" on:click=print>"お知らせを印刷"</button>
-            <button type="button" class="button button-secondary" on:click=move |_| actions.close()>"閉じる"</button>
-        </div>
-    }
-    .into_any()
+    let done = format!("ユーザーID {} のパスワードを再設定しました。", reset.user.user_id);
+    change_letter(reset, done, "パスワードを再設定しました。", move || actions.close())
 }
