@@ -12,7 +12,7 @@ use std::sync::{
 use anyhow::Context;
 use common::{Field, Password, UserId, api::CertificateStatus};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
     TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
@@ -29,7 +29,7 @@ use crate::{
     db::entities::{certificate, organization, used_token, user},
     domain::{
         certificate::CertificateFacts,
-        eligibility::{Eligibility, eligibility, within_company_limit},
+        eligibility::{Eligibility, eligibility, token_outlives_revocations, within_company_limit},
     },
     pki::{
         CertificateAuthority,
@@ -81,6 +81,31 @@ async fn held_certificates<C: ConnectionTrait>(db: &C, user_pk: i64) -> Result<V
         .into_iter()
         .map(|c| c.facts())
         .collect())
+}
+
+/// When a certificate of the user was last revoked, if ever.
+async fn latest_revocation<C: ConnectionTrait>(db: &C, user_pk: i64) -> Result<Option<OffsetDateTime>, sea_orm::DbErr> {
+    let latest = certificate::Entity::find()
+        .select_only()
+        .column_as(Expr::col(certificate::Column::RevokedAt).max(), "latest")
+        .filter(certificate::Column::UserPk.eq(user_pk))
+        .into_tuple::<Option<OffsetDateTime>>()
+        .one(db)
+        .await?;
+    Ok(latest.flatten())
+}
+
+/// Refuses `claims` when a certificate of its user was revoked since it was granted.
+async fn check_token_outlives_revocations<C: ConnectionTrait>(
+    db: &C,
+    user_pk: i64,
+    granted_at: i64,
+) -> Result<(), CertificateError> {
+    if token_outlives_revocations(granted_at, latest_revocation(db, user_pk).await?) {
+        Ok(())
+    } else {
+        Err(CertificateError::InvalidToken)
+    }
 }
 
 /// Refuses a new (non-renewal) issue when the company already has `certificate_limit` users
@@ -181,7 +206,7 @@ impl IssuanceService {
         // Key, certificate and .p12 are all made before the certificate is committed: a failure
         // here leaves no recorded certificate behind that the user never received.
         let (issued, p12) = self.make(&u, org_name, &password, now).await?;
-        let renewal = self.record(&u, &issued, now).await?;
+        let renewal = self.record(&u, &issued, claims.iat, now).await?;
         crate::metrics::metrics().certificate_issued(self.key_type.as_str(), renewal);
         let serial = issued.serial.clone();
         let not_after = issued.not_after;
@@ -208,6 +233,7 @@ impl IssuanceService {
         if u.id != claims.uid {
             return Err(CertificateError::InvalidToken);
         }
+        check_token_outlives_revocations(db, u.id, claims.iat).await?;
         check_eligible(&held_certificates(db, u.id).await?, now)?;
         Ok((claims, u, password))
     }
@@ -234,17 +260,21 @@ impl IssuanceService {
         Ok(made)
     }
 
-    /// Records `issued` in one transaction: R3 and the company limit checked again under the
+    /// Records `issued` in one transaction: the token against revocations since it was granted,
+    /// R3 and the company limit checked again under the
     /// user's and the company's locks, the certificate row, the user's `certified_until`, its
     /// audit entry and the owner's notice. Whether it was a renewal (R5).
     async fn record(
         &self,
         u: &user::Model,
         issued: &IssuedCertificate,
+        granted_at: i64,
         now: OffsetDateTime,
     ) -> Result<bool, CertificateError> {
         let txn = self.auth.db.begin().await?;
         lock_user_and_company(&txn, u).await?;
+        // Again under the lock a revocation's refresh of the user's row also takes.
+        check_token_outlives_revocations(&txn, u.id, granted_at).await?;
         let renewal = check_eligible(&held_certificates(&txn, u.id).await?, now)?;
         check_company_limit(&txn, u, renewal, now).await?;
         certificate::ActiveModel {

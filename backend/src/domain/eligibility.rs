@@ -1,7 +1,8 @@
 //! R3/R5: who may be issued a certificate. Authentication for issuance is refused while the user
 //! holds an active certificate that expires in more than 30 days; renewal opens exactly 30 days
 //! before expiry. Expired and revoked certificates do not count. A company's certificate limit
-//! holds back new issues, never renewals.
+//! holds back new issues, never renewals. An issuance token does not outlive a revocation of its
+//! user's certificates (issue 29).
 
 use common::api::CertificateStatus;
 use time::OffsetDateTime;
@@ -37,6 +38,14 @@ pub fn eligibility(held: &[CertificateFacts], now: OffsetDateTime) -> Eligibilit
 /// valid certificate.
 pub fn within_company_limit(holders: u32, limit: u32, renewal: bool) -> bool {
     renewal || holders < limit
+}
+
+/// Whether an issuance token granted in the second `granted_at` (its `iat`) may still be used,
+/// given the user's latest revocation: not when a certificate of theirs was revoked in that
+/// second or later. Whoever made the revocation (a stolen .p12, a PC change) must not be
+/// overtaken by a token fetched before it; a new authentication (④) grants a new one.
+pub fn token_outlives_revocations(granted_at: i64, latest_revocation: Option<OffsetDateTime>) -> bool {
+    latest_revocation.is_none_or(|revoked| revoked.unix_timestamp() < granted_at)
 }
 
 #[cfg(test)]
@@ -107,5 +116,14 @@ mod tests {
     fn company_limit_never_holds_back_a_renewal() {
         assert!(within_company_limit(20, 20, true));
         assert!(within_company_limit(25, 20, true));
+    }
+
+    #[test]
+    fn a_token_granted_after_the_latest_revocation_is_kept_and_one_of_the_same_second_is_not() {
+        let granted = datetime!(2026-12-05 10:00:00 UTC).unix_timestamp();
+        assert!(token_outlives_revocations(granted, None));
+        assert!(token_outlives_revocations(granted, Some(datetime!(2026-12-05 09:59:59 UTC))));
+        assert!(!token_outlives_revocations(granted, Some(datetime!(2026-12-05 10:00:00.5 UTC))));
+        assert!(!token_outlives_revocations(granted, Some(datetime!(2026-12-05 10:00:01 UTC))));
     }
 }

@@ -127,6 +127,36 @@ async fn revoked_and_expiring_certificates_allow_a_new_issue() {
     assert_eq!(body["renewal"], false);
 }
 
+each_database!(a_token_granted_before_a_revocation_issues_nothing);
+async fn a_token_granted_before_a_revocation_issues_nothing(db: &TestDb) {
+    let app = spawn_app(db).await;
+    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    let staff = app.staff_session("staff001", "Secret123").await;
+    let t = app.browser().token("master01", "Secret123").await.unwrap();
+    let r = app.browser().issue(&t, "Secret123").await;
+    assert_eq!(r.status(), 200);
+    let serial = r.headers()[common::api::HEADER_CERT_SERIAL].to_str().unwrap().to_owned();
+    // Within its renewal window, so that ④ grants a token while the certificate is valid.
+    use sea_orm::ConnectionTrait;
+    let soon = (OffsetDateTime::now_utc() + time::Duration::days(29)).format(&Rfc3339).unwrap();
+    app.db.execute_unprepared(&format!("UPDATE certificates SET not_after = '{soon}'")).await.unwrap();
+    let before = app.browser().token("master01", "Secret123").await.unwrap();
+    let path = format!("/api/admin/certificates/{serial}/revoke");
+    assert_eq!(staff.post(&path, &serde_json::json!({"reason": "key_compromise"}), None).await.0, 200);
+    // A token counts from the second after the revocation's (tokens carry whole seconds).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // The token fetched before the revocation issues nothing; one fetched after it does (R8).
+    let r = app.browser().issue(&before, "Secret123").await;
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!((status, body["code"].as_str()), (401, Some("invalid_token")), "{db:?}: {body}");
+    assert!(body["message"].as_str().unwrap().contains("失効"), "{body}");
+    let of_master = "SELECT COUNT(*) AS n FROM certificates WHERE subject_cn = 'master01'";
+    assert_eq!(app.count(of_master).await, 1, "{db:?}: nothing issued");
+    let after = app.browser().token("master01", "Secret123").await.unwrap();
+    assert_eq!(app.browser().issue(&after, "Secret123").await.status(), 200, "{db:?}");
+}
+
 /// Issues one certificate with `opts` and checks it with OpenSSL and NSS. Returns the .p12 path.
 async fn issue_and_check_interop(opts: Options) {
     let app = spawn(&TestDb::Sqlite, opts.clone()).await;
