@@ -13,8 +13,10 @@ use sea_orm::{
 use serde_json::json;
 use time::OffsetDateTime;
 
+pub use super::actor::Actor;
 use super::{
-    AccountError, AuthError, Authenticator, Purpose, error::NameProblem, lock_store, password::Hasher, sessions,
+    AccountError, AuthError, Authenticator, Purpose, companies::check_company_name, lock_store, password::Hasher,
+    sessions,
 };
 use crate::{
     audit::{self, Action},
@@ -22,33 +24,6 @@ use crate::{
     domain::authority::{self, Operation, Party, Verdict},
     mail::{outbox, templates},
 };
-
-/// Who performs an administrative operation.
-#[derive(Debug, Clone)]
-pub enum Actor {
-    /// `cjs admin …` on the server's shell (bank operations).
-    Cli,
-    /// A logged-in user (a master user or bank staff).
-    User(Box<user::Model>),
-}
-
-impl Actor {
-    /// The role of a logged-in actor; `None` for the shell.
-    pub fn role(&self) -> Option<Role> {
-        match self {
-            Actor::Cli => None,
-            Actor::User(u) => Some(u.role),
-        }
-    }
-
-    /// How the audit log names this actor.
-    pub fn name(&self) -> String {
-        match self {
-            Actor::Cli => "cli".to_owned(),
-            Actor::User(u) => u.user_id.clone(),
-        }
-    }
-}
 
 /// Characters of generated passwords: no 0/O, 1/l/I, so a letter can be typed from paper.
 const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
@@ -70,18 +45,6 @@ pub fn check_email(email: &str) -> Result<(), AccountError> {
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && matches!(email.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.') && !d.contains('@'));
     if ok { Ok(()) } else { Err(AccountError::InvalidEmail) }
-}
-
-/// A company name: 1 to 100 characters after trimming, no line breaks or control characters.
-pub fn check_company_name(name: &str) -> Result<&str, AccountError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AccountError::InvalidCompanyName(NameProblem::Length));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(AccountError::InvalidCompanyName(NameProblem::ControlCharacter));
-    }
-    Ok(name)
 }
 
 /// The person a new account is for, as given by the creator.

@@ -14,12 +14,24 @@ use sea_orm::{
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{AccountError, AuthError, accounts::Actor, accounts::check_company_name};
+use super::{AccountError, AuthError, actor::Actor, error::NameProblem};
 use crate::{
     audit::{self, Action},
     db::entities::{organization, session, user},
     mail::{outbox, templates},
 };
+
+/// A company name: 1 to 100 characters after trimming, no line breaks or control characters.
+pub fn check_company_name(name: &str) -> Result<&str, AccountError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AccountError::InvalidCompanyName(NameProblem::Length));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AccountError::InvalidCompanyName(NameProblem::ControlCharacter));
+    }
+    Ok(name)
+}
 
 /// Only bank staff and the shell change companies (and choose their master users).
 pub(crate) fn staff_only(actor: &Actor) -> Result<(), AccountError> {

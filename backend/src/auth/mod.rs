@@ -2,6 +2,7 @@
 //! change and login), the login itself and its sessions (R9), and the accounts (R1, R11).
 
 pub mod accounts;
+pub mod actor;
 pub mod companies;
 pub mod error;
 pub mod lock_store;
