@@ -195,33 +195,89 @@ fn safe_path(name: &str) -> Option<PathBuf> {
     (fine && !name.is_empty()).then(|| path.to_owned())
 }
 
+/// Settings of a restored `cjs.toml` that load code into `cjs serve` or change where its keys come
+/// from. A forged backup could otherwise run its own PKCS#11 module inside the server, or point
+/// the CA key at a file it brought. A restore refuses them unless the operator says they expect
+/// them (`--accept-settings`).
+pub const SENSITIVE_SETTINGS: &[&str] = &[
+    "ca_pkcs11_module",
+    "ca_pkcs11_token_label",
+    "ca_pkcs11_key_label",
+    "ca_pkcs11_pin_file",
+    "ca_cert",
+    "ca_key",
+    "token_key_file",
+    "tls_cert",
+    "tls_key",
+    "smtp_ca_file",
+    "dist_dir",
+];
+
+/// The most a manifest or a `cjs.toml` may hold: read into memory, unlike every other entry.
+const SMALL_ENTRY_LIMIT: u64 = 1024 * 1024;
+
+/// Reads an entry that is kept in memory (the manifest, `cjs.toml`), refusing one over the limit.
+fn read_small(entry: &mut impl Read, name: &str) -> anyhow::Result<Vec<u8>> {
+    let mut content = Vec::new();
+    entry.take(SMALL_ENTRY_LIMIT + 1).read_to_end(&mut content)?;
+    if content.len() as u64 > SMALL_ENTRY_LIMIT {
+        bail!("バックアップファイルが改変されています: {name} が大きすぎます");
+    }
+    Ok(content)
+}
+
+/// Copies `from` into `to` (a sink, or a file), returning its size and SHA-256: constant memory.
+fn copy_hashing(from: &mut impl Read, to: &mut impl Write) -> std::io::Result<(u64, String)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = from.read(&mut buf)?;
+        if n == 0 {
+            return Ok((size, hex::encode(hasher.finalize())));
+        }
+        hasher.update(&buf[..n]);
+        to.write_all(&buf[..n])?;
+        size += n as u64;
+    }
+}
+
 /// Makes the data directory `data_dir` (absent or empty) from the backup `from`.
-pub fn restore(from: &Path, data_dir: &Path) -> anyhow::Result<Summary> {
+///
+/// Two passes over the archive, each streaming, so memory stays bounded whatever the archive
+/// holds: the first reads every entry through SHA-256 and checks the whole archive against its
+/// manifest (and the settings of its `cjs.toml`) before anything is written; the second writes
+/// the files into a hidden staging directory beside `data_dir`, checking each again against the
+/// manifest (the file may have changed between the passes), and renames it into place.
+/// `accept_settings` lets a `cjs.toml` with [`SENSITIVE_SETTINGS`] in.
+pub fn restore(from: &Path, data_dir: &Path, accept_settings: bool) -> anyhow::Result<Summary> {
     if data_dir.exists() && std::fs::read_dir(data_dir)?.next().is_some() {
         bail!("{} は空ではありません: 復元は新しい（空の）データディレクトリにだけ行います", data_dir.display());
     }
-    let parent = data_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)?;
-    let staging = tempfile::Builder::new().prefix(".cjs-restore-").tempdir_in(parent)?;
-    let file = File::open(from).with_context(|| format!("cannot open {}", from.display()))?;
     let damaged = |e: &dyn std::fmt::Display| {
         anyhow::anyhow!(
             "バックアップファイル {} が途中で切れているか壊れています（{e}）: 何も復元していません",
             from.display()
         )
     };
-    let mut archive = tar::Archive::new(GzDecoder::new(file));
+    let open = || -> anyhow::Result<tar::Archive<GzDecoder<File>>> {
+        let file = File::open(from).with_context(|| format!("cannot open {}", from.display()))?;
+        Ok(tar::Archive::new(GzDecoder::new(file)))
+    };
+
+    // Pass 1: check everything, write nothing.
     let mut seen: BTreeMap<String, FileEntry> = BTreeMap::new();
     let mut manifest: Option<Manifest> = None;
+    let mut settings: Option<Vec<u8>> = None;
+    let mut archive = open()?;
     for entry in archive.entries().map_err(|e| damaged(&e))? {
         let mut entry = entry.map_err(|e| damaged(&e))?;
         let name = entry.path().map_err(|e| damaged(&e))?.to_string_lossy().into_owned();
         if manifest.is_some() {
             bail!("バックアップファイルが改変されています: 目録のあとに {name} があります");
         }
-        let mut content = Vec::new();
-        entry.read_to_end(&mut content).map_err(|e| damaged(&e))?;
         if name == MANIFEST {
+            let content = read_small(&mut entry, &name).map_err(|e| damaged(&e))?;
             let m: Manifest = serde_json::from_slice(&content)
                 .map_err(|e| anyhow::anyhow!("バックアップファイルが改変されています: 目録が読めません（{e}）"))?;
             if m.format != FORMAT {
@@ -233,19 +289,21 @@ pub fn restore(from: &Path, data_dir: &Path) -> anyhow::Result<Summary> {
         if entry.header().entry_type() != tar::EntryType::Regular {
             bail!("バックアップファイルが改変されています: {name} は通常のファイルではありません");
         }
-        let path = safe_path(&name)
+        safe_path(&name)
             .ok_or_else(|| anyhow::anyhow!("バックアップファイルが改変されています: 不正なパス {name:?}"))?;
-        let mode = entry.header().mode().map_err(|e| damaged(&e))? & 0o777;
-        let target = staging.path().join(&path);
-        if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir)?;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        if seen.contains_key(&name) {
+            bail!("バックアップファイルが改変されています: {name} が二度あります");
         }
-        let mut out = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&target)?;
-        out.write_all(&content)?;
-        out.sync_all()?;
-        let entry = FileEntry { size: content.len() as u64, mode, sha256: hex::encode(Sha256::digest(&content)) };
-        seen.insert(name, entry);
+        let mode = entry.header().mode().map_err(|e| damaged(&e))? & 0o777;
+        let (size, sha256) = if name == crate::config::CONFIG_FILE {
+            let content = read_small(&mut entry, &name).map_err(|e| damaged(&e))?;
+            let hashed = (content.len() as u64, hex::encode(Sha256::digest(&content)));
+            settings = Some(content);
+            hashed
+        } else {
+            copy_hashing(&mut entry, &mut std::io::sink()).map_err(|e| damaged(&e))?
+        };
+        seen.insert(name, FileEntry { size, mode, sha256 });
     }
     let manifest = manifest.ok_or_else(|| damaged(&"目録（最後の項目）がありません"))?;
     for (name, listed) in &manifest.files {
@@ -260,6 +318,35 @@ pub fn restore(from: &Path, data_dir: &Path) -> anyhow::Result<Summary> {
     if let Some(extra) = seen.keys().find(|n| !manifest.files.contains_key(*n)) {
         bail!("バックアップファイルが改変されています: 目録にない {extra} があります");
     }
+    if let Some(settings) = &settings {
+        check_settings(settings, accept_settings)?;
+    }
+
+    // Pass 2: write into a staging directory, each file checked again as it is written.
+    let parent = data_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let staging = tempfile::Builder::new().prefix(".cjs-restore-").tempdir_in(parent)?;
+    let mut archive = open()?;
+    for entry in archive.entries().map_err(|e| damaged(&e))? {
+        let mut entry = entry.map_err(|e| damaged(&e))?;
+        let name = entry.path().map_err(|e| damaged(&e))?.to_string_lossy().into_owned();
+        if name == MANIFEST {
+            break;
+        }
+        let listed = manifest.files.get(&name).ok_or_else(|| damaged(&"二度目の読み取りで内容が変わりました"))?;
+        let path = safe_path(&name).ok_or_else(|| damaged(&"二度目の読み取りで内容が変わりました"))?;
+        let target = staging.path().join(&path);
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir)?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+        let mut out = std::fs::OpenOptions::new().write(true).create_new(true).mode(listed.mode).open(&target)?;
+        let (size, sha256) = copy_hashing(&mut entry, &mut out).map_err(|e| damaged(&e))?;
+        if size != listed.size || sha256 != listed.sha256 {
+            bail!("バックアップファイル {} が復元中に変わりました: 何も復元していません", from.display());
+        }
+        out.sync_all()?;
+    }
     std::fs::set_permissions(staging.path(), std::fs::Permissions::from_mode(0o700))?;
     if data_dir.exists() {
         std::fs::remove_dir(data_dir)?; // empty, checked above
@@ -271,9 +358,38 @@ pub fn restore(from: &Path, data_dir: &Path) -> anyhow::Result<Summary> {
     Ok(Summary { files: manifest.files.len(), bytes, database_included: manifest.database_included })
 }
 
+/// Refuses a restored `cjs.toml` that sets any of [`SENSITIVE_SETTINGS`] unless `accepted`.
+fn check_settings(text: &[u8], accepted: bool) -> anyhow::Result<()> {
+    let text = std::str::from_utf8(text)
+        .map_err(|_| anyhow::anyhow!("バックアップの cjs.toml が UTF-8 ではありません: 何も復元していません"))?;
+    let table: toml::Table = toml::from_str(text)
+        .map_err(|e| anyhow::anyhow!("バックアップの cjs.toml が読めません（{e}）: 何も復元していません"))?;
+    let found: Vec<&str> = SENSITIVE_SETTINGS.iter().copied().filter(|k| table.contains_key(*k)).collect();
+    if found.is_empty() || accepted {
+        return Ok(());
+    }
+    bail!(
+        "バックアップの cjs.toml に、コードを読み込む設定または鍵の場所を変える設定があります: {}。\
+         意図したものであることを確かめたうえで、--accept-settings を付けて復元してください（何も復元していません）",
+        found.join(", ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_restored_cjs_toml_may_not_bring_code_or_key_locations_unless_accepted() {
+        assert!(check_settings(b"listen = \"0.0.0.0:443\"\n", false).is_ok());
+        let forged = b"ca_pkcs11_module = \"/tmp/evil.so\"\nlisten = \"0.0.0.0:443\"\n";
+        let err = check_settings(forged, false).unwrap_err().to_string();
+        assert!(err.contains("ca_pkcs11_module") && err.contains("--accept-settings"), "{err}");
+        assert!(check_settings(forged, true).is_ok());
+        for key in SENSITIVE_SETTINGS {
+            assert!(check_settings(format!("{key} = \"x\"\n").as_bytes(), false).is_err(), "{key}");
+        }
+    }
 
     #[test]
     fn only_plain_relative_names_are_restored() {

@@ -115,6 +115,10 @@ pub struct ConfigArgs {
     /// PBKDF2 / MAC iteration count of the .p12 (AES-256 setting).
     #[arg(long, env = "CJS_P12_ITERATIONS", global = true)]
     pub p12_iterations: Option<u32>,
+    /// Put the issuing CA's certificate into the .p12 too (default false: Windows then asks at
+    /// import to trust it as a root; browsers offer the certificate without it).
+    #[arg(long, env = "CJS_P12_INCLUDE_CA", global = true)]
+    pub p12_include_ca: Option<bool>,
     /// Argon2id memory cost in KiB (OWASP minimum 19456).
     #[arg(long, env = "CJS_ARGON2_MEMORY_KIB", global = true)]
     pub argon2_memory_kib: Option<u32>,
@@ -181,9 +185,15 @@ pub struct ConfigArgs {
     /// Concurrent connections one client address may hold (further ones are closed at once).
     #[arg(long, env = "CJS_MAX_CONNECTIONS_PER_ADDRESS", global = true)]
     pub max_connections_per_address: Option<u32>,
+    /// The networks bank staff work from (comma-separated IP addresses or CIDR networks; in the
+    /// file also a list): staff IDs authenticate and log in only from there. Default: anywhere.
+    #[arg(long, env = "CJS_STAFF_NETWORKS", global = true, value_delimiter = ',')]
+    #[serde(with = "network_list")]
+    pub staff_networks: Option<Vec<IpNetwork>>,
 }
 
-/// `trusted_proxies` in the file: `"10.0.0.1, 10.1.0.0/16"` or `["10.0.0.1", "10.1.0.0/16"]`.
+/// `trusted_proxies` and `staff_networks` in the file: `"10.0.0.1, 10.1.0.0/16"` or
+/// `["10.0.0.1", "10.1.0.0/16"]`.
 mod network_list {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
@@ -203,7 +213,7 @@ mod network_list {
             Some(Given::List(v)) => v,
         };
         let parsed = items.iter().map(|p| p.trim().parse::<IpNetwork>());
-        parsed.collect::<Result<_, _>>().map(Some).map_err(|e| D::Error::custom(format!("trusted_proxies: {e}")))
+        parsed.collect::<Result<_, _>>().map(Some).map_err(|e| D::Error::custom(format!("network list: {e}")))
     }
 
     pub fn serialize<S: Serializer>(v: &Option<Vec<IpNetwork>>, s: S) -> Result<S::Ok, S::Error> {
@@ -271,6 +281,8 @@ pub struct Config {
     pub mail: MailSettings,
     /// Peers whose PROXY protocol header is believed (and required).
     pub trusted_proxies: TrustedProxies,
+    /// Where staff IDs may authenticate from; `None`: anywhere.
+    pub staff_networks: Option<TrustedProxies>,
     /// Concurrent connections per client address.
     pub max_connections_per_address: u32,
     /// Keys of `cjs.toml` that nobody reads; reported at start-up.
@@ -316,6 +328,7 @@ impl Config {
             p12: P12Settings {
                 encryption: s.p12_encryption.unwrap_or(p12.encryption),
                 iterations: s.p12_iterations.unwrap_or(p12.iterations),
+                include_ca: s.p12_include_ca.unwrap_or(p12.include_ca),
             },
             argon2_memory_kib: s.argon2_memory_kib.unwrap_or(crate::auth::password::DEFAULT_MEMORY_KIB),
             password_attempts_per_minute: s
@@ -333,6 +346,7 @@ impl Config {
             public_url: s.public_url.clone().filter(|u| !u.is_empty()),
             mail: mail_settings(&s, &data_dir),
             trusted_proxies: TrustedProxies::new(s.trusted_proxies.clone().unwrap_or_default()),
+            staff_networks: s.staff_networks.clone().map(TrustedProxies::new),
             max_connections_per_address: s.max_connections_per_address.unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
             data_dir,
             unknown_keys,
@@ -353,6 +367,9 @@ impl Config {
         }
         if self.p12.iterations < 1_000 {
             bail!("p12_iterations must be at least 1000");
+        }
+        if self.staff_networks.as_ref().is_some_and(TrustedProxies::is_empty) {
+            bail!("staff_networks is empty: no staff member could log in. Name their networks, or leave it unset");
         }
         if self.argon2_memory_kib < 8 {
             bail!("argon2_memory_kib is too small");

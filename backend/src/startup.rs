@@ -72,7 +72,13 @@ async fn core_services_at(config: &Config, public_url: &str) -> anyhow::Result<(
     prepare_data_dir(config)?;
     let db = db::connect(&config.database_url).await?;
     let hasher = Hasher::with_queue_limit(config.argon2_memory_kib, config.password_queue_limit as usize)?;
-    let auth = Authenticator { db: db.clone(), policy: config.lockout, hasher, public_url: public_url.to_owned() };
+    let auth = Authenticator {
+        db: db.clone(),
+        policy: config.lockout,
+        hasher,
+        public_url: public_url.to_owned(),
+        staff_networks: config.staff_networks.clone(),
+    };
     Ok((db, auth))
 }
 
@@ -148,7 +154,7 @@ impl Application {
         let public_url = config.public_url_at(listeners.https_addr);
         let (db, auth) = core_services_at(&config, &public_url).await?;
         let cas = load_cas(&config, &db, &listeners, now).await?;
-        let tls = Arc::new(tls::server_config(&server_identity(&config, &cas, now)?, cas.subjects_der()?)?);
+        let tls = Arc::new(tls::server_config(&server_identity(&config, now)?, cas.subjects_der()?)?);
         warn_if_the_spa_is_missing(&config);
         let state = web::Data::new(assemble(config, public_url, db, auth, cas, now).await?);
         let tasks = background::start(&state)?;
@@ -250,12 +256,13 @@ async fn load_cas(
 }
 
 /// The server's TLS identity: the configured one, else the embedded default's certificate for
-/// 127.0.0.1 and ::1 in the data directory.
-fn server_identity(config: &Config, cas: &CaSet, now: OffsetDateTime) -> anyhow::Result<TlsIdentity> {
+/// 127.0.0.1 and ::1 in the data directory, from a development server CA of its own (never the
+/// client-certificate CA).
+fn server_identity(config: &Config, now: OffsetDateTime) -> anyhow::Result<TlsIdentity> {
     if let Some(identity) = &config.tls_identity {
         return Ok(identity.clone());
     }
-    let (cert, key) = cas.active().ensure_server_certificate(&config.data_dir, now)?;
+    let (cert, key) = crate::pki::ca::ensure_dev_server_identity(&config.data_dir, now)?;
     Ok(TlsIdentity { cert, key })
 }
 
@@ -277,7 +284,7 @@ async fn assemble(
         keys_generated: Arc::default(),
     };
     let throttle = Throttle::new(config.password_attempts_per_minute, crate::auth::throttle::DEFAULT_MAX_KEYS);
-    let revocations = Revocations::new(db.clone(), cas.clone());
+    let revocations = Revocations::new(db.clone(), cas.clone(), &public_url);
     let ocsp = OcspResponder::new(db::connect_readers(&config.database_url, &db).await?, &cas, now)?;
     Ok(AppState {
         config: Arc::new(config),
@@ -298,12 +305,8 @@ async fn assemble(
 /// drains first.
 fn serve(listeners: Listeners, tls: Arc<rustls::ServerConfig>, state: &web::Data<AppState>) -> anyhow::Result<Server> {
     let config = &state.config;
-    let acceptor = net::Acceptor::new(
-        tls,
-        config.trusted_proxies.clone(),
-        usize::try_from(config.max_connections_per_address).unwrap_or(usize::MAX),
-        net::HANDSHAKE_TIMEOUT,
-    );
+    let max_per_address = usize::try_from(config.max_connections_per_address).unwrap_or(usize::MAX);
+    let acceptor = net::Acceptor::new(tls, config.trusted_proxies.clone(), max_per_address, net::HANDSHAKE_TIMEOUT);
     let mut builder = actix_server::Server::build().shutdown_timeout(10).disable_signals();
     let shutdown = builder.graceful_shutdown_signal();
     // The plain-HTTP listeners: what each serves, and its app.
@@ -314,9 +317,20 @@ fn serve(listeners: Listeners, tls: Arc<rustls::ServerConfig>, state: &web::Data
     for (name, serves, bound, app) in plain {
         let Some((listener, addr)) = bound else { continue };
         let (data, shutdown) = (state.clone(), shutdown.clone());
+        // The same per-address cap as the HTTPS listener's, counted apart.
+        let acceptor = net::PlainAcceptor::new(max_per_address);
         builder = builder
             .listen(name, listener, move || {
-                http_service(app(data.clone()), addr, false, shutdown.clone(), |_, _| {}).tcp()
+                let http = http_service::<net::plain::PlainConnection>(
+                    app(data.clone()),
+                    addr,
+                    false,
+                    shutdown.clone(),
+                    |_, _| {},
+                )
+                .map_err(|e| tracing::debug!(error = %e, "HTTP connection ended with an error"));
+                let acceptor = acceptor.clone();
+                fn_service(move |tcp| std::future::ready(acceptor.accept(tcp))).and_then(http)
             })
             .with_context(|| format!("Failed to start the HTTP listener ({serves}) on {addr}"))?;
         tracing::info!(%addr, "listening (HTTP, {serves})");

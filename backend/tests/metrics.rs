@@ -93,9 +93,16 @@ async fn the_counters_move_when_things_happen_and_promtool_accepts_them(db: &Tes
     let (status, _) = app.browser().authenticate("user01", "Secret123").await;
     assert_eq!(status, 429);
     // A revocation, and an OCSP answer about it.
-    revocation::revoke(&app.db, &Actor::Cli, &serial, RevocationReason::KeyCompromise, time::OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    revocation::revoke(
+        &app.db,
+        &Actor::Cli,
+        &serial,
+        RevocationReason::KeyCompromise,
+        "https://127.0.0.1",
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
     let http = app.http_port.unwrap();
     let out = openssl_ocsp(&app.data_dir.join("ca.pem"), &identity, &format!("http://127.0.0.1:{http}/pki/ocsp")).await;
     assert!(out.contains(": revoked"), "{out}");

@@ -109,7 +109,8 @@ pub fn bound_ms(data_dir: &Path, key_type: KeyType, reps: usize) -> anyhow::Resu
     let ca = CertificateAuthority::load_or_create(data_dir, None, OffsetDateTime::now_utc())?;
     let hasher = Hasher::new(19_456)?;
     let hash = hasher.hash_blocking(PASSWORD)?;
-    let settings = P12Settings { encryption: P12Encryption::Aes256, iterations: DEFAULT_P12_ITERATIONS };
+    let settings =
+        P12Settings { encryption: P12Encryption::Aes256, iterations: DEFAULT_P12_ITERATIONS, ..P12Settings::default() };
     let mut out = Vec::new();
     for i in 0..reps {
         let t = Instant::now();

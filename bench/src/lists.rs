@@ -522,7 +522,7 @@ async fn autovacuum(db: &DatabaseConnection, on: bool) -> anyhow::Result<()> {
 
 /// An HTTPS client of `server` presenting `pem`, with a timeout long enough for an export.
 fn staff_client(server: &Server, pem: &[u8]) -> anyhow::Result<reqwest::Client> {
-    let ca = std::fs::read(server.data_dir.join("ca.pem"))?;
+    let ca = std::fs::read(server.data_dir.join("server-ca.pem"))?;
     Ok(reqwest::Client::builder()
         .use_rustls_tls()
         .tls_built_in_root_certs(false)

@@ -125,7 +125,7 @@ async fn main() -> anyhow::Result<()> {
         let client = server.client()?;
         let base = server.url("");
         let p12 = issuance::issue_via_api(&client, &base, "bench00001").await?;
-        let connector = tls::connector(&p12, &data.join("ca.pem"), dir.path())?;
+        let connector = tls::connector(&p12, &data.join("server-ca.pem"), dir.path())?;
         let nginx_dir = dir.path().join("nginx");
         std::fs::create_dir_all(&nginx_dir)?;
         let (nginx, nginx_port) = tls::start_nginx(&args.nginx, &data, &nginx_dir, util::cores()).await?;

@@ -92,7 +92,8 @@ pub async fn crl_section(cjs: &Path, out: &mut Vec<String>) -> anyhow::Result<()
         for i in 0..20 {
             let s = serial(revoked + 1 + i);
             let t = Instant::now();
-            revoke(&db, &Actor::Cli, &s, RevocationReason::KeyCompromise, OffsetDateTime::now_utc()).await?;
+            revoke(&db, &Actor::Cli, &s, RevocationReason::Superseded, "https://127.0.0.1", OffsetDateTime::now_utc())
+                .await?;
             lib.push(ms(t.elapsed()));
         }
         // The former design signed the CRL inside the revoking transaction: 10 revocations, each
@@ -101,7 +102,8 @@ pub async fn crl_section(cjs: &Path, out: &mut Vec<String>) -> anyhow::Result<()
         for i in 30..40 {
             let s = serial(revoked + 1 + i);
             let t = Instant::now();
-            revoke(&db, &Actor::Cli, &s, RevocationReason::KeyCompromise, OffsetDateTime::now_utc()).await?;
+            revoke(&db, &Actor::Cli, &s, RevocationReason::Superseded, "https://127.0.0.1", OffsetDateTime::now_utc())
+                .await?;
             regenerate(&db, &ca, OffsetDateTime::now_utc()).await?;
             old.push(ms(t.elapsed()));
         }
@@ -154,7 +156,7 @@ fn count_entries(der: &[u8]) -> usize {
 }
 
 /// OCSP requests (DER, SHA-1 CertID as OpenSSL sends) for `serials`, made by OpenSSL: without
-/// a nonce (as RFC 5019 clients, nginx and caches ask), or each with a nonce of its own (so that
+/// a nonce (as RFC 9919 clients (legacy SHA-1 CertIDs), nginx and caches ask), or each with a nonce of its own (so that
 /// no answer can be reused).
 fn requests(ca_pem: &Path, serials: &[String], nonce: bool, dir: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
     serials

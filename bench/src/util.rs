@@ -170,7 +170,7 @@ impl Server {
         let mut server = Self { child, port, data_dir: data_dir.to_path_buf(), startup: Duration::ZERO };
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
-            if server.data_dir.join("ca.pem").exists() {
+            if server.data_dir.join("server-ca.pem").exists() {
                 let client = server.client()?;
                 if let Ok(r) = client.get(server.url("/api/health")).send().await
                     && r.status().is_success()
@@ -200,7 +200,7 @@ impl Server {
 
     /// A keep-alive HTTPS client trusting this server's CA.
     pub fn client(&self) -> anyhow::Result<reqwest::Client> {
-        let ca = std::fs::read(self.data_dir.join("ca.pem"))?;
+        let ca = std::fs::read(self.data_dir.join("server-ca.pem"))?;
         Ok(reqwest::Client::builder()
             .use_rustls_tls()
             .tls_built_in_root_certs(false)
@@ -212,7 +212,7 @@ impl Server {
     /// [`Server::client`] whose connections come from `ip` (another loopback address: a second
     /// client the server tells apart), presenting `identity` (certificate + key, PEM) if given.
     pub fn client_from(&self, ip: &str, identity: Option<&[u8]>) -> anyhow::Result<reqwest::Client> {
-        let ca = std::fs::read(self.data_dir.join("ca.pem"))?;
+        let ca = std::fs::read(self.data_dir.join("server-ca.pem"))?;
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .tls_built_in_root_certs(false)

@@ -545,11 +545,16 @@ impl std::fmt::Debug for CreatedOrganization {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RevocationReason {
+    // Read in either spelling: ours (snake_case) or RFC 5280's, which operators copy.
     Unspecified,
+    #[serde(alias = "keyCompromise")]
     KeyCompromise,
+    #[serde(alias = "affiliationChanged")]
     AffiliationChanged,
     Superseded,
+    #[serde(alias = "cessationOfOperation")]
     CessationOfOperation,
+    #[serde(alias = "privilegeWithdrawn")]
     PrivilegeWithdrawn,
 }
 
@@ -567,7 +572,8 @@ impl RevocationReason {
     pub fn label(self) -> &'static str {
         match self {
             RevocationReason::Unspecified => "理由なし (unspecified)",
-            RevocationReason::KeyCompromise => "鍵の危殆化・ファイル紛失 (keyCompromise)",
+            // Said where staff choose it: the password goes with the file.
+            RevocationReason::KeyCompromise => "鍵の危殆化・ファイル紛失 (keyCompromise・パスワードも無効化)",
             RevocationReason::AffiliationChanged => "所属変更 (affiliationChanged)",
             RevocationReason::Superseded => "パソコン変更・再発行 (superseded)",
             RevocationReason::CessationOfOperation => "利用終了 (cessationOfOperation)",
@@ -587,8 +593,22 @@ impl RevocationReason {
         }
     }
 
+    /// The name RFC 5280 (§5.3.1) gives the reason.
+    pub fn rfc_name(self) -> &'static str {
+        match self {
+            RevocationReason::Unspecified => "unspecified",
+            RevocationReason::KeyCompromise => "keyCompromise",
+            RevocationReason::AffiliationChanged => "affiliationChanged",
+            RevocationReason::Superseded => "superseded",
+            RevocationReason::CessationOfOperation => "cessationOfOperation",
+            RevocationReason::PrivilegeWithdrawn => "privilegeWithdrawn",
+        }
+    }
+
+    /// Either spelling: the snake_case wire name or the RFC's name (`key_compromise`,
+    /// `keyCompromise`).
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
+        Self::ALL.into_iter().find(|r| r.as_str() == s || r.rfc_name() == s)
     }
 }
 
@@ -672,5 +692,26 @@ impl MailStatus {
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RevocationReason;
+
+    #[test]
+    fn a_revocation_reason_is_read_in_either_spelling_everywhere() {
+        for r in RevocationReason::ALL {
+            assert_eq!(RevocationReason::parse(r.as_str()), Some(r));
+            assert_eq!(RevocationReason::parse(r.rfc_name()), Some(r));
+            let wire: RevocationReason = serde_json::from_str(&format!("\"{}\"", r.rfc_name())).unwrap();
+            assert_eq!(wire, r);
+            let wire: RevocationReason = serde_json::from_str(&format!("\"{}\"", r.as_str())).unwrap();
+            assert_eq!(wire, r);
+            // Written in one spelling only: ours.
+            assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{}\"", r.as_str()));
+        }
+        assert_eq!(RevocationReason::parse("KeyCompromise"), None);
+        assert_eq!(RevocationReason::parse("key-compromise"), None);
     }
 }

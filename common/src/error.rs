@@ -16,6 +16,8 @@ pub enum ErrorCode {
     Retired,
     /// The user's company is suspended.
     Suspended,
+    /// A certificate of the user was revoked for keyCompromise: the password must be reset.
+    PasswordRevoked,
     PasswordChangeRequired,
     CertificateActive,
     InvalidToken,

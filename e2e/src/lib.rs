@@ -202,12 +202,14 @@ impl Fixture {
         let base = format!("https://127.0.0.1:{port}");
         wait_for_health(&base, &data_dir).await?;
 
-        // The browser's NSS database trusts our CA.
+        // The browser's NSS database trusts the development server CA, as the README tells a
+        // developer to (never the client-certificate CA: the .p12 does not carry it, and the
+        // browser offers the certificate without it).
         let nss = format!("sql:{}", home.join(".pki/nssdb").display());
         run(Command::new("certutil").args(["-N", "--empty-password", "-d", &nss]).stdin(Stdio::null()))?;
         run(Command::new("certutil")
-            .args(["-A", "-n", "cjs-ca", "-t", "C,,", "-d", &nss, "-i"])
-            .arg(data_dir.join("ca.pem"))
+            .args(["-A", "-n", "cjs-dev-server", "-t", "C,,", "-d", &nss, "-i"])
+            .arg(data_dir.join("server-ca.pem"))
             .stdin(Stdio::null()))?;
 
         let driver_port = free_port()?;
@@ -265,7 +267,7 @@ impl Fixture {
 
     /// An HTTPS client for direct API calls (trusts the server's CA).
     pub fn api(&self) -> anyhow::Result<reqwest::Client> {
-        let ca = std::fs::read(self.data_dir.join("ca.pem"))?;
+        let ca = std::fs::read(self.data_dir.join("server-ca.pem"))?;
         Ok(reqwest::Client::builder()
             .use_rustls_tls()
             .tls_built_in_root_certs(false)
@@ -499,7 +501,7 @@ fn contains_jwt(line: &str) -> bool {
 async fn wait_for_health(base: &str, data_dir: &Path) -> anyhow::Result<()> {
     let deadline = Instant::now() + WAIT;
     loop {
-        if let Ok(ca) = std::fs::read(data_dir.join("ca.pem")) {
+        if let Ok(ca) = std::fs::read(data_dir.join("server-ca.pem")) {
             let client = reqwest::Client::builder()
                 .use_rustls_tls()
                 .tls_built_in_root_certs(false)

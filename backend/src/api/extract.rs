@@ -82,7 +82,8 @@ pub struct SessionUser {
 }
 
 /// Whether a request with this `Origin` (and `Sec-Fetch-Site`) comes from our own pages: the
-/// origin the browser used (`https://<Host>`) or the configured public URL's. A request without
+/// origin the browser used (`https://<Host>`, from the Host header alone) or the configured
+/// public URL's. A request without
 /// an `Origin` is not from a browser's cross-site form or script (browsers send it on every
 /// POST), so it passes; `null` (sandboxed or privacy-stripped) does not.
 fn same_origin_request(origin: Option<&str>, fetch_site: Option<&str>, host: &str, public_url: &str) -> bool {
@@ -104,7 +105,11 @@ pub async fn same_origin(
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let public_url = req.app_data::<web::Data<AppState>>().map(|s| s.public_url.clone()).unwrap_or_default();
-        let host = req.connection_info().host().to_owned();
+        // The host the browser connected to: the Host header (HTTP/1.1; the URI's authority
+        // when a request carries one). Never `X-Forwarded-Host` or `Forwarded`, which
+        // `connection_info()` would believe: TLS always ends here, so no proxy ever sets them and
+        // anyone can.
+        let host = req.uri().authority().map(|a| a.as_str().to_owned()).or_else(|| header("host")).unwrap_or_default();
         if !same_origin_request(header("origin").as_deref(), header("sec-fetch-site").as_deref(), &host, &public_url) {
             tracing::warn!(origin = ?header("origin"), path = %req.path(), "refused a cross-site request");
             return Err(ApiError::Forbidden.into());

@@ -1,6 +1,6 @@
 //! `POST /api/password/change`: replaces a password (and the one-time initial password, R11).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use common::api::{PasswordChange, PasswordChanged};
 use time::OffsetDateTime;
 
@@ -24,14 +24,17 @@ use crate::{
 )]
 pub async fn change(
     _: PasswordAttempt,
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<PasswordChange>,
 ) -> Result<HttpResponse, ApiError> {
+    let cookie = req.cookie(crate::auth::sessions::COOKIE);
     let input = PasswordChangeInput {
         user_id: &body.user_id,
         current: &body.current_password,
         new: &body.new_password,
         email: body.email.as_deref(),
+        session: cookie.as_ref().map(|c| c.value()),
     };
     let u = change_password(&state.auth, input, OffsetDateTime::now_utc()).await?;
     Ok(HttpResponse::Ok().json(PasswordChanged { user_id: u.user_id }))

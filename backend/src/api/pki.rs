@@ -1,7 +1,7 @@
 //! `GET /api/ca.pem`, `GET /api/crl`, `GET /api/tls/client-certificate` (what this connection
 //! presented), and the revocation data for relying parties under `/pki` ([`super::configure_revocation`]):
 //! the CA certificate and the CRL in DER, and the OCSP responder (RFC 6960 over HTTP: POST of
-//! `application/ocsp-request`, or GET of its base64 in the path, RFC 5019 §5).
+//! `application/ocsp-request`, or GET of its base64 in the path, RFC 9919 §6).
 
 use std::time::SystemTime;
 
@@ -136,7 +136,7 @@ pub async fn ocsp_get(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
     ocsp_answer(&state, &der).await
 }
 
-/// The answer with the headers of RFC 5019 §6.2 when a cache may keep it (signed, no nonce).
+/// The answer with the headers of RFC 9919 §7.2 when a cache may keep it (signed, no nonce).
 async fn ocsp_answer(state: &AppState, der: &[u8]) -> HttpResponse {
     let now = OffsetDateTime::now_utc();
     let Answer { der, cacheable, .. } = state.ocsp.answer(der, now).await;

@@ -227,7 +227,7 @@ impl Asset {
     /// Reads `file` and its variants (blocking). Each representation's ETag is the SHA-256 of its
     /// own bytes (first 8), so a variant left over from an older build never passes for the new
     /// one; the coding is appended to tell them apart in logs.
-    fn read(file: &Path, stamps: [Stamp; 3]) -> std::io::Result<Self> {
+    fn read(root: &Path, file: &Path, stamps: [Stamp; 3]) -> std::io::Result<Self> {
         let tag = |bytes: &[u8], coding: Coding| {
             use sha2::{Digest, Sha256};
             let hash = hex::encode(&Sha256::digest(bytes)[..8]);
@@ -239,7 +239,11 @@ impl Asset {
         let etag = tag(&bytes, Coding::Identity);
         let mut variants = vec![Variant { coding: Coding::Identity, bytes: bytes.into(), etag }];
         for coding in Coding::PRECOMPRESSED {
-            match std::fs::read(coding.variant_of(file)) {
+            let variant = coding.variant_of(file);
+            if !inside(root, &variant) {
+                continue; // absent, or a link out of `dist/`
+            }
+            match std::fs::read(variant) {
                 Ok(bytes) => variants.push(Variant { coding, etag: tag(&bytes, coding), bytes: bytes.into() }),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
@@ -255,9 +259,19 @@ impl Asset {
 /// kept (checked whenever one is read).
 static ASSETS: LazyLock<Mutex<HashMap<PathBuf, Arc<Asset>>>> = LazyLock::new(Default::default);
 
-/// `file` as served: from memory while it and its variants are unchanged on disk, else read
-/// again (blocking). `None` when it is not a regular file.
-fn cached(file: &Path) -> std::io::Result<Option<Arc<Asset>>> {
+/// Whether `path` resolves, symlinks followed, to a place inside `root`. What resolves outside
+/// (a link in `dist/` to `/etc`, or to a key in the data directory) is served as if it were not
+/// there: checked whenever a file is read, since a changed link changes the file's stamp.
+fn inside(root: &Path, path: &Path) -> bool {
+    match (root.canonicalize(), path.canonicalize()) {
+        (Ok(root), Ok(path)) => path.starts_with(root),
+        _ => false,
+    }
+}
+
+/// `file` (under `root`) as served: from memory while it and its variants are unchanged on disk,
+/// else read again (blocking). `None` when it is not a regular file inside `root`.
+fn cached(root: &Path, file: &Path) -> std::io::Result<Option<Arc<Asset>>> {
     let now = stamps(file);
     if now[0].is_none() {
         return Ok(None);
@@ -266,7 +280,10 @@ fn cached(file: &Path) -> std::io::Result<Option<Arc<Asset>>> {
     if let Some(asset) = kept {
         return Ok(Some(asset));
     }
-    let asset = match Asset::read(file, now) {
+    if !inside(root, file) {
+        return Ok(None);
+    }
+    let asset = match Asset::read(root, file, now) {
         Ok(asset) => Arc::new(asset),
         // Removed since the `stat` (a redeploy): as if it had never been there.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -293,7 +310,7 @@ enum Lookup {
 /// it names, else for a client route the page of the bundle it belongs to. An error names the
 /// file that could not be read.
 fn lookup(root: &Path, url_path: &str) -> Result<Lookup, (std::io::Error, PathBuf)> {
-    let read = |file: PathBuf| cached(&file).map_err(|e| (e, file));
+    let read = |file: PathBuf| cached(root, &file).map_err(|e| (e, file));
     if let Some(file) = resolve(root, url_path)
         && let Some(asset) = read(file)?
     {
@@ -478,20 +495,20 @@ mod tests {
         let file = dir.path().join("index.html");
         let csp_of = |a: &Asset| a.csp.as_deref().unwrap().to_owned();
         std::fs::write(&file, "<script>a()</script>").unwrap();
-        let first = cached(&file).unwrap().unwrap();
-        let again = cached(&file).unwrap().unwrap();
+        let first = cached(dir.path(), &file).unwrap().unwrap();
+        let again = cached(dir.path(), &file).unwrap().unwrap();
         assert!(Arc::ptr_eq(&first, &again), "read once");
         assert_eq!(first.variants.len(), 1);
         // A variant written beside it (the build's post-step) is picked up.
         std::fs::write(Brotli.variant_of(&file), b"brotli bytes").unwrap();
-        let with_br = cached(&file).unwrap().unwrap();
+        let with_br = cached(dir.path(), &file).unwrap().unwrap();
         assert_eq!(with_br.variants.iter().map(|v| v.coding).collect::<Vec<_>>(), [Identity, Brotli]);
         // Its tag is its own bytes' (echo -n 'brotli bytes' | sha256sum | cut -c1-16).
         assert_eq!(with_br.variants[1].etag, "\"6934462b6ba2133a-br\"");
         assert_eq!(with_br.variants[0].etag, first.variants[0].etag);
         // A redeploy (other content and length) is served at once with its own hash.
         std::fs::write(&file, "<script>bb()</script>").unwrap();
-        let second = cached(&file).unwrap().unwrap();
+        let second = cached(dir.path(), &file).unwrap().unwrap();
         assert_ne!(csp_of(&first), csp_of(&second));
         assert_eq!(csp_of(&second), page_csp("<script>bb()</script>"));
         assert_ne!(first.variants[0].etag, second.variants[0].etag);
@@ -500,12 +517,36 @@ mod tests {
         let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
         std::fs::write(&file, "<script>cc()</script>").unwrap();
         std::fs::File::options().write(true).open(&file).unwrap().set_modified(mtime).unwrap();
-        let third = cached(&file).unwrap().unwrap();
+        let third = cached(dir.path(), &file).unwrap().unwrap();
         assert_eq!(csp_of(&third), page_csp("<script>cc()</script>"));
         // Gone from disk: not served, and not kept.
         std::fs::remove_file(&file).unwrap();
-        assert!(cached(&file).unwrap().is_none());
-        assert!(cached(dir.path()).unwrap().is_none(), "a directory is not a file");
+        assert!(cached(dir.path(), &file).unwrap().is_none());
+        assert!(cached(dir.path(), dir.path()).unwrap().is_none(), "a directory is not a file");
+    }
+
+    /// Issue 29 §3: what resolves outside `dist/` through a symlink (a file, a directory, a
+    /// precompressed variant) is not served; a link that stays inside is.
+    #[test]
+    fn symlinks_out_of_dist_are_not_served() {
+        use std::os::unix::fs::symlink;
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("ca-key.pem"), "secret").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("app.js"), "ok").unwrap();
+        symlink(outside.path().join("ca-key.pem"), root.join("key.txt")).unwrap();
+        symlink(outside.path(), root.join("data")).unwrap();
+        symlink(root.join("app.js"), root.join("alias.js")).unwrap();
+        std::fs::write(root.join("page.js"), "page").unwrap();
+        symlink(outside.path().join("ca-key.pem"), Gzip.variant_of(&root.join("page.js"))).unwrap();
+        for path in ["/key.txt", "/data/ca-key.pem"] {
+            assert!(matches!(lookup(root, path), Ok(Lookup::NotFound)), "{path}");
+        }
+        let Ok(Lookup::Found(alias)) = lookup(root, "/alias.js") else { panic!("a link inside dist/ is served") };
+        assert_eq!(&alias.variants[0].bytes[..], b"ok");
+        let Ok(Lookup::Found(page)) = lookup(root, "/page.js") else { panic!("page.js") };
+        assert_eq!(page.variants.len(), 1, "the variant linking out of dist/ is left out");
     }
 
     #[test]

@@ -221,10 +221,15 @@ pub struct PasswordChangeInput<'a> {
     pub current: &'a str,
     pub new: &'a str,
     pub email: Option<&'a str>,
+    /// The session cookie the change came with, if any: that session is kept when it is the
+    /// user's own; every other session of the user ends.
+    pub session: Option<&'a str>,
 }
 
 /// Replaces a password (R11: this is how a one-time initial password is replaced). The current
-/// password is authenticated under R2 first.
+/// password is authenticated under R2 first. Every other session of the user ends in the same
+/// transaction (ASVS: whoever knew the old password may be logged in); the session the change
+/// came from, when it is the user's own, is kept.
 pub async fn change_password(
     auth: &Authenticator,
     input: PasswordChangeInput<'_>,
@@ -265,6 +270,7 @@ pub async fn change_password(
         txn.rollback().await?;
         return Err(AuthError::InvalidCredentials.into());
     }
+    let ended = sessions::end_all_of_user_but(&txn, u.id, input.session).await?;
     audit::record(
         &txn,
         audit::Entry {
@@ -272,7 +278,11 @@ pub async fn change_password(
             actor: None,
             subject_user: Some(&u.user_id),
             org_id: u.org_id,
-            detail: json!({"initial": u.must_change_password, "email_changed": input.email.is_some_and(|e| e != u.email)}),
+            detail: json!({
+                "initial": u.must_change_password,
+                "email_changed": input.email.is_some_and(|e| e != u.email),
+                "sessions_ended": ended,
+            }),
         },
         now,
     )
@@ -388,6 +398,7 @@ pub async fn reset_password(
     let changed = user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(user::Column::MustChangePassword, Expr::value(true))
+        .col_expr(user::Column::PasswordRevokedAt, Expr::value(Option::<OffsetDateTime>::None))
         .col_expr(user::Column::UpdatedAt, Expr::value(now))
         .filter(user::Column::Id.eq(u.id))
         .filter(user::Column::RetiredAt.is_null())
@@ -401,6 +412,7 @@ pub async fn reset_password(
     let ended = sessions::end_all_of_user(&txn, u.id).await?;
     let mut detail = lock_detail(&u);
     detail["sessions_ended"] = json!(ended);
+    detail["password_revocation_lifted"] = json!(u.password_revoked_at.is_some());
     record_done_to(&txn, actor, &u, Action::PasswordReset, detail, now).await?;
     let facts = templates::ChangeFacts::of(&u, url, now, crate::request_context::client_address());
     let by = templates::changed_by(actor.role());

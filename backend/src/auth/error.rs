@@ -23,6 +23,10 @@ pub enum AuthError {
     /// The user's company is suspended: refused once the password was found right.
     #[error("company suspended")]
     Suspended,
+    /// The password is right, but a certificate of the user was revoked for keyCompromise since
+    /// it was set: refused until staff or the master reset it.
+    #[error("password revoked (key compromise)")]
+    PasswordRevoked,
     /// The password is right but is a one-time initial password (R11).
     #[error("password change required")]
     PasswordChangeRequired { user: Box<user::Model> },

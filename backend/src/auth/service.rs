@@ -36,6 +36,8 @@ pub struct Authenticator {
     pub hasher: Hasher,
     /// Base URL written into notices.
     pub public_url: String,
+    /// Where staff IDs may authenticate from (`staff_networks`); `None`: anywhere.
+    pub staff_networks: Option<crate::net::TrustedProxies>,
 }
 
 impl Authenticator {
@@ -55,7 +57,9 @@ impl Authenticator {
             Ok(_) | Err(AuthError::PasswordChangeRequired { .. }) => Some(AuthOutcome::Success),
             Err(AuthError::InvalidCredentials) => Some(AuthOutcome::Failure),
             Err(AuthError::Locked { .. }) => Some(AuthOutcome::Locked),
-            Err(AuthError::Blocked { .. } | AuthError::Retired | AuthError::Suspended) => Some(AuthOutcome::Blocked),
+            Err(AuthError::Blocked { .. } | AuthError::Retired | AuthError::Suspended | AuthError::PasswordRevoked) => {
+                Some(AuthOutcome::Blocked)
+            }
             Err(_) => None, // not decided (busy, database): nothing happened to count
         };
         if let Some(outcome) = counted {
@@ -75,10 +79,18 @@ impl Authenticator {
         let mut verified: Option<(String, bool)> = None;
         for _ in 0..MAX_RETRIES {
             let found = user::Entity::find().filter(user::Column::UserId.eq(user_id.as_str())).one(&self.db).await?;
+            let checks = unknown_ids::Checks { db: &self.db, policy: &self.policy, hasher: &self.hasher };
             let Some(u) = found else {
-                let checks = unknown_ids::Checks { db: &self.db, policy: &self.policy, hasher: &self.hasher };
-                return Err(unknown_ids::authenticate(checks, user_id, password, purpose, now).await?);
+                let why = unknown_ids::Why::UnknownUser;
+                return Err(unknown_ids::authenticate(checks, user_id, password, purpose, why, now).await?);
             };
+            // A staff ID from outside `staff_networks` is an unknown ID there: the same answers,
+            // the same work, its own lock state (which only that outside path ever reads), and
+            // nothing counted on the staff member's row, so nobody outside can lock them out.
+            if u.role == Role::Staff && !self.may_authenticate_staff_from(crate::request_context::client_address()) {
+                let why = unknown_ids::Why::OutsideStaffNetworks;
+                return Err(unknown_ids::authenticate(checks, user_id, password, purpose, why, now).await?);
+            }
             // A retired ID is refused before anything else: it has no lock state left to keep
             // and no password to check (its own words say so; a retired ID is of no use to an
             // attacker who learns that it existed).
@@ -118,7 +130,12 @@ impl Authenticator {
                 continue; // someone else changed the row first: decide again on its new state
             }
             if decision.outcome == Outcome::Success {
-                // Only now, with the password right: the refusal tells a guesser nothing.
+                // Only now, with the password right: the refusal tells a guesser nothing. A
+                // password whose .p12 was reported compromised is refused for every purpose, its
+                // own change included: only a reset by staff or the master clears it.
+                if u.password_revoked_at.is_some() {
+                    return Err(AuthError::PasswordRevoked);
+                }
                 super::companies::ensure_not_suspended(&self.db, &u).await?;
             }
             return match decision.outcome {
@@ -175,6 +192,15 @@ impl Authenticator {
         txn.commit().await?;
         metrics().lock_outcome(decision.outcome);
         Ok(true)
+    }
+
+    /// Whether a staff ID may authenticate from `client` (no address: not a request, e.g. a test
+    /// calling the service).
+    fn may_authenticate_staff_from(&self, client: Option<std::net::IpAddr>) -> bool {
+        match (&self.staff_networks, client) {
+            (Some(networks), Some(ip)) => networks.contains(ip),
+            _ => true,
+        }
     }
 
     /// Records an attempt refused because `u` is locked or blocked (coalesced per lock period).

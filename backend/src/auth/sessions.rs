@@ -1,7 +1,8 @@
 //! Login sessions (R9): a random ID in an HttpOnly, Secure, SameSite=Strict cookie; only its
 //! SHA-256 is stored. A session is bound to the certificate it logged in with, lives as
 //! [`crate::domain::session::alive`] says, and every session of a user ends when the user is
-//! blocked or a certificate of theirs is revoked.
+//! blocked, a certificate of theirs is revoked or their password is reset; a password change ends
+//! every other one.
 
 use rand::Rng;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, sea_query::Expr};
@@ -74,6 +75,15 @@ pub async fn end<C: ConnectionTrait>(db: &C, id: &str) -> Result<(), DbErr> {
 /// Ends every session of `user_pk`.
 pub async fn end_all_of_user<C: ConnectionTrait>(db: &C, user_pk: i64) -> Result<u64, DbErr> {
     Ok(session::Entity::delete_many().filter(session::Column::UserPk.eq(user_pk)).exec(db).await?.rows_affected)
+}
+
+/// Ends every session of `user_pk` but the one with cookie value `keep` (if it is theirs).
+pub async fn end_all_of_user_but<C: ConnectionTrait>(db: &C, user_pk: i64, keep: Option<&str>) -> Result<u64, DbErr> {
+    let mut delete = session::Entity::delete_many().filter(session::Column::UserPk.eq(user_pk));
+    if let Some(keep) = keep {
+        delete = delete.filter(session::Column::IdHash.ne(hash(keep)));
+    }
+    Ok(delete.exec(db).await?.rows_affected)
 }
 
 /// Takes the lock of `u`'s row (and of their company's) in `txn` if the row still has the

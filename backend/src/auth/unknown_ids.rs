@@ -39,6 +39,24 @@ pub(super) struct Checks<'a> {
     pub hasher: &'a Hasher,
 }
 
+/// Why an ID is treated as unknown (the audit entry's `reason`).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Why {
+    /// No account has it.
+    UnknownUser,
+    /// A staff ID, tried from outside `staff_networks`.
+    OutsideStaffNetworks,
+}
+
+impl Why {
+    fn as_str(self) -> &'static str {
+        match self {
+            Why::UnknownUser => "unknown_user",
+            Why::OutsideStaffNetworks => "outside_staff_networks",
+        }
+    }
+}
+
 /// Authenticates an unknown ID: always a refusal (returned as `Ok`), after the same password
 /// work as a known ID.
 pub(super) async fn authenticate(
@@ -46,6 +64,7 @@ pub(super) async fn authenticate(
     user_id: &UserId,
     password: &Password,
     purpose: Purpose,
+    why: Why,
     now: OffsetDateTime,
 ) -> Result<AuthError, AuthError> {
     let mut verified = false;
@@ -54,11 +73,11 @@ pub(super) async fn authenticate(
         let state = row.as_ref().map(unknown_lock_state).unwrap_or_default();
         match lockout::precheck(&state, now) {
             Precheck::Blocked => {
-                refused(auth, user_id, Action::AuthRefusedBlocked, purpose, now).await?;
+                refused(auth, user_id, Action::AuthRefusedBlocked, purpose, why, now).await?;
                 return Ok(AuthError::Blocked { role: Role::General });
             }
             Precheck::Locked { until } => {
-                refused(auth, user_id, Action::AuthRefusedLocked, purpose, now).await?;
+                refused(auth, user_id, Action::AuthRefusedLocked, purpose, why, now).await?;
                 return Ok(AuthError::Locked { until });
             }
             Precheck::Proceed => {}
@@ -83,7 +102,7 @@ pub(super) async fn authenticate(
         }
         let refused_before = row.as_ref().map_or(0, |r| r.refused_attempts);
         let (action, mut detail) = audit_of(decision.outcome, &decision, purpose, refused_before);
-        detail["reason"] = json!("unknown_user");
+        detail["reason"] = json!(why.as_str());
         audit::record(
             &txn,
             audit::Entry { action, actor: None, subject_user: Some(user_id.as_str()), org_id: None, detail },
@@ -127,9 +146,10 @@ async fn refused(
     user_id: &UserId,
     action: Action,
     purpose: Purpose,
+    why: Why,
     now: OffsetDateTime,
 ) -> Result<(), AuthError> {
-    let detail = json!({"purpose": purpose.as_str(), "coalesced": true, "reason": "unknown_user"});
+    let detail = json!({"purpose": purpose.as_str(), "coalesced": true, "reason": why.as_str()});
     let entry = audit::Entry { action, actor: None, subject_user: Some(user_id.as_str()), org_id: None, detail };
     Ok(record_refusal(auth.db, LockRow::Unknown(user_id.as_str()), entry, now).await?)
 }

@@ -1,4 +1,4 @@
-//! The OCSP responder (RFC 6960, RFC 5019 profile). A revocation is in the very next answer,
+//! The OCSP responder (RFC 6960, RFC 9919 profile). A revocation is in the very next answer,
 //! whoever made it (this process, another instance, `cjs admin revoke`), and yet a busy responder
 //! neither reads each certificate's row nor signs for each request:
 //!
@@ -13,7 +13,7 @@
 //!   same signed answer is true and is served again (a cached `good` cannot have become `revoked`:
 //!   revoking is the one way a status changes, and it moves the counter). When the counter has
 //!   moved, the rows are read again; unchanged statuses keep the signature, changed ones are signed
-//!   anew. An answer is re-signed after [`ANSWER_REUSE`] (RFC 5019 §2.2.4 pre-produced responses),
+//!   anew. An answer is re-signed after [`ANSWER_REUSE`] (RFC 9919 §3.2.4 pre-produced responses),
 //!   and when the responder certificate was replaced. Answers with an `unknown` status are not kept
 //!   (the serial may be issued next), nor those to a nonce or a signed request (answered for that
 //!   request alone: they read the rows after the request came, which is fresh enough by itself).
@@ -73,7 +73,7 @@ pub struct Answer {
 /// The outcome label of a signed answer.
 const SUCCESSFUL: &str = "successful";
 
-/// What RFC 5019 §6.2's caching headers are made of.
+/// What RFC 9919 §7.2's caching headers are made of.
 #[derive(Debug, Clone)]
 pub struct Cacheable {
     pub this_update: OffsetDateTime,
@@ -360,7 +360,8 @@ impl OcspResponder {
         let cacheable = Cacheable {
             this_update: now,
             next_update: now + ocsp::OCSP_VALIDITY,
-            etag: Arc::from(format!("\"{}\"", hex::encode(&Sha256::digest(&signed)[..16]))),
+            // RFC 9919 §7.2: the hex of the answer's SHA-256.
+            etag: Arc::from(format!("\"{}\"", hex::encode(Sha256::digest(&signed)))),
         };
         let kept = Kept { der: signed, cacheable, statuses, revocations, signer: signer.serial.clone() };
         let answer = kept.answer();

@@ -33,7 +33,8 @@ use super::CertificateError;
 use crate::{
     audit::{self, Action},
     auth::{accounts::Actor, sessions},
-    db::entities::{certificate, crl, revocation_counter},
+    db::entities::{certificate, crl, revocation_counter, user},
+    mail::{outbox, templates},
     pki::{self, CaSet, CertificateAuthority},
 };
 
@@ -193,11 +194,13 @@ pub struct Revocations {
     signing: Arc<Mutex<()>>,
     /// Woken after each revocation of this process.
     revoked: Arc<Notify>,
+    /// Base URL written into the owner's notice of a keyCompromise revocation.
+    url: Arc<str>,
 }
 
 impl Revocations {
-    pub fn new(db: DatabaseConnection, cas: CaSet) -> Self {
-        Self { db, cas, signing: Arc::default(), revoked: Arc::default() }
+    pub fn new(db: DatabaseConnection, cas: CaSet, url: &str) -> Self {
+        Self { db, cas, signing: Arc::default(), revoked: Arc::default(), url: url.into() }
     }
 
     /// Revokes the active certificate `serial` (see [`revoke`]) and wakes the CRL refresh.
@@ -208,7 +211,7 @@ impl Revocations {
         reason: RevocationReason,
         now: OffsetDateTime,
     ) -> Result<certificate::Model, CertificateError> {
-        let revoked = revoke(&self.db, actor, serial, reason, now).await?;
+        let revoked = revoke(&self.db, actor, serial, reason, &self.url, now).await?;
         self.revoked.notify_one();
         Ok(revoked)
     }
@@ -293,12 +296,19 @@ pub(super) async fn count_revocations<C: ConnectionTrait>(txn: &C, n: usize) -> 
 }
 
 /// Revokes the active certificate `serial`. Only bank staff and the CLI may. The CRL is signed
-/// later (see the module's doc); the OCSP responder answers from the row at once.
+/// later (see the module's doc); the OCSP responder answers from the row at once. Every session
+/// of the owner ends.
+///
+/// keyCompromise means the .p12, and so the password that protects it, is in someone else's
+/// hands: in the same transaction the owner's password is revoked (`password_revoked_at`; the
+/// right password is then refused until staff or the master reset it) and the owner is told so
+/// by mail. Other reasons (a PC change: superseded) leave the password as it is (R8).
 pub async fn revoke(
     db: &DatabaseConnection,
     actor: &Actor,
     serial: &str,
     reason: RevocationReason,
+    url: &str,
     now: OffsetDateTime,
 ) -> Result<certificate::Model, CertificateError> {
     if let Actor::User(u) = actor
@@ -331,6 +341,10 @@ pub async fn revoke(
     }
     super::certified::refresh(&txn, cert.user_pk).await?;
     let ended = sessions::end_all_of_user(&txn, cert.user_pk).await?;
+    let password_revoked = reason == RevocationReason::KeyCompromise;
+    if password_revoked {
+        revoke_password(&txn, cert.user_pk, url, now).await?;
+    }
     let actor_name = actor.name();
     audit::record(
         &txn,
@@ -339,7 +353,12 @@ pub async fn revoke(
             actor: Some(&actor_name),
             subject_user: Some(&cert.subject_cn),
             org_id: cert.org_id,
-            detail: json!({"serial": serial, "reason": reason.as_str(), "sessions_ended": ended}),
+            detail: json!({
+                "serial": serial,
+                "reason": reason.as_str(),
+                "sessions_ended": ended,
+                "password_revoked": password_revoked,
+            }),
         },
         now,
     )
@@ -351,4 +370,24 @@ pub async fn revoke(
     txn.commit().await?;
     crate::metrics::metrics().revocation(reason.as_str());
     certificate::Entity::find_by_id(cert.id).one(db).await?.ok_or(CertificateError::NotFound)
+}
+
+/// The password of user `user_pk` revoked after a keyCompromise revocation (see [`revoke`]), and
+/// the owner's notice queued, in `txn`.
+async fn revoke_password<C: ConnectionTrait>(
+    txn: &C,
+    user_pk: i64,
+    url: &str,
+    now: OffsetDateTime,
+) -> Result<(), CertificateError> {
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordRevokedAt, Expr::value(Some(now)))
+        .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(user_pk))
+        .exec(txn)
+        .await?;
+    let u = user::Entity::find_by_id(user_pk).one(txn).await?.ok_or(CertificateError::NotFound)?;
+    let facts = templates::ChangeFacts::of(&u, url, now, crate::request_context::client_address());
+    outbox::enqueue(txn, templates::password_revoked(&facts, &u.email, u.role), now).await?;
+    Ok(())
 }

@@ -148,8 +148,9 @@ pub enum Admin {
     Revoke {
         #[arg(long)]
         user_id: String,
-        /// RFC 5280 reason: superseded, affiliation_changed, cessation_of_operation,
-        /// key_compromise, privilege_withdrawn, unspecified.
+        /// RFC 5280 reason: superseded, affiliationChanged, cessationOfOperation, keyCompromise,
+        /// privilegeWithdrawn, unspecified (or snake_case: key_compromise, …). keyCompromise
+        /// also makes the password unusable until it is reset.
         #[arg(long, default_value = "superseded")]
         reason: String,
     },
@@ -179,6 +180,10 @@ pub enum Admin {
     Restore {
         #[arg(long)]
         from: PathBuf,
+        /// Let in a cjs.toml that loads code or moves keys (ca_pkcs11_module, ca_key, tls_key,
+        /// token_key_file, dist_dir, …): only after checking that the backup is yours.
+        #[arg(long)]
+        accept_settings: bool,
     },
     /// List the audit log (newest first): time (JST), action, actor, subject, client address, detail.
     Audit {
@@ -239,9 +244,9 @@ pub fn print_openapi() {
 
 /// Runs one `cjs admin` command: each is a function over the services.
 async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
-    if let Admin::Restore { from } = &admin {
+    if let Admin::Restore { from, accept_settings } = &admin {
         // Before anything creates the data directory or a database in it.
-        return restore(&config, from);
+        return restore(&config, from, *accept_settings);
     }
     if matches!(admin, Admin::Backup { .. }) && !config.data_dir.join("ca.pem").exists() {
         // A mistyped --data-dir would otherwise be created, with an empty database, and backed up.
@@ -294,7 +299,9 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
         }
         Admin::SuspendOrg { org_id } => set_suspended(&config, &db, org_id, true, now).await,
         Admin::ResumeOrg { org_id } => set_suspended(&config, &db, org_id, false, now).await,
-        Admin::Revoke { user_id, reason } => revoke(&db, &user_id, &reason, now).await,
+        Admin::Revoke { user_id, reason } => {
+            revoke(&db, &user_id, &reason, &config.public_url_at(config.listen), now).await
+        }
         Admin::Mail { status } => print_mail(&db, status).await,
         Admin::Audit { user_id, limit } => print_audit(&db, user_id, limit).await,
         Admin::Backup { to, without_database } => backup(&config, &db, &to, without_database, now).await,
@@ -313,8 +320,8 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
 }
 
 /// `cjs admin restore`.
-fn restore(config: &Config, from: &std::path::Path) -> anyhow::Result<()> {
-    let done = crate::backup::restore(from, &config.data_dir)?;
+fn restore(config: &Config, from: &std::path::Path, accept_settings: bool) -> anyhow::Result<()> {
+    let done = crate::backup::restore(from, &config.data_dir, accept_settings)?;
     print_summary("復元しました", &done, &config.data_dir, "pg_restore で戻してください");
     Ok(())
 }
@@ -482,15 +489,26 @@ async fn set_suspended(
 }
 
 /// `cjs admin revoke`: every active certificate of the user.
-async fn revoke(db: &DatabaseConnection, user_id: &str, reason: &str, now: OffsetDateTime) -> anyhow::Result<()> {
+async fn revoke(
+    db: &DatabaseConnection,
+    user_id: &str,
+    reason: &str,
+    url: &str,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
     let id = parse_id(user_id)?;
     let reason = common::api::RevocationReason::parse(reason)
-        .with_context(|| format!("unknown reason {reason}: use one of superseded, affiliation_changed, cessation_of_operation, key_compromise, privilege_withdrawn, unspecified"))?;
+        .with_context(|| format!("unknown reason {reason}: use one of superseded, affiliationChanged, cessationOfOperation, keyCompromise, privilegeWithdrawn, unspecified (or their snake_case spelling)"))?;
     let active = read::active_certificates_of(db, id.as_str(), now).await.map_err(refused)?;
     anyhow::ensure!(!active.is_empty(), "{id} に有効な電子証明書はありません");
     for c in active {
-        revocation::revoke(db, &Actor::Cli, &c.serial, reason, now).await.map_err(refused)?;
+        revocation::revoke(db, &Actor::Cli, &c.serial, reason, url, now).await.map_err(refused)?;
         println!("失効しました: {} serial {}", id, c.serial);
+    }
+    if reason == common::api::RevocationReason::KeyCompromise {
+        println!(
+            "鍵の危殆化による失効のため、{id} のパスワードを無効にしました。パスワードを再設定するまで、このユーザーIDは認証できません（cjs admin reset-password --user-id {id}）。"
+        );
     }
     Ok(())
 }

@@ -54,6 +54,9 @@ pub mod user {
         /// The latest notAfter among the user's unrevoked certificates, NULL when none
         /// (`certificates::certified`, kept by every transaction that issues or revokes).
         pub certified_until: Option<TimeDateTimeWithTimeZone>,
+        /// When a certificate of the user was revoked for keyCompromise: the password is refused
+        /// for every purpose until a reset clears this (migration 000013).
+        pub password_revoked_at: Option<TimeDateTimeWithTimeZone>,
     }
 
     impl std::fmt::Debug for Model {

@@ -17,6 +17,7 @@ impl ResponseError for ApiError {
             ApiError::Blocked
             | ApiError::Retired
             | ApiError::Suspended
+            | ApiError::PasswordRevoked
             | ApiError::Forbidden
             | ApiError::CertificateMismatch => StatusCode::FORBIDDEN,
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,

@@ -13,6 +13,7 @@ const INVALID_CREDENTIALS: &str =
 const BLOCKED: &str = "ロックを繰り返したため、このユーザーIDは閉塞されています。一般ユーザーの方はマスターユーザーへ、マスターユーザーの方は労金へお問い合わせください。";
 const RETIRED: &str = "このユーザーIDは利用停止されているため、ご利用いただけません。一般ユーザーの方はマスターユーザーへ、マスターユーザーの方は労金へお問い合わせください。";
 const SUSPENDED: &str = "ご利用の会社は現在、本サービスの利用を停止されています。詳しくは労金へお問い合わせください。";
+const PASSWORD_REVOKED: &str = "電子証明書が「鍵の危殆化・ファイル紛失」により失効されたため、このユーザーIDのパスワードは無効になりました。一般ユーザーの方はマスターユーザーへ、マスターユーザーの方は労金へパスワードの再設定を依頼してください。";
 const PASSWORD_CHANGE_REQUIRED: &str = "初期パスワードのままです。先に新しいパスワードを設定してください。";
 const INVALID_TOKEN: &str = "認証の有効期限が切れたか、既に使用されたか、認証の後に電子証明書が失効しました。もう一度ユーザー認証からやり直してください。";
 const FORBIDDEN: &str = "この操作を行う権限がありません。";
@@ -65,6 +66,7 @@ impl ApiError {
             ApiError::Blocked => ErrorBody::new(C::Blocked, BLOCKED),
             ApiError::Retired => ErrorBody::new(C::Retired, RETIRED),
             ApiError::Suspended => ErrorBody::new(C::Suspended, SUSPENDED),
+            ApiError::PasswordRevoked => ErrorBody::new(C::PasswordRevoked, PASSWORD_REVOKED),
             ApiError::PasswordChangeRequired => ErrorBody::new(C::PasswordChangeRequired, PASSWORD_CHANGE_REQUIRED),
             ApiError::CertificateActive { renewable_from } => {
                 let mut b = ErrorBody::new(

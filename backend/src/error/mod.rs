@@ -42,6 +42,8 @@ pub enum ApiError {
     /// The user's company is suspended.
     #[error("company suspended")]
     Suspended,
+    #[error("password revoked (key compromise)")]
+    PasswordRevoked,
     #[error("password change required")]
     PasswordChangeRequired,
     #[error("certificate active")]
@@ -105,6 +107,7 @@ impl From<AuthError> for ApiError {
             AuthError::Blocked { .. } => ApiError::Blocked,
             AuthError::Retired => ApiError::Retired,
             AuthError::Suspended => ApiError::Suspended,
+            AuthError::PasswordRevoked => ApiError::PasswordRevoked,
             AuthError::PasswordChangeRequired { .. } => ApiError::PasswordChangeRequired,
             AuthError::Busy => ApiError::Busy,
             AuthError::Database(e) => e.into(),

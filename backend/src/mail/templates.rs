@@ -262,6 +262,30 @@ pub fn password_reset(f: &ChangeFacts<'_>, to: &str, by: &str) -> Mail {
     }
 }
 
+/// Notice to the owner: a certificate of theirs was revoked for keyCompromise, so their password
+/// no longer works until it is reset; who resets it depends on `role` (a general user's master
+/// user, else the bank).
+pub fn password_revoked(f: &ChangeFacts<'_>, to: &str, role: common::api::Role) -> Mail {
+    let ask = if role == common::api::Role::General { "マスターユーザー" } else { "労金" };
+    Mail {
+        dedupe_key: format!("password-revoked:{}:{}", f.user_pk, f.at.unix_timestamp_nanos()),
+        to: to.to_owned(),
+        subject: format!("【{SYSTEM}】電子証明書の失効とパスワードの無効化のお知らせ"),
+        body: format!(
+            "ユーザーID {user} の電子証明書が {at}（日本時間）に「鍵の危殆化・ファイル紛失」により失効されました。\n\n\
+             電子証明書のファイル（.p12）を第三者が手にしたおそれがあるため、そのファイルを保護していた\n\
+             パスワードも無効にしました。パスワードを再設定するまで、このユーザーIDではログインも\n\
+             電子証明書の発行もできません。\n\n\
+             {ask}へパスワードの再設定を依頼してください。新しい初期パスワードでユーザー認証を行い、\n\
+             パスワードを変更したうえで、電子証明書を発行し直してください。\n\n\
+             お心当たりのない場合は、至急労金へご連絡ください。\n{footer}",
+            user = f.user_id,
+            at = jst::format_datetime(f.at),
+            footer = footer(f.url),
+        ),
+    }
+}
+
 /// Change notice: the owner's ID was retired (利用停止) by `by`, its `revoked` certificates with
 /// it, to the address on record.
 pub fn retired(f: &ChangeFacts<'_>, to: &str, by: &str, revoked: usize) -> Mail {

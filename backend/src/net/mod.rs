@@ -9,16 +9,19 @@
 //! head within [`REQUEST_HEAD_TIMEOUT`] (actix's `client_request_timeout`) and the body within
 //! [`BODY_TIMEOUT`] (`crate::api::body_deadline`), and every later request on the connection must be answered
 //! within [`REQUEST_DEADLINE`] of its first byte. Handlers see the client address as `req.peer_addr()`.
-//! Addresses are counted per subscriber ([`subscriber`]): an IPv4 address, or an IPv6 /64.
+//! Addresses are counted per subscriber ([`subscriber`]): an IPv4 address, or an IPv6 /64. The
+//! plain-HTTP listeners take the same cap, each its own ([`plain`]).
 
 pub mod accept;
 pub mod limit;
 pub mod networks;
+pub mod plain;
 pub mod proxy_protocol;
 
 use std::time::Duration;
 
 pub use accept::{Acceptor, ClientConnection};
+pub use plain::PlainAcceptor;
 
 /// The address that stands for one subscriber when counting connections and password attempts:
 /// an IPv4 address as it is (IPv4-mapped IPv6 as IPv4), an IPv6 address's /64 prefix (every

@@ -4,16 +4,30 @@
 //! only the certificate is written. The key never reaches a log: [`CertificateAuthority`]'s
 //! `Debug` shows only the subject.
 //!
-//! The same CA signs the loopback server certificate of the embedded default, so a browser that
-//! trusts `ca.pem` trusts the development server.
+//! The CA is technically constrained (issue 29): every user's PC may come to trust it as a root
+//! (Windows offers to, when a .p12 carries it), so it must never vouch for a website. Its
+//! nameConstraints (critical) exclude every DNS name and every IPv4 and IPv6 address and permit
+//! e-mail addresses only at `nomail.invalid` (a reserved name no mailbox has); its extended key
+//! usage is clientAuth and OCSPSigning. A server certificate signed with its key — by an insider,
+//! from a stolen backup, through a mis-set HSM — is refused by OpenSSL, GnuTLS, NSS and Chromium.
+//! The client certificates are untouched by both: they carry no subjectAltName, their CN (a user
+//! ID: letters and digits, never a dot) is no DNS name to OpenSSL, and their EKU is clientAuth, so
+//! GnuTLS and NSS do not read it as one either.
+//!
+//! The exclusion form (rather than permitting a placeholder such as `invalid`) is the one the
+//! CA/Browser Forum's requirements give for a technically constrained non-TLS CA (BR
+//! §7.1.2.5.2), and the one pkilint accepts: a single-label placeholder is an invalid name to it.
+//!
+//! The embedded default's HTTPS identity comes from a CA of its own ([`ensure_dev_server_identity`]),
+//! constrained to the loopback addresses: trusting it to develop risks nothing else.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, Issuer,
-    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, PublicKeyData, SignatureAlgorithm,
-    SigningKey, string::PrintableString,
+    BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose,
+    GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints, PKCS_ECDSA_P256_SHA256,
+    PKCS_ECDSA_P384_SHA384, PublicKeyData, SignatureAlgorithm, SigningKey, string::PrintableString,
 };
 use sha2::Digest as _;
 use time::{Duration, OffsetDateTime};
@@ -164,6 +178,9 @@ impl CertificateAuthority {
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         params.key_usages =
             vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        // Technically constrained: see the module's doc.
+        params.name_constraints = Some(no_names_but(Vec::new()));
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth, ExtendedKeyUsagePurpose::OcspSigning];
         params.not_before = now - Duration::minutes(5);
         params.not_after = now + CA_LIFETIME;
         params.serial_number = Some(random_serial().0);
@@ -383,51 +400,116 @@ impl CertificateAuthority {
         let (_, cert) = x509_parser::parse_x509_certificate(&self.cert_der).context("CA certificate does not parse")?;
         Ok(cert.tbs_certificate.subject.as_raw().to_vec())
     }
+}
 
-    /// Makes sure a server certificate exists: the configured PEM files, or `server.pem` and
-    /// `server-key.pem` in the data directory, signed by this CA for 127.0.0.1 / ::1
-    /// (renewed when fewer than 30 days remain). Returns (certificate chain PEM path, key path).
-    pub fn ensure_server_certificate(
-        &self,
-        data_dir: &Path,
-        now: OffsetDateTime,
-    ) -> anyhow::Result<(PathBuf, PathBuf)> {
-        let cert_path = data_dir.join("server.pem");
-        let key_path = data_dir.join("server-key.pem");
-        if cert_path.exists() && key_path.exists() {
-            let der = files::first_certificate_der(&files::read(&cert_path)?, &cert_path)?;
-            let (_, cert) = x509_parser::parse_x509_certificate(&der).context("server.pem does not parse")?;
-            if cert.validity().not_after.to_datetime() > now + Duration::days(30) {
-                return Ok((cert_path, key_path));
-            }
-            tracing::info!("the server certificate expires within 30 days: renewing it");
-            std::fs::remove_file(&key_path).with_context(|| format!("Failed to remove {}", key_path.display()))?;
-        }
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).context("Failed to generate the server key")?;
-        // IP addresses only: pkilint (RFC 5280 §4.2.1.6 preferred name syntax) refuses the
-        // single-label "localhost"; a real deployment brings its own certificate (tls_cert).
-        let mut params =
-            CertificateParams::new(vec!["127.0.0.1".to_owned(), "::1".to_owned()]).context("Invalid server names")?;
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, "CJS embedded server");
-        params.distinguished_name = dn;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        params.use_authority_key_identifier_extension = true;
-        add_subject_key_identifier(&mut params, &key)?;
-        params.not_before = now - Duration::minutes(5);
-        params.not_after = now + SERVER_CERT_LIFETIME;
-        params.serial_number = Some(random_serial().0);
-        let cert = params.signed_by(&key, &self.issuer).context("Failed to sign the server certificate")?;
-        if key_path.exists() {
-            std::fs::remove_file(&key_path).with_context(|| format!("Failed to remove {}", key_path.display()))?;
-        }
-        files::write_private(&key_path, key.serialize_pem().as_bytes())?;
-        let chain = format!("{}{}", cert.pem(), self.cert_pem);
-        files::write_public(&cert_path, chain.as_bytes())?;
-        tracing::info!(path = %cert_path.display(), "created the server certificate for 127.0.0.1 and ::1");
-        Ok((cert_path, key_path))
+/// Name constraints that leave no DNS name, no IPv4 or IPv6 address and no real e-mail address
+/// (only `nomail.invalid`), except the addresses `permitted_ips`.
+fn no_names_but(permitted_ips: Vec<CidrSubnet>) -> NameConstraints {
+    let mut permitted: Vec<GeneralSubtree> = permitted_ips.into_iter().map(GeneralSubtree::IpAddress).collect();
+    permitted.push(GeneralSubtree::Rfc822Name(NO_MAIL_DOMAIN.to_owned()));
+    let mut excluded = vec![GeneralSubtree::DnsName(String::new())];
+    if permitted.len() == 1 {
+        excluded.push(GeneralSubtree::IpAddress(CidrSubnet::from_v4_prefix([0; 4], 0)));
+        excluded.push(GeneralSubtree::IpAddress(CidrSubnet::from_v6_prefix([0; 16], 0)));
     }
+    NameConstraints { permitted_subtrees: permitted, excluded_subtrees: excluded }
+}
+
+/// The only e-mail domain a constrained CA here permits: reserved (RFC 2606), so no mailbox.
+const NO_MAIL_DOMAIN: &str = "nomail.invalid";
+/// Common name of the embedded default's development server CA.
+pub const DEV_SERVER_CA_NAME: &str = "CJS development server CA (127.0.0.1, ::1)";
+/// The development server CA's certificate in the data directory: what a developer trusts.
+pub const DEV_SERVER_CA_FILE: &str = "server-ca.pem";
+const DEV_SERVER_CA_KEY_FILE: &str = "server-ca-key.pem";
+
+/// Makes sure the embedded default's HTTPS identity exists in `data_dir`: `server.pem` (the
+/// certificate for 127.0.0.1 and ::1, then its CA) and `server-key.pem`, signed by a development
+/// server CA of its own (`server-ca.pem`, key `server-ca-key.pem`), created on first start.
+/// That CA can vouch for the loopback addresses and nothing else (name constraints, EKU
+/// serverAuth), so a developer trusts it at no risk, and the client-certificate CA that every
+/// user's PC may trust never signs a server certificate. The server certificate is renewed when
+/// fewer than 30 days remain, and made anew when it was not signed by this CA (a data directory
+/// of an earlier release, whose server certificate came from the client-certificate CA). Returns
+/// (certificate chain PEM path, key path). A deployment brings its own (`tls_cert`, `tls_key`).
+pub fn ensure_dev_server_identity(data_dir: &Path, now: OffsetDateTime) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let ca_path = data_dir.join(DEV_SERVER_CA_FILE);
+    let ca_key_path = data_dir.join(DEV_SERVER_CA_KEY_FILE);
+    if !(ca_path.exists() && ca_key_path.exists()) {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).context("Failed to generate the server CA key")?;
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, DEV_SERVER_CA_NAME);
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.name_constraints = Some(no_names_but(vec![
+            CidrSubnet::from_v4_prefix([127, 0, 0, 1], 32),
+            CidrSubnet::from_v6_prefix(std::net::Ipv6Addr::LOCALHOST.octets(), 128),
+        ]));
+        // (rcgen writes the subject key identifier of a CA itself.)
+        params.not_before = now - Duration::minutes(5);
+        params.not_after = now + CA_LIFETIME;
+        params.serial_number = Some(random_serial().0);
+        let cert = params.self_signed(&key).context("Failed to self-sign the server CA")?;
+        for stale in [&ca_key_path, &ca_path] {
+            if stale.exists() {
+                std::fs::remove_file(stale).with_context(|| format!("Failed to remove {}", stale.display()))?;
+            }
+        }
+        files::write_private(&ca_key_path, key.serialize_pem().as_bytes())?;
+        files::write_public(&ca_path, cert.pem().as_bytes())?;
+        tracing::info!(path = %ca_path.display(), "created the development server CA (trust it to develop: it vouches for 127.0.0.1 and ::1 only)");
+    }
+    let ca_pem = files::read(&ca_path)?;
+    let ca_der = files::first_certificate_der(&ca_pem, &ca_path)?;
+    let ca_key = KeyPair::from_pem(&files::read(&ca_key_path)?)
+        .map_err(|e| anyhow::anyhow!("{} is not a usable private key: {e}", ca_key_path.display()))?;
+    let issuer = Issuer::from_ca_cert_der(&ca_der.into(), ca_key)
+        .map_err(|e| anyhow::anyhow!("{} is not a usable CA certificate: {e}", ca_path.display()))?;
+
+    let cert_path = data_dir.join("server.pem");
+    let key_path = data_dir.join("server-key.pem");
+    if cert_path.exists() && key_path.exists() {
+        let chain = files::read(&cert_path)?;
+        let der = files::first_certificate_der(&chain, &cert_path)?;
+        let (_, cert) = x509_parser::parse_x509_certificate(&der).context("server.pem does not parse")?;
+        let ours = chain.contains(ca_pem.trim());
+        if ours && cert.validity().not_after.to_datetime() > now + Duration::days(30) {
+            return Ok((cert_path, key_path));
+        }
+        if ours {
+            tracing::info!("the server certificate expires within 30 days: renewing it");
+        } else {
+            tracing::info!("the server certificate was not signed by the development server CA: making it anew");
+        }
+        std::fs::remove_file(&key_path).with_context(|| format!("Failed to remove {}", key_path.display()))?;
+    }
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).context("Failed to generate the server key")?;
+    // IP addresses only: pkilint (RFC 5280 §4.2.1.6 preferred name syntax) refuses the
+    // single-label "localhost"; a real deployment brings its own certificate (tls_cert).
+    // No subject at all (the subjectAltName is then critical, RFC 5280 §4.2.1.6): GnuTLS reads
+    // the CN of a server certificate without a DNS name as one, and the CA excludes every DNS name.
+    let mut params =
+        CertificateParams::new(vec!["127.0.0.1".to_owned(), "::1".to_owned()]).context("Invalid server names")?;
+    params.distinguished_name = DistinguishedName::new();
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.use_authority_key_identifier_extension = true;
+    add_subject_key_identifier(&mut params, &key)?;
+    params.not_before = now - Duration::minutes(5);
+    params.not_after = now + SERVER_CERT_LIFETIME;
+    params.serial_number = Some(random_serial().0);
+    let cert = params.signed_by(&key, &issuer).context("Failed to sign the server certificate")?;
+    if key_path.exists() {
+        std::fs::remove_file(&key_path).with_context(|| format!("Failed to remove {}", key_path.display()))?;
+    }
+    files::write_private(&key_path, key.serialize_pem().as_bytes())?;
+    let chain = format!("{}{ca_pem}", cert.pem());
+    files::write_public(&cert_path, chain.as_bytes())?;
+    tracing::info!(path = %cert_path.display(), "created the server certificate for 127.0.0.1 and ::1");
+    Ok((cert_path, key_path))
 }
 
 /// What tells a CA from others: hex of the first 8 octets of the SHA-256 of its public key

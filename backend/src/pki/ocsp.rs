@@ -1,4 +1,4 @@
-//! OCSP (RFC 6960, in the RFC 5019 profile): reading a request and signing the answer. No
+//! OCSP (RFC 6960, in the RFC 9919 profile): reading a request and signing the answer. No
 //! database here: what the status of a serial is comes from `crate::certificates::ocsp`.
 //!
 //! The answers are signed by a delegated responder certificate ([`Signer`]) that the CA issues:
@@ -45,7 +45,7 @@ pub const SIGNER_LIFETIME: Duration = Duration::days(2);
 /// Age at which the responder certificate is replaced (so it is always valid for a day more than
 /// any answer it signed).
 pub const SIGNER_RENEWAL: Duration = Duration::days(1);
-/// Certificates one request may ask about (RFC 5019 clients ask about one).
+/// Certificates one request may ask about (RFC 9919 §3.1.1 clients ask about one).
 pub const MAX_REQUESTS: usize = 8;
 /// Longest nonce echoed (RFC 8954 §2.1: 1 to 32 octets); a longer one is a malformed request.
 pub const MAX_NONCE: usize = 32;
@@ -93,7 +93,7 @@ impl IssuerIds {
 pub struct Signer {
     key: KeyPair,
     cert: x509_cert::Certificate,
-    /// SHA-1 of its public key: the ResponderID byKey (RFC 5019 §2.2.3).
+    /// SHA-1 of its public key: the ResponderID byKey (RFC 9919 §3.2.2).
     key_hash: [u8; 20],
     /// Lowercase hex serial of its certificate.
     pub serial: String,
@@ -217,8 +217,8 @@ impl Request {
     }
 }
 
-/// Decodes a DER OCSPRequest. Signed requests are accepted and their signature ignored (RFC 5019
-/// §2.1.2 clients do not sign).
+/// Decodes a DER OCSPRequest. Signed requests are accepted and their signature ignored (RFC 9919
+/// §3.1.2: clients do not sign).
 pub fn parse(der: &[u8], issuer: &IssuerIds) -> Result<Request, Refusal> {
     let request = OcspRequest::from_der(der).map_err(|_| Refusal::Malformed)?;
     let signed = request.optional_signature.is_some();

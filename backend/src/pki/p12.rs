@@ -1,5 +1,13 @@
-//! PKCS#12 packing (R7): key + certificate + CA, protected by the user's password, friendly name
-//! = user ID. Default: PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) with an HMAC-SHA256 MAC, which
+//! PKCS#12 packing (R7): key + certificate (+ the CA only where `p12_include_ca` asks for it),
+//! protected by the user's password, friendly name = user ID.
+//!
+//! Why no CA by default (issue 29): a CA inside the .p12 is what makes Windows ask, at import,
+//! whether to install it into 信頼されたルート証明機関 — for every purpose. The server needs the CA,
+//! not the user's PC: browsers offer a client certificate whose own issuer name is in the
+//! server's CertificateRequest (Chromium on Windows via `CertFindChainInStore` by issuer, which
+//! compares the leaf's issuer; NSS/Firefox and Chromium on Linux and macOS compare the leaf's
+//! issuer first), with no chain to a trusted root. `p12_include_ca = true` brings it back for an
+//! importer that needs it. Default: PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) with an HMAC-SHA256 MAC, which
 //! OpenSSL 3 (without -legacy), NSS and Windows 10 1709+ import; a TripleDES/SHA1 setting serves
 //! older importers.
 
@@ -27,11 +35,13 @@ pub const DEFAULT_P12_ITERATIONS: u32 = 600_000;
 pub struct P12Settings {
     pub encryption: P12Encryption,
     pub iterations: u32,
+    /// Whether the issuing CA's certificate goes into the file (`p12_include_ca`, default no).
+    pub include_ca: bool,
 }
 
 impl Default for P12Settings {
     fn default() -> Self {
-        Self { encryption: P12Encryption::Aes256, iterations: DEFAULT_P12_ITERATIONS }
+        Self { encryption: P12Encryption::Aes256, iterations: DEFAULT_P12_ITERATIONS, include_ca: false }
     }
 }
 
@@ -48,10 +58,15 @@ pub fn build_p12(
         .map_err(|e| anyhow::anyhow!("private key rejected by the PKCS#12 writer: {e}"))?;
     let cert = Certificate::from_der(cert_der)
         .map_err(|e| anyhow::anyhow!("certificate rejected by the PKCS#12 writer: {e}"))?;
-    let ca = Certificate::from_der(ca_der)
-        .map_err(|e| anyhow::anyhow!("CA certificate rejected by the PKCS#12 writer: {e}"))?;
+    let mut chain = vec![cert];
+    if settings.include_ca {
+        chain.push(
+            Certificate::from_der(ca_der)
+                .map_err(|e| anyhow::anyhow!("CA certificate rejected by the PKCS#12 writer: {e}"))?,
+        );
+    }
     let local_key_id = Sha256::digest(cert_der)[..20].to_vec();
-    let chain = PrivateKeyChain::new(local_key_id, key, [cert, ca]);
+    let chain = PrivateKeyChain::new(local_key_id, key, chain);
     let mut store = KeyStore::new();
     store.add_entry(friendly_name, KeyStoreEntry::PrivateKeyChain(chain));
     let (encryption, mac) = match settings.encryption {

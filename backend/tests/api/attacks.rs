@@ -316,6 +316,20 @@ async fn a_foreign_origin_is_refused_on_every_state_changing_request_and_nothing
             assert_eq!(r.status(), 403, "{db:?} {path} {name}: {value}");
             assert_eq!(r.json::<Value>().await.unwrap()["code"], "forbidden");
         }
+        // Issue 29 §3: a foreign origin that claims, through the forwarding headers, to be the
+        // host asked for is still foreign (TLS ends here: no proxy ever sets them).
+        for (name, value) in [("x-forwarded-host", "evil.example"), ("forwarded", "host=evil.example;proto=https")] {
+            let r = app
+                .client
+                .post(app.url(path))
+                .header("origin", "https://evil.example")
+                .header(name, value)
+                .json(&wrong)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 403, "{db:?} {path} {name}: {value}");
+        }
     }
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log").await, before, "nothing processed, nothing counted");
     assert_eq!(app.count("SELECT CAST(failures AS BIGINT) AS n FROM users WHERE user_id = 'master01'").await, 0);
@@ -384,4 +398,41 @@ async fn a_login_with_its_certificate_keeps_working_during_a_flood_that_fills_th
     }
     assert!(busy > 0, "the flood overflowed the open queue");
     assert_eq!(logins, [200; 5], "logins during the flood ({busy} flood attempts got 503)");
+}
+
+each_database!(a_staff_id_from_outside_staff_networks_answers_as_an_unknown_id_and_locks_nothing);
+/// Issue 29 §3: with `staff_networks` set, a staff ID tried from anywhere else answers exactly as
+/// an unknown ID (401, then 423 after the sixth), even with the right password, and nothing is
+/// counted on the staff member's row: from inside, the right password still works. Other roles
+/// are not affected; from a listed network staff authenticate as before.
+async fn a_staff_id_from_outside_staff_networks_answers_as_an_unknown_id_and_locks_nothing(db: &TestDb) {
+    let inside = spawn(db, quick()).await;
+    inside.staff_ready("staff001", "Staff2345").await;
+    inside.master_ready("会社A", "mastera1", "Master987").await;
+    let options = |networks: &str| Options { staff_networks: Some(networks.into()), ..inside.second_instance() };
+    let outside = spawn(db, options("10.0.0.0/8, 192.0.2.0/24")).await;
+
+    let (status, body) = outside.browser().authenticate("staff001", "Staff2345").await;
+    let (unknown_status, unknown_body) = outside.browser().authenticate("nosuch01", "Staff2345").await;
+    assert_eq!((status, &body["code"]), (unknown_status, &unknown_body["code"]), "{db:?}: {body} / {unknown_body}");
+    assert_eq!(status, 401);
+    for _ in 0..6 {
+        outside.browser().authenticate("staff001", "Wrong1234").await;
+    }
+    let (status, body) = outside.browser().authenticate("staff001", "Staff2345").await;
+    assert_eq!((status, body["code"].as_str()), (423, Some("locked")), "locked like an unknown ID: {body}");
+    let staff_row =
+        "SELECT COUNT(*) AS n FROM users WHERE user_id = 'staff001' AND failures = 0 AND locked_until IS NULL";
+    assert_eq!(inside.count(staff_row).await, 1, "nothing counted on the staff member's row");
+    assert_eq!(
+        inside.browser().authenticate("staff001", "Staff2345").await.0,
+        200,
+        "inside, the staff member works on"
+    );
+    assert_eq!(outside.browser().authenticate("mastera1", "Master987").await.0, 200, "other roles are not affected");
+    let q = "SELECT COUNT(*) AS n FROM audit_log WHERE subject_user = 'staff001' AND detail LIKE '%outside_staff_networks%'";
+    assert!(inside.count(q).await >= 7, "each attempt is in the audit log with its reason");
+
+    let listed = spawn(db, options("127.0.0.0/8")).await;
+    assert_eq!(listed.browser().authenticate("staff001", "Staff2345").await.0, 200, "from a listed network");
 }

@@ -82,7 +82,7 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer(db: &Test
     let dir = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
     let run = |who: &'static str, pem: &[u8], cookie: &str, filter: &[&'static str]| {
-        let (base, ca, dir) = (app.url(""), app.data_dir.join("ca.pem"), dir.path().to_owned());
+        let (base, ca, dir) = (app.url(""), app.data_dir.join("server-ca.pem"), dir.path().to_owned());
         let (pem, cookie, filter) = (pem.to_vec(), cookie.to_owned(), filter.to_vec());
         tokio::task::spawn_blocking(move || schemathesis(&base, &ca, &dir, who, &pem, &cookie, &filter))
     };

@@ -36,10 +36,10 @@ async fn connect_from(from: IpAddr, port: u16) -> std::io::Result<TcpStream> {
     socket.connect(SocketAddr::from(([127, 0, 0, 1], port))).await
 }
 
-/// A TLS client trusting the test CA (no client certificate).
+/// A TLS client trusting the test server's CA (no client certificate).
 fn tls_connector(data_dir: &Path) -> TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
-    let pem = std::fs::read(data_dir.join("ca.pem")).unwrap();
+    let pem = std::fs::read(data_dir.join("server-ca.pem")).unwrap();
     for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
         roots.add(cert.unwrap()).unwrap();
     }
@@ -471,4 +471,53 @@ async fn mutual_tls_works_through_haproxy_and_the_app_sees_the_client_address() 
         1,
         "the audit log names the client"
     );
+}
+
+/// A plain-HTTP request over a fresh connection from `from`; the status line, or "" when the
+/// connection was closed unanswered.
+async fn plain_get(from: IpAddr, port: u16, path: &str) -> String {
+    let Ok(mut tcp) = connect_from(from, port).await else { return String::new() };
+    let head = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    if tcp.write_all(head.as_bytes()).await.is_err() {
+        return String::new();
+    }
+    let answer = read_until_closed(&mut tcp, Duration::from_secs(5)).await.unwrap_or_default();
+    String::from_utf8_lossy(&answer).lines().next().unwrap_or_default().to_owned()
+}
+
+/// Issue 29 §3: the plain-HTTP listeners (revocation data, metrics) take the same per-address
+/// cap as the HTTPS one, each counted apart: an address holding its slots of one listener is
+/// closed there, unanswered, and still served by the others; another address is served; a slot
+/// freed is taken again.
+#[tokio::test]
+async fn the_plain_http_listeners_cap_connections_per_address_too() {
+    let opts =
+        Options { http_listen: true, metrics_listen: true, max_connections_per_address: Some(2), ..Options::default() };
+    let app = spawn(&TestDb::Sqlite, opts).await;
+    let (http, metrics) = (app.http_port.unwrap(), app.metrics_port.unwrap());
+    for (port, path) in [(http, "/pki/ca.crt"), (metrics, "/metrics")] {
+        let first = connect_from(FLOODER, port).await.unwrap();
+        let second = connect_from(FLOODER, port).await.unwrap();
+        // The server counts a connection when it accepts it: give it the moment.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(plain_get(FLOODER, port, path).await, "", "a third connection of one address is closed ({path})");
+        assert_eq!(plain_get(OTHER_CLIENT, port, path).await, "HTTP/1.1 200 OK", "another address is served");
+        let other = if port == http { (metrics, "/metrics") } else { (http, "/pki/ca.crt") };
+        assert_eq!(plain_get(FLOODER, other.0, other.1).await, "HTTP/1.1 200 OK", "the other listener counts apart");
+        assert_eq!(
+            health_over(
+                &mut tls_connector(&app.data_dir)
+                    .connect(server_name(), connect_from(FLOODER, app.port).await.unwrap())
+                    .await
+                    .unwrap()
+            )
+            .await,
+            "HTTP/1.1 200 OK",
+            "HTTPS counts apart"
+        );
+        drop(first);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(plain_get(FLOODER, port, path).await, "HTTP/1.1 200 OK", "a freed slot is taken again");
+        drop(second);
+    }
 }

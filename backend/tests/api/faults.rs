@@ -45,7 +45,7 @@ async fn sigkill_during_issuance_and_logins_leaves_no_half_written_state(db: &Te
     let base = format!("https://127.0.0.1:{port}");
     let mut child = serve_process(data_dir, url, port, &[]);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !data_dir.join("ca.pem").exists() {
+    while !data_dir.join("server-ca.pem").exists() {
         assert!(Instant::now() < deadline, "no CA");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

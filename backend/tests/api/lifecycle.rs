@@ -298,8 +298,13 @@ async fn the_cli_resets_and_retires() {
     let initial = out.lines().find_map(|l| l.strip_prefix("初期パスワード（一度だけ表示します）: ")).unwrap();
     let (status, body) = app.browser().authenticate("generala1", initial).await;
     assert_eq!((status, body["code"].as_str()), (428, Some("password_change_required")), "{out}");
+    // Issue 29 §6: the RFC's spelling of a reason; keyCompromise revokes the password, as said.
+    let out = cjs(&["revoke", "--user-id", "generala1", "--reason", "keyCompromise"]);
+    assert!(out.contains(&serial) && out.contains("パスワードを無効にしました"), "{out}");
+    let (status, body) = app.browser().authenticate("generala1", initial).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("password_revoked")), "{body}");
     let out = cjs(&["retire", "--user-id", "generala1", "--reason", "退職"]);
-    assert!(out.contains("利用を停止しました: generala1") && out.contains(&serial), "{out}");
+    assert!(out.contains("利用を停止しました: generala1"), "{out}");
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'retired' AND actor = 'cli'").await, 1);
 
     // set-master: a general user, then a new account with create-org's flags.
@@ -610,4 +615,66 @@ async fn company_operations_are_the_banks_alone_cell_by_cell() {
         assert_eq!(status, 200, "staff {path}: {answer}");
     }
     assert_eq!(app.count(changes).await, 5);
+}
+
+each_database!(a_key_compromise_revocation_revokes_the_password_until_a_reset);
+/// Issue 29 §3: a revocation for keyCompromise means the .p12 and its password are in someone
+/// else's hands. The right password is then refused for every purpose (issuance, login, its own
+/// change) with words that say who resets it, a wrong one is refused as before (it tells a
+/// guesser nothing), the owner is told by mail; a reset by the master lifts it. A PC change
+/// (superseded) leaves the password alone (R8).
+async fn a_key_compromise_revocation_revokes_the_password_until_a_reset(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let master = app.master_session("会社A", "mastera1", PW).await;
+    let staff = app.staff_session("staff001", PW).await;
+    general_ready(&app, "mastera1", "generala1").await;
+    let (identity, serial) = app.issued_identity("generala1", PW).await;
+    let session = app.login(&identity, "generala1", PW).await;
+
+    // The RFC's spelling is accepted by the API too (§6).
+    let revoke = |serial: &str| format!("/api/admin/certificates/{serial}/revoke");
+    let (status, body) = staff.post(&revoke(&serial), &json!({"reason": "keyCompromise"}), None).await;
+    assert_eq!(status, 200, "{db:?} {body}");
+    assert_eq!(session.get("/api/me").await.0, 401, "the sessions end");
+    let (status, body) = app.browser().authenticate("generala1", PW).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("password_revoked")), "{db:?} {body}");
+    assert!(body["message"].as_str().unwrap().contains("パスワードの再設定を依頼"), "{body}");
+    let (status, body) = app.change_password("generala1", PW, "Other2345", None).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("password_revoked")), "not even its own change: {body}");
+    let (status, body) = app.browser().authenticate("generala1", "Wrong9999").await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("invalid_credentials")), "{body}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM mail_outbox WHERE dedupe_key LIKE 'password-revoked:%' AND to_addr = 'generala1@example.co.jp' AND body LIKE '%マスターユーザーへパスワードの再設定%'").await,
+        1,
+        "the owner is told, and whom to ask"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'certificate_revoked' AND detail LIKE '%\"password_revoked\":true%'").await,
+        1
+    );
+
+    // A PC change of the master's certificate leaves the master's password alone.
+    let own: Value = master.get("/api/me").await.1;
+    let master_cert = own["certificate"]["serial"].as_str().unwrap().to_owned();
+    assert_eq!(staff.post(&revoke(&master_cert), &json!({"reason": "superseded"}), None).await.0, 200);
+    assert_eq!(app.browser().authenticate("mastera1", PW).await.0, 200, "superseded keeps the password");
+
+    // The master (a new certificate: tokens count from the second after a revocation) resets it:
+    // the new one-time password works, then the user's own.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (pem, _) = app.issued_identity("mastera1", PW).await;
+    let master = app.login(&pem, "mastera1", PW).await;
+    let (status, body) = master.post(&reset_path("org", "generala1"), &json!({}), None).await;
+    assert_eq!(status, 200, "{body}");
+    let initial = body["initial_password"].as_str().unwrap().to_owned();
+    let (status, body) = app.browser().authenticate("generala1", &initial).await;
+    assert_eq!((status, body["code"].as_str()), (428, Some("password_change_required")), "{body}");
+    let (status, body) = app.change_password("generala1", &initial, "Fresh2345", None).await;
+    assert_eq!(status, 200, "{body}");
+    app.issued_identity("generala1", "Fresh2345").await;
+    let _ = identity;
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'password_reset' AND detail LIKE '%\"password_revocation_lifted\":true%'").await,
+        1
+    );
 }

@@ -203,3 +203,34 @@ async fn company_certificate_limit_is_enforced() {
     assert_eq!(status, 409);
     assert!(body["message"].as_str().unwrap().contains("上限"));
 }
+
+each_database!(a_password_change_ends_the_users_other_sessions);
+/// Issue 29 §3 (ASVS: terminate other sessions after a password change): a change made from one
+/// of the user's sessions keeps that one and ends the others; a change made without a session
+/// (the sign-in page's form) ends them all; another user's sessions are untouched.
+async fn a_password_change_ends_the_users_other_sessions(db: &TestDb) {
+    let app = spawn_app(db).await;
+    app.master_ready("会社A", "mastera1", "Secret123").await;
+    app.master_ready("会社B", "masterb1", "Secret456").await;
+    let (pem_a, _) = app.issued_identity("mastera1", "Secret123").await;
+    let (pem_b, _) = app.issued_identity("masterb1", "Secret456").await;
+    let here = app.login(&pem_a, "mastera1", "Secret123").await;
+    let elsewhere = app.login(&pem_a, "mastera1", "Secret123").await;
+    let other_user = app.login(&pem_b, "masterb1", "Secret456").await;
+
+    let body = json!({"user_id": "mastera1", "current_password": "Secret123", "new_password": "Secret789"});
+    let (s, b) = here.post("/api/password/change", &body, None).await;
+    assert_eq!(s, 200, "{db:?} {b}");
+    assert_eq!(here.get("/api/me").await.0, 200, "the session the change came from is kept");
+    assert_eq!(elsewhere.get("/api/me").await.0, 401, "another session of the user ends");
+    assert_eq!(other_user.get("/api/me").await.0, 200, "another user's session is untouched");
+    let sql = "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'password_changed' AND detail LIKE '%\"sessions_ended\":1%'";
+    assert_eq!(app.count(sql).await, 1, "the audit entry counts the session ended");
+
+    // Without a session cookie: every session of the user ends.
+    let body = json!({"user_id": "mastera1", "current_password": "Secret789", "new_password": "Secret321"});
+    let (s, b) = Browser::new(&app, None).post("/api/password/change", &body, None).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(here.get("/api/me").await.0, 401);
+    assert_eq!(other_user.get("/api/me").await.0, 200);
+}

@@ -145,8 +145,8 @@ async fn lock_and_block_mails_arrive_over_smtp_in_japanese(db: &TestDb) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_over_starttls_and_tls_with_auth() {
     use backend::mail::settings::SmtpSecurity;
-    // A first app creates a CA and a server certificate for 127.0.0.1; the SMTP server uses that
-    // certificate and the app under test trusts that CA through smtp_ca_file.
+    // A first app creates a server CA and a server certificate for 127.0.0.1; the SMTP server
+    // uses that certificate and the app under test trusts that CA through smtp_ca_file.
     let first = spawn_app(&TestDb::Sqlite).await;
     let cert = first.data_dir.join("server.pem");
     let key = first.data_dir.join("server-key.pem");
@@ -159,7 +159,7 @@ async fn smtp_over_starttls_and_tls_with_auth() {
         );
         let secure = crate::helpers::SmtpSecure {
             security,
-            ca_file: first.data_dir.join("ca.pem"),
+            ca_file: first.data_dir.join("server-ca.pem"),
             username: "cjs-relay".into(),
             password: "relay-pw".into(),
         };

@@ -24,3 +24,4 @@ mod ocsp;
 mod operations;
 mod pki_lint;
 mod spa_delivery;
+mod trust;

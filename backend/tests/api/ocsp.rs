@@ -79,7 +79,7 @@ async fn openssl_finds_the_responder_and_the_crl_through_the_certificate(db: &Te
 async fn the_get_form_is_cacheable_and_malformed_requests_get_an_ocsp_answer() {
     let (app, _identity, _serial, dir) = app_with_certificate(&TestDb::Sqlite).await;
     let base = format!("http://127.0.0.1:{}", app.http_port.unwrap());
-    // A request without a nonce, as RFC 5019 clients and caches send it, in the GET form.
+    // A request without a nonce, as RFC 9919 §3.1.1 clients and caches send it, in the GET form.
     let req = dir.path().join("req.der");
     run(Command::new("openssl")
         .args(["ocsp", "-no_nonce", "-issuer"])
@@ -99,7 +99,7 @@ async fn the_get_form_is_cacheable_and_malformed_requests_get_an_ocsp_answer() {
     let max_age: i64 = cache["max-age=".len()..].split(',').next().unwrap().parse().unwrap();
     assert!((3500..=3600).contains(&max_age), "nextUpdate an hour on: {cache}");
     for h in ["last-modified", "expires", "etag"] {
-        assert!(r.headers().contains_key(h), "RFC 5019 §6.2 header {h}");
+        assert!(r.headers().contains_key(h), "RFC 9919 §7.2 header {h}");
     }
     let etag = r.headers()["etag"].clone();
     let first = r.bytes().await.unwrap();
@@ -356,4 +356,52 @@ async fn a_revocation_is_in_the_next_answer_while_others_ask_about_the_same_cert
         assert_eq!(ask(http.clone(), url.clone(), req.clone()).await, "revoked", "{serial} at the end");
     }
     assert_eq!(app.count("SELECT revocations AS n FROM revocation_counter").await, 12);
+}
+
+/// Issue 29 §5 (RFC 9919 §3.1.1, §3.2.1, §7.2): a CertID hashed with SHA-1 (older clients) and one
+/// hashed with SHA-256 (what new clients must use) are both answered `good`, each with its own
+/// CertID echoed, the same caching headers and an ETag that is the hex SHA-256 of the answer.
+#[tokio::test]
+async fn both_certid_hashes_are_answered_with_their_own_certid_and_cache_headers() {
+    let (app, _identity, _serial, dir) = app_with_certificate(&TestDb::Sqlite).await;
+    let base = format!("http://127.0.0.1:{}", app.http_port.unwrap());
+    for (flag, hash) in [("-sha1", "sha1"), ("-sha256", "sha256")] {
+        let req = dir.path().join(format!("req{flag}.der"));
+        run(Command::new("openssl")
+            .args(["ocsp", "-no_nonce", flag, "-issuer"])
+            .arg(app.data_dir.join("ca.pem"))
+            .arg("-cert")
+            .arg(dir.path().join("leaf.pem"))
+            .arg("-reqout")
+            .arg(&req));
+        let r = reqwest::Client::new()
+            .post(format!("{base}/pki/ocsp"))
+            .header("content-type", "application/ocsp-request")
+            .body(std::fs::read(&req).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{flag}");
+        for h in ["last-modified", "expires", "cache-control"] {
+            assert!(r.headers().contains_key(h), "{flag}: RFC 9919 §7.2 header {h}");
+        }
+        let etag = r.headers()["etag"].to_str().unwrap().trim_matches('"').to_owned();
+        let body = r.bytes().await.unwrap();
+        use sha2::Digest;
+        assert_eq!(etag, hex::encode(sha2::Sha256::digest(&body)), "{flag}: the ETag is the answer's SHA-256");
+        let resp = dir.path().join(format!("resp{flag}.der"));
+        std::fs::write(&resp, &body).unwrap();
+        let out = run(Command::new("openssl")
+            .args(["ocsp", flag, "-respin"])
+            .arg(&resp)
+            .arg("-issuer")
+            .arg(app.data_dir.join("ca.pem"))
+            .arg("-CAfile")
+            .arg(app.data_dir.join("ca.pem"))
+            .arg("-cert")
+            .arg(dir.path().join("leaf.pem"))
+            .arg("-resp_text"));
+        assert!(out.contains("Response verify OK") && out.contains(": good"), "{flag}: {out}");
+        assert!(out.contains(&format!("Hash Algorithm: {hash}")), "{flag}: the CertID asked with is echoed: {out}");
+    }
 }

@@ -43,7 +43,7 @@ async fn request_ids_join_logs_and_audit_and_sigterm_drains_before_stopping() {
     cmd.env("RUST_LOG", "info").stderr(std::fs::File::create(&log).unwrap());
     let mut served = Server(cmd.spawn().unwrap());
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !store.data_dir.join("ca.pem").exists() {
+    while !store.data_dir.join("server-ca.pem").exists() {
         assert!(Instant::now() < deadline, "no CA certificate was written");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -142,11 +142,16 @@ fn admin(store: &TestStore, data_dir: &Path, args: &[&std::ffi::OsStr]) -> (bool
 }
 
 fn restore(from: &Path, to: &Path) -> (bool, String) {
+    restore_with(from, to, &[])
+}
+
+fn restore_with(from: &Path, to: &Path, extra: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_cjs"))
         .arg("--data-dir")
         .arg(to)
         .args(["admin", "restore", "--from"])
         .arg(from)
+        .args(extra)
         .output()
         .unwrap();
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
@@ -230,6 +235,30 @@ async fn a_backup_under_load_restores_to_a_service_where_nothing_is_missing() {
     let (ok, out) = restore(&altered, &target);
     assert!(!ok && out.contains("改変されています") && out.contains("ca.pem"), "{out}");
     assert!(!target.exists(), "nothing restored");
+
+    // Issue 29 §3: a forger who rewrites the manifest too gets past the checksums, but a cjs.toml
+    // that loads code (its own PKCS#11 module) is refused unless the operator accepts it.
+    std::fs::write(unpacked.join("ca.pem"), &pem).unwrap();
+    let settings = "ca_pkcs11_module = \"/tmp/evil-pkcs11.so\"\n";
+    std::fs::write(unpacked.join("cjs.toml"), settings).unwrap();
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(unpacked.join("MANIFEST.json")).unwrap()).unwrap();
+    use sha2::Digest;
+    manifest["files"]["cjs.toml"] = serde_json::json!({
+        "size": settings.len(), "mode": 0o600, "sha256": hex::encode(sha2::Sha256::digest(settings)),
+    });
+    std::fs::write(unpacked.join("MANIFEST.json"), serde_json::to_vec(&manifest).unwrap()).unwrap();
+    std::fs::set_permissions(unpacked.join("cjs.toml"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut entries: Vec<&str> = names.lines().filter(|n| *n != "MANIFEST.json" && *n != "cjs.toml").collect();
+    entries.extend(["cjs.toml", "MANIFEST.json"]);
+    let forged = work.path().join("forged.tar.gz");
+    crate::helpers::run(Command::new("tar").arg("-czf").arg(&forged).arg("-C").arg(&unpacked).args(&entries));
+    let (ok, out) = restore(&forged, &target);
+    assert!(!ok && out.contains("ca_pkcs11_module") && out.contains("--accept-settings"), "{out}");
+    assert!(!target.exists(), "nothing restored");
+    let accepted = work.path().join("restored-accepted");
+    let (ok, out) = restore_with(&forged, &accepted, &["--accept-settings"]);
+    assert!(ok, "with the operator's word it is restored: {out}");
 
     // Restored and served.
     let restored = work.path().join("restored");

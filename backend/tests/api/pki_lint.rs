@@ -1,5 +1,6 @@
 //! Every certificate profile the service issues passes pkilint's RFC 5280 linters (PyPI, set up
-//! by scripts/setup-tools): the CA, the embedded server certificate, client certificates
+//! by scripts/setup-tools): the CA (technically constrained), the embedded server certificate and
+//! its development server CA, client certificates
 //! (RSA-2048 and ECDSA P-256, with their CDP and AIA), the CRL, the OCSP responder's certificate
 //! and OCSP answers (good, revoked). Findings of WARNING or worse fail the test.
 
@@ -39,6 +40,7 @@ async fn every_certificate_profile_passes_pkilint() {
         if key_type == KeyType::P256 {
             profiles.push((app.data_dir.join("ca.pem"), "CA certificate".into()));
             profiles.push((app.data_dir.join("server.pem"), "embedded server certificate".into()));
+            profiles.push((app.data_dir.join("server-ca.pem"), "development server CA certificate".into()));
         }
         // An OCSP answer about it (good), and the responder certificate it carries.
         let req = dir.path().join("req.der");

@@ -14,6 +14,7 @@ mod m20261205_000009_staff_search;
 mod m20261206_000010_active_certificates_by_key_type;
 mod m20261206_000011_account_lifecycle;
 mod m20261207_000012_certified_until;
+mod m20261208_000013_password_revoked;
 
 /// All migrations in order.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000010_active_certificates_by_key_type::Migration),
             Box::new(m20261206_000011_account_lifecycle::Migration),
             Box::new(m20261207_000012_certified_until::Migration),
+            Box::new(m20261208_000013_password_revoked::Migration),
         ]
     }
 }

@@ -41,6 +41,10 @@ pub struct Options {
     pub http_listen: bool,
     /// Serve Prometheus metrics on a listener of their own ([`TestApp::metrics_port`]).
     pub metrics_listen: bool,
+    /// `p12_include_ca`: the CA's certificate in the .p12 too.
+    pub p12_include_ca: bool,
+    /// `staff_networks` (comma-separated), e.g. "10.0.0.0/8".
+    pub staff_networks: Option<String>,
 }
 
 /// STARTTLS/TLS and credentials for the test SMTP server.
@@ -69,6 +73,8 @@ impl Default for Options {
             max_connections_per_address: None,
             http_listen: false,
             metrics_listen: false,
+            p12_include_ca: false,
+            staff_networks: None,
         }
     }
 }
@@ -127,36 +133,40 @@ pub async fn spawn(db: &TestDb, opts: Options) -> TestApp {
         std::fs::write(d.join("app-0123456789abcdef.js"), "console.log(1)").unwrap();
         d
     });
-    let args = ConfigArgs {
-        data_dir: Some(data_dir.clone()),
-        database_url: Some(database_url.clone()),
-        listen: Some("127.0.0.1:0".parse().unwrap()),
-        dist_dir: Some(dist_dir),
-        cert_key_type: Some(opts.key_type),
-        p12_encryption: Some(opts.encryption),
-        p12_iterations: Some(opts.p12_iterations),
-        smtp_host: opts.smtp_port.map(|_| "127.0.0.1".to_owned()),
-        smtp_port: opts.smtp_port,
-        smtp_security: opts
-            .smtp_port
-            .map(|_| opts.smtp_secure.as_ref().map_or(backend::mail::settings::SmtpSecurity::None, |s| s.security)),
-        smtp_ca_file: opts.smtp_secure.as_ref().map(|s| s.ca_file.clone()),
-        smtp_username: opts.smtp_secure.as_ref().map(|s| s.username.clone()),
-        smtp_password: opts.smtp_secure.as_ref().map(|s| s.password.parse().unwrap()),
-        mail_interval_seconds: Some(1),
-        mail_retry_seconds: Some(1),
-        password_attempts_per_minute: Some(opts.password_attempts_per_minute),
-        password_queue_limit: Some(opts.password_queue_limit),
-        argon2_memory_kib: opts.argon2_memory_kib,
-        trusted_proxies: opts
-            .trusted_proxies
-            .as_deref()
-            .map(|list| backend::net::TrustedProxies::parse_list(list).expect("trusted_proxies").networks().to_vec()),
-        max_connections_per_address: opts.max_connections_per_address,
-        http_listen: opts.http_listen.then(|| "127.0.0.1:0".parse().unwrap()),
-        metrics_listen: opts.metrics_listen.then(|| "127.0.0.1:0".parse().unwrap()),
-        ..Default::default()
-    };
+    let args =
+        ConfigArgs {
+            data_dir: Some(data_dir.clone()),
+            database_url: Some(database_url.clone()),
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            dist_dir: Some(dist_dir),
+            cert_key_type: Some(opts.key_type),
+            p12_encryption: Some(opts.encryption),
+            p12_iterations: Some(opts.p12_iterations),
+            smtp_host: opts.smtp_port.map(|_| "127.0.0.1".to_owned()),
+            smtp_port: opts.smtp_port,
+            smtp_security: opts
+                .smtp_port
+                .map(|_| opts.smtp_secure.as_ref().map_or(backend::mail::settings::SmtpSecurity::None, |s| s.security)),
+            smtp_ca_file: opts.smtp_secure.as_ref().map(|s| s.ca_file.clone()),
+            smtp_username: opts.smtp_secure.as_ref().map(|s| s.username.clone()),
+            smtp_password: opts.smtp_secure.as_ref().map(|s| s.password.parse().unwrap()),
+            mail_interval_seconds: Some(1),
+            mail_retry_seconds: Some(1),
+            password_attempts_per_minute: Some(opts.password_attempts_per_minute),
+            password_queue_limit: Some(opts.password_queue_limit),
+            argon2_memory_kib: opts.argon2_memory_kib,
+            trusted_proxies: opts.trusted_proxies.as_deref().map(|list| {
+                backend::net::TrustedProxies::parse_list(list).expect("trusted_proxies").networks().to_vec()
+            }),
+            max_connections_per_address: opts.max_connections_per_address,
+            http_listen: opts.http_listen.then(|| "127.0.0.1:0".parse().unwrap()),
+            metrics_listen: opts.metrics_listen.then(|| "127.0.0.1:0".parse().unwrap()),
+            p12_include_ca: Some(opts.p12_include_ca),
+            staff_networks: opts.staff_networks.as_deref().map(|list| {
+                backend::net::TrustedProxies::parse_list(list).expect("staff_networks").networks().to_vec()
+            }),
+            ..Default::default()
+        };
     let config = Config::resolve(&args).unwrap();
     let app = Application::build(config.clone()).await.expect("server builds");
     let port = app.port();

@@ -2,7 +2,9 @@
 
 use super::*;
 
-/// An HTTPS client trusting the app's CA, optionally presenting a client identity (PEM).
+/// An HTTPS client trusting the app's development server CA (`server-ca.pem`: never the
+/// client-certificate CA, which vouches for no server), optionally presenting a client identity
+/// (PEM).
 pub fn client_with(data_dir: &std::path::Path, identity_pem: Option<&[u8]>) -> reqwest::Client {
     client_from(data_dir, identity_pem, None)
 }
@@ -13,7 +15,7 @@ pub fn client_from(
     identity_pem: Option<&[u8]>,
     local: Option<std::net::IpAddr>,
 ) -> reqwest::Client {
-    let ca = std::fs::read(data_dir.join("ca.pem")).unwrap();
+    let ca = std::fs::read(data_dir.join("server-ca.pem")).unwrap();
     let mut b = reqwest::Client::builder()
         .local_address(local)
         .use_rustls_tls()

@@ -60,7 +60,8 @@ pub fn free_port() -> u16 {
 pub async fn started(mut cmd: Command, data_dir: &std::path::Path, base: &str) -> Server {
     let server = Server(cmd.spawn().unwrap());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !data_dir.join("ca.pem").exists() {
+    // The server CA is written after the client-certificate CA: both exist then.
+    while !data_dir.join("server-ca.pem").exists() {
         assert!(std::time::Instant::now() < deadline, "no CA certificate was written");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
