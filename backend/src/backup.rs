@@ -10,14 +10,21 @@
 //! tar refuses it) and an altered one (a checksum differs, an entry is missing or added) are
 //! refused with a message saying which, and nothing is written.
 //!
+//! The whole file is encrypted and authenticated with a passphrase the operator gives (age,
+//! scrypt recipient: [`Passphrase`]): it holds the CA key and the token secret, which must not be
+//! readable by whoever finds the file, and a backup made without the passphrase — forged, or
+//! altered by a byte — fails authentication and is refused before anything is written. A backup
+//! of an earlier release (a plain gzip file) restores only with `--unencrypted`.
+//!
 //! PostgreSQL is backed up with its own tools (`pg_dump`; README); `--without-database` then
-//! takes the files alone. The checksums detect damage and changes, not a forger who rewrites the
-//! manifest too: keep backups where only the operators can write.
+//! takes the files alone. The checksums detect damage; the encryption, tampering; and a restored
+//! `cjs.toml` that loads code or moves keys needs the operator's word (`--accept-settings`),
+//! since whoever holds the passphrase can still write any backup.
 
 use std::{
     collections::BTreeMap,
     fs::File,
-    io::{Read, Write},
+    io::{BufRead, BufReader, Read, Write},
     os::unix::fs::{OpenOptionsExt, PermissionsExt},
     path::{Component, Path, PathBuf},
 };
@@ -52,6 +59,46 @@ struct FileEntry {
     mode: u32,
     sha256: String,
 }
+
+/// The shortest passphrase a backup takes: it guards the CA key against an offline attack.
+pub const MIN_PASSPHRASE_CHARS: usize = 16;
+
+/// The passphrase that encrypts and authenticates a backup. Never printed (`Debug` hides it).
+#[derive(Clone)]
+pub struct Passphrase(age::secrecy::SecretString);
+
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passphrase(***)")
+    }
+}
+
+impl Passphrase {
+    /// `text` without its line end, if it is long enough.
+    pub fn new(text: &str) -> anyhow::Result<Self> {
+        let text = text.trim_end_matches(['\r', '\n']);
+        if text.chars().count() < MIN_PASSPHRASE_CHARS {
+            bail!(
+                "バックアップのパスフレーズは {MIN_PASSPHRASE_CHARS} 文字以上にしてください（CA の鍵を守るものです）"
+            );
+        }
+        Ok(Self(age::secrecy::SecretString::from(text.to_owned())))
+    }
+}
+
+/// How a restore reads its file.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    /// The passphrase the backup was made with.
+    pub passphrase: Option<Passphrase>,
+    /// Let in a plain (unencrypted) backup of an earlier release.
+    pub unencrypted: bool,
+    /// Let in a `cjs.toml` with [`SENSITIVE_SETTINGS`].
+    pub accept_settings: bool,
+}
+
+/// What starts an age file.
+const AGE_MAGIC: &[u8] = b"age-encryption.org/";
 
 /// What a backup or restore did.
 #[derive(Debug)]
@@ -109,6 +156,7 @@ pub async fn backup(
     db: &DatabaseConnection,
     to: &Path,
     without_database: bool,
+    passphrase: &Passphrase,
     now: OffsetDateTime,
 ) -> anyhow::Result<Summary> {
     if to.exists() {
@@ -140,7 +188,10 @@ pub async fn backup(
 
     let partial = staging.path().join("backup.partial");
     let out = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&partial)?;
-    let mut archive = tar::Builder::new(GzEncoder::new(out, Compression::default()));
+    let sealed = age::Encryptor::with_user_passphrase(passphrase.0.clone())
+        .wrap_output(out)
+        .context("cannot start the encryption of the backup")?;
+    let mut archive = tar::Builder::new(GzEncoder::new(sealed, Compression::default()));
     let mut manifest = Manifest {
         format: FORMAT.into(),
         created_at: now.unix_timestamp(),
@@ -171,7 +222,7 @@ pub async fn backup(
     let json = serde_json::to_vec_pretty(&manifest)?;
     append(&mut archive, MANIFEST, 0o600, &json)?;
     let gz = archive.into_inner()?;
-    let out = gz.finish()?;
+    let out = gz.finish()?.finish()?;
     out.sync_all()?;
     std::fs::rename(&partial, to).with_context(|| format!("cannot create {}", to.display()))?;
     File::open(&parent)?.sync_all()?;
@@ -250,7 +301,7 @@ fn copy_hashing(from: &mut impl Read, to: &mut impl Write) -> std::io::Result<(u
 /// the files into a hidden staging directory beside `data_dir`, checking each again against the
 /// manifest (the file may have changed between the passes), and renames it into place.
 /// `accept_settings` lets a `cjs.toml` with [`SENSITIVE_SETTINGS`] in.
-pub fn restore(from: &Path, data_dir: &Path, accept_settings: bool) -> anyhow::Result<Summary> {
+pub fn restore(from: &Path, data_dir: &Path, options: &RestoreOptions) -> anyhow::Result<Summary> {
     if data_dir.exists() && std::fs::read_dir(data_dir)?.next().is_some() {
         bail!("{} は空ではありません: 復元は新しい（空の）データディレクトリにだけ行います", data_dir.display());
     }
@@ -260,9 +311,8 @@ pub fn restore(from: &Path, data_dir: &Path, accept_settings: bool) -> anyhow::R
             from.display()
         )
     };
-    let open = || -> anyhow::Result<tar::Archive<GzDecoder<File>>> {
-        let file = File::open(from).with_context(|| format!("cannot open {}", from.display()))?;
-        Ok(tar::Archive::new(GzDecoder::new(file)))
+    let open = || -> anyhow::Result<tar::Archive<GzDecoder<Box<dyn Read>>>> {
+        Ok(tar::Archive::new(GzDecoder::new(opened(from, options)?)))
     };
 
     // Pass 1: check everything, write nothing.
@@ -319,7 +369,7 @@ pub fn restore(from: &Path, data_dir: &Path, accept_settings: bool) -> anyhow::R
         bail!("バックアップファイルが改変されています: 目録にない {extra} があります");
     }
     if let Some(settings) = &settings {
-        check_settings(settings, accept_settings)?;
+        check_settings(settings, options.accept_settings)?;
     }
 
     // Pass 2: write into a staging directory, each file checked again as it is written.
@@ -356,6 +406,36 @@ pub fn restore(from: &Path, data_dir: &Path, accept_settings: bool) -> anyhow::R
     File::open(parent)?.sync_all()?;
     let bytes = manifest.files.values().map(|f| f.size).sum();
     Ok(Summary { files: manifest.files.len(), bytes, database_included: manifest.database_included })
+}
+
+/// The backup's plain bytes: the age file decrypted with the passphrase (authenticated chunk by
+/// chunk as it is read), or a plain gzip file of an earlier release when `--unencrypted` allows
+/// it.
+fn opened(from: &Path, options: &RestoreOptions) -> anyhow::Result<Box<dyn Read>> {
+    let file = File::open(from).with_context(|| format!("cannot open {}", from.display()))?;
+    let mut reader = BufReader::new(file);
+    let head = reader.fill_buf()?;
+    let (age_file, gzip_file) = (head.starts_with(AGE_MAGIC), head.starts_with(&[0x1f, 0x8b]));
+    if age_file {
+        let passphrase = options.passphrase.as_ref().context(
+            "暗号化されたバックアップです: パスフレーズを CJS_BACKUP_PASSPHRASE か --passphrase-file で指定してください（何も復元していません）",
+        )?;
+        let refused =
+            || anyhow::anyhow!("パスフレーズが違うか、バックアップファイルが改変されています: 何も復元していません");
+        let decryptor = age::Decryptor::new_buffered(reader).map_err(|_| refused())?;
+        let identity = age::scrypt::Identity::new(passphrase.0.clone());
+        let plain = decryptor.decrypt(std::iter::once(&identity as &dyn age::Identity)).map_err(|_| refused())?;
+        return Ok(Box::new(plain));
+    }
+    if gzip_file {
+        if !options.unencrypted {
+            bail!(
+                "暗号化されていないバックアップです: 以前のリリースで作ったものなら、確かめたうえで --unencrypted を付けて復元してください（何も復元していません）"
+            );
+        }
+        return Ok(Box::new(reader));
+    }
+    bail!("{} はこのシステムのバックアップファイルではありません: 何も復元していません", from.display())
 }
 
 /// Refuses a restored `cjs.toml` that sets any of [`SENSITIVE_SETTINGS`] unless `accepted`.

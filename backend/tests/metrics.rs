@@ -69,9 +69,9 @@ async fn the_counters_move_when_things_happen_and_promtool_accepts_them(db: &Tes
         Options { metrics_listen: true, http_listen: true, password_attempts_per_minute: 1, ..Options::default() };
     let app = spawn(db, opts).await;
     let port = app.metrics_port.expect("the metrics listener");
-    app.create_master("メトリクス株式会社", "master01", "Secret123").await;
-    app.create_general("master01", "user01", "Secret123").await;
-    app.create_general("master01", "lock01", "Secret123").await;
+    app.create_master("メトリクス株式会社", "master01", "Sekret927").await;
+    app.create_general("master01", "user01", "Sekret927").await;
+    app.create_general("master01", "lock01", "Sekret927").await;
     use sea_orm::ConnectionTrait;
     app.db.execute_unprepared("UPDATE users SET must_change_password = false").await.unwrap();
     let before = scrape(port).await;
@@ -88,9 +88,9 @@ async fn the_counters_move_when_things_happen_and_promtool_accepts_them(db: &Tes
         failures += 1;
     }
     // An issuance (two password attempts: authenticate, issue).
-    let (identity, serial) = app.issued_identity("user01", "Secret123").await;
+    let (identity, serial) = app.issued_identity("user01", "Sekret927").await;
     // The throttle's burst (8 attempts a minute at 1/min) is spent: the next is refused.
-    let (status, _) = app.browser().authenticate("user01", "Secret123").await;
+    let (status, _) = app.browser().authenticate("user01", "Sekret927").await;
     assert_eq!(status, 429);
     // A revocation, and an OCSP answer about it.
     revocation::revoke(
@@ -202,11 +202,11 @@ impl Drop for Prometheus {
 
 async fn a_prometheus_server_scraping_it_sees_the_series() {
     let app = spawn(&TestDb::Sqlite, Options { metrics_listen: true, ..Options::default() }).await;
-    app.create_master("メトリクス株式会社", "master01", "Secret123").await;
-    app.create_general("master01", "user01", "Secret123").await;
+    app.create_master("メトリクス株式会社", "master01", "Sekret927").await;
+    app.create_general("master01", "user01", "Sekret927").await;
     use sea_orm::ConnectionTrait;
     app.db.execute_unprepared("UPDATE users SET must_change_password = false").await.unwrap();
-    app.issue_certificate("user01", "Secret123").await;
+    app.issue_certificate("user01", "Sekret927").await;
     // The counter is the process's (the checks before issued too): what the process says now.
     let text = scrape(app.metrics_port.unwrap()).await;
     let issued_here: f64 = text

@@ -28,7 +28,7 @@ async fn unknown_id_and_wrong_password_take_the_same_time() {
     let data_dir = shm.path().join("data");
     let url = format!("sqlite://{}/cjs.db?mode=rwc", data_dir.display());
     let app = spawn(&TestDb::Sqlite, Options { share_with: Some((data_dir, url)), ..Options::default() }).await;
-    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    app.master_ready("テスト株式会社", "master01", "Sekret927").await;
     let attempt = |id: String| {
         let app = &app;
         async move {

@@ -287,6 +287,11 @@ pub struct Me {
     pub email: String,
     /// The certificate this session logged in with.
     pub certificate: CertificateSummary,
+    /// 最近のご利用: the previous logins, the failed attempts since, the certificates issued in
+    /// the last 90 days, each a line in Japanese (time in JST, client address or serial, what to
+    /// do if it was not them), composed by the server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub activity: Vec<String>,
 }
 
 /// A user as listed for a master user or bank staff.

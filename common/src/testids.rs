@@ -75,6 +75,7 @@ pub const HOME_USER_ID: &str = "home-user-id";
 pub const HOME_ORGANIZATION: &str = "home-organization";
 pub const HOME_CERT_NOT_AFTER: &str = "home-cert-not-after";
 pub const HOME_CERT_DAYS_LEFT: &str = "home-cert-days-left";
+pub const HOME_ACTIVITY: &str = "home-activity";
 pub const HOME_RENEW: &str = "home-renew";
 pub const HOME_LOGOUT: &str = "home-logout";
 pub const HOME_ADMIN_LINK: &str = "home-admin-link";

@@ -149,7 +149,7 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
 }
 
 /// Passwords the e2e flows type.
-const KNOWN_PASSWORDS: &[&str] = &["Init1234", "Secret123", "Wrong1234"];
+const KNOWN_PASSWORDS: &[&str] = &["Init1234", "Sekret927", "Wrong1234"];
 
 /// A running server + browser.
 pub struct Fixture {
@@ -585,7 +585,7 @@ pub mod steps {
         f.wait_download(move |n| n.starts_with(&prefix) && n.ends_with(".p12")).await
     }
 
-    /// A staff member (staff001, Secret123) gets a certificate in the wizard and logs in with it.
+    /// A staff member (staff001, Sekret927) gets a certificate in the wizard and logs in with it.
     pub async fn staff_logs_in(f: &mut Fixture) -> anyhow::Result<()> {
         f.admin(
             &["create-staff", "--id", "staff001", "--email", "s@rokin.example.jp", "--password-stdin"],
@@ -594,14 +594,14 @@ pub mod steps {
         let r = f
             .api()?
             .post(format!("{}/api/password/change", f.base))
-            .json(&serde_json::json!({"user_id": "staff001", "current_password": "Init1234", "new_password": "Secret123"}))
+            .json(&serde_json::json!({"user_id": "staff001", "current_password": "Init1234", "new_password": "Sekret927"}))
             .send()
             .await?;
         anyhow::ensure!(r.status() == 200, "{}", r.text().await?);
-        let p12 = issue_in_wizard(f, "staff001", "Secret123").await?;
-        f.import_into_browser(&p12, "Secret123")?;
+        let p12 = issue_in_wizard(f, "staff001", "Sekret927").await?;
+        f.import_into_browser(&p12, "Sekret927")?;
         f.restart_browser().await?;
-        login(f, "staff001", "Secret123").await
+        login(f, "staff001", "Sekret927").await
     }
 
     /// The login screen: ID + password; waits for home.

@@ -176,11 +176,11 @@ async fn a_master_user_searches_and_sorts_their_users() -> anyhow::Result<()> {
         ],
         Some("Init1234\n"),
     )?;
-    steps::register_master(&f, "master03", "Init1234", "Secret123").await?;
-    let p12 = steps::issue_in_wizard(&f, "master03", "Secret123").await?;
-    f.import_into_browser(&p12, "Secret123")?;
+    steps::register_master(&f, "master03", "Init1234", "Sekret927").await?;
+    let p12 = steps::issue_in_wizard(&f, "master03", "Sekret927").await?;
+    f.import_into_browser(&p12, "Sekret927")?;
     f.restart_browser().await?;
-    steps::login(&f, "master03", "Secret123").await?;
+    steps::login(&f, "master03", "Sekret927").await?;
     for id in ["gen001a", "gen002b", "gen003c"] {
         f.type_into(ids::MASTER_NEW_USER_ID, id).await?;
         f.type_into(ids::MASTER_NEW_EMAIL, &format!("{id}@example.co.jp")).await?;

@@ -67,8 +67,8 @@ async fn master_registers_then_issues_and_the_p12_imports() -> anyhow::Result<()
     f.wait_path("/register/master").await?;
     f.type_into(ids::REG_USER_ID, "master01").await?;
     f.type_into(ids::REG_CURRENT_PASSWORD, "Init1234").await?;
-    f.type_into(ids::REG_NEW_PASSWORD, "Secret123").await?;
-    f.type_into(ids::REG_NEW_PASSWORD_CONFIRM, "Secret123").await?;
+    f.type_into(ids::REG_NEW_PASSWORD, "Sekret927").await?;
+    f.type_into(ids::REG_NEW_PASSWORD_CONFIRM, "Sekret927").await?;
     f.type_into(ids::REG_EMAIL, "master@example.co.jp").await?;
     f.click(ids::REG_SUBMIT).await?;
     // On to ④ ユーザー認証.
@@ -76,7 +76,7 @@ async fn master_registers_then_issues_and_the_p12_imports() -> anyhow::Result<()
     f.find(ids::NOTICE_MESSAGE).await?;
     f.wait_text(ids::STEP_CURRENT, "ユーザー認証").await?;
     f.type_into(ids::AUTH_USER_ID, "master01").await?;
-    type_with_software_keyboard(&f, ids::AUTH_SOFTWARE_KEYBOARD, "Secret123").await?;
+    type_with_software_keyboard(&f, ids::AUTH_SOFTWARE_KEYBOARD, "Sekret927").await?;
     f.screenshot("auth").await?;
     f.click(ids::AUTH_SUBMIT).await?;
     // ⑤ 発行 → ⑥ 発行中 → ⑦ 発行結果
@@ -97,10 +97,10 @@ async fn master_registers_then_issues_and_the_p12_imports() -> anyhow::Result<()
     std::fs::create_dir(&nss)?;
     let db = format!("sql:{}", nss.display());
     run(Command::new("certutil").args(["-N", "--empty-password", "-d", &db]))?;
-    run(Command::new("pk12util").args(["-d", &db, "-W", "Secret123", "-i"]).arg(&file))?;
+    run(Command::new("pk12util").args(["-d", &db, "-W", "Sekret927", "-i"]).arg(&file))?;
     let imported = run(Command::new("certutil").args(["-L", "-d", &db]))?;
     assert!(imported.contains("CN=master01"), "{imported}");
-    let listed = run(Command::new("pk12util").args(["-l"]).arg(&file).args(["-W", "Secret123"]))?;
+    let listed = run(Command::new("pk12util").args(["-l"]).arg(&file).args(["-W", "Sekret927"]))?;
     let serial_hex: String = serial.chars().filter(|c| c.is_ascii_hexdigit()).collect::<String>().to_lowercase();
     let listed_hex: String = listed.to_lowercase().chars().filter(|c| c.is_ascii_hexdigit()).collect();
     assert!(listed_hex.contains(&serial_hex), "NSS shows the issued serial {serial_hex}: {listed}");
@@ -113,7 +113,7 @@ async fn master_registers_then_issues_and_the_p12_imports() -> anyhow::Result<()
     // A second authentication is refused: the certificate is active (R3).
     f.goto("/issuance/auth").await?;
     f.type_into(ids::AUTH_USER_ID, "master01").await?;
-    f.type_into(ids::AUTH_PASSWORD, "Secret123").await?;
+    f.type_into(ids::AUTH_PASSWORD, "Sekret927").await?;
     f.click(ids::AUTH_SUBMIT).await?;
     f.wait_text(ids::ERROR_MESSAGE, "既に電子証明書が発行されています").await?;
     f.screenshot("already-issued").await?;
@@ -164,7 +164,7 @@ async fn cancel_returns_to_the_login_screen() -> anyhow::Result<()> {
     f.goto("/").await?;
     f.click(ids::BTN_ISSUE_CERTIFICATE).await?;
     f.wait_path("/issuance/auth").await?;
-    f.type_into(ids::AUTH_PASSWORD, "Secret123").await?;
+    f.type_into(ids::AUTH_PASSWORD, "Sekret927").await?;
     f.click(ids::AUTH_CANCEL).await?;
     f.wait_path("/").await?;
     f.find(ids::LOGIN_TITLE).await?;
@@ -191,13 +191,13 @@ async fn the_wizard_and_the_software_keyboard_work_with_the_keyboard_alone() -> 
         ],
         Some("Init1234\n"),
     )?;
-    steps::register_master(&f, "master03", "Init1234", "Secret123").await?;
+    steps::register_master(&f, "master03", "Init1234", "Sekret927").await?;
     // ④ → ⑦ with Tab, Enter and typing only.
     f.tab_to(ids::AUTH_USER_ID).await?.send_keys("master03").await?;
     f.press(ids::AUTH_SOFTWARE_KEYBOARD).await?;
     f.find(ids::KEYBOARD).await?;
     let mut upper = false;
-    for c in "Secret123".chars() {
+    for c in "Sekret927".chars() {
         if c.is_ascii_alphabetic() && c.is_ascii_uppercase() != upper {
             f.press(ids::KEYBOARD_SHIFT).await?;
             upper = !upper;

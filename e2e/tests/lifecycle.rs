@@ -25,11 +25,11 @@ async fn a_master_resets_a_password_then_retires_the_user() -> anyhow::Result<()
         ],
         Some("Init1234\n"),
     )?;
-    steps::register_master(&f, "master01", "Init1234", "Secret123").await?;
-    let p12 = steps::issue_in_wizard(&f, "master01", "Secret123").await?;
-    f.import_into_browser(&p12, "Secret123")?;
+    steps::register_master(&f, "master01", "Init1234", "Sekret927").await?;
+    let p12 = steps::issue_in_wizard(&f, "master01", "Sekret927").await?;
+    f.import_into_browser(&p12, "Sekret927")?;
     f.restart_browser().await?;
-    steps::login(&f, "master01", "Secret123").await?;
+    steps::login(&f, "master01", "Sekret927").await?;
 
     // The master registers a general user, who forgets the password: パスワード再設定.
     f.type_into(ids::MASTER_NEW_USER_ID, "general01").await?;
@@ -114,7 +114,7 @@ async fn staff_suspend_a_company_and_its_user_is_told_why() -> anyhow::Result<()
     let r = f
         .api()?
         .post(format!("{}/api/password/change", f.base))
-        .json(&serde_json::json!({"user_id": "master02", "current_password": "Init1234", "new_password": "Secret123"}))
+        .json(&serde_json::json!({"user_id": "master02", "current_password": "Init1234", "new_password": "Sekret927"}))
         .send()
         .await?;
     anyhow::ensure!(r.status() == 200, "{}", r.text().await?);
@@ -131,7 +131,7 @@ async fn staff_suspend_a_company_and_its_user_is_told_why() -> anyhow::Result<()
     // Its master user, at ④ with the right password, is told why.
     f.goto("/issuance/auth").await?;
     f.type_into(ids::AUTH_USER_ID, "master02").await?;
-    f.type_into(ids::AUTH_PASSWORD, "Secret123").await?;
+    f.type_into(ids::AUTH_PASSWORD, "Sekret927").await?;
     f.click(ids::AUTH_SUBMIT).await?;
     f.wait_text(ids::ERROR_MESSAGE, "利用を停止").await?;
     f.close().await

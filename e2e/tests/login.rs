@@ -20,25 +20,38 @@ async fn issued_certificate_logs_the_browser_in_and_revocation_shows_its_message
         ],
         Some("Init1234\n"),
     )?;
-    steps::register_master(&f, "master01", "Init1234", "Secret123").await?;
-    let p12 = steps::issue_in_wizard(&f, "master01", "Secret123").await?;
+    steps::register_master(&f, "master01", "Init1234", "Sekret927").await?;
+    let p12 = steps::issue_in_wizard(&f, "master01", "Sekret927").await?;
     // Without the certificate imported, the login screen says a certificate is needed.
     f.goto("/login").await?;
     f.type_into(ids::LOGIN_USER_ID, "master01").await?;
-    f.type_into(ids::LOGIN_PASSWORD, "Secret123").await?;
+    f.type_into(ids::LOGIN_PASSWORD, "Sekret927").await?;
     f.click(ids::LOGIN_SUBMIT).await?;
     f.wait_text(ids::ERROR_MESSAGE, "電子証明書が提示されていません").await?;
     f.find(ids::LOGIN_REISSUE_LINK).await?;
 
     // Import the downloaded file, restart the browser as the manual says, and log in.
-    f.import_into_browser(&p12, "Secret123")?;
+    f.import_into_browser(&p12, "Sekret927")?;
     f.restart_browser().await?;
-    steps::login(&f, "master01", "Secret123").await?;
+    steps::login(&f, "master01", "Sekret927").await?;
     f.wait_text(ids::HOME_USER_ID, "master01").await?;
     f.wait_text(ids::HOME_ORGANIZATION, "テスト株式会社").await?;
     f.wait_text(ids::HOME_CERT_NOT_AFTER, "年").await?;
     f.wait_text(ids::HOME_CERT_DAYS_LEFT, "36").await?;
+    f.wait_text(ids::HOME_ACTIVITY, "電子証明書の発行").await?;
     f.screenshot("home").await?;
+
+    // Issue 29 §4: after a failed attempt and a second login, ホーム shows both, with what to do.
+    f.api()?
+        .post(format!("{}/api/issuance/authenticate", f.base))
+        .json(&json!({"user_id": "master01", "password": "Wrong1234"}))
+        .send()
+        .await?;
+    steps::login(&f, "master01", "Sekret927").await?;
+    f.wait_text(ids::HOME_ACTIVITY, "前回ログイン").await?;
+    f.wait_text(ids::HOME_ACTIVITY, "前回ログイン以降のパスワードの誤り").await?;
+    f.wait_text(ids::HOME_ACTIVITY, "労金へご連絡ください").await?;
+    f.screenshot("home-activity").await?;
 
     // The master creates a general user, who then locks themself out; the master unlocks them.
     f.type_into(ids::MASTER_NEW_USER_ID, "general01").await?;
@@ -76,7 +89,7 @@ async fn issued_certificate_logs_the_browser_in_and_revocation_shows_its_message
     f.restart_browser().await?;
     f.goto("/login").await?;
     f.type_into(ids::LOGIN_USER_ID, "master01").await?;
-    f.type_into(ids::LOGIN_PASSWORD, "Secret123").await?;
+    f.type_into(ids::LOGIN_PASSWORD, "Sekret927").await?;
     f.click(ids::LOGIN_SUBMIT).await?;
     f.wait_text(ids::ERROR_MESSAGE, "失効").await?;
     f.find(ids::LOGIN_REISSUE_LINK).await?;
@@ -108,7 +121,7 @@ async fn bank_staff_revoke_through_the_admin_screen() -> anyhow::Result<()> {
     for id in ["staff001", "master02"] {
         let r = api
             .post(format!("{}/api/password/change", f.base))
-            .json(&json!({"user_id": id, "current_password": "Init1234", "new_password": "Secret123"}))
+            .json(&json!({"user_id": id, "current_password": "Init1234", "new_password": "Sekret927"}))
             .send()
             .await?;
         anyhow::ensure!(r.status() == 200, "{}", r.text().await?);
@@ -116,23 +129,23 @@ async fn bank_staff_revoke_through_the_admin_screen() -> anyhow::Result<()> {
     // The customer's certificate, issued through the API.
     let t: serde_json::Value = api
         .post(format!("{}/api/issuance/authenticate", f.base))
-        .json(&json!({"user_id": "master02", "password": "Secret123"}))
+        .json(&json!({"user_id": "master02", "password": "Sekret927"}))
         .send()
         .await?
         .json()
         .await?;
     let r = api
         .post(format!("{}/api/issuance/issue", f.base))
-        .json(&json!({"token": t["token"], "password": "Secret123"}))
+        .json(&json!({"token": t["token"], "password": "Sekret927"}))
         .send()
         .await?;
     let serial = r.headers()[common::api::HEADER_CERT_SERIAL].to_str()?.to_owned();
 
     // Staff get their own certificate in the wizard and log in with it.
-    let p12 = steps::issue_in_wizard(&f, "staff001", "Secret123").await?;
-    f.import_into_browser(&p12, "Secret123")?;
+    let p12 = steps::issue_in_wizard(&f, "staff001", "Sekret927").await?;
+    f.import_into_browser(&p12, "Sekret927")?;
     f.restart_browser().await?;
-    steps::login(&f, "staff001", "Secret123").await?;
+    steps::login(&f, "staff001", "Sekret927").await?;
     f.click(ids::HOME_ADMIN_LINK).await?;
     f.wait_path("/admin").await?;
     f.click(ids::ADMIN_TAB_CERTIFICATES).await?;

@@ -15,8 +15,8 @@ use time::OffsetDateTime;
 
 pub use super::actor::Actor;
 use super::{
-    AccountError, AuthError, Authenticator, Purpose, companies::check_company_name, lock_store, password::Hasher,
-    sessions,
+    AccountError, AuthError, Authenticator, Purpose, companies::check_company_name, guessable, lock_store,
+    password::Hasher, sessions,
 };
 use crate::{
     audit::{self, Action},
@@ -28,15 +28,23 @@ use crate::{
 /// Characters of generated passwords: no 0/O, 1/l/I, so a letter can be typed from paper.
 const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 
-/// A strong one-time initial password: 12 characters, letters and digits mixed (R1).
+/// A strong one-time initial password: 12 characters, letters and digits mixed (R1), never one
+/// the blocklist or its service words would refuse ([`guessable`]; random ones never are).
 pub fn generate_initial_password() -> Password {
     let mut rng = rand::rng();
     loop {
         let s: String = (0..12).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
-        if let Ok(p) = Password::parse(Field::Password, &s) {
+        if let Ok(p) = Password::parse(Field::Password, &s)
+            && guessable::check(p.expose(), "").is_ok()
+        {
             return p;
         }
     }
+}
+
+/// `password`, chosen by a person for `user_id` in `field`, unless an attacker would guess it first.
+fn check_chosen(password: &Password, user_id: &UserId, field: Field) -> Result<(), AccountError> {
+    guessable::check(password.expose(), user_id.as_str()).map_err(|why| AccountError::Guessable { field, why })
 }
 
 /// A minimal e-mail check: one `@`, something on both sides, a dot in the domain, no spaces.
@@ -129,6 +137,9 @@ pub async fn create_organization(
     let NewAccount { user_id: master_id, email, password } = master;
     let name = check_company_name(name)?;
     check_email(email)?;
+    if let Some(given) = &password {
+        check_chosen(given, master_id, Field::Password)?;
+    }
     ensure_user_id_free(db, master_id).await?;
     if organization::Entity::find().filter(organization::Column::Name.eq(name)).one(db).await?.is_some() {
         return Err(AccountError::CompanyNameTaken(name.to_owned()));
@@ -192,6 +203,9 @@ pub async fn create_user(
 ) -> Result<(user::Model, Password), AccountError> {
     let NewAccount { user_id, email, password } = account;
     check_email(email)?;
+    if let Some(given) = &password {
+        check_chosen(given, user_id, Field::Password)?;
+    }
     ensure_user_id_free(db, user_id).await?;
     let password = password.unwrap_or_else(generate_initial_password);
     let password_hash = hasher.hash(password.expose().to_owned()).await?;
@@ -241,6 +255,9 @@ pub async fn change_password(
     if new == current {
         return Err(AccountError::SamePassword);
     }
+    // Before the current password is checked: a refused choice costs no attempt and says nothing
+    // about the account.
+    check_chosen(&new, &user_id, Field::NewPassword)?;
     if let Some(email) = input.email {
         check_email(email)?;
     }

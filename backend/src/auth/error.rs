@@ -93,6 +93,9 @@ pub enum AccountError {
     /// The new password is the current one.
     #[error("the new password equals the current one")]
     SamePassword,
+    /// A password a person chose is one an attacker tries first (`field`: the form field).
+    #[error("guessable password ({why:?})")]
+    Guessable { field: common::Field, why: super::guessable::Guessable },
     /// The user to act on does not exist, or is not visible to the actor.
     #[error("no such user")]
     NotFound,

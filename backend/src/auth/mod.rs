@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod actor;
 pub mod companies;
 pub mod error;
+pub mod guessable;
 pub mod lock_store;
 pub mod login;
 pub mod password;

@@ -174,6 +174,10 @@ pub enum Admin {
         /// Only the files (the database is PostgreSQL, backed up with pg_dump).
         #[arg(long)]
         without_database: bool,
+        /// A file whose first line is the passphrase (at least 16 characters) that encrypts and
+        /// authenticates the backup; else the variable CJS_BACKUP_PASSPHRASE.
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
     },
     /// Make a new data directory (the global --data-dir, absent or empty) from a backup file,
     /// after checking every file of it against its manifest.
@@ -184,6 +188,12 @@ pub enum Admin {
         /// token_key_file, dist_dir, …): only after checking that the backup is yours.
         #[arg(long)]
         accept_settings: bool,
+        /// The backup's passphrase, in the first line of this file; else CJS_BACKUP_PASSPHRASE.
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        /// Let in a plain (unencrypted) backup of an earlier release.
+        #[arg(long)]
+        unencrypted: bool,
     },
     /// List the audit log (newest first): time (JST), action, actor, subject, client address, detail.
     Audit {
@@ -244,9 +254,14 @@ pub fn print_openapi() {
 
 /// Runs one `cjs admin` command: each is a function over the services.
 async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
-    if let Admin::Restore { from, accept_settings } = &admin {
+    if let Admin::Restore { from, accept_settings, passphrase_file, unencrypted } = &admin {
         // Before anything creates the data directory or a database in it.
-        return restore(&config, from, *accept_settings);
+        let options = crate::backup::RestoreOptions {
+            passphrase: passphrase(passphrase_file.as_deref())?,
+            unencrypted: *unencrypted,
+            accept_settings: *accept_settings,
+        };
+        return restore(&config, from, &options);
     }
     if matches!(admin, Admin::Backup { .. }) && !config.data_dir.join("ca.pem").exists() {
         // A mistyped --data-dir would otherwise be created, with an empty database, and backed up.
@@ -304,7 +319,9 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
         }
         Admin::Mail { status } => print_mail(&db, status).await,
         Admin::Audit { user_id, limit } => print_audit(&db, user_id, limit).await,
-        Admin::Backup { to, without_database } => backup(&config, &db, &to, without_database, now).await,
+        Admin::Backup { to, without_database, passphrase_file } => {
+            backup(&config, &db, &to, without_database, passphrase_file.as_deref(), now).await
+        }
         Admin::Restore { .. } => unreachable!("handled before the database is opened"),
         Admin::Reminders => {
             let url = config.public_url_at(config.listen);
@@ -320,8 +337,8 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
 }
 
 /// `cjs admin restore`.
-fn restore(config: &Config, from: &std::path::Path, accept_settings: bool) -> anyhow::Result<()> {
-    let done = crate::backup::restore(from, &config.data_dir, accept_settings)?;
+fn restore(config: &Config, from: &std::path::Path, options: &crate::backup::RestoreOptions) -> anyhow::Result<()> {
+    let done = crate::backup::restore(from, &config.data_dir, options)?;
     print_summary("復元しました", &done, &config.data_dir, "pg_restore で戻してください");
     Ok(())
 }
@@ -332,12 +349,37 @@ async fn backup(
     db: &DatabaseConnection,
     to: &std::path::Path,
     without_database: bool,
+    passphrase_file: Option<&std::path::Path>,
     now: OffsetDateTime,
 ) -> anyhow::Result<()> {
-    let done = crate::backup::backup(&config.data_dir, &config.database_url, db, to, without_database, now).await?;
+    let passphrase = passphrase(passphrase_file)?.context(
+        "バックアップにはパスフレーズが要ります: CJS_BACKUP_PASSPHRASE か --passphrase-file で指定してください（16文字以上）",
+    )?;
+    let done =
+        crate::backup::backup(&config.data_dir, &config.database_url, db, to, without_database, &passphrase, now)
+            .await?;
     print_summary("バックアップしました", &done, to, "pg_dump で別に取ってください");
     Ok(())
 }
+
+/// The backup passphrase: the first line of `file` when given, else `CJS_BACKUP_PASSPHRASE`;
+/// `None` when neither is set. Too short a one is an error.
+fn passphrase(file: Option<&std::path::Path>) -> anyhow::Result<Option<crate::backup::Passphrase>> {
+    let text = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            text.lines().next().unwrap_or_default().to_owned()
+        }
+        None => match std::env::var(BACKUP_PASSPHRASE_VAR) {
+            Ok(text) => text,
+            Err(_) => return Ok(None),
+        },
+    };
+    crate::backup::Passphrase::new(&text).map(Some)
+}
+
+/// The variable that holds the backup passphrase when no `--passphrase-file` is given.
+pub const BACKUP_PASSPHRASE_VAR: &str = "CJS_BACKUP_PASSPHRASE";
 
 /// What a backup or a restore did: files, bytes, where; and what to do about a database it did
 /// not hold (`without_db`).

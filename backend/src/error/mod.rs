@@ -150,6 +150,7 @@ impl From<AccountError> for ApiError {
             }
             AccountError::UserIdTaken(id) => invalid("user_id", &format!("ユーザーID {id} は既に使われています")),
             AccountError::CompanyNameTaken(name) => invalid("name", &format!("会社名 {name} は既に登録されています")),
+            AccountError::Guessable { field, why } => invalid(field.name(), why.message()),
             AccountError::SamePassword => {
                 invalid("new_password", "新しいパスワードには現在のパスワードと異なるものを設定してください。")
             }

@@ -4,6 +4,7 @@
 //! exports in `export`; rows turned into the API's types in `views`; the record of a certificate a
 //! client presents in `presented`.
 
+pub mod activity;
 pub mod cursor;
 pub mod export;
 pub mod lists;

@@ -52,6 +52,7 @@ pub async fn me<C: ConnectionTrait>(
         organization: organization.clone(),
         email: u.email.clone(),
         certificate: views::certificate_summary(session_certificate, organization, now),
+        activity: super::activity::recent(db, &u.user_id, now).await?,
     })
 }
 

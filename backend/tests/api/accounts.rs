@@ -67,7 +67,7 @@ async fn initial_password_must_be_changed_first(db: &TestDb) {
 #[tokio::test]
 async fn unknown_id_and_wrong_password_look_the_same() {
     let app = spawn_app(&TestDb::Sqlite).await;
-    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    app.master_ready("テスト株式会社", "master01", "Sekret927").await;
     let (s1, b1) = app.browser().authenticate("master01", "Wrong1234").await;
     let (s2, b2) = app.browser().authenticate("nobody99", "Wrong1234").await;
     assert_eq!((s1, s2), (401, 401));
@@ -77,7 +77,7 @@ async fn unknown_id_and_wrong_password_look_the_same() {
 each_database!(six_failures_lock_with_time_and_mail_then_correct_password_is_refused);
 async fn six_failures_lock_with_time_and_mail_then_correct_password_is_refused(db: &TestDb) {
     let app = spawn_app(db).await;
-    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    app.master_ready("テスト株式会社", "master01", "Sekret927").await;
     for i in 1..=5 {
         assert_eq!(app.browser().authenticate("master01", "Wrong1234").await.0, 401, "attempt {i}");
     }
@@ -90,17 +90,17 @@ async fn six_failures_lock_with_time_and_mail_then_correct_password_is_refused(d
     let minutes = (until - OffsetDateTime::now_utc()).whole_minutes();
     assert!((58..=60).contains(&minutes), "{minutes}");
     assert!(body["message"].as_str().unwrap().contains("日本時間"));
-    let (status, _) = app.browser().authenticate("master01", "Secret123").await;
+    let (status, _) = app.browser().authenticate("master01", "Sekret927").await;
     assert_eq!(status, 423, "a correct password is refused while locked");
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM mail_outbox WHERE dedupe_key LIKE 'lock:%'").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'locked'").await, 1);
     // The password change is under the same lock.
-    assert_eq!(app.change_password("master01", "Secret123", "Other1234", None).await.0, 423);
+    assert_eq!(app.change_password("master01", "Sekret927", "Other1234", None).await.0, 423);
     // Unlock by the bank; then the correct password works again.
     accounts::unlock(&app.db, &Actor::Cli, &UserId::parse("master01").unwrap(), OffsetDateTime::now_utc())
         .await
         .unwrap();
-    assert_eq!(app.browser().authenticate("master01", "Secret123").await.0, 200);
+    assert_eq!(app.browser().authenticate("master01", "Sekret927").await.0, 200);
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'unlocked'").await, 1);
 }
 
@@ -110,7 +110,7 @@ async fn third_lock_blocks_and_mails(db: &TestDb) {
     // slow, so the consecutive locks are produced by lifting each lock in the database the way
     // time would (locked_until in the past), which is exactly what the pure rule reads.
     let app = spawn_app(db).await;
-    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    app.master_ready("テスト株式会社", "master01", "Sekret927").await;
     for lock in 1..=3 {
         for _ in 0..6 {
             app.browser().authenticate("master01", "Wrong1234").await;
@@ -123,7 +123,7 @@ async fn third_lock_blocks_and_mails(db: &TestDb) {
                 .unwrap();
         }
     }
-    let (status, body) = app.browser().authenticate("master01", "Secret123").await;
+    let (status, body) = app.browser().authenticate("master01", "Sekret927").await;
     assert_eq!(status, 403, "{db:?} {body}");
     assert_eq!(body["code"], "blocked");
     assert!(body["message"].as_str().unwrap().contains("労金"), "a master asks the bank");
@@ -163,14 +163,14 @@ async fn fifty_parallel_wrong_attempts(apps: &[&TestApp]) {
     // One lock notice (besides the notice of the registration's password change).
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM mail_outbox WHERE dedupe_key NOT LIKE 'password:%'").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM mail_outbox WHERE dedupe_key LIKE 'lock:%'").await, 1);
-    let (status, _) = app.browser().authenticate("master01", "Secret123").await;
+    let (status, _) = app.browser().authenticate("master01", "Sekret927").await;
     assert_eq!(status, 423);
 }
 
 #[tokio::test]
 async fn concurrent_wrong_attempts_count_exactly_six_on_sqlite() {
     let app = spawn_app(&TestDb::Sqlite).await;
-    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    app.master_ready("テスト株式会社", "master01", "Sekret927").await;
     fifty_parallel_wrong_attempts(&[&app]).await;
 }
 
@@ -179,7 +179,7 @@ async fn concurrent_wrong_attempts_count_exactly_six_on_two_postgres_instances()
     let Some(db) = TestDb::postgres() else { return };
     let a = spawn_app(&db).await;
     let b = spawn(&db, a.second_instance()).await;
-    a.master_ready("テスト株式会社", "master01", "Secret123").await;
+    a.master_ready("テスト株式会社", "master01", "Sekret927").await;
     fifty_parallel_wrong_attempts(&[&a, &b]).await;
 }
 
@@ -254,4 +254,56 @@ async fn audit_log_is_append_only(db: &TestDb) {
     assert!(app.db.execute_unprepared("UPDATE audit_log SET action = 'x'").await.is_err(), "{db:?}");
     assert!(app.db.execute_unprepared("DELETE FROM audit_log").await.is_err(), "{db:?}");
     assert!(app.count("SELECT COUNT(*) AS n FROM audit_log").await >= 2);
+}
+
+each_database!(passwords_an_attacker_tries_first_are_refused_with_their_field);
+/// Issue 29 §2: a new password on the blocklist, containing the user's own ID or the bank's or
+/// the service's name is refused with its field and words, and changes nothing (the initial
+/// password is still the one to replace); a random one is taken. The same holds for an initial
+/// password an operator types (`cjs admin create-staff --password-stdin`): nothing is created.
+async fn passwords_an_attacker_tries_first_are_refused_with_their_field(db: &TestDb) {
+    let app = spawn_app(db).await;
+    app.create_master("会社A", "mastera1", "init1234").await;
+    for (new, words) in [
+        ("password1", "よく使われている"),
+        ("Qwerty123", "よく使われている"),
+        ("mastera11", "ユーザーIDを含む"),
+        ("Rokin2026", "ろうきん"),
+        ("roukin77x", "ろうきん"),
+    ] {
+        let (status, body) = app.change_password("mastera1", "init1234", new, None).await;
+        assert_eq!(
+            (status, body["code"].as_str(), body["field"].as_str()),
+            (400, Some("invalid_input"), Some("new_password")),
+            "{db:?} {new}: {body}"
+        );
+        assert!(body["message"].as_str().unwrap().contains(words), "{new}: {body}");
+    }
+    let (status, body) = app.browser().authenticate("mastera1", "init1234").await;
+    assert_eq!((status, body["code"].as_str()), (428, Some("password_change_required")), "nothing changed: {body}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM users WHERE user_id = 'mastera1' AND failures = 0").await,
+        1,
+        "no attempt counted"
+    );
+    assert_eq!(app.change_password("mastera1", "init1234", "Tq7mWz4k", None).await.0, 200);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cjs"))
+        .arg("--data-dir")
+        .arg(&app.data_dir)
+        .args(["--database-url", &app.database_url, "admin", "create-staff", "--id", "staff009"])
+        .args(["--email", "s9@rokin.example.jp", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(b"abc12345\n")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success() && text.contains("よく使われている"), "{text}");
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM users WHERE user_id = 'staff009'").await, 0, "nothing created");
 }

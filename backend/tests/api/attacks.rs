@@ -51,7 +51,7 @@ async fn bursts_with_the_right_password(apps: &[&TestApp], rounds: usize) {
         let mut tasks = Vec::new();
         for i in 0..500 {
             let browser = apps[i % apps.len()].browser();
-            let password = if i == right { "Secret123" } else { "Wrong1234" };
+            let password = if i == right { "Sekret927" } else { "Wrong1234" };
             tasks.push(tokio::spawn(async move {
                 browser.try_authenticate("master01", password).await.map(|r| r.status().as_u16()).unwrap_or(0)
             }));
@@ -90,7 +90,7 @@ fn rand_index(n: usize) -> usize {
 #[tokio::test]
 async fn a_burst_never_lets_the_right_password_through_after_the_lock_on_sqlite() {
     let app = spawn(&TestDb::Sqlite, quick()).await;
-    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    app.master_ready("テスト株式会社", "master01", "Sekret927").await;
     bursts_with_the_right_password(&[&app], 4).await;
 }
 
@@ -99,14 +99,14 @@ async fn a_burst_never_lets_the_right_password_through_after_the_lock_on_two_pos
     let Some(db) = TestDb::postgres() else { return };
     let a = spawn(&db, quick()).await;
     let b = spawn(&db, Options { share_with: a.second_instance().share_with, ..quick() }).await;
-    a.master_ready("テスト株式会社", "master01", "Secret123").await;
+    a.master_ready("テスト株式会社", "master01", "Sekret927").await;
     bursts_with_the_right_password(&[&a, &b], 4).await;
 }
 
 each_database!(a_spray_from_one_address_is_throttled_with_retry_after_and_others_are_not);
 async fn a_spray_from_one_address_is_throttled_with_retry_after_and_others_are_not(db: &TestDb) {
     let app = spawn(db, Options { password_attempts_per_minute: 10, ..quick() }).await;
-    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    app.master_ready("テスト株式会社", "master01", "Sekret927").await;
     let before = app.count("SELECT COUNT(*) AS n FROM audit_log").await;
     // One password against many IDs: the burst of 80 (eight minutes' worth), then 429.
     let mut statuses = Vec::new();
@@ -131,25 +131,25 @@ async fn a_spray_from_one_address_is_throttled_with_retry_after_and_others_are_n
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log").await - before, 79);
     // Every password endpoint shares the bucket.
     for (path, body) in [
-        ("/api/login", json!({"user_id": "master01", "password": "Secret123"})),
-        ("/api/issuance/issue", json!({"token": "x", "password": "Secret123"})),
+        ("/api/login", json!({"user_id": "master01", "password": "Sekret927"})),
+        ("/api/issuance/issue", json!({"token": "x", "password": "Sekret927"})),
         (
             "/api/password/change",
-            json!({"user_id": "master01", "current_password": "Secret123", "new_password": "Other1234"}),
+            json!({"user_id": "master01", "current_password": "Sekret927", "new_password": "Other1234"}),
         ),
     ] {
         assert_eq!(app.post(path, &body).await.status(), 429, "{path}");
     }
     // Another address (the whole of 127/8 is loopback on Linux) is not affected.
     let other = Browser::of(&app.url(""), client_from(&app.data_dir, None, Some("127.0.0.2".parse().unwrap())));
-    assert_eq!(other.try_authenticate("master01", "Secret123").await.unwrap().status(), 200, "{db:?}");
+    assert_eq!(other.try_authenticate("master01", "Sekret927").await.unwrap().status(), 200, "{db:?}");
 }
 
 #[tokio::test]
 async fn a_flood_gets_fast_503s_once_the_password_queue_is_full_and_health_answers() {
     // The product's argon2 memory (each verification tens of ms) and a queue of one.
     let app = spawn(&TestDb::Sqlite, Options { password_queue_limit: 1, ..Options::default() }).await;
-    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    app.master_ready("テスト株式会社", "master01", "Sekret927").await;
     let mut tasks = Vec::new();
     for n in 0..60 {
         let browser = app.browser();
@@ -178,20 +178,20 @@ async fn a_flood_gets_fast_503s_once_the_password_queue_is_full_and_health_answe
         results.len() - busy.len()
     );
     // Afterwards the master logs in as usual.
-    assert_eq!(app.browser().authenticate("master01", "Secret123").await.0, 200);
+    assert_eq!(app.browser().authenticate("master01", "Sekret927").await.0, 200);
 }
 
 each_database!(hammering_a_locked_id_writes_one_audit_entry_with_a_count);
 async fn hammering_a_locked_id_writes_one_audit_entry_with_a_count(db: &TestDb) {
     let app = spawn(db, quick()).await;
-    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    app.master_ready("テスト株式会社", "master01", "Sekret927").await;
     for _ in 0..6 {
         app.browser().authenticate("master01", "Wrong1234").await;
     }
     let mut tasks = Vec::new();
     for i in 0..200 {
         let browser = app.browser();
-        let pw = if i % 2 == 0 { "Secret123" } else { "Wrong1234" };
+        let pw = if i % 2 == 0 { "Sekret927" } else { "Wrong1234" };
         tasks.push(tokio::spawn(async move { browser.try_authenticate("master01", pw).await.unwrap().status() }));
     }
     for t in tasks {
@@ -229,13 +229,13 @@ async fn hammering_a_locked_id_writes_one_audit_entry_with_a_count(db: &TestDb) 
         app.browser().authenticate("master01", "Wrong1234").await;
     }
     for _ in 0..3 {
-        app.browser().authenticate("master01", "Secret123").await;
+        app.browser().authenticate("master01", "Sekret927").await;
     }
     app.db
         .execute_unprepared("UPDATE users SET locked_until = '2000-01-01T00:00:00Z' WHERE user_id = 'master01'")
         .await
         .unwrap();
-    assert_eq!(app.browser().authenticate("master01", "Secret123").await.0, 200);
+    assert_eq!(app.browser().authenticate("master01", "Sekret927").await.0, 200);
     let q = "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'auth_success' AND detail LIKE '%\"refused_while_locked\":3%'";
     assert_eq!(app.count(q).await, 1, "{db:?}");
 }
@@ -243,7 +243,7 @@ async fn hammering_a_locked_id_writes_one_audit_entry_with_a_count(db: &TestDb) 
 each_database!(an_unknown_id_locks_and_blocks_like_a_known_one);
 async fn an_unknown_id_locks_and_blocks_like_a_known_one(db: &TestDb) {
     let app = spawn(db, quick()).await;
-    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    app.master_ready("テスト株式会社", "master01", "Sekret927").await;
     app.create_master("別の会社", "known001", "Init12345").await;
     for (id, pw) in [("known001", "Wrong1234"), ("ghost001", "Wrong1234")] {
         let mut statuses = Vec::new();
@@ -299,7 +299,7 @@ async fn an_unknown_id_locks_and_blocks_like_a_known_one(db: &TestDb) {
 each_database!(a_foreign_origin_is_refused_on_every_state_changing_request_and_nothing_is_counted);
 async fn a_foreign_origin_is_refused_on_every_state_changing_request_and_nothing_is_counted(db: &TestDb) {
     let app = spawn(db, quick()).await;
-    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    app.master_ready("テスト株式会社", "master01", "Sekret927").await;
     let before = app.count("SELECT COUNT(*) AS n FROM audit_log").await;
     let wrong = json!({"user_id": "master01", "password": "Wrong1234"});
     for path in [
@@ -341,14 +341,14 @@ async fn a_foreign_origin_is_refused_on_every_state_changing_request_and_nothing
 each_database!(fifty_parallel_issues_with_one_token_cost_one_key);
 async fn fifty_parallel_issues_with_one_token_cost_one_key(db: &TestDb) {
     let app = spawn(db, quick()).await;
-    app.master_ready("テスト株式会社", "master01", "Secret123").await;
-    let token = app.browser().token("master01", "Secret123").await.unwrap();
+    app.master_ready("テスト株式会社", "master01", "Sekret927").await;
+    let token = app.browser().token("master01", "Sekret927").await.unwrap();
     let before = app.state.issuance.keys_generated.load(Ordering::Relaxed);
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let (browser, token) = (Browser::new(&app, None), token.clone());
         tasks
-            .push(tokio::spawn(async move { browser.try_issue(&token, "Secret123").await.unwrap().status().as_u16() }));
+            .push(tokio::spawn(async move { browser.try_issue(&token, "Sekret927").await.unwrap().status().as_u16() }));
     }
     let mut statuses = Vec::new();
     for t in tasks {
@@ -367,8 +367,8 @@ async fn a_login_with_its_certificate_keeps_working_during_a_flood_that_fills_th
     // The queue of one overflows under the flood of uncertified attempts; a login has shown a
     // valid client certificate before its password is checked and waits in a lane of its own.
     let app = spawn(&TestDb::Sqlite, Options { password_queue_limit: 1, ..Options::default() }).await;
-    app.master_ready("テスト株式会社", "master01", "Secret123").await;
-    let (identity, _) = app.issued_identity("master01", "Secret123").await;
+    app.master_ready("テスト株式会社", "master01", "Sekret927").await;
+    let (identity, _) = app.issued_identity("master01", "Sekret927").await;
     let browser = Browser::new(&app, Some(&identity));
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut flood = Vec::new();
@@ -389,7 +389,7 @@ async fn a_login_with_its_certificate_keeps_working_during_a_flood_that_fills_th
     let mut logins = Vec::new();
     for _ in 0..5 {
         // A browser without the previous login's cookie each time.
-        logins.push(browser.clone().login("master01", "Secret123").await.0);
+        logins.push(browser.clone().login("master01", "Sekret927").await.0);
     }
     stop.store(true, Ordering::Relaxed);
     let mut busy = 0;

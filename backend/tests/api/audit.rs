@@ -38,7 +38,7 @@ async fn api_entries_record_the_client_address_and_cli_entries_none(db: &TestDb)
     // The bank's CLI path, in this process and outside any request.
     app.create_master("テスト株式会社", "master01", "init1234").await;
     // Through the API.
-    assert_eq!(app.change_password("master01", "init1234", "Secret123", None).await.0, 200, "{db:?}");
+    assert_eq!(app.change_password("master01", "init1234", "Sekret927", None).await.0, 200, "{db:?}");
     assert_eq!(app.browser().authenticate("master01", "Wrong1234").await.0, 401);
     // The `cjs admin` binary.
     cjs_admin(&app, &["unlock", "--user-id", "master01"]);
@@ -67,7 +67,7 @@ async fn api_entries_record_the_client_address_and_cli_entries_none(db: &TestDb)
 each_database!(the_admin_audit_api_and_its_description_carry_the_address);
 async fn the_admin_audit_api_and_its_description_carry_the_address(db: &TestDb) {
     let app = spawn_app(db).await;
-    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    app.master_ready("テスト株式会社", "master01", "Sekret927").await;
     let staff = app.staff_session("staff001", "Staff1234").await;
 
     let (s, entries) = staff.get("/api/admin/audit?user_id=master01").await;

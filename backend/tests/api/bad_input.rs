@@ -77,7 +77,7 @@ each_database!(schemathesis_finds_no_server_error_and_no_undocumented_answer, fl
 async fn schemathesis_finds_no_server_error_and_no_undocumented_answer(db: &TestDb) {
     let app = spawn_app(db).await;
     let staff = app.staff_session("staff001", "Staff1234").await;
-    let master = app.master_session("テスト株式会社", "master01", "Master123").await;
+    let master = app.master_session("テスト株式会社", "master01", "Mastr9876").await;
 
     let dir = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
@@ -148,7 +148,7 @@ each_database!(control_characters_in_free_text_are_refused_and_change_nothing, f
 async fn control_characters_in_free_text_are_refused_and_change_nothing(db: &TestDb) {
     let app = spawn_app(db).await;
     let staff = app.staff_session("staff001", "Staff1234").await;
-    let master = app.master_session("テスト株式会社", "master01", "Master123").await;
+    let master = app.master_session("テスト株式会社", "master01", "Mastr9876").await;
     let rows = "SELECT (SELECT COUNT(*) FROM audit_log) + (SELECT COUNT(*) FROM organizations) \
                 + (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM certificates WHERE revoked_at IS NOT NULL) AS n";
     let before = app.count(rows).await;
@@ -236,8 +236,8 @@ async fn the_classifier_accepts_only_the_exact_bytes_it_issued(db: &TestDb) {
     use rand::{Rng, SeedableRng, rngs::StdRng};
 
     let app = spawn_app(db).await;
-    app.master_ready("分類株式会社", "master01", "Master123").await;
-    let (pem, serial) = app.issued_identity("master01", "Master123").await;
+    app.master_ready("分類株式会社", "master01", "Mastr9876").await;
+    let (pem, serial) = app.issued_identity("master01", "Mastr9876").await;
     let der = x509_parser::pem::Pem::iter_from_buffer(&pem)
         .map(Result::unwrap)
         .find(|p| p.label == "CERTIFICATE")

@@ -159,7 +159,7 @@ fn load(
             let browser = Browser::of(&base, client_with(&data_dir, None));
             tasks.spawn(async move {
                 let mut seen = Seen::default();
-                match browser.issuance(&id, "Secret123").await {
+                match browser.issuance(&id, "Sekret927").await {
                     Ok((_, serial)) => {
                         seen.ok += 1;
                         seen.issued.push(serial);
@@ -175,7 +175,7 @@ fn load(
             tasks.spawn(async move {
                 let mut seen = Seen::default();
                 while !stop.load(Ordering::Relaxed) {
-                    match user.try_login("user00", "Secret123").await {
+                    match user.try_login("user00", "Sekret927").await {
                         Ok(200) => seen.ok += 1,
                         other => seen.failed.push((Instant::now(), format!("login: {other:?}"))),
                     }
@@ -198,9 +198,9 @@ fn load(
 async fn three_instances_behind_haproxy_survive_a_kill_and_a_rolling_restart_and_lock_exactly() {
     let Some(db) = TestDb::postgres() else { return };
     let store = TestStore::fresh(&db).await;
-    store.create_master("クラスタ株式会社", "master01", "Secret123").await;
+    store.create_master("クラスタ株式会社", "master01", "Sekret927").await;
     for i in 0..=3 * ISSUERS {
-        store.create_general("master01", &format!("user{i:02}"), "Secret123").await;
+        store.create_general("master01", &format!("user{i:02}"), "Sekret927").await;
     }
     store.db.execute_unprepared("UPDATE users SET must_change_password = false").await.unwrap();
     store.db.execute_unprepared("UPDATE organizations SET certificate_limit = 100").await.unwrap();
@@ -224,8 +224,8 @@ async fn three_instances_behind_haproxy_survive_a_kill_and_a_rolling_restart_and
     }
     let base = format!("https://127.0.0.1:{}", haproxy.port);
     let browser = Browser::of(&base, client_with(&store.data_dir, None));
-    let (p12, _) = browser.issuance("user00", "Secret123").await.unwrap();
-    let identity = identity_pem(&p12, "Secret123");
+    let (p12, _) = browser.issuance("user00", "Sekret927").await.unwrap();
+    let identity = identity_pem(&p12, "Sekret927");
     let issuers = |phase: usize| (1..=ISSUERS).map(|i| format!("user{:02}", phase * ISSUERS + i)).collect::<Vec<_>>();
 
     // 1. One instance SIGKILLed mid-load.

@@ -252,8 +252,8 @@ impl Drop for Served {
 
 /// A master with a certificate: the identity (PEM) to log in with.
 async fn master_with_certificate(app: &TestApp) -> Vec<u8> {
-    app.master_ready("会社A", "mastera1", "Secret123").await;
-    app.issued_identity("mastera1", "Secret123").await.0
+    app.master_ready("会社A", "mastera1", "Sekret927").await;
+    app.issued_identity("mastera1", "Sekret927").await.0
 }
 
 /// Logs in as mastera1 from `from` at `base`; returns the status and how long it took.
@@ -262,7 +262,7 @@ async fn login(data_dir: &Path, identity: &[u8], from: IpAddr, base: &str) -> (u
     let t = Instant::now();
     let r = client
         .post(format!("{base}/api/login"))
-        .json(&json!({"user_id": "mastera1", "password": "Secret123"}))
+        .json(&json!({"user_id": "mastera1", "password": "Sekret927"}))
         .timeout(Duration::from_secs(5))
         .send()
         .await;

@@ -32,9 +32,9 @@ each_database!(
 async fn sigkill_during_issuance_and_logins_leaves_no_half_written_state(db: &TestDb) {
     const USERS: usize = 24;
     let store = TestStore::fresh(db).await;
-    store.create_master("障害試験株式会社", "master01", "Secret123").await;
+    store.create_master("障害試験株式会社", "master01", "Sekret927").await;
     for i in 0..USERS {
-        store.create_general("master01", &format!("user{i:02}"), "Secret123").await;
+        store.create_general("master01", &format!("user{i:02}"), "Sekret927").await;
     }
     // Room for every user's certificate, and no password change first.
     store.db.execute_unprepared("UPDATE organizations SET certificate_limit = 100").await.unwrap();
@@ -59,7 +59,7 @@ async fn sigkill_during_issuance_and_logins_leaves_no_half_written_state(db: &Te
     for i in 0..USERS {
         let server = server.clone();
         tasks.push(tokio::spawn(async move {
-            server.issuance(&format!("user{i:02}"), "Secret123").await.map_or_else(|(status, _)| status, |_| 200)
+            server.issuance(&format!("user{i:02}"), "Sekret927").await.map_or_else(|(status, _)| status, |_| 200)
         }));
     }
     let attacker = server.clone();
@@ -100,7 +100,7 @@ async fn sigkill_during_issuance_and_logins_leaves_no_half_written_state(db: &Te
     wait_healthy(&client, &base).await;
     let mut again = 0;
     for i in 0..USERS {
-        match server.issuance(&format!("user{i:02}"), "Secret123").await {
+        match server.issuance(&format!("user{i:02}"), "Sekret927").await {
             Ok(_) => again += 1,
             Err((409, _)) => {} // already holds the certificate issued before the kill
             Err((other, body)) => panic!("{db:?}: user{i:02} after restart: {other} {body}"),

@@ -107,9 +107,9 @@ fn refused_start(mut cmd: Command) -> String {
 
 async fn store_with_users(db: &TestDb, users: usize) -> TestStore {
     let store = TestStore::fresh(db).await;
-    store.create_master("ＨＳＭ試験株式会社", "master01", "Secret123").await;
+    store.create_master("ＨＳＭ試験株式会社", "master01", "Sekret927").await;
     for i in 0..users {
-        store.create_general("master01", &format!("user{i:02}"), "Secret123").await;
+        store.create_general("master01", &format!("user{i:02}"), "Sekret927").await;
     }
     store.db.execute_unprepared("UPDATE organizations SET certificate_limit = 100").await.unwrap();
     store.db.execute_unprepared("UPDATE users SET must_change_password = false").await.unwrap();
@@ -157,14 +157,14 @@ async fn the_ca_key_stays_in_the_token_and_signs_everything_under_concurrent_iss
         let browser = browser.clone();
         tasks.spawn(async move {
             let id = format!("user{i:02}");
-            let issued = browser.issuance(&id, "Secret123").await;
+            let issued = browser.issuance(&id, "Sekret927").await;
             (id, issued.unwrap_or_else(|(status, body)| panic!("issuance: {status} {body}")))
         });
     }
     let mut issued = Vec::new();
     while let Some(done) = tasks.join_next().await {
         let (id, (p12, serial)) = done.unwrap();
-        let pem = identity_pem(&p12, "Secret123");
+        let pem = identity_pem(&p12, "Sekret927");
         assert!(verifies(&store.data_dir, &pem), "{id}'s certificate verifies against the CA");
         issued.push((id, pem, serial));
     }
@@ -173,7 +173,7 @@ async fn the_ca_key_stays_in_the_token_and_signs_everything_under_concurrent_iss
     // Login with one of them (the TLS server certificate was signed through the token too).
     let (id, pem, serial) = issued[0].clone();
     let mut user = Browser::of(&base, client_with(&store.data_dir, Some(&pem)));
-    assert_eq!(user.login(&id, "Secret123").await.0, 200);
+    assert_eq!(user.login(&id, "Sekret927").await.0, 200);
 
     // Revoked: the CRL (signed in the token) lists it, and the OCSP responder (its certificate
     // issued through the token) says so.
@@ -189,7 +189,7 @@ async fn the_ca_key_stays_in_the_token_and_signs_everything_under_concurrent_iss
     let _server = started(hsm.serve(&store, port, PIN, &[]), &store.data_dir, &base).await;
     let (id, pem, _) = issued[1].clone();
     let mut user = Browser::of(&base, client_with(&store.data_dir, Some(&pem)));
-    assert_eq!(user.login(&id, "Secret123").await.0, 200, "after a restart");
+    assert_eq!(user.login(&id, "Sekret927").await.0, 200, "after a restart");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,8 +221,8 @@ async fn token_faults_refuse_the_start_or_answer_503_and_signing_recovers_by_its
     assert!(err.contains("holds no key labelled \"another\""), "{err}");
     let client = client_with(&store.data_dir, None);
     let browser = Browser::of(&base, client.clone());
-    let (p12, _) = browser.issuance("user00", "Secret123").await.unwrap();
-    let pem = identity_pem(&p12, "Secret123");
+    let (p12, _) = browser.issuance("user00", "Sekret927").await.unwrap();
+    let pem = identity_pem(&p12, "Sekret927");
     let crl = client.get(format!("{base}/api/crl")).send().await.unwrap();
     assert_eq!(crl.status(), 200);
     let crl = crl.bytes().await.unwrap();
@@ -231,13 +231,13 @@ async fn token_faults_refuse_the_start_or_answer_503_and_signing_recovers_by_its
     let (token_dir, removed) = hsm.token_dir();
     std::fs::rename(&token_dir, &removed).unwrap();
     for _ in 0..2 {
-        let refused = browser.issuance("user01", "Secret123").await.unwrap_err();
+        let refused = browser.issuance("user01", "Sekret927").await.unwrap_err();
         assert_eq!(refused.0, 503, "{refused:?}");
         assert!(refused.1.contains("署名装置"), "a Japanese message: {}", refused.1);
     }
     assert_eq!(store.count("SELECT COUNT(*) AS n FROM certificates").await, 1, "nothing half-issued");
     let mut user = Browser::of(&base, client_with(&store.data_dir, Some(&pem)));
-    assert_eq!(user.login("user00", "Secret123").await.0, 200, "login needs no signature");
+    assert_eq!(user.login("user00", "Sekret927").await.0, 200, "login needs no signature");
     let again = client.get(format!("{base}/api/crl")).send().await.unwrap();
     assert_eq!(again.status(), 200, "the CRL already signed is still served");
     assert_eq!(again.bytes().await.unwrap(), crl);
@@ -251,7 +251,7 @@ async fn token_faults_refuse_the_start_or_answer_503_and_signing_recovers_by_its
     // module is initialised again at most every 2 s, so the first tries may still be refused).
     std::fs::rename(&removed, &token_dir).unwrap();
     let p12 = issued_once_signing_is_back(&browser, "user01").await;
-    assert!(verifies(&store.data_dir, &identity_pem(&p12, "Secret123")));
+    assert!(verifies(&store.data_dir, &identity_pem(&p12, "Sekret927")));
     assert_eq!(store.count("SELECT COUNT(*) AS n FROM certificates").await, 2);
     let crl = client.get(format!("{base}/api/crl")).send().await.unwrap();
     assert_eq!(crl.status(), 200);
@@ -284,8 +284,8 @@ async fn a_rollover_to_the_token_locks_nobody_out_and_each_ca_keeps_its_revocati
     let file_ca = serve_command(&store.data_dir, &store.database_url, port, &["--http-listen", &http]);
     let server = started(file_ca, &store.data_dir, &base).await;
     let browser = Browser::of(&base, client_with(&store.data_dir, None));
-    let (p12, old_serial) = browser.issuance("user00", "Secret123").await.unwrap();
-    let old_pem = identity_pem(&p12, "Secret123");
+    let (p12, old_serial) = browser.issuance("user00", "Sekret927").await.unwrap();
+    let old_pem = identity_pem(&p12, "Sekret927");
     let old_ca = std::fs::read_to_string(store.data_dir.join("ca.pem")).unwrap();
 
     // The rollover, with the service up.
@@ -315,12 +315,12 @@ async fn a_rollover_to_the_token_locks_nobody_out_and_each_ca_keeps_its_revocati
     assert_eq!(served.matches("BEGIN CERTIFICATE").count(), 2, "{served}");
     assert_eq!(served, ca_pem, "both CAs, as ca.pem holds them");
     let mut old_user = Browser::of(&base, client_with(&store.data_dir, Some(&old_pem)));
-    assert_eq!(old_user.login("user00", "Secret123").await.0, 200, "the old CA's certificate logs in");
+    assert_eq!(old_user.login("user00", "Sekret927").await.0, 200, "the old CA's certificate logs in");
 
     // A new certificate is the new CA's, with revocation pointers of its own.
     let browser = Browser::of(&base, client.clone());
-    let (p12, _) = browser.issuance("user01", "Secret123").await.unwrap();
-    let new_pem = identity_pem(&p12, "Secret123");
+    let (p12, _) = browser.issuance("user01", "Sekret927").await.unwrap();
+    let new_pem = identity_pem(&p12, "Sekret927");
     assert!(verifies(&store.data_dir, &new_pem), "it verifies against ca.pem");
     assert!(!verifies(&retired, &new_pem), "not signed by the old CA");
     let dir = tempfile::tempdir().unwrap();
@@ -353,7 +353,7 @@ async fn a_rollover_to_the_token_locks_nobody_out_and_each_ca_keeps_its_revocati
 async fn issued_once_signing_is_back(browser: &Browser, id: &str) -> Vec<u8> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match browser.issuance(id, "Secret123").await {
+        match browser.issuance(id, "Sekret927").await {
             Ok((p12, _)) => return p12,
             Err((503, _)) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(500)).await,
             Err(other) => panic!("signing did not come back: {other:?}"),
@@ -454,13 +454,13 @@ async fn a_token_that_hangs_is_given_up_after_the_timeout_and_signs_again_when_i
     assert!(hsm.tool(&["--list-objects", "--type", "privkey"]).contains("never extractable"));
     let client = client_with(&store.data_dir, None);
     let browser = Browser::of(&base, client.clone());
-    let (p12, _) = browser.issuance("user00", "Secret123").await.unwrap();
-    let pem = identity_pem(&p12, "Secret123");
+    let (p12, _) = browser.issuance("user00", "Sekret927").await.unwrap();
+    let pem = identity_pem(&p12, "Sekret927");
     let crl = client.get(format!("{base}/api/crl")).send().await.unwrap().bytes().await.unwrap();
 
     remote.signal("STOP");
     let started_at = Instant::now();
-    let refused = refusal(browser.issuance("user01", "Secret123").await);
+    let refused = refusal(browser.issuance("user01", "Sekret927").await);
     let first = started_at.elapsed();
     assert_eq!(refused.0, 503, "{refused:?}");
     assert!(refused.1.contains("署名装置"), "a Japanese message: {}", refused.1);
@@ -469,12 +469,12 @@ async fn a_token_that_hangs_is_given_up_after_the_timeout_and_signs_again_when_i
     // module: refused at once, nothing sent to the token (and the module not finalised under it).
     tokio::time::sleep(backend::pki::hsm::RELOAD_INTERVAL + Duration::from_millis(100)).await;
     let started_at = Instant::now();
-    let refused = refusal(browser.issuance("user02", "Secret123").await);
+    let refused = refusal(browser.issuance("user02", "Sekret927").await);
     assert_eq!(refused.0, 503, "{refused:?}");
     assert!(started_at.elapsed() < TIMEOUT, "not sent to the frozen token: {:?}", started_at.elapsed());
     assert_eq!(store.count("SELECT COUNT(*) AS n FROM certificates").await, 1, "nothing half-issued");
     let mut user = Browser::of(&base, client_with(&store.data_dir, Some(&pem)));
-    assert_eq!(user.login("user00", "Secret123").await.0, 200, "login needs no signature");
+    assert_eq!(user.login("user00", "Sekret927").await.0, 200, "login needs no signature");
     let again = client.get(format!("{base}/api/crl")).send().await.unwrap();
     assert_eq!(again.status(), 200, "the CRL already signed is still served");
     assert_eq!(again.bytes().await.unwrap(), crl);
@@ -483,6 +483,6 @@ async fn a_token_that_hangs_is_given_up_after_the_timeout_and_signs_again_when_i
     // again, and the next issuance is signed.
     remote.signal("CONT");
     let p12 = issued_once_signing_is_back(&browser, "user01").await;
-    assert!(verifies(&store.data_dir, &identity_pem(&p12, "Secret123")));
+    assert!(verifies(&store.data_dir, &identity_pem(&p12, "Sekret927")));
     assert_eq!(store.count("SELECT COUNT(*) AS n FROM certificates").await, 2);
 }

@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 
 use crate::helpers::{Browser, Options, TestApp, TestDb, each_database, openssl_ocsp, run, spawn, spawn_app};
 
-const PW: &str = "Secret123";
+const PW: &str = "Sekret927";
 
 /// A general user of `master`'s company with `PW` as their own password (no longer the initial one).
 async fn general_ready(app: &TestApp, master: &str, id: &str) {

@@ -100,7 +100,7 @@ each_database!(every_list_answers_a_bounded_page_past_the_parameter_limits);
 async fn every_list_answers_a_bounded_page_past_the_parameter_limits(db: &TestDb) {
     let app = spawn_app(db).await;
     let first_org = seed(&app.db, 1000, 70_500).await;
-    let staff = app.staff_session("staff001", "Secret123").await;
+    let staff = app.staff_session("staff001", "Sekret927").await;
 
     for path in [
         "/api/admin/organizations",
@@ -145,7 +145,7 @@ async fn every_list_answers_a_bounded_page_past_the_parameter_limits(db: &TestDb
     assert_eq!(user["certificates"].as_array().unwrap().len(), 1);
 
     // The master's own list is paged too.
-    let master = app.master_session("マスター株式会社", "master01", "Secret123").await;
+    let master = app.master_session("マスター株式会社", "master01", "Sekret927").await;
     let (status, own) = master.get("/api/org/users?limit=10").await;
     assert_eq!(status, 200, "{own}");
     assert_eq!(own["users"]["total"]["count"], 1);
@@ -198,7 +198,7 @@ each_database!(paging_while_rows_are_inserted_gives_each_row_exactly_once, flavo
 async fn paging_while_rows_are_inserted_gives_each_row_exactly_once(db: &TestDb) {
     let app = spawn_app(db).await;
     seed(&app.db, 50, 3000).await;
-    let staff = app.staff_session("staff001", "Secret123").await;
+    let staff = app.staff_session("staff001", "Sekret927").await;
     let before_users: HashSet<String> =
         user::Entity::find().all(&app.db).await.unwrap().into_iter().map(|u| u.user_id).collect();
     let before_serials: HashSet<String> =
@@ -335,8 +335,8 @@ async fn certified(db: &DatabaseConnection, id: &str) -> (Option<OffsetDateTime>
 each_database!(the_renewal_search_follows_issuing_revoking_and_retiring, flavor = "multi_thread");
 async fn the_renewal_search_follows_issuing_revoking_and_retiring(db: &TestDb) {
     let app = spawn_app(db).await;
-    app.master_ready("更新株式会社", "master01", "Secret123").await;
-    let staff = app.staff_session("staff001", "Secret123").await;
+    app.master_ready("更新株式会社", "master01", "Sekret927").await;
+    let staff = app.staff_session("staff001", "Sekret927").await;
     let revoke = |serial: String| {
         let staff = &staff;
         async move {
@@ -345,7 +345,7 @@ async fn the_renewal_search_follows_issuing_revoking_and_retiring(db: &TestDb) {
         }
     };
     // Issued through the API: the row carries the certificate's notAfter.
-    let (_, serial) = app.issued_identity("master01", "Secret123").await;
+    let (_, serial) = app.issued_identity("master01", "Sekret927").await;
     let (kept, latest) = certified(&app.db, "master01").await;
     assert!(kept.is_some() && kept == latest, "{db:?}: {kept:?} {latest:?}");
     assert_eq!(revoke(serial).await, 200);
@@ -375,8 +375,8 @@ async fn the_renewal_search_follows_issuing_revoking_and_retiring(db: &TestDb) {
 
     // Retiring revokes everything: nothing certified.
     app.create_general("master01", "general1", "init1234").await;
-    assert_eq!(app.change_password("general1", "init1234", "Secret123", None).await.0, 200);
-    app.issued_identity("general1", "Secret123").await;
+    assert_eq!(app.change_password("general1", "init1234", "Sekret927", None).await.0, 200);
+    app.issued_identity("general1", "Sekret927").await;
     assert!(certified(&app.db, "general1").await.0.is_some());
     let (status, body) = staff.post("/api/admin/users/general1/retire", &serde_json::json!({}), None).await;
     assert_eq!(status, 200, "{body}");
@@ -386,7 +386,7 @@ async fn the_renewal_search_follows_issuing_revoking_and_retiring(db: &TestDb) {
 each_database!(bad_searches_are_refused_in_japanese_naming_the_field);
 async fn bad_searches_are_refused_in_japanese_naming_the_field(db: &TestDb) {
     let app = spawn_app(db).await;
-    let staff = app.staff_session("staff001", "Secret123").await;
+    let staff = app.staff_session("staff001", "Sekret927").await;
     for i in 0..4 {
         app.create_master(&format!("会社{i}"), &format!("master0{i}"), "Init1234").await;
     }
@@ -423,7 +423,7 @@ async fn bad_searches_are_refused_in_japanese_naming_the_field(db: &TestDb) {
     }
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log").await, audit_before, "{db:?}: nothing changed");
     // The master user's own list has the same bounds.
-    let master = app.master_session("マスター株式会社", "mastera1", "Secret123").await;
+    let master = app.master_session("マスター株式会社", "mastera1", "Sekret927").await;
     let (status, body) = master.get("/api/org/users?limit=999").await;
     assert_eq!((status, body["field"].as_str()), (400, Some("limit")), "{body}");
     // Not found, not 400 or 500.
@@ -436,7 +436,7 @@ async fn bad_searches_are_refused_in_japanese_naming_the_field(db: &TestDb) {
 each_database!(company_names_match_in_full_width_and_half_width);
 async fn company_names_match_in_full_width_and_half_width(db: &TestDb) {
     let app = spawn_app(db).await;
-    let staff = app.staff_session("staff001", "Secret123").await;
+    let staff = app.staff_session("staff001", "Sekret927").await;
     app.create_master("ABC商事株式会社", "master01", "Init1234").await;
     app.create_master("ＸＹＺ物産株式会社", "master02", "Init1234").await;
     app.create_master("100%_商会", "master03", "Init1234").await;
@@ -462,10 +462,10 @@ async fn company_names_match_in_full_width_and_half_width(db: &TestDb) {
 each_database!(csv_exports_read_back_with_japanese_text_and_inert_formulas);
 async fn csv_exports_read_back_with_japanese_text_and_inert_formulas(db: &TestDb) {
     let app = spawn_app(db).await;
-    let staff = app.staff_session("staff001", "Secret123").await;
-    app.master_ready("=HYPERLINK(\"http://evil\")株式会社", "master01", "Secret123").await;
-    app.master_ready("テスト株式会社", "master02", "Secret123").await;
-    app.issue_certificate("master02", "Secret123").await;
+    let staff = app.staff_session("staff001", "Sekret927").await;
+    app.master_ready("=HYPERLINK(\"http://evil\")株式会社", "master01", "Sekret927").await;
+    app.master_ready("テスト株式会社", "master02", "Sekret927").await;
+    app.issue_certificate("master02", "Sekret927").await;
     for (list, query, expect_rows) in [
         ("organizations", "", 2),
         ("organizations", "?q=%E3%83%86%E3%82%B9%E3%83%88", 1),

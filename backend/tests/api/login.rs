@@ -10,18 +10,18 @@ use crate::helpers::{Browser, TestDb, each_database, spawn_app, verified_crl_tex
 each_database!(login_needs_the_users_own_valid_certificate_and_password);
 async fn login_needs_the_users_own_valid_certificate_and_password(db: &TestDb) {
     let app = spawn_app(db).await;
-    app.master_ready("会社A", "mastera1", "Secret123").await;
+    app.master_ready("会社A", "mastera1", "Sekret927").await;
     app.master_ready("会社B", "masterb1", "Secret456").await;
-    let (pem_a, serial_a) = app.issued_identity("mastera1", "Secret123").await;
+    let (pem_a, serial_a) = app.issued_identity("mastera1", "Sekret927").await;
 
     // No certificate.
-    let (s, b) = Browser::new(&app, None).login("mastera1", "Secret123").await;
+    let (s, b) = Browser::new(&app, None).login("mastera1", "Sekret927").await;
     assert_eq!((s, b["code"].as_str().unwrap()), (401, "certificate_required"), "{db:?}");
     // A certificate of another CA.
     let key = rcgen::KeyPair::generate().unwrap();
     let foreign = rcgen::CertificateParams::new(vec![]).unwrap().self_signed(&key).unwrap();
     let foreign_pem = format!("{}{}", key.serialize_pem(), foreign.pem());
-    let (s, b) = Browser::new(&app, Some(foreign_pem.as_bytes())).login("mastera1", "Secret123").await;
+    let (s, b) = Browser::new(&app, Some(foreign_pem.as_bytes())).login("mastera1", "Sekret927").await;
     assert_eq!((s, b["code"].as_str().unwrap()), (403, "certificate_unknown_issuer"));
     // A's certificate with B's ID and password.
     let (s, b) = Browser::new(&app, Some(&pem_a)).login("masterb1", "Secret456").await;
@@ -32,7 +32,7 @@ async fn login_needs_the_users_own_valid_certificate_and_password(db: &TestDb) {
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM users WHERE user_id = 'mastera1' AND failures = 1").await, 1);
     // The right certificate and password.
     let mut a = Browser::new(&app, Some(&pem_a));
-    let (s, me) = a.login("mastera1", "Secret123").await;
+    let (s, me) = a.login("mastera1", "Sekret927").await;
     assert_eq!(s, 200, "{me}");
     assert_eq!(me["user_id"], "mastera1");
     assert_eq!(me["organization"], "会社A");
@@ -52,13 +52,13 @@ async fn login_needs_the_users_own_valid_certificate_and_password(db: &TestDb) {
 #[tokio::test]
 async fn expired_not_yet_valid_and_revoked_certificates_have_their_own_answers() {
     let app = spawn_app(&TestDb::Sqlite).await;
-    app.master_ready("会社A", "mastera1", "Secret123").await;
-    let (pem, serial) = app.issued_identity("mastera1", "Secret123").await;
+    app.master_ready("会社A", "mastera1", "Sekret927").await;
+    let (pem, serial) = app.issued_identity("mastera1", "Sekret927").await;
     use sea_orm::ConnectionTrait;
-    let mut b = app.login(&pem, "mastera1", "Secret123").await;
+    let mut b = app.login(&pem, "mastera1", "Sekret927").await;
 
     app.db.execute_unprepared("UPDATE certificates SET not_after = '2001-01-01T00:00:00Z'").await.unwrap();
-    let (s, body) = Browser::new(&app, Some(&pem)).login("mastera1", "Secret123").await;
+    let (s, body) = Browser::new(&app, Some(&pem)).login("mastera1", "Sekret927").await;
     assert_eq!((s, body["code"].as_str().unwrap()), (403, "certificate_expired"));
     assert!(body["message"].as_str().unwrap().contains("再発行"));
     assert_eq!(b.get("/api/me").await.0, 403, "a session ends with its certificate's validity");
@@ -69,11 +69,11 @@ async fn expired_not_yet_valid_and_revoked_certificates_have_their_own_answers()
         )
         .await
         .unwrap();
-    let (s, body) = Browser::new(&app, Some(&pem)).login("mastera1", "Secret123").await;
+    let (s, body) = Browser::new(&app, Some(&pem)).login("mastera1", "Sekret927").await;
     assert_eq!((s, body["code"].as_str().unwrap()), (403, "certificate_not_yet_valid"));
 
     app.db.execute_unprepared("UPDATE certificates SET not_before = '2020-01-01T00:00:00Z'").await.unwrap();
-    assert_eq!(b.login("mastera1", "Secret123").await.0, 200);
+    assert_eq!(b.login("mastera1", "Sekret927").await.0, 200);
     // Revoked through the bank's CLI path (same service as the admin screen).
     let out = Command::new(env!("CARGO_BIN_EXE_cjs"))
         .arg("--data-dir")
@@ -82,7 +82,7 @@ async fn expired_not_yet_valid_and_revoked_certificates_have_their_own_answers()
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (s, body) = Browser::new(&app, Some(&pem)).login("mastera1", "Secret123").await;
+    let (s, body) = Browser::new(&app, Some(&pem)).login("mastera1", "Sekret927").await;
     assert_eq!((s, body["code"].as_str().unwrap()), (403, "certificate_revoked"));
     assert_eq!(b.get("/api/me").await.0, 401, "revocation ends the session");
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM sessions").await, 0);
@@ -98,13 +98,13 @@ async fn expired_not_yet_valid_and_revoked_certificates_have_their_own_answers()
     assert!(text.contains("Superseded"), "{text}");
 
     // R8: the user can now re-issue.
-    assert_eq!(app.browser().authenticate("mastera1", "Secret123").await.0, 200);
+    assert_eq!(app.browser().authenticate("mastera1", "Sekret927").await.0, 200);
 }
 
 #[tokio::test]
 async fn authorization_is_enforced_on_the_server() {
     let app = spawn_app(&TestDb::Sqlite).await;
-    let a = app.master_session("会社A", "mastera1", "Secret123").await;
+    let a = app.master_session("会社A", "mastera1", "Sekret927").await;
     let b = app.master_session("会社B", "masterb1", "Secret456").await;
 
     // Master A creates a general user; the initial password is one-time (R11).
@@ -190,8 +190,8 @@ async fn authorization_is_enforced_on_the_server() {
 #[tokio::test]
 async fn company_certificate_limit_is_enforced() {
     let app = spawn_app(&TestDb::Sqlite).await;
-    app.master_ready("会社A", "mastera1", "Secret123").await;
-    app.issued_identity("mastera1", "Secret123").await;
+    app.master_ready("会社A", "mastera1", "Sekret927").await;
+    app.issued_identity("mastera1", "Sekret927").await;
     use sea_orm::ConnectionTrait;
     app.db.execute_unprepared("UPDATE organizations SET certificate_limit = 1").await.unwrap();
     app.create_general("mastera1", "generala1", "Gen12345").await;
@@ -210,15 +210,15 @@ each_database!(a_password_change_ends_the_users_other_sessions);
 /// (the sign-in page's form) ends them all; another user's sessions are untouched.
 async fn a_password_change_ends_the_users_other_sessions(db: &TestDb) {
     let app = spawn_app(db).await;
-    app.master_ready("会社A", "mastera1", "Secret123").await;
+    app.master_ready("会社A", "mastera1", "Sekret927").await;
     app.master_ready("会社B", "masterb1", "Secret456").await;
-    let (pem_a, _) = app.issued_identity("mastera1", "Secret123").await;
+    let (pem_a, _) = app.issued_identity("mastera1", "Sekret927").await;
     let (pem_b, _) = app.issued_identity("masterb1", "Secret456").await;
-    let here = app.login(&pem_a, "mastera1", "Secret123").await;
-    let elsewhere = app.login(&pem_a, "mastera1", "Secret123").await;
+    let here = app.login(&pem_a, "mastera1", "Sekret927").await;
+    let elsewhere = app.login(&pem_a, "mastera1", "Sekret927").await;
     let other_user = app.login(&pem_b, "masterb1", "Secret456").await;
 
-    let body = json!({"user_id": "mastera1", "current_password": "Secret123", "new_password": "Secret789"});
+    let body = json!({"user_id": "mastera1", "current_password": "Sekret927", "new_password": "Secret789"});
     let (s, b) = here.post("/api/password/change", &body, None).await;
     assert_eq!(s, 200, "{db:?} {b}");
     assert_eq!(here.get("/api/me").await.0, 200, "the session the change came from is kept");
@@ -233,4 +233,45 @@ async fn a_password_change_ends_the_users_other_sessions(db: &TestDb) {
     assert_eq!(s, 200, "{b}");
     assert_eq!(here.get("/api/me").await.0, 401);
     assert_eq!(other_user.get("/api/me").await.0, 200);
+}
+
+each_database!(the_home_screen_shows_the_previous_logins_the_failures_since_and_recent_issuances);
+/// Issue 29 §4: `/api/me` carries 最近のご利用 from the audit log: the previous login (not this
+/// one) with its time and address, the failed attempts since it — at most five, then a line that
+/// there are more — and the certificates issued in the last 90 days with their serial; each line
+/// says what to do if it was not them. A first login has no previous one.
+async fn the_home_screen_shows_the_previous_logins_the_failures_since_and_recent_issuances(db: &TestDb) {
+    let app = spawn_app(db).await;
+    app.master_ready("会社A", "mastera1", "Sekret927").await;
+    let (pem, serial) = app.issued_identity("mastera1", "Sekret927").await;
+    let first = app.login(&pem, "mastera1", "Sekret927").await;
+    let lines = |me: &serde_json::Value| -> Vec<String> {
+        me["activity"]
+            .as_array()
+            .map(|a| a.iter().map(|l| l.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default()
+    };
+    let seen = lines(&first.get("/api/me").await.1);
+    assert!(!seen.iter().any(|l| l.contains("前回ログイン")), "a first login has no previous one: {seen:?}");
+    assert!(
+        seen.iter().any(|l| l.contains("電子証明書の発行") && l.contains(&serial) && l.contains("失効をご依頼")),
+        "{db:?}: {seen:?}"
+    );
+    for _ in 0..7 {
+        app.browser().authenticate("mastera1", "Wrong1234").await;
+    }
+    // Seven wrong passwords lock the ID for an hour: lift it as staff would, then log in again.
+    let id = common::UserId::parse("mastera1").unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    backend::auth::accounts::unlock(&app.db, &backend::auth::accounts::Actor::Cli, &id, now).await.unwrap();
+    let second = app.login(&pem, "mastera1", "Sekret927").await;
+    let seen = lines(&second.get("/api/me").await.1);
+    let previous: Vec<_> = seen.iter().filter(|l| l.starts_with("前回ログイン:")).collect();
+    assert_eq!(previous.len(), 1, "{seen:?}");
+    assert!(
+        previous[0].contains("127.0.0.1") && previous[0].contains("日本時間") && previous[0].contains("労金へご連絡")
+    );
+    let failures = seen.iter().filter(|l| l.starts_with("前回ログイン以降のパスワードの誤り:")).count();
+    assert_eq!(failures, 5, "at most five: {seen:?}");
+    assert!(seen.iter().any(|l| l.contains("ほかにもあります")), "{seen:?}");
 }

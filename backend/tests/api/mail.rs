@@ -72,7 +72,7 @@ async fn master_mailed_over_smtp(db: &TestDb) -> (SmtpSink, TestApp) {
     let mut sink = SmtpSink::reserve();
     sink.start(0.0);
     let app = spawn(db, smtp(sink.port)).await;
-    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    app.master_ready("テスト株式会社", "master01", "Sekret927").await;
     (sink, app)
 }
 
@@ -85,7 +85,7 @@ fn eml_files(dir: &Path) -> Vec<std::path::PathBuf> {
 #[tokio::test]
 async fn lock_mail_is_delivered_as_an_eml_file() {
     let app = spawn_app(&TestDb::Sqlite).await;
-    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    app.master_ready("テスト株式会社", "master01", "Sekret927").await;
     // The registration's password-change notice first (one file), so the lock's file is the second.
     wait_count(&app.db, SENT, 1, 20).await;
     for _ in 0..6 {
@@ -181,7 +181,7 @@ async fn expiry_reminders_are_queued_once_each_and_delivered(db: &TestDb) {
     use backend::db::entities::certificate;
     use sea_orm::EntityTrait;
     let (sink, app) = master_mailed_over_smtp(db).await;
-    app.issue_certificate("master01", "Secret123").await;
+    app.issue_certificate("master01", "Sekret927").await;
     let cert = certificate::Entity::find().one(&app.db).await.unwrap().unwrap();
     let days = [30, 10];
     let url = "https://cjs.example.jp";

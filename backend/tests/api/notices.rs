@@ -94,12 +94,12 @@ async fn jst_of_last(app: &TestApp, action: &str) -> String {
 each_database!(an_issued_certificate_is_notified_to_its_owner_in_the_issuing_transaction);
 async fn an_issued_certificate_is_notified_to_its_owner_in_the_issuing_transaction(db: &TestDb) {
     let app = spawn_app(db).await;
-    app.master_ready("テスト株式会社", "master01", "Secret123").await;
+    app.master_ready("テスト株式会社", "master01", "Sekret927").await;
 
     // The notice cannot be queued: no certificate is recorded either.
     refuse_outbox(&app, "issued:").await;
-    let token = app.browser().token("master01", "Secret123").await.unwrap();
-    let r = app.browser().issue(&token, "Secret123").await;
+    let token = app.browser().token("master01", "Sekret927").await.unwrap();
+    let r = app.browser().issue(&token, "Sekret927").await;
     assert_eq!(r.status(), 500, "{db:?}");
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM certificates").await, 0, "{db:?}");
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'certificate_issued'").await, 0);
@@ -108,15 +108,15 @@ async fn an_issued_certificate_is_notified_to_its_owner_in_the_issuing_transacti
     if is_postgres(&app) {
         // The commit fails after the notice was queued: the notice goes with the certificate.
         refuse_commit(&app, "certificates", "true").await;
-        let token = app.browser().token("master01", "Secret123").await.unwrap();
-        let r = app.browser().issue(&token, "Secret123").await;
+        let token = app.browser().token("master01", "Sekret927").await.unwrap();
+        let r = app.browser().issue(&token, "Sekret927").await;
         assert_eq!(r.status(), 500);
         accept_commit(&app, "certificates").await;
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM certificates").await, 0);
         assert!(queued(&app, "issued:").await.is_empty(), "no notice of a certificate that was not recorded");
     }
 
-    let (_, serial) = app.issued_identity("master01", "Secret123").await;
+    let (_, serial) = app.issued_identity("master01", "Sekret927").await;
     let mails = queued(&app, "issued:").await;
     assert_eq!(mails.len(), 1, "{db:?}");
     let m = &mails[0];
@@ -134,7 +134,7 @@ async fn an_issued_certificate_is_notified_to_its_owner_in_the_issuing_transacti
     }
 
     // A refused issue (R3: the certificate is still valid) queues nothing.
-    assert_eq!(app.browser().token("master01", "Secret123").await.unwrap_err().0, 409);
+    assert_eq!(app.browser().token("master01", "Sekret927").await.unwrap_err().0, 409);
     assert_eq!(queued(&app, "issued:").await.len(), 1);
 }
 
@@ -144,23 +144,23 @@ async fn password_and_email_changes_are_notified_in_their_transaction(db: &TestD
     app.create_master("テスト株式会社", "master01", "init1234").await;
 
     // Refused changes queue nothing: a wrong current password, a bad address.
-    assert_eq!(app.change_password("master01", "Wrong1234", "Secret123", None).await.0, 401, "{db:?}");
-    assert_eq!(app.change_password("master01", "init1234", "Secret123", Some("nope")).await.0, 400);
+    assert_eq!(app.change_password("master01", "Wrong1234", "Sekret927", None).await.0, 401, "{db:?}");
+    assert_eq!(app.change_password("master01", "init1234", "Sekret927", Some("nope")).await.0, 400);
     // A notice that cannot be queued undoes the change: the initial password still holds.
     refuse_outbox(&app, "password:").await;
-    assert_eq!(app.change_password("master01", "init1234", "Secret123", None).await.0, 500, "{db:?}");
+    assert_eq!(app.change_password("master01", "init1234", "Sekret927", None).await.0, 500, "{db:?}");
     accept_outbox(&app).await;
     if is_postgres(&app) {
         // The commit fails after the notices were queued: they go with the change.
         refuse_commit(&app, "audit_log", "NEW.action = 'password_changed'").await;
-        assert_eq!(app.change_password("master01", "init1234", "Secret123", Some("other@example.co.jp")).await.0, 500);
+        assert_eq!(app.change_password("master01", "init1234", "Sekret927", Some("other@example.co.jp")).await.0, 500);
         accept_commit(&app, "audit_log").await;
     }
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM mail_outbox").await, 0, "{db:?}");
     assert_eq!(app.browser().token("master01", "init1234").await.unwrap_err().0, 428, "still the initial password");
 
     // The initial registration, address unchanged: one notice, to the registered address.
-    assert_eq!(app.change_password("master01", "init1234", "Secret123", Some(OWNER)).await.0, 200);
+    assert_eq!(app.change_password("master01", "init1234", "Sekret927", Some(OWNER)).await.0, 200);
     let mails = queued(&app, "password:").await;
     assert_eq!(mails.len(), 1, "{db:?}");
     assert_eq!(mails[0].to_addr, OWNER);
@@ -172,7 +172,7 @@ async fn password_and_email_changes_are_notified_in_their_transaction(db: &TestD
 
     // A later change with a new address: the password notice to the old address, and one
     // e-mail notice to each address.
-    assert_eq!(app.change_password("master01", "Secret123", "Other1234", Some("new@example.co.jp")).await.0, 200);
+    assert_eq!(app.change_password("master01", "Sekret927", "Other1234", Some("new@example.co.jp")).await.0, 200);
     let passwords = queued(&app, "password:").await;
     assert_eq!(passwords.len(), 2, "two changes, two notices");
     assert_eq!(passwords[1].to_addr, OWNER, "told at the address on record before the change");

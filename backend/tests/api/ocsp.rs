@@ -17,8 +17,8 @@ use crate::helpers::{Options, TestApp, TestDb, each_database, openssl_ocsp, run,
 /// identity (PEM), its serial, and the files OpenSSL needs (leaf.pem, and the CA's ca.pem).
 async fn app_with_certificate(db: &TestDb) -> (TestApp, Vec<u8>, String, tempfile::TempDir) {
     let app = spawn(db, Options { http_listen: true, ..Options::default() }).await;
-    app.master_ready("ＯＣＳＰ試験株式会社", "ocspm001", "Secret123").await;
-    let (identity, serial) = app.issued_identity("ocspm001", "Secret123").await;
+    app.master_ready("ＯＣＳＰ試験株式会社", "ocspm001", "Sekret927").await;
+    let (identity, serial) = app.issued_identity("ocspm001", "Sekret927").await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("leaf.pem"), &identity).unwrap();
     (app, identity, serial, dir)

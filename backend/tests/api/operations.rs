@@ -3,6 +3,7 @@
 //! restore. The metrics have a test binary of their own (`tests/metrics.rs`).
 
 use std::{
+    io::{Read, Write},
     path::Path,
     process::Command,
     time::{Duration, Instant},
@@ -26,9 +27,9 @@ async fn readiness(client: &reqwest::Client, base: &str) -> Option<(u16, Value)>
 /// completes, and the process then exits cleanly.
 async fn request_ids_join_logs_and_audit_and_sigterm_drains_before_stopping() {
     let store = TestStore::fresh(&TestDb::Sqlite).await;
-    store.create_master("運用株式会社", "master01", "Secret123").await;
-    store.create_general("master01", "user01", "Secret123").await;
-    store.create_general("master01", "user02", "Secret123").await;
+    store.create_master("運用株式会社", "master01", "Sekret927").await;
+    store.create_general("master01", "user01", "Sekret927").await;
+    store.create_general("master01", "user02", "Sekret927").await;
     use sea_orm::ConnectionTrait;
     store.db.execute_unprepared("UPDATE users SET must_change_password = false").await.unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -64,12 +65,12 @@ async fn request_ids_join_logs_and_audit_and_sigterm_drains_before_stopping() {
 
     // An issuance: the ID of its issue request is in the audit entry and on its log lines.
     let browser = Browser::of(&base, client.clone());
-    let token = browser.token("user01", "Secret123").await.unwrap();
-    let issued = browser.try_issue(&token, "Secret123").await.unwrap();
+    let token = browser.token("user01", "Sekret927").await.unwrap();
+    let issued = browser.try_issue(&token, "Sekret927").await.unwrap();
     assert_eq!(issued.status(), 200);
     let id = issued.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(id.len(), 16, "{id}");
-    identity_pem(&issued.bytes().await.unwrap(), "Secret123");
+    identity_pem(&issued.bytes().await.unwrap(), "Sekret927");
     let rows = store
         .count(&format!(
             "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'certificate_issued' AND request_id = '{id}'"
@@ -93,7 +94,7 @@ async fn request_ids_join_logs_and_audit_and_sigterm_drains_before_stopping() {
     // SIGTERM with an issuance under way.
     let under_way = {
         let browser = browser.clone();
-        tokio::spawn(async move { browser.issuance("user02", "Secret123").await })
+        tokio::spawn(async move { browser.issuance("user02", "Sekret927").await })
     };
     tokio::time::sleep(Duration::from_millis(30)).await;
     let pid = served.0.id().to_string();
@@ -115,7 +116,7 @@ async fn request_ids_join_logs_and_audit_and_sigterm_drains_before_stopping() {
     assert_eq!(during.status(), 200, "requests are still served while draining");
     assert_eq!(during.headers()["connection"], "close", "and the client moves on");
     let (p12, _) = under_way.await.unwrap().expect("the issuance under way at SIGTERM completes");
-    identity_pem(&p12, "Secret123");
+    identity_pem(&p12, "Sekret927");
     let exit = loop {
         if let Some(status) = served.0.try_wait().unwrap() {
             break status;
@@ -128,6 +129,27 @@ async fn request_ids_join_logs_and_audit_and_sigterm_drains_before_stopping() {
     assert_eq!(store.count("SELECT COUNT(*) AS n FROM certificates").await, 2);
 }
 
+/// The backups' passphrase in these tests.
+const PASSPHRASE: &str = "correct horse battery staple 29";
+
+/// The plain bytes (a tar.gz) of the backup `file`, decrypted as the holder of the passphrase can.
+fn decrypted(file: &Path) -> Vec<u8> {
+    let decryptor = age::Decryptor::new(std::fs::File::open(file).unwrap()).unwrap();
+    let identity = age::scrypt::Identity::new(age::secrecy::SecretString::from(PASSPHRASE.to_owned()));
+    let mut plain = Vec::new();
+    decryptor.decrypt(std::iter::once(&identity as &dyn age::Identity)).unwrap().read_to_end(&mut plain).unwrap();
+    plain
+}
+
+/// `plain` encrypted with `passphrase` into `to`, as whoever holds it can write a backup.
+fn encrypted(plain: &[u8], passphrase: &str, to: &Path) {
+    let secret = age::secrecy::SecretString::from(passphrase.to_owned());
+    let mut writer =
+        age::Encryptor::with_user_passphrase(secret).wrap_output(std::fs::File::create(to).unwrap()).unwrap();
+    writer.write_all(plain).unwrap();
+    writer.finish().unwrap();
+}
+
 /// `cjs admin …` on `store` with `args`: (success, stdout + stderr).
 fn admin(store: &TestStore, data_dir: &Path, args: &[&std::ffi::OsStr]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_cjs"))
@@ -136,6 +158,7 @@ fn admin(store: &TestStore, data_dir: &Path, args: &[&std::ffi::OsStr]) -> (bool
         .args(["--database-url", &store.database_url])
         .arg("admin")
         .args(args)
+        .env("CJS_BACKUP_PASSPHRASE", PASSPHRASE)
         .output()
         .unwrap();
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
@@ -152,6 +175,7 @@ fn restore_with(from: &Path, to: &Path, extra: &[&str]) -> (bool, String) {
         .args(["admin", "restore", "--from"])
         .arg(from)
         .args(extra)
+        .env("CJS_BACKUP_PASSPHRASE", PASSPHRASE)
         .output()
         .unwrap();
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
@@ -165,9 +189,9 @@ fn restore_with(from: &Path, to: &Path, extra: &[&str]) -> (bool, String) {
 async fn a_backup_under_load_restores_to_a_service_where_nothing_is_missing() {
     const LOADED: usize = 6;
     let store = TestStore::fresh(&TestDb::Sqlite).await;
-    store.create_master("バックアップ株式会社", "master01", "Secret123").await;
+    store.create_master("バックアップ株式会社", "master01", "Sekret927").await;
     for i in 0..=LOADED {
-        store.create_general("master01", &format!("user{i:02}"), "Secret123").await;
+        store.create_general("master01", &format!("user{i:02}"), "Sekret927").await;
     }
     use sea_orm::ConnectionTrait;
     store.db.execute_unprepared("UPDATE users SET must_change_password = false").await.unwrap();
@@ -176,20 +200,20 @@ async fn a_backup_under_load_restores_to_a_service_where_nothing_is_missing() {
     let served = started(serve_command(&store.data_dir, &store.database_url, port, &[]), &store.data_dir, &base).await;
     let client = client_with(&store.data_dir, None);
     let browser = Browser::of(&base, client.clone());
-    let (p12, _) = browser.issuance("user00", "Secret123").await.unwrap();
-    let identity = identity_pem(&p12, "Secret123");
+    let (p12, _) = browser.issuance("user00", "Sekret927").await.unwrap();
+    let identity = identity_pem(&p12, "Sekret927");
     let crl = client.get(format!("{base}/api/crl")).send().await.unwrap().bytes().await.unwrap();
 
     // The load: issuances for six users and logins with user00's certificate, during the backup.
     let mut load = tokio::task::JoinSet::new();
     for i in 1..=LOADED {
         let browser = browser.clone();
-        load.spawn(async move { browser.issuance(&format!("user{i:02}"), "Secret123").await.map(|_| ()) });
+        load.spawn(async move { browser.issuance(&format!("user{i:02}"), "Sekret927").await.map(|_| ()) });
     }
     for _ in 0..4 {
         let mut user = Browser::of(&base, client_with(&store.data_dir, Some(&identity)));
         load.spawn(async move {
-            let (status, body) = user.login("user00", "Secret123").await;
+            let (status, body) = user.login("user00", "Sekret927").await;
             if status == 200 { Ok(()) } else { Err((status, body.to_string())) }
         });
     }
@@ -210,6 +234,19 @@ async fn a_backup_under_load_restores_to_a_service_where_nothing_is_missing() {
     let (ok, out) = admin(&store, &mistyped, &["backup".as_ref(), "--to".as_ref(), other.as_os_str()]);
     assert!(!ok && out.contains("データディレクトリではありません"), "{out}");
     assert!(!mistyped.exists() && !other.exists(), "a mistyped data directory is not made, nor backed up");
+    // No backup without a passphrase, nor with a short one.
+    for passphrase in [None, Some("short one")] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cjs"));
+        cmd.arg("--data-dir").arg(&store.data_dir).args(["--database-url", &store.database_url]);
+        cmd.args(["admin", "backup", "--to"]).arg(&other).env_remove("CJS_BACKUP_PASSPHRASE");
+        if let Some(p) = passphrase {
+            cmd.env("CJS_BACKUP_PASSPHRASE", p);
+        }
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && text.contains("パスフレーズ"), "{passphrase:?}: {text}");
+        assert!(!other.exists());
+    }
 
     // Refused: a truncated file, an altered one; neither leaves a data directory.
     let bytes = std::fs::read(&file).unwrap();
@@ -219,19 +256,46 @@ async fn a_backup_under_load_restores_to_a_service_where_nothing_is_missing() {
     let (ok, out) = restore(&truncated, &target);
     assert!(!ok && out.contains("途中で切れているか壊れています"), "{out}");
     assert!(!target.exists(), "nothing restored");
+    // Encrypted and authenticated (issue 29 §3): no tar in sight; a byte changed anywhere, or the
+    // wrong passphrase, is refused before anything is written.
+    assert!(bytes.starts_with(b"age-encryption.org/v1"), "an age file");
+    let mut flipped = bytes.clone();
+    let at = flipped.len() / 2;
+    flipped[at] ^= 1;
+    let flipped_file = work.path().join("flipped.tar.gz.age");
+    std::fs::write(&flipped_file, &flipped).unwrap();
+    let (ok, out) = restore(&flipped_file, &target);
+    assert!(!ok && (out.contains("改変されています") || out.contains("壊れています")), "{out}");
+    assert!(!target.exists(), "nothing restored");
+    let out = Command::new(env!("CARGO_BIN_EXE_cjs"))
+        .arg("--data-dir")
+        .arg(&target)
+        .args(["admin", "restore", "--from"])
+        .arg(&file)
+        .env("CJS_BACKUP_PASSPHRASE", "a wrong passphrase, long enough")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && text.contains("パスフレーズが違うか"), "{text}");
+    assert!(!target.exists(), "nothing restored");
+    // What the passphrase's holder sees.
+    let plain = work.path().join("plain.tar.gz");
+    std::fs::write(&plain, decrypted(&file)).unwrap();
     let unpacked = work.path().join("unpacked");
     std::fs::create_dir(&unpacked).unwrap();
-    crate::helpers::run(Command::new("tar").arg("-xzf").arg(&file).arg("-C").arg(&unpacked));
-    let names = crate::helpers::run(Command::new("tar").arg("-tzf").arg(&file));
+    crate::helpers::run(Command::new("tar").arg("-xzf").arg(&plain).arg("-C").arg(&unpacked));
+    let names = crate::helpers::run(Command::new("tar").arg("-tzf").arg(&plain));
     assert_eq!(names.lines().last(), Some("MANIFEST.json"), "{names}");
     assert!(names.lines().any(|n| n == "ca-key.pem") && names.lines().any(|n| n == "cjs.db"), "{names}");
     assert!(names.lines().any(|n| n == "token.key"), "{names}");
     let pem = std::fs::read_to_string(unpacked.join("ca.pem")).unwrap();
     std::fs::write(unpacked.join("ca.pem"), pem.replacen('A', "B", 1)).unwrap();
-    let altered = work.path().join("altered.tar.gz");
+    let altered_plain = work.path().join("altered.tar.gz");
     let mut repack = Command::new("tar");
-    repack.arg("-czf").arg(&altered).arg("-C").arg(&unpacked).args(names.lines());
+    repack.arg("-czf").arg(&altered_plain).arg("-C").arg(&unpacked).args(names.lines());
     crate::helpers::run(&mut repack);
+    let altered = work.path().join("altered.tar.gz.age");
+    encrypted(&std::fs::read(&altered_plain).unwrap(), PASSPHRASE, &altered);
     let (ok, out) = restore(&altered, &target);
     assert!(!ok && out.contains("改変されています") && out.contains("ca.pem"), "{out}");
     assert!(!target.exists(), "nothing restored");
@@ -251,14 +315,22 @@ async fn a_backup_under_load_restores_to_a_service_where_nothing_is_missing() {
     std::fs::set_permissions(unpacked.join("cjs.toml"), std::fs::Permissions::from_mode(0o600)).unwrap();
     let mut entries: Vec<&str> = names.lines().filter(|n| *n != "MANIFEST.json" && *n != "cjs.toml").collect();
     entries.extend(["cjs.toml", "MANIFEST.json"]);
-    let forged = work.path().join("forged.tar.gz");
-    crate::helpers::run(Command::new("tar").arg("-czf").arg(&forged).arg("-C").arg(&unpacked).args(&entries));
+    let forged_plain = work.path().join("forged.tar.gz");
+    crate::helpers::run(Command::new("tar").arg("-czf").arg(&forged_plain).arg("-C").arg(&unpacked).args(&entries));
+    let forged = work.path().join("forged.tar.gz.age");
+    encrypted(&std::fs::read(&forged_plain).unwrap(), PASSPHRASE, &forged);
     let (ok, out) = restore(&forged, &target);
     assert!(!ok && out.contains("ca_pkcs11_module") && out.contains("--accept-settings"), "{out}");
     assert!(!target.exists(), "nothing restored");
     let accepted = work.path().join("restored-accepted");
     let (ok, out) = restore_with(&forged, &accepted, &["--accept-settings"]);
     assert!(ok, "with the operator's word it is restored: {out}");
+    // A plain backup (an earlier release's format) only with --unencrypted.
+    let (ok, out) = restore(&plain, &target);
+    assert!(!ok && out.contains("--unencrypted"), "{out}");
+    assert!(!target.exists(), "nothing restored");
+    let (ok, out) = restore_with(&plain, &work.path().join("restored-plain"), &["--unencrypted"]);
+    assert!(ok, "{out}");
 
     // Restored and served.
     let restored = work.path().join("restored");
@@ -294,7 +366,51 @@ async fn a_backup_under_load_restores_to_a_service_where_nothing_is_missing() {
     let base = format!("https://127.0.0.1:{port}");
     let _served = started(serve_command(&restored, &url, port, &[]), &restored, &base).await;
     let mut user = Browser::of(&base, client_with(&restored, Some(&identity)));
-    assert_eq!(user.login("user00", "Secret123").await.0, 200, "a certificate issued before the backup logs in");
+    assert_eq!(user.login("user00", "Sekret927").await.0, 200, "a certificate issued before the backup logs in");
     let restored_crl = client_with(&restored, None).get(format!("{base}/api/crl")).send().await.unwrap();
     assert_eq!(restored_crl.bytes().await.unwrap(), crl, "the same CRL");
+}
+
+/// Issue 29 §3: a restore streams. A backup holding one 640 MiB entry (zeros, a few hundred KiB
+/// compressed) and no manifest is read to its end and refused ("目録がありません") by a `cjs`
+/// whose data segment is limited to 256 MiB (`prlimit --data`); the release before kept each
+/// entry in memory and could not have read it. Nothing is restored.
+#[test]
+fn a_restore_reads_a_huge_entry_in_bounded_memory() {
+    let work = tempfile::tempdir().unwrap();
+    let plain = work.path().join("huge.tar.gz");
+    {
+        let gz = flate2::write::GzEncoder::new(std::fs::File::create(&plain).unwrap(), flate2::Compression::fast());
+        let mut archive = tar::Builder::new(gz);
+        let size: u64 = 640 << 20;
+        let mut header = tar::Header::new_gnu();
+        header.set_size(size);
+        header.set_mode(0o600);
+        header.set_entry_type(tar::EntryType::Regular);
+        archive.append_data(&mut header, "cjs.db", std::io::repeat(0).take(size)).unwrap();
+        archive.into_inner().unwrap().finish().unwrap();
+    }
+    // A small scrypt work factor: the default one alone takes about 256 MiB to decrypt.
+    let file = work.path().join("huge.tar.gz.age");
+    let mut recipient = age::scrypt::Recipient::new(age::secrecy::SecretString::from(PASSPHRASE.to_owned()));
+    recipient.set_work_factor(12);
+    let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient)).unwrap();
+    let mut writer = encryptor.wrap_output(std::fs::File::create(&file).unwrap()).unwrap();
+    writer.write_all(&std::fs::read(&plain).unwrap()).unwrap();
+    writer.finish().unwrap();
+    let target = work.path().join("restored");
+    let out = Command::new("prlimit")
+        .arg(format!("--data={}", 256u64 << 20))
+        .arg(env!("CARGO_BIN_EXE_cjs"))
+        .arg("--data-dir")
+        .arg(&target)
+        .args(["admin", "restore", "--from"])
+        .arg(&file)
+        .env("CJS_BACKUP_PASSPHRASE", PASSPHRASE)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "a refusal, not a crash: {text}");
+    assert!(text.contains("目録"), "read to the end, then refused: {text}");
+    assert!(!target.exists(), "nothing restored");
 }

@@ -26,13 +26,13 @@ async fn every_certificate_profile_passes_pkilint() {
     let dir = tempfile::tempdir().unwrap();
     for key_type in [KeyType::Rsa2048, KeyType::P256] {
         let app = spawn(&TestDb::Sqlite, Options { key_type, ..Options::default() }).await;
-        app.master_ready("テスト株式会社", "master01", "Secret123").await;
-        let p12 = app.issue_certificate("master01", "Secret123").await;
+        app.master_ready("テスト株式会社", "master01", "Sekret927").await;
+        let p12 = app.issue_certificate("master01", "Sekret927").await;
         let p12_path = dir.path().join(format!("{key_type:?}.p12"));
         std::fs::write(&p12_path, p12).unwrap();
         let leaf_pem = dir.path().join(format!("{key_type:?}-leaf.pem"));
         run(Command::new("openssl")
-            .args(["pkcs12", "-nokeys", "-clcerts", "-passin", "pass:Secret123", "-in"])
+            .args(["pkcs12", "-nokeys", "-clcerts", "-passin", "pass:Sekret927", "-in"])
             .arg(&p12_path)
             .arg("-out")
             .arg(&leaf_pem));

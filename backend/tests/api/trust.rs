@@ -190,8 +190,8 @@ async fn server_certificates_forged_with_the_client_ca_key_are_refused_everywher
 
 /// The certificate and key of a newly issued client certificate, in one PEM file.
 async fn issued_identity_file(app: &TestApp, dir: &Path) -> PathBuf {
-    app.master_ready("テスト株式会社", "master01", "Secret123").await;
-    let (pem, _) = app.issued_identity("master01", "Secret123").await;
+    app.master_ready("テスト株式会社", "master01", "Sekret927").await;
+    let (pem, _) = app.issued_identity("master01", "Sekret927").await;
     let path = dir.join("identity.pem");
     std::fs::write(&path, pem).unwrap();
     path
@@ -279,7 +279,7 @@ async fn issued_client_certificates_authenticate_through_every_tls_stack() {
     // Java: the .p12 itself as the key store (PKCS#12 with AES-256 and an HMAC-SHA256 MAC).
     let p12 = dir.path().join("identity.p12");
     run(Command::new("openssl")
-        .args(["pkcs12", "-export", "-passout", "pass:Secret123", "-in"])
+        .args(["pkcs12", "-export", "-passout", "pass:Sekret927", "-in"])
         .arg(&identity)
         .arg("-out")
         .arg(&p12));
@@ -302,7 +302,7 @@ async fn issued_client_certificates_authenticate_through_every_tls_stack() {
            System.out.println(r.body()); } }\n",
     )
     .unwrap();
-    let out = run(Command::new("java").arg(&java).arg(&server_ca).arg(&p12).arg("Secret123").arg(&url));
+    let out = run(Command::new("java").arg(&java).arg(&server_ca).arg(&p12).arg("Sekret927").arg(&url));
     valid("Java HttpClient", &out);
 }
 

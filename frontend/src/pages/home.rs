@@ -1,5 +1,6 @@
 //! `/home` ホーム: who is logged in, the certificate this session used (expiry in JST, days
-//! left, the renew button from 30 days before expiry, R5) and ログアウト. Bank staff get the way
+//! left, the renew button from 30 days before expiry, R5), 最近のご利用 (the lines the server
+//! composes: previous logins, failed attempts since, recent issuances) and ログアウト. Bank staff get the way
 //! to `/admin`; master users manage their general users below ([`UserManagement`]).
 //!
 //! The wage-deduction business screens themselves are out of scope; this is where they plug in.
@@ -70,6 +71,13 @@ fn Home(me: Me) -> impl IntoView {
                 <dd>{me.email.clone()}</dd>
             </dl>
             <CertificatePanel certificate=me.certificate.clone() />
+            <h2>"最近のご利用"</h2>
+            <ul class="notes" data-testid=testids::HOME_ACTIVITY>
+                {if me.activity.is_empty() { vec!["記録はありません。".to_owned()] } else { me.activity.clone() }
+                    .into_iter()
+                    .map(|line| view! { <li>{line}</li> })
+                    .collect_view()}
+            </ul>
             {(role == Role::Staff).then(|| view! {
                 <h2>"労金スタッフ"</h2>
                 <p>"会社・利用者・電子証明書の管理、監査ログ、送信メールの確認を行います。"</p>

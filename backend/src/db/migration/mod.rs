@@ -15,6 +15,7 @@ mod m20261206_000010_active_certificates_by_key_type;
 mod m20261206_000011_account_lifecycle;
 mod m20261207_000012_certified_until;
 mod m20261208_000013_password_revoked;
+mod m20261208_000014_audit_by_subject_and_action;
 
 /// All migrations in order.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000011_account_lifecycle::Migration),
             Box::new(m20261207_000012_certified_until::Migration),
             Box::new(m20261208_000013_password_revoked::Migration),
+            Box::new(m20261208_000014_audit_by_subject_and_action::Migration),
         ]
     }
 }
