@@ -304,6 +304,9 @@ async fn a_rollover_to_the_token_locks_nobody_out_and_each_ca_keeps_its_revocati
     assert!(retired.join("ca-key.pem").exists() && !store.data_dir.join("ca-key.pem").exists());
     let ca_pem = std::fs::read_to_string(store.data_dir.join("ca.pem")).unwrap();
     assert!(!ca_pem.starts_with(&old_ca) && ca_pem.ends_with(&old_ca), "the new CA first, then the old: {ca_pem}");
+    // Made in the token, constrained all the same (issue 29).
+    let text = run(Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(store.data_dir.join("ca.pem")));
+    assert!(text.contains("X509v3 Name Constraints: critical") && text.contains("OCSP Signing"), "{text}");
     assert!(hsm.tool(&["--list-objects", "--type", "privkey"]).contains("never extractable"));
     assert_eq!(store.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'ca_rollover'").await, 1);
 
