@@ -15,7 +15,7 @@ use crate::{
     auth::password::DEFAULT_QUEUE_LIMIT,
     domain::{lockout::LockoutPolicy, session::SessionPolicy},
     mail::settings::{DEFAULT_MAIL_FROM, MailSettings, MailTransport, SmtpSecurity, SmtpSettings},
-    net::{DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, IpNetwork, TrustedProxies},
+    net::{DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, IpNetwork, Networks},
     pki::{
         CaKeySource,
         hsm::{DEFAULT_SIGN_TIMEOUT, TokenSettings},
@@ -280,9 +280,9 @@ pub struct Config {
     pub public_url: Option<String>,
     pub mail: MailSettings,
     /// Peers whose PROXY protocol header is believed (and required).
-    pub trusted_proxies: TrustedProxies,
+    pub trusted_proxies: Networks,
     /// Where staff IDs may authenticate from; `None`: anywhere.
-    pub staff_networks: Option<TrustedProxies>,
+    pub staff_networks: Option<Networks>,
     /// Concurrent connections per client address.
     pub max_connections_per_address: u32,
     /// Keys of `cjs.toml` that nobody reads; reported at start-up.
@@ -345,8 +345,8 @@ impl Config {
             certificate_limit: s.certificate_limit.unwrap_or(DEFAULT_CERTIFICATE_LIMIT),
             public_url: s.public_url.clone().filter(|u| !u.is_empty()),
             mail: mail_settings(&s, &data_dir),
-            trusted_proxies: TrustedProxies::new(s.trusted_proxies.clone().unwrap_or_default()),
-            staff_networks: s.staff_networks.clone().map(TrustedProxies::new),
+            trusted_proxies: Networks::new(s.trusted_proxies.clone().unwrap_or_default()),
+            staff_networks: s.staff_networks.clone().map(Networks::new),
             max_connections_per_address: s.max_connections_per_address.unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
             data_dir,
             unknown_keys,
@@ -368,7 +368,7 @@ impl Config {
         if self.p12.iterations < 1_000 {
             bail!("p12_iterations must be at least 1000");
         }
-        if self.staff_networks.as_ref().is_some_and(TrustedProxies::is_empty) {
+        if self.staff_networks.as_ref().is_some_and(Networks::is_empty) {
             bail!("staff_networks is empty: no staff member could log in. Name their networks, or leave it unset");
         }
         if self.argon2_memory_kib < 8 {

@@ -85,5 +85,8 @@ pub async fn logout(state: web::Data<AppState>, s: SessionUser) -> Result<HttpRe
     )
 )]
 pub async fn current(state: web::Data<AppState>, s: SessionUser) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(read::me(&state.db, &s.user, &s.certificate, OffsetDateTime::now_utc()).await?))
+    let now = OffsetDateTime::now_utc();
+    let mut me = read::me(&state.db, &s.user, &s.certificate, now).await?;
+    me.activity = read::activity::recent(&state.db, &s.user.user_id, now).await?;
+    Ok(HttpResponse::Ok().json(me))
 }

@@ -37,7 +37,7 @@ pub struct Authenticator {
     /// Base URL written into notices.
     pub public_url: String,
     /// Where staff IDs may authenticate from (`staff_networks`); `None`: anywhere.
-    pub staff_networks: Option<crate::net::TrustedProxies>,
+    pub staff_networks: Option<crate::net::Networks>,
 }
 
 impl Authenticator {

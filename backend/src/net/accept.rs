@@ -18,7 +18,7 @@ use tokio_rustls::{TlsAcceptor, server::TlsStream};
 
 use super::{
     limit::{ConnectionLimiter, ConnectionSlot, LOG_INTERVAL, LogThrottle},
-    networks::TrustedProxies,
+    networks::Networks,
     proxy_protocol::{self, Header, HeaderError, Prefix},
 };
 
@@ -132,7 +132,7 @@ pub struct Acceptor {
 
 struct Inner {
     tls: TlsAcceptor,
-    trusted: TrustedProxies,
+    trusted: Networks,
     limiter: Arc<ConnectionLimiter>,
     handshake_timeout: Duration,
     /// PROXY protocol misuse is logged at warn, at most once per interval.
@@ -152,7 +152,7 @@ impl std::fmt::Debug for Acceptor {
 impl Acceptor {
     pub fn new(
         tls: Arc<rustls::ServerConfig>,
-        trusted: TrustedProxies,
+        trusted: Networks,
         max_connections_per_address: usize,
         handshake_timeout: Duration,
     ) -> Self {

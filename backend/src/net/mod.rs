@@ -35,7 +35,7 @@ pub fn subscriber(ip: std::net::IpAddr) -> std::net::IpAddr {
         v4 => v4,
     }
 }
-pub use networks::{IpNetwork, TrustedProxies};
+pub use networks::{IpNetwork, Networks};
 
 /// From the TCP accept to the end of the TLS handshake, PROXY header included.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

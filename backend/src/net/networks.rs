@@ -82,21 +82,22 @@ impl fmt::Display for IpNetwork {
     }
 }
 
-/// The peers allowed (and required) to open their connections with a PROXY protocol header.
+/// A list of networks: the peers allowed (and required) to open their connections with a PROXY
+/// protocol header (`trusted_proxies`), the networks bank staff work from (`staff_networks`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<IpNetwork>);
+pub struct Networks(Vec<IpNetwork>);
 
-impl TrustedProxies {
+impl Networks {
     pub fn new(networks: Vec<IpNetwork>) -> Self {
         Self(networks)
     }
 
-    /// Parses a comma-separated list (empty: nobody is trusted).
+    /// Parses a comma-separated list (may be empty).
     pub fn parse_list(s: &str) -> Result<Self, NetworkError> {
         s.split(',').filter(|p| !p.trim().is_empty()).map(str::parse).collect::<Result<_, _>>().map(Self)
     }
 
-    /// Whether a connection from `ip` comes from a trusted proxy.
+    /// Whether `ip` is in one of the networks.
     pub fn contains(&self, ip: IpAddr) -> bool {
         self.0.iter().any(|n| n.contains(ip))
     }
@@ -171,11 +172,11 @@ mod tests {
 
     #[test]
     fn lists_are_comma_separated() {
-        let t = TrustedProxies::parse_list(" 127.0.0.1, 10.0.0.0/8 ,2001:db8::/32").unwrap();
+        let t = Networks::parse_list(" 127.0.0.1, 10.0.0.0/8 ,2001:db8::/32").unwrap();
         assert_eq!(t.networks().len(), 3);
         assert!(t.contains(ip("127.0.0.1")) && t.contains(ip("10.200.0.1")) && t.contains(ip("2001:db8::9")));
         assert!(!t.contains(ip("127.0.0.2")));
-        assert!(TrustedProxies::parse_list("").unwrap().is_empty());
-        assert!(TrustedProxies::parse_list("127.0.0.1,nope").is_err());
+        assert!(Networks::parse_list("").unwrap().is_empty());
+        assert!(Networks::parse_list("127.0.0.1,nope").is_err());
     }
 }

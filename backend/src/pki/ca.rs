@@ -403,15 +403,16 @@ impl CertificateAuthority {
 }
 
 /// Name constraints that leave no DNS name, no IPv4 or IPv6 address and no real e-mail address
-/// (only `nomail.invalid`), except the addresses `permitted_ips`.
+/// (only `nomail.invalid`), except the addresses `permitted_ips`: with none, every address is
+/// excluded; with some, a permitted subtree of a type already leaves out all others of it.
 fn no_names_but(permitted_ips: Vec<CidrSubnet>) -> NameConstraints {
-    let mut permitted: Vec<GeneralSubtree> = permitted_ips.into_iter().map(GeneralSubtree::IpAddress).collect();
-    permitted.push(GeneralSubtree::Rfc822Name(NO_MAIL_DOMAIN.to_owned()));
     let mut excluded = vec![GeneralSubtree::DnsName(String::new())];
-    if permitted.len() == 1 {
+    if permitted_ips.is_empty() {
         excluded.push(GeneralSubtree::IpAddress(CidrSubnet::from_v4_prefix([0; 4], 0)));
         excluded.push(GeneralSubtree::IpAddress(CidrSubnet::from_v6_prefix([0; 16], 0)));
     }
+    let mut permitted: Vec<GeneralSubtree> = permitted_ips.into_iter().map(GeneralSubtree::IpAddress).collect();
+    permitted.push(GeneralSubtree::Rfc822Name(NO_MAIL_DOMAIN.to_owned()));
     NameConstraints { permitted_subtrees: permitted, excluded_subtrees: excluded }
 }
 

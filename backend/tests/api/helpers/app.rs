@@ -133,40 +133,41 @@ pub async fn spawn(db: &TestDb, opts: Options) -> TestApp {
         std::fs::write(d.join("app-0123456789abcdef.js"), "console.log(1)").unwrap();
         d
     });
-    let args =
-        ConfigArgs {
-            data_dir: Some(data_dir.clone()),
-            database_url: Some(database_url.clone()),
-            listen: Some("127.0.0.1:0".parse().unwrap()),
-            dist_dir: Some(dist_dir),
-            cert_key_type: Some(opts.key_type),
-            p12_encryption: Some(opts.encryption),
-            p12_iterations: Some(opts.p12_iterations),
-            smtp_host: opts.smtp_port.map(|_| "127.0.0.1".to_owned()),
-            smtp_port: opts.smtp_port,
-            smtp_security: opts
-                .smtp_port
-                .map(|_| opts.smtp_secure.as_ref().map_or(backend::mail::settings::SmtpSecurity::None, |s| s.security)),
-            smtp_ca_file: opts.smtp_secure.as_ref().map(|s| s.ca_file.clone()),
-            smtp_username: opts.smtp_secure.as_ref().map(|s| s.username.clone()),
-            smtp_password: opts.smtp_secure.as_ref().map(|s| s.password.parse().unwrap()),
-            mail_interval_seconds: Some(1),
-            mail_retry_seconds: Some(1),
-            password_attempts_per_minute: Some(opts.password_attempts_per_minute),
-            password_queue_limit: Some(opts.password_queue_limit),
-            argon2_memory_kib: opts.argon2_memory_kib,
-            trusted_proxies: opts.trusted_proxies.as_deref().map(|list| {
-                backend::net::TrustedProxies::parse_list(list).expect("trusted_proxies").networks().to_vec()
-            }),
-            max_connections_per_address: opts.max_connections_per_address,
-            http_listen: opts.http_listen.then(|| "127.0.0.1:0".parse().unwrap()),
-            metrics_listen: opts.metrics_listen.then(|| "127.0.0.1:0".parse().unwrap()),
-            p12_include_ca: Some(opts.p12_include_ca),
-            staff_networks: opts.staff_networks.as_deref().map(|list| {
-                backend::net::TrustedProxies::parse_list(list).expect("staff_networks").networks().to_vec()
-            }),
-            ..Default::default()
-        };
+    let args = ConfigArgs {
+        data_dir: Some(data_dir.clone()),
+        database_url: Some(database_url.clone()),
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        dist_dir: Some(dist_dir),
+        cert_key_type: Some(opts.key_type),
+        p12_encryption: Some(opts.encryption),
+        p12_iterations: Some(opts.p12_iterations),
+        smtp_host: opts.smtp_port.map(|_| "127.0.0.1".to_owned()),
+        smtp_port: opts.smtp_port,
+        smtp_security: opts
+            .smtp_port
+            .map(|_| opts.smtp_secure.as_ref().map_or(backend::mail::settings::SmtpSecurity::None, |s| s.security)),
+        smtp_ca_file: opts.smtp_secure.as_ref().map(|s| s.ca_file.clone()),
+        smtp_username: opts.smtp_secure.as_ref().map(|s| s.username.clone()),
+        smtp_password: opts.smtp_secure.as_ref().map(|s| s.password.parse().unwrap()),
+        mail_interval_seconds: Some(1),
+        mail_retry_seconds: Some(1),
+        password_attempts_per_minute: Some(opts.password_attempts_per_minute),
+        password_queue_limit: Some(opts.password_queue_limit),
+        argon2_memory_kib: opts.argon2_memory_kib,
+        trusted_proxies: opts
+            .trusted_proxies
+            .as_deref()
+            .map(|list| backend::net::Networks::parse_list(list).expect("trusted_proxies").networks().to_vec()),
+        max_connections_per_address: opts.max_connections_per_address,
+        http_listen: opts.http_listen.then(|| "127.0.0.1:0".parse().unwrap()),
+        metrics_listen: opts.metrics_listen.then(|| "127.0.0.1:0".parse().unwrap()),
+        p12_include_ca: Some(opts.p12_include_ca),
+        staff_networks: opts
+            .staff_networks
+            .as_deref()
+            .map(|list| backend::net::Networks::parse_list(list).expect("staff_networks").networks().to_vec()),
+        ..Default::default()
+    };
     let config = Config::resolve(&args).unwrap();
     let app = Application::build(config.clone()).await.expect("server builds");
     let port = app.port();
