@@ -1,5 +1,5 @@
 //! The background tasks of `cjs serve`, started by [`start`]: mail delivery, the expiry reminder
-//! scan, pruning the lock state of unknown IDs, the CRL refresh, and SQLite's query statistics. Each runs for the life of the
+//! scan, the audit log's sealer and checkpoints, pruning the lock state of unknown IDs, the CRL refresh, and SQLite's query statistics. Each runs for the life of the
 //! process, so one that ends — by a panic or by returning — is a fault: [`Tasks::first_death`]
 //! names it and why, and the server stops with a non-zero exit rather than run on without, say,
 //! its mail.
@@ -15,6 +15,9 @@ const UNKNOWN_ID_PRUNING_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// How often the CRL refresh looks for revocations of other instances and the nextUpdate.
 const CRL_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
+
+/// How often committed audit entries are chained.
+const AUDIT_SEAL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Starts every background task of a serving instance.
 pub fn start(state: &AppState) -> anyhow::Result<Tasks> {
@@ -32,6 +35,14 @@ pub fn start(state: &AppState) -> anyhow::Result<Tasks> {
     tasks.spawn("expiry reminder scan", scan);
     // The CRL is signed after revocations, not inside them (certificates::revocation).
     tasks.spawn("CRL refresh", state.revocations.clone().refresh_forever(CRL_REFRESH_INTERVAL));
+    // The audit log's chain, and its signed checkpoints (audit::chain, audit::checkpoint).
+    tasks.spawn("audit sealer", crate::audit::chain::seal_forever(db.clone(), AUDIT_SEAL_INTERVAL));
+    let checkpoints = crate::audit::checkpoint::make_forever(
+        db.clone(),
+        state.audit_key.clone(),
+        state.config.audit.checkpoints.clone(),
+    );
+    tasks.spawn("audit checkpoints", checkpoints);
     if state.config.is_sqlite() {
         let optimize = crate::db::optimize_forever(db.clone(), crate::db::OPTIMIZE_INTERVAL);
         tasks.spawn("SQLite statistics", optimize);

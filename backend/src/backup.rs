@@ -246,8 +246,9 @@ fn safe_path(name: &str) -> Option<PathBuf> {
     (fine && !name.is_empty()).then(|| path.to_owned())
 }
 
-/// Settings of a restored `cjs.toml` that load code into `cjs serve` or change where its keys come
-/// from. A forged backup could otherwise run its own PKCS#11 module inside the server, or point
+/// Settings of a restored `cjs.toml` that load code into `cjs serve`, change where its keys come
+/// from, or weaken what auditors rely on (検印, the audit key and where checkpoints go). A forged
+/// backup could otherwise run its own PKCS#11 module inside the server, or point
 /// the CA key at a file it brought. A restore refuses them unless the operator says they expect
 /// them (`--accept-settings`).
 pub const SENSITIVE_SETTINGS: &[&str] = &[
@@ -262,6 +263,12 @@ pub const SENSITIVE_SETTINGS: &[&str] = &[
     "tls_key",
     "smtp_ca_file",
     "dist_dir",
+    // What the auditors rely on: the audit key, where checkpoints go, and 検印 itself.
+    "audit_key",
+    "audit_pkcs11_key_label",
+    "audit_checkpoint_mail",
+    "audit_checkpoint_dir",
+    "approval_required",
 ];
 
 /// The most a manifest or a `cjs.toml` may hold: read into memory, unlike every other entry.

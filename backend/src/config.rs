@@ -5,7 +5,11 @@
 //! collected by `serde_ignored` and reported loudly at start-up, and defaults come from the
 //! policies' `Default`s. Values are validated once, in [`Config::validate`].
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -190,6 +194,31 @@ pub struct ConfigArgs {
     #[arg(long, env = "CJS_STAFF_NETWORKS", global = true, value_delimiter = ',')]
     #[serde(with = "network_list")]
     pub staff_networks: Option<Vec<IpNetwork>>,
+    /// The audit key's file, when the CA key is not in a token (default audit-key.pem in the
+    /// data directory, made on first start). Never the CA key.
+    #[arg(long, env = "CJS_AUDIT_KEY", global = true)]
+    pub audit_key: Option<PathBuf>,
+    /// Label of the audit key pair in the CA's token (default cjs-audit), when the CA key is in one.
+    #[arg(long, env = "CJS_AUDIT_PKCS11_KEY_LABEL", global = true)]
+    pub audit_pkcs11_key_label: Option<String>,
+    /// Minutes between signed checkpoints of the audit log (default 60; one more at shutdown).
+    #[arg(long, env = "CJS_AUDIT_CHECKPOINT_MINUTES", global = true)]
+    pub audit_checkpoint_minutes: Option<u32>,
+    /// The auditor's address every checkpoint is mailed to. Default: none.
+    #[arg(long, env = "CJS_AUDIT_CHECKPOINT_MAIL", global = true)]
+    pub audit_checkpoint_mail: Option<String>,
+    /// A directory outside the data directory every checkpoint is written to as a file. Default: none.
+    #[arg(long, env = "CJS_AUDIT_CHECKPOINT_DIR", global = true)]
+    pub audit_checkpoint_dir: Option<PathBuf>,
+    /// Operations a staff member's request only proposes until a second staff member approves
+    /// it (検印): revoke, unlock_master, reset_password, change_master, suspend, resume,
+    /// certificate_limit, retire_staff (comma-separated; in the file a list). Default: all of
+    /// them; `none` (or `[]` in the file) for none.
+    #[arg(long, env = "CJS_APPROVAL_REQUIRED", global = true, value_delimiter = ',')]
+    pub approval_required: Option<Vec<String>>,
+    /// Hours a proposed operation may be approved (default 24).
+    #[arg(long, env = "CJS_APPROVAL_HOURS", global = true)]
+    pub approval_hours: Option<u32>,
 }
 
 /// `trusted_proxies` and `staff_networks` in the file: `"10.0.0.1, 10.1.0.0/16"` or
@@ -285,6 +314,10 @@ pub struct Config {
     pub staff_networks: Option<Networks>,
     /// Concurrent connections per client address.
     pub max_connections_per_address: u32,
+    /// The audit key and where checkpoints go.
+    pub audit: AuditSettings,
+    /// Which staff operations need a second staff member's approval (検印).
+    pub approvals: crate::approvals::Policy,
     /// Keys of `cjs.toml` that nobody reads; reported at start-up.
     pub unknown_keys: Vec<String>,
 }
@@ -348,6 +381,8 @@ impl Config {
             trusted_proxies: Networks::new(s.trusted_proxies.clone().unwrap_or_default()),
             staff_networks: s.staff_networks.clone().map(Networks::new),
             max_connections_per_address: s.max_connections_per_address.unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
+            audit: audit_settings(&s, &data_dir)?,
+            approvals: approval_policy(&s)?,
             data_dir,
             unknown_keys,
         };
@@ -484,6 +519,94 @@ fn token_settings(s: &ConfigArgs) -> anyhow::Result<Option<TokenSettings>> {
         Some(seconds) => Duration::from_secs(u64::from(seconds)),
     };
     Ok(Some(TokenSettings { module, token_label, key_label, pin: pin.map(Secret::from), sign_timeout }))
+}
+
+/// `approval_required` and `approval_hours`.
+fn approval_policy(s: &ConfigArgs) -> anyhow::Result<crate::approvals::Policy> {
+    use crate::approvals::{Kind, Policy};
+    let required = match &s.approval_required {
+        None => Kind::ALL.to_vec(),
+        Some(items) => {
+            let items: Vec<&str> = items.iter().map(|i| i.trim()).filter(|i| !i.is_empty() && *i != "none").collect();
+            let mut kinds = Vec::new();
+            for item in items {
+                let kind = Kind::parse(item).with_context(|| {
+                    let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+                    format!("approval_required: unknown operation {item:?} (known: {}, or none)", known.join(", "))
+                })?;
+                if !kinds.contains(&kind) {
+                    kinds.push(kind);
+                }
+            }
+            kinds
+        }
+    };
+    let hours = s.approval_hours.unwrap_or(crate::approvals::DEFAULT_HOURS);
+    if hours == 0 || hours > 24 * 30 {
+        bail!("approval_hours must be between 1 and 720");
+    }
+    Ok(Policy { required, ttl: time::Duration::hours(hours.into()) })
+}
+
+/// Where the audit key is and where its checkpoints go.
+#[derive(Debug, Clone)]
+pub struct AuditSettings {
+    pub key: crate::audit::key::AuditKeySource,
+    pub checkpoints: crate::audit::checkpoint::Settings,
+}
+
+/// The default label of the audit key in the CA's token.
+pub const DEFAULT_AUDIT_KEY_LABEL: &str = "cjs-audit";
+
+fn audit_settings(s: &ConfigArgs, data_dir: &Path) -> anyhow::Result<AuditSettings> {
+    use crate::audit::key::AuditKeySource;
+    let key = match (token_settings(s)?, &s.audit_key) {
+        (Some(_), Some(_)) => {
+            bail!("audit_key and ca_pkcs11_module exclude each other: with a token the audit key is in it")
+        }
+        (Some(mut token), None) => {
+            token.key_label = s.audit_pkcs11_key_label.clone().unwrap_or_else(|| DEFAULT_AUDIT_KEY_LABEL.to_owned());
+            if token.key_label.is_empty()
+                || token.key_label
+                    == s.ca_pkcs11_key_label.clone().unwrap_or_else(|| DEFAULT_PKCS11_KEY_LABEL.to_owned())
+            {
+                bail!("audit_pkcs11_key_label must name a key of its own, never the CA key");
+            }
+            AuditKeySource::Token(token)
+        }
+        (None, path) => AuditKeySource::File(path.clone().unwrap_or_else(|| data_dir.join("audit-key.pem"))),
+    };
+    let minutes = s.audit_checkpoint_minutes.unwrap_or(60);
+    if minutes == 0 {
+        bail!("audit_checkpoint_minutes must be at least 1");
+    }
+    let mail = s.audit_checkpoint_mail.clone().filter(|m| !m.is_empty());
+    if let Some(m) = &mail
+        && m.parse::<lettre::message::Mailbox>().is_err()
+    {
+        bail!("audit_checkpoint_mail is not a valid address: {m}");
+    }
+    let dir = s.audit_checkpoint_dir.clone();
+    if let Some(dir) = &dir {
+        let inside = match (std::path::absolute(dir), std::path::absolute(data_dir)) {
+            (Ok(d), Ok(data)) => d.starts_with(&data),
+            _ => false,
+        };
+        if inside {
+            bail!(
+                "audit_checkpoint_dir {} is inside the data directory: checkpoints must leave it (whoever rewrites the data could rewrite them)",
+                dir.display()
+            );
+        }
+    }
+    Ok(AuditSettings {
+        key,
+        checkpoints: crate::audit::checkpoint::Settings {
+            interval: Duration::from_secs(u64::from(minutes) * 60),
+            mail,
+            dir,
+        },
+    })
 }
 
 /// Where the CA key is: a token when `ca_pkcs11_module` is set, else the configured files, else

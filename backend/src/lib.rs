@@ -2,6 +2,7 @@
 //! bank's lockout policy, and the single-page app. See README.md for the architecture.
 
 pub mod api;
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod background;

@@ -226,8 +226,20 @@ impl Metrics {
     }
 }
 
-/// The process's metrics.
+tokio::task_local! {
+    /// Set while an operation is only tried (a proposal for approval checks its operation by
+    /// doing it in a transaction that is rolled back): nothing it counts happened.
+    static TRIAL: ();
+}
+
+/// Runs `f` with what it counts going nowhere ([`metrics`] gives a registry nobody serves).
+pub async fn uncounted<F: std::future::Future>(f: F) -> F::Output {
+    TRIAL.scope((), f).await
+}
+
+/// The process's metrics (inside [`uncounted`], a set that is never served).
 pub fn metrics() -> &'static Metrics {
     static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
-    &METRICS
+    static DISCARDED: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+    if TRIAL.try_with(|_| ()).is_ok() { &DISCARDED } else { &METRICS }
 }

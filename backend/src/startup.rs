@@ -218,6 +218,19 @@ impl Application {
             handle.stop(true).await;
         };
         let ((), done) = tokio::join!(stopping, server);
+        // The last checkpoint: what this instance wrote is signed before it goes.
+        let checkpoint = crate::audit::checkpoint::make(
+            &state.db,
+            &state.audit_key,
+            &state.config.audit.checkpoints,
+            OffsetDateTime::now_utc(),
+            false,
+        );
+        match tokio::time::timeout(Duration::from_secs(10), checkpoint).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %format!("{e:#}"), "the audit checkpoint at shutdown failed"),
+            Err(_) => tracing::error!("the audit checkpoint at shutdown took over 10 s; given up"),
+        }
         done.context("server failed")?;
         death.map_or(Ok(()), Err)
     }
@@ -286,6 +299,7 @@ async fn assemble(
     let throttle = Throttle::new(config.password_attempts_per_minute, crate::auth::throttle::DEFAULT_MAX_KEYS);
     let revocations = Revocations::new(db.clone(), cas.clone(), &public_url);
     let ocsp = OcspResponder::new(db::connect_readers(&config.database_url, &db).await?, &cas, now)?;
+    let audit_key = Arc::new(load_audit_key(&config)?);
     Ok(AppState {
         config: Arc::new(config),
         public_url,
@@ -297,7 +311,21 @@ async fn assemble(
         ocsp,
         throttle,
         lifecycle: Arc::default(),
+        audit_key,
     })
+}
+
+/// The audit key (made on first start), its public half written beside it for the auditor:
+/// `audit-key.pub.pem` (beside a key file, or in the data directory for a key in a token).
+pub fn load_audit_key(config: &Config) -> anyhow::Result<crate::audit::key::AuditKey> {
+    use crate::audit::key::{AuditKey, AuditKeySource};
+    let key = AuditKey::load_or_create(&config.audit.key)?;
+    let public = match &config.audit.key {
+        AuditKeySource::File(path) => path.with_file_name("audit-key.pub.pem"),
+        AuditKeySource::Token(_) => config.data_dir.join("audit-key.pub.pem"),
+    };
+    key.write_public(&public)?;
+    Ok(key)
 }
 
 /// The server over `listeners`: the HTTPS API and SPA, and the plain-HTTP revocation and metrics

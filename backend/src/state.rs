@@ -30,4 +30,6 @@ pub struct AppState {
     /// Per-address throttle of password attempts.
     pub throttle: Throttle,
     pub lifecycle: Arc<Lifecycle>,
+    /// Signs the audit log's checkpoints.
+    pub audit_key: Arc<crate::audit::key::AuditKey>,
 }

@@ -111,7 +111,7 @@ async fn exec(db: &DatabaseConnection, sql: &str, values: Vec<Value>) -> anyhow:
 /// One `INSERT … SELECT` of `n` audit entries over the last two years, oldest first (ids follow
 /// time, as in service): actors and subjects spread over the users (a third done by the user
 /// themself), ten actions in a fixed mix, 300 client addresses.
-fn audit_insert(backend: DbBackend, sizes: Sizes, first_org: i64, start: i64) -> String {
+pub fn audit_insert(backend: DbBackend, sizes: Sizes, first_org: i64, start: i64) -> String {
     let (n, users, orgs) = (sizes.audit, sizes.users, sizes.orgs);
     let span = 730 * 86_400_i64;
     let cols = "at, actor, action, subject_user, org_id, detail, client_address, request_id";

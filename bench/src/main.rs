@@ -2,6 +2,7 @@
 //! the same run on the same machine (shared and noisy: medians and ratios are what count).
 //! `scripts/bench` builds the release binaries, installs the peers and runs this.
 
+mod audit;
 mod hsm;
 mod issuance;
 mod lists;
@@ -42,7 +43,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "issuance,hsm,tls,password,flood,memory,frontend,revocation,ocsp,scale,lists"
+        default_value = "issuance,hsm,tls,password,flood,memory,frontend,revocation,ocsp,scale,lists,audit"
     )]
     only: Vec<String>,
     #[arg(long, default_value = "cfssl")]
@@ -423,6 +424,31 @@ async fn main() -> anyhow::Result<()> {
             let (conn, name, url) = fresh_postgres(admin, "scale").await?;
             let mut rows = Vec::new();
             scale::section(&args.cjs, "PostgreSQL", Some(&url), args.rows, &mut rows).await?;
+            emit(&rows);
+            conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+        }
+    }
+
+    if on("audit") {
+        heading(
+            "The audit log's chain (issue 30): the first sealing of an existing log, the sealer's pass in service, `cjs admin audit verify`",
+            &[
+                "database",
+                "entries",
+                "first sealing (entries/s)",
+                "pass of 100 entries p50 / max",
+                "sealer per entry",
+                "verify (entries/s)",
+                "verify peak RSS",
+            ],
+        );
+        let mut rows = Vec::new();
+        audit::section(&args.cjs, "SQLite", None, args.rows, &mut rows).await?;
+        emit(&rows);
+        if let Some(admin) = &args.postgres {
+            let (conn, name, url) = fresh_postgres(admin, "audit").await?;
+            let mut rows = Vec::new();
+            audit::section(&args.cjs, "PostgreSQL", Some(&url), args.rows, &mut rows).await?;
             emit(&rows);
             conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
         }

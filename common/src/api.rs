@@ -720,3 +720,6 @@ mod tests {
         assert_eq!(RevocationReason::parse("key-compromise"), None);
     }
 }
+
+mod approvals;
+pub use approvals::*;

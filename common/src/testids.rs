@@ -105,6 +105,20 @@ pub const ADMIN_TAB_USERS: &str = "admin-tab-users";
 pub const ADMIN_TAB_CERTIFICATES: &str = "admin-tab-certificates";
 pub const ADMIN_TAB_AUDIT: &str = "admin-tab-audit";
 pub const ADMIN_TAB_MAIL: &str = "admin-tab-mail";
+/// 承認待ち tab (its label carries the count of requests waiting).
+pub const ADMIN_TAB_APPROVALS: &str = "admin-tab-approvals";
+/// The table of requests for approval (検印).
+pub const ADMIN_APPROVALS_TABLE: &str = "admin-approvals-table";
+/// 承認 of request N: `approve-N`.
+pub const APPROVE_PREFIX: &str = "approve-";
+/// 却下 of request N: `reject-N`.
+pub const REJECT_PREFIX: &str = "reject-";
+/// The notice that an operation was only proposed (it waits for approval).
+pub const APPROVAL_PROPOSED: &str = "approval-proposed";
+/// The notice of a decided request (and the initial password an approved reset made).
+pub const APPROVAL_DONE: &str = "approval-done";
+/// 検証用エクスポート of the audit log's chain (a period searched).
+pub const ADMIN_AUDIT_CHAIN_EXPORT: &str = "admin-audit-chain-export";
 pub const ADMIN_ORG_NAME: &str = "admin-org-name";
 pub const ADMIN_ORG_MASTER_ID: &str = "admin-org-master-id";
 pub const ADMIN_ORG_EMAIL: &str = "admin-org-email";

@@ -24,7 +24,7 @@ pub use common::testids as ids;
 /// How long any wait for a condition may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(30);
 
-fn free_port() -> anyhow::Result<u16> {
+pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
@@ -174,8 +174,14 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    /// Starts server, chromedriver and a headless Chromium session at 1366×768.
+    /// Starts server, chromedriver and a headless Chromium session at 1366×768. Staff operations
+    /// are done at once (`--approval-required none`); [`Fixture::start_with`] serves otherwise.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(&["--approval-required", "none"]).await
+    }
+
+    /// [`Fixture::start`] with `extra` arguments of `cjs serve` instead of the default ones.
+    pub async fn start_with(extra: &[&str]) -> anyhow::Result<Self> {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let dir = tempfile::tempdir()?;
         let data_dir = dir.path().join("data");
@@ -195,6 +201,7 @@ impl Fixture {
                 .arg(&data_dir)
                 .arg("--dist-dir")
                 .arg(&dist)
+                .args(extra)
                 .stdout(log.try_clone()?)
                 .stderr(log),
             "cjs serve",
@@ -248,6 +255,21 @@ impl Fixture {
             _server: server,
             _driver: driver,
         })
+    }
+
+    /// Empties the browser's NSS database but for the development server CA: the next person at
+    /// this PC imports their own certificate (then [`Fixture::restart_browser`]).
+    pub fn forget_certificates(&self) -> anyhow::Result<()> {
+        let db = self.home.join(".pki/nssdb");
+        std::fs::remove_dir_all(&db)?;
+        std::fs::create_dir_all(&db)?;
+        let nss = format!("sql:{}", db.display());
+        run(Command::new("certutil").args(["-N", "--empty-password", "-d", &nss]).stdin(Stdio::null()))?;
+        run(Command::new("certutil")
+            .args(["-A", "-n", "cjs-dev-server", "-t", "C,,", "-d", &nss, "-i"])
+            .arg(self.data_dir.join("server-ca.pem"))
+            .stdin(Stdio::null()))?;
+        Ok(())
     }
 
     /// Closes the browser and starts a fresh one (same NSS database): what a user does after
@@ -587,21 +609,26 @@ pub mod steps {
 
     /// A staff member (staff001, Sekret927) gets a certificate in the wizard and logs in with it.
     pub async fn staff_logs_in(f: &mut Fixture) -> anyhow::Result<()> {
-        f.admin(
-            &["create-staff", "--id", "staff001", "--email", "s@rokin.example.jp", "--password-stdin"],
-            Some("Init1234\n"),
-        )?;
+        staff_member_logs_in(f, "staff001").await
+    }
+
+    /// Staff member `id` (password Sekret927) is made, gets a certificate in the wizard, and logs
+    /// in with it in a browser that holds only that certificate.
+    pub async fn staff_member_logs_in(f: &mut Fixture, id: &str) -> anyhow::Result<()> {
+        let email = format!("{id}@rokin.example.jp");
+        f.admin(&["create-staff", "--id", id, "--email", &email, "--password-stdin"], Some("Init1234\n"))?;
         let r = f
             .api()?
             .post(format!("{}/api/password/change", f.base))
-            .json(&serde_json::json!({"user_id": "staff001", "current_password": "Init1234", "new_password": "Sekret927"}))
+            .json(&serde_json::json!({"user_id": id, "current_password": "Init1234", "new_password": "Sekret927"}))
             .send()
             .await?;
         anyhow::ensure!(r.status() == 200, "{}", r.text().await?);
-        let p12 = issue_in_wizard(f, "staff001", "Sekret927").await?;
+        let p12 = issue_in_wizard(f, id, "Sekret927").await?;
+        f.forget_certificates()?;
         f.import_into_browser(&p12, "Sekret927")?;
         f.restart_browser().await?;
-        login(f, "staff001", "Sekret927").await
+        login(f, id, "Sekret927").await
     }
 
     /// The login screen: ID + password; waits for home.

@@ -193,3 +193,97 @@ async fn staff_change_the_master_and_print_the_letter() -> anyhow::Result<()> {
     anyhow::ensure!(audit.contains("retired"), "master04 retired by the change: {audit}");
     f.close().await
 }
+
+/// Issue 30 (検印): under the product's default `approval_required`, staff member A's revocation
+/// only waits under 承認待ち; staff member B, at another PC (a browser holding only B's
+/// certificate), sees it with the count in the tab, approves it, and the certificate's OCSP
+/// answer (plain HTTP, as a relying party asks) says revoked.
+#[tokio::test]
+async fn a_revocation_waits_for_a_second_staff_member_then_ocsp_says_revoked() -> anyhow::Result<()> {
+    let http = e2e::free_port()?;
+    let listen = format!("127.0.0.1:{http}");
+    let mut f = Fixture::start_with(&["--http-listen", &listen]).await?;
+    f.admin(
+        &[
+            "create-org",
+            "--name",
+            "承認株式会社",
+            "--master-id",
+            "master03",
+            "--email",
+            "m3@example.co.jp",
+            "--password-stdin",
+        ],
+        Some("Init1234\n"),
+    )?;
+    let api = f.api()?;
+    let r = api
+        .post(format!("{}/api/password/change", f.base))
+        .json(&serde_json::json!({"user_id": "master03", "current_password": "Init1234", "new_password": "Sekret927"}))
+        .send()
+        .await?;
+    anyhow::ensure!(r.status() == 200, "{}", r.text().await?);
+    let t: serde_json::Value = api
+        .post(format!("{}/api/issuance/authenticate", f.base))
+        .json(&serde_json::json!({"user_id": "master03", "password": "Sekret927"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let r = api
+        .post(format!("{}/api/issuance/issue", f.base))
+        .json(&serde_json::json!({"token": t["token"], "password": "Sekret927"}))
+        .send()
+        .await?;
+    let serial = r.headers()[common::api::HEADER_CERT_SERIAL].to_str()?.to_owned();
+    let p12 = f.dir.path().join("master03.p12");
+    std::fs::write(&p12, r.bytes().await?)?;
+
+    // Staff member A asks for the revocation: it only waits.
+    steps::staff_member_logs_in(&mut f, "staff001").await?;
+    f.goto("/admin?tab=certificates").await?;
+    f.type_into(ids::ADMIN_CERT_SEARCH, "master03").await?;
+    f.click(ids::ADMIN_CERT_SEARCH_SUBMIT).await?;
+    f.wait_text(ids::ADMIN_CERT_TABLE, &serial).await?;
+    f.click(&format!("{}{}", ids::REVOKE_PREFIX, serial)).await?;
+    f.click(ids::REVOKE_CONFIRM).await?;
+    f.wait_text(ids::APPROVAL_PROPOSED, "承認待ち").await?;
+    f.screenshot("admin-revoke-proposed").await?;
+    let (ca, url) = (f.data_dir.join("ca.pem"), format!("http://127.0.0.1:{http}/pki/ocsp"));
+    let ocsp = || ocsp_status(&ca, &p12, &url);
+    anyhow::ensure!(ocsp()?.contains("Cert Status: good"), "revoked before the approval");
+
+    // Staff member B, at another PC, approves it under 承認待ち.
+    steps::staff_member_logs_in(&mut f, "staff002").await?;
+    f.goto("/admin?tab=approvals").await?;
+    f.wait_text(ids::ADMIN_TAB_APPROVALS, "承認待ち（1）").await?;
+    f.wait_text(ids::ADMIN_APPROVALS_TABLE, "電子証明書の失効").await?;
+    f.screenshot("admin-approvals").await?;
+    f.click(&format!("{}1", ids::APPROVE_PREFIX)).await?;
+    f.client.accept_alert().await?;
+    f.wait_text(ids::APPROVAL_DONE, "承認し、実行しました").await?;
+    let status = ocsp()?;
+    anyhow::ensure!(status.contains("Cert Status: revoked"), "{status}");
+    f.close().await
+}
+
+/// What `openssl ocsp` says of the certificate in the .p12 `p12` (password Sekret927) of the CA
+/// `ca`, asked at `url`.
+fn ocsp_status(ca: &std::path::Path, p12: &std::path::Path, url: &str) -> anyhow::Result<String> {
+    let leaf = p12.with_extension("pem");
+    run(Command::new("openssl")
+        .args(["pkcs12", "-nokeys", "-clcerts", "-passin", "pass:Sekret927", "-in"])
+        .arg(p12)
+        .arg("-out")
+        .arg(&leaf)
+        .stdin(Stdio::null()))?;
+    run(Command::new("openssl")
+        .args(["ocsp", "-issuer"])
+        .arg(ca)
+        .arg("-CAfile")
+        .arg(ca)
+        .arg("-cert")
+        .arg(&leaf)
+        .args(["-url", url, "-resp_text"])
+        .stdin(Stdio::null()))
+}

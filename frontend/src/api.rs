@@ -122,13 +122,13 @@ pub async fn admin_create_organization(request: &NewOrganization) -> Result<Crea
 
 /// `POST /api/admin/organizations/{id}`: its new name or certificate limit.
 pub async fn admin_update_organization(id: i64, change: &UpdateOrganization) -> Result<OrganizationSummary, ErrorBody> {
-    post_json(&with_segment(paths::ADMIN_ORGANIZATION, &id.to_string()), change).await
+    post_staff(&with_segment(paths::ADMIN_ORGANIZATION, &id.to_string()), change).await
 }
 
 /// `POST /api/admin/organizations/{id}/suspend` (or `/resume`).
 pub async fn admin_suspend_organization(id: i64, suspend: bool) -> Result<OrganizationSummary, ErrorBody> {
     let path = if suspend { paths::ADMIN_ORGANIZATION_SUSPEND } else { paths::ADMIN_ORGANIZATION_RESUME };
-    post_json(&with_segment(path, &id.to_string()), &Empty {}).await
+    post_staff(&with_segment(path, &id.to_string()), &Empty {}).await
 }
 
 /// `GET /api/admin/users?…`: one page of users.
@@ -143,17 +143,17 @@ pub async fn admin_user(user_id: &str) -> Result<UserDetail, ErrorBody> {
 
 /// `POST /api/admin/users/{user_id}/unlock`.
 pub async fn admin_unlock_user(user_id: &str) -> Result<UserSummary, ErrorBody> {
-    post_json(&with_segment(paths::ADMIN_USER_UNLOCK, &segment(user_id)), &Empty {}).await
+    post_staff(&with_segment(paths::ADMIN_USER_UNLOCK, &segment(user_id)), &Empty {}).await
 }
 
 /// `POST /api/admin/users/{user_id}/reset-password`.
 pub async fn admin_reset_password(user_id: &str) -> Result<PasswordReset, ErrorBody> {
-    post_json(&with_segment(paths::ADMIN_USER_RESET_PASSWORD, &segment(user_id)), &Empty {}).await
+    post_staff(&with_segment(paths::ADMIN_USER_RESET_PASSWORD, &segment(user_id)), &Empty {}).await
 }
 
 /// `POST /api/admin/users/{user_id}/retire`.
 pub async fn admin_retire(user_id: &str, request: &Retire) -> Result<RetiredUser, ErrorBody> {
-    post_json(&with_segment(paths::ADMIN_USER_RETIRE, &segment(user_id)), request).await
+    post_staff(&with_segment(paths::ADMIN_USER_RETIRE, &segment(user_id)), request).await
 }
 
 /// `POST /api/admin/users/{user_id}/email` (the answer's body is not read).
@@ -163,12 +163,12 @@ pub async fn admin_change_email(user_id: &str, request: &ChangeEmail) -> Result<
 
 /// `POST /api/admin/users/{user_id}/make-master`.
 pub async fn admin_make_master(user_id: &str, request: &MakeMaster) -> Result<MasterChanged, ErrorBody> {
-    post_json(&with_segment(paths::ADMIN_USER_MAKE_MASTER, &segment(user_id)), request).await
+    post_staff(&with_segment(paths::ADMIN_USER_MAKE_MASTER, &segment(user_id)), request).await
 }
 
 /// `POST /api/admin/organizations/{id}/master`.
 pub async fn admin_new_master(id: i64, request: &NewMaster) -> Result<MasterChanged, ErrorBody> {
-    post_json(&with_segment(paths::ADMIN_ORGANIZATION_MASTER, &id.to_string()), request).await
+    post_staff(&with_segment(paths::ADMIN_ORGANIZATION_MASTER, &id.to_string()), request).await
 }
 
 /// `GET /api/admin/certificates?…`: one page of certificates.
@@ -178,7 +178,7 @@ pub async fn admin_certificates(search: &CertificateSearch) -> Result<Page<Certi
 
 /// `POST /api/admin/certificates/{serial}/revoke`.
 pub async fn admin_revoke(serial: &str, request: &Revoke) -> Result<CertificateSummary, ErrorBody> {
-    post_json(&with_segment(paths::ADMIN_CERTIFICATE_REVOKE, &segment(serial)), request).await
+    post_staff(&with_segment(paths::ADMIN_CERTIFICATE_REVOKE, &segment(serial)), request).await
 }
 
 /// `GET /api/admin/audit?…`: one page of the audit log.
@@ -461,6 +461,66 @@ fn safe_base_name(name: &str) -> Option<String> {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name).trim();
     let clean: String = base.chars().filter(|c| !c.is_control()).collect();
     if clean.is_empty() || clean == "." || clean == ".." { None } else { Some(clean) }
+}
+
+// ---- 検印 (the staff bundle only; kept last, so the code above keeps its place) ----
+
+/// `GET /api/admin/approvals`: the requests for approval (検印) waiting, then the latest decided.
+pub async fn admin_approvals() -> Result<api::ApprovalList, ErrorBody> {
+    get_json(&url(paths::ADMIN_APPROVALS)).await
+}
+
+/// `POST /api/admin/approvals/{id}/approve`.
+pub async fn admin_approve(id: i64) -> Result<api::ApprovalDone, ErrorBody> {
+    post_json(&with_segment(paths::ADMIN_APPROVAL_APPROVE, &id.to_string()), &Empty {}).await
+}
+
+/// `POST /api/admin/approvals/{id}/reject`.
+pub async fn admin_reject(id: i64, request: &api::RejectApproval) -> Result<api::Approval, ErrorBody> {
+    post_json(&with_segment(paths::ADMIN_APPROVAL_REJECT, &id.to_string()), request).await
+}
+
+/// The address of the audit log's chain export for auditors (JSON Lines) of the days `from` to
+/// `to`: a plain link the browser downloads.
+pub fn admin_audit_chain_href(from: &str, to: &str) -> String {
+    query::with_pairs(&url(paths::ADMIN_AUDIT_CHAIN), &[("from", from.to_owned()), ("to", to.to_owned())])
+}
+
+/// `POST path` of a staff operation that `approval_required` may make a proposal only: its 202
+/// (承認待ち, nothing changed yet) comes back as an error body marked [`is_proposal`] with the
+/// server's words, which the staff screens show as a notice where the operation's error would go.
+/// (A mark, not an error code of its own: the company bundle, whose size is held to a target,
+/// shares the error codes and never sees a proposal.)
+async fn post_staff<Req: Serialize, Res: DeserializeOwned>(path: &str, request: &Req) -> Result<Res, ErrorBody> {
+    let response = exchange(path, Some(to_json(path, request)?), JSON).await?;
+    if response.status() == 202 {
+        return Err(proposed(path, response).await);
+    }
+    parse_json(path, response).await
+}
+
+/// The mark of [`post_staff`]'s 202 in an error body's `field` (no input field of the API is so
+/// named).
+const PROPOSAL: &str = "approval_pending";
+
+/// Whether `error` is no error but a staff operation that waits for a second staff member's
+/// approval (its message says so).
+pub fn is_proposal(error: &ErrorBody) -> bool {
+    error.field.as_deref() == Some(PROPOSAL)
+}
+
+/// The notice of a 202 (not generic and boxed, as [`exchange`]).
+fn proposed(path: &str, response: Response) -> Once<'_, ErrorBody> {
+    Box::pin(async move {
+        match parse_json::<api::ApprovalProposed>(path, response).await {
+            Ok(p) => {
+                let mut notice = ErrorBody::new(ErrorCode::Conflict, p.message);
+                notice.field = Some(PROPOSAL.to_owned());
+                notice
+            }
+            Err(e) => e,
+        }
+    })
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ pub fn certificate_state_class(certificate: Option<&CertificateSummary>) -> &'st
 }
 
 /// The audit actions the server records, as (wire name, Japanese label).
-pub const AUDIT_ACTIONS: [(&str, &str); 22] = [
+pub const AUDIT_ACTIONS: [(&str, &str); 25] = [
     ("login", "ログイン"),
     ("auth_success", "認証成功"),
     ("auth_failure", "認証失敗（パスワード誤り）"),
@@ -93,6 +93,9 @@ pub const AUDIT_ACTIONS: [(&str, &str); 22] = [
     ("organization_resumed", "会社の利用再開"),
     ("email_changed", "メールアドレスの変更"),
     ("master_changed", "マスターユーザーの変更"),
+    ("approval_requested", "承認の申請（検印）"),
+    ("approval_rejected", "申請の却下"),
+    ("approval_failed", "承認後に実行できず"),
 ];
 
 /// The Japanese label of an audit action; an action this app does not know is shown as sent.

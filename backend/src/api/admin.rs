@@ -8,8 +8,8 @@ use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use common::{
     UserId,
     api::{
-        ChangeEmail, CreatedOrganization, MakeMaster, MasterChanged, NewMaster, NewOrganization, PasswordReset, Retire,
-        RetiredUser, Revoke, UpdateOrganization,
+        ApprovalProposed, ChangeEmail, CreatedOrganization, MakeMaster, NewMaster, NewOrganization, Retire, Revoke,
+        UpdateOrganization,
         list::{AuditSearch, CertificateSearch, Export, MailSearch, OrganizationSearch, UserSearch},
     },
 };
@@ -18,57 +18,69 @@ use time::OffsetDateTime;
 
 use super::extract::StaffUser;
 use crate::{
+    approvals::{self, Operation},
     audit,
-    auth::{
-        accounts::{self, Actor, NewAccount},
-        companies::{self, CompanyChange},
-    },
-    certificates::{masters, retirement},
+    auth::accounts::{self, Actor, NewAccount},
     error::ApiError,
-    read::{self, export, lists, views},
+    read::{self, export, lists},
     state::AppState,
 };
 
-/// Lifts the lock of the user in `path` as `actor` and answers with the user's row: the
-/// handler of both unlock routes (staff: anyone; a master user: their company's general users).
-pub(super) async fn unlock_as(state: &AppState, actor: &Actor, path: &str) -> Result<HttpResponse, ApiError> {
-    let target = UserId::parse(path).map_err(|_| ApiError::NotFound)?;
-    let now = OffsetDateTime::now_utc();
-    let u = accounts::unlock(&state.db, actor, &target, now).await?;
-    Ok(HttpResponse::Ok().json(read::user(&state.db, &u, now).await?))
+/// Does `op` as `actor` at once (a master user's own operations, and staff operations that need
+/// no approval), and answers as its route does.
+pub(super) async fn direct(state: &AppState, actor: &Actor, op: Operation) -> Result<HttpResponse, ApiError> {
+    let out = op.execute(state, &state.db, actor, OffsetDateTime::now_utc()).await?;
+    if out.revoked {
+        state.revocations.wake();
+    }
+    Ok(HttpResponse::Ok().json(out.body))
 }
 
-/// Resets the password of the user in `path` as `actor` and answers with the new one-time
-/// initial password: the handler of both reset routes (staff: anyone but themselves; a master
-/// user: their company's general users).
-pub(super) async fn reset_password_as(state: &AppState, actor: &Actor, path: &str) -> Result<HttpResponse, ApiError> {
-    let target = UserId::parse(path).map_err(|_| ApiError::NotFound)?;
-    let now = OffsetDateTime::now_utc();
-    let (u, password) =
-        accounts::reset_password(&state.db, &state.auth.hasher, actor, &target, &state.public_url, now).await?;
-    Ok(HttpResponse::Ok().json(PasswordReset {
-        user: read::user(&state.db, &u, now).await?,
-        initial_password: password.expose().to_owned(),
-        url: state.public_url.clone(),
+/// Does `op` as staff member `s`, or — when `approval_required` lists it — only proposes it:
+/// 202 with the request's number, nothing changed, until a second staff member approves it.
+async fn staff_does(state: &AppState, s: &StaffUser, op: Operation) -> Result<HttpResponse, ApiError> {
+    let actor = s.0.actor();
+    let Some(kind) = approvals::needed(&state.db, &state.config.approvals, &actor, &op).await? else {
+        return direct(state, &actor, op).await;
+    };
+    let row = approvals::propose(state, &s.0.user, &op, kind, OffsetDateTime::now_utc()).await?;
+    Ok(HttpResponse::Accepted().json(ApprovalProposed {
+        approval_id: row.id,
+        expires_at: row.expires_at,
+        message: format!(
+            "申請番号 {} として承認待ちに登録しました。別の職員が承認すると実行されます（期限: {}）。",
+            row.id,
+            common::jst::format_datetime(row.expires_at)
+        ),
     }))
 }
 
-/// Retires the user in `path` as `actor`: the handler of both retire routes.
+/// Lifts the lock of the user in `path` as `actor` and answers with the user's row: the
+/// handler of the master users' unlock route.
+pub(super) async fn unlock_as(state: &AppState, actor: &Actor, path: &str) -> Result<HttpResponse, ApiError> {
+    direct(state, actor, Operation::Unlock { user_id: path.to_owned() }).await
+}
+
+/// Resets the password of the user in `path` as `actor` and answers with the new one-time
+/// initial password: the handler of the master users' reset route.
+pub(super) async fn reset_password_as(state: &AppState, actor: &Actor, path: &str) -> Result<HttpResponse, ApiError> {
+    direct(state, actor, Operation::ResetPassword { user_id: path.to_owned() }).await
+}
+
+/// The retirement of the user in `path`, its reason checked.
+fn retire_op(path: &str, body: &Retire) -> Result<Operation, ApiError> {
+    super::extract::plain_text(&[("reason", body.reason.as_deref())])?;
+    Ok(Operation::Retire { user_id: path.to_owned(), reason: body.reason.clone() })
+}
+
+/// Retires the user in `path` as `actor`: the handler of the master users' retire route.
 pub(super) async fn retire_as(
     state: &AppState,
     actor: &Actor,
     path: &str,
     body: &Retire,
 ) -> Result<HttpResponse, ApiError> {
-    super::extract::plain_text(&[("reason", body.reason.as_deref())])?;
-    let target = UserId::parse(path).map_err(|_| ApiError::NotFound)?;
-    let now = OffsetDateTime::now_utc();
-    let reason = body.reason.as_deref();
-    let retired =
-        retirement::retire_serving(&state.revocations, &state.db, actor, &target, reason, &state.public_url, now)
-            .await?;
-    Ok(HttpResponse::Ok()
-        .json(RetiredUser { user: read::user(&state.db, &retired.user, now).await?, revoked: retired.revoked }))
+    direct(state, actor, retire_op(path, body)?).await
 }
 
 /// Changes the e-mail address of the user in `path` as `actor`: the handler of both routes.
@@ -82,24 +94,6 @@ pub(super) async fn change_email_as(
     let now = OffsetDateTime::now_utc();
     let u = accounts::change_email(&state.db, actor, &target, &body.email, &state.public_url, now).await?;
     Ok(HttpResponse::Ok().json(read::user(&state.db, &u, now).await?))
-}
-
-/// The answer of both master-change routes.
-async fn master_changed(
-    state: &AppState,
-    changed: masters::MasterChanged,
-    now: OffsetDateTime,
-) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(MasterChanged {
-        reset: PasswordReset {
-            user: read::user(&state.db, &changed.master, now).await?,
-            initial_password: changed.password.expose().to_owned(),
-            url: state.public_url.clone(),
-        },
-        former: changed.former,
-        former_retired: changed.former_retired,
-        revoked: changed.revoked,
-    }))
 }
 
 #[utoipa::path(
@@ -192,6 +186,7 @@ pub async fn create_organization(
     security(("session" = [])),
     responses(
         (status = 200, description = "The company after the change", body = common::api::OrganizationSummary),
+        (status = 202, description = "Proposed only: it waits for a second staff member's approval (検印, `approval_required`)", body = common::api::ApprovalProposed),
         super::responses::BadInput, super::responses::SessionRequired, super::responses::NotFound, super::responses::Unavailable,
     )
 )]
@@ -202,20 +197,20 @@ pub async fn update_organization(
     body: web::Json<UpdateOrganization>,
 ) -> Result<HttpResponse, ApiError> {
     super::extract::plain_text(&[("name", body.name.as_deref())])?;
-    let id: i64 = path.parse().map_err(|_| ApiError::NotFound)?;
-    let change =
-        CompanyChange { name: body.name.as_deref(), certificate_limit: body.certificate_limit, force: body.force };
-    let now = OffsetDateTime::now_utc();
-    let org = companies::update(&state.db, &s.0.actor(), id, change, &state.public_url, now).await?;
-    Ok(HttpResponse::Ok().json(lists::organization(&state.db, org.id).await?.ok_or(ApiError::NotFound)?))
+    let org_id: i64 = path.parse().map_err(|_| ApiError::NotFound)?;
+    let op = Operation::UpdateOrganization {
+        org_id,
+        name: body.name.clone(),
+        certificate_limit: body.certificate_limit,
+        force: body.force,
+    };
+    staff_does(&state, &s, op).await
 }
 
 /// Suspends or resumes the company in `path`: the handler of both routes.
 async fn set_suspended(state: &AppState, s: &StaffUser, path: &str, suspend: bool) -> Result<HttpResponse, ApiError> {
-    let id: i64 = path.parse().map_err(|_| ApiError::NotFound)?;
-    let now = OffsetDateTime::now_utc();
-    let org = companies::set_suspended(&state.db, &s.0.actor(), id, suspend, &state.public_url, now).await?;
-    Ok(HttpResponse::Ok().json(lists::organization(&state.db, org.id).await?.ok_or(ApiError::NotFound)?))
+    let org_id: i64 = path.parse().map_err(|_| ApiError::NotFound)?;
+    staff_does(state, s, if suspend { Operation::Suspend { org_id } } else { Operation::Resume { org_id } }).await
 }
 
 #[utoipa::path(
@@ -227,6 +222,7 @@ async fn set_suspended(state: &AppState, s: &StaffUser, path: &str, suspend: boo
     security(("session" = [])),
     responses(
         (status = 200, description = "The company, suspended", body = common::api::OrganizationSummary),
+        (status = 202, description = "Proposed only: it waits for a second staff member's approval (検印, `approval_required`)", body = common::api::ApprovalProposed),
         super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
     )
 )]
@@ -247,6 +243,7 @@ pub async fn suspend_organization(
     security(("session" = [])),
     responses(
         (status = 200, description = "The company, resumed", body = common::api::OrganizationSummary),
+        (status = 202, description = "Proposed only: it waits for a second staff member's approval (検印, `approval_required`)", body = common::api::ApprovalProposed),
         super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
     )
 )]
@@ -268,6 +265,7 @@ pub async fn resume_organization(
     security(("session" = [])),
     responses(
         (status = 200, description = "The new master user with the one-time initial password for the letter, and the former ones", body = common::api::MasterChanged),
+        (status = 202, description = "Proposed only: it waits for a second staff member's approval (検印, `approval_required`)", body = common::api::ApprovalProposed),
         super::responses::BadInput, super::responses::SessionRequired, super::responses::NotFound, super::responses::Unavailable,
     )
 )]
@@ -278,21 +276,13 @@ pub async fn new_master(
     body: web::Json<NewMaster>,
 ) -> Result<HttpResponse, ApiError> {
     let org_id: i64 = path.parse().map_err(|_| ApiError::NotFound)?;
-    let user_id = UserId::parse(&body.master_user_id)?;
-    let now = OffsetDateTime::now_utc();
-    let new = masters::NewMaster::Create { org_id, user_id: &user_id, email: body.email.trim() };
-    let changed = masters::change_master(
-        Some(&state.revocations),
-        &state.db,
-        &state.auth.hasher,
-        &s.0.actor(),
-        new,
-        body.retire_former,
-        &state.public_url,
-        now,
-    )
-    .await?;
-    master_changed(&state, changed, now).await
+    let op = Operation::NewMaster {
+        org_id,
+        user_id: body.master_user_id.clone(),
+        email: body.email.trim().to_owned(),
+        retire_former: body.retire_former,
+    };
+    staff_does(&state, &s, op).await
 }
 
 #[utoipa::path(
@@ -347,6 +337,7 @@ pub async fn user(
     security(("session" = [])),
     responses(
         (status = 200, description = "The user after unlocking", body = common::api::UserSummary),
+        (status = 202, description = "Proposed only: it waits for a second staff member's approval (検印, `approval_required`)", body = common::api::ApprovalProposed),
         super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
     )
 )]
@@ -355,7 +346,7 @@ pub async fn unlock(
     s: StaffUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    unlock_as(&state, &s.0.actor(), &path).await
+    staff_does(&state, &s, Operation::Unlock { user_id: path.into_inner() }).await
 }
 
 #[utoipa::path(
@@ -367,6 +358,7 @@ pub async fn unlock(
     security(("session" = [])),
     responses(
         (status = 200, description = "The user and the new one-time initial password, shown once, for 「ご利用開始(変更)のお知らせ」", body = common::api::PasswordReset),
+        (status = 202, description = "Proposed only: it waits for a second staff member's approval (検印, `approval_required`)", body = common::api::ApprovalProposed),
         super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
     )
 )]
@@ -375,7 +367,7 @@ pub async fn reset_password(
     s: StaffUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    reset_password_as(&state, &s.0.actor(), &path).await
+    staff_does(&state, &s, Operation::ResetPassword { user_id: path.into_inner() }).await
 }
 
 #[utoipa::path(
@@ -388,6 +380,7 @@ pub async fn reset_password(
     security(("session" = [])),
     responses(
         (status = 200, description = "The retired user and the serials revoked", body = common::api::RetiredUser),
+        (status = 202, description = "Proposed only: it waits for a second staff member's approval (検印, `approval_required`)", body = common::api::ApprovalProposed),
         super::responses::BadInput, super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
     )
 )]
@@ -397,7 +390,7 @@ pub async fn retire(
     path: web::Path<String>,
     body: web::Json<Retire>,
 ) -> Result<HttpResponse, ApiError> {
-    retire_as(&state, &s.0.actor(), &path, &body).await
+    staff_does(&state, &s, retire_op(&path, &body)?).await
 }
 
 #[utoipa::path(
@@ -432,6 +425,7 @@ pub async fn change_email(
     security(("session" = [])),
     responses(
         (status = 200, description = "The new master user with the one-time initial password for the letter, and the former ones", body = common::api::MasterChanged),
+        (status = 202, description = "Proposed only: it waits for a second staff member's approval (検印, `approval_required`)", body = common::api::ApprovalProposed),
         super::responses::BadInput, super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
     )
 )]
@@ -441,20 +435,8 @@ pub async fn make_master(
     path: web::Path<String>,
     body: web::Json<MakeMaster>,
 ) -> Result<HttpResponse, ApiError> {
-    let target = UserId::parse(&path).map_err(|_| ApiError::NotFound)?;
-    let now = OffsetDateTime::now_utc();
-    let changed = masters::change_master(
-        Some(&state.revocations),
-        &state.db,
-        &state.auth.hasher,
-        &s.0.actor(),
-        masters::NewMaster::Existing(&target),
-        body.retire_former,
-        &state.public_url,
-        now,
-    )
-    .await?;
-    master_changed(&state, changed, now).await
+    let op = Operation::MakeMaster { user_id: path.into_inner(), retire_former: body.retire_former };
+    staff_does(&state, &s, op).await
 }
 
 #[utoipa::path(
@@ -487,6 +469,7 @@ pub async fn certificates(
     security(("session" = [])),
     responses(
         (status = 200, description = "The revoked certificate", body = common::api::CertificateSummary),
+        (status = 202, description = "Proposed only: it waits for a second staff member's approval (検印, `approval_required`)", body = common::api::ApprovalProposed),
         super::responses::BadInput, super::responses::SessionRequired, super::responses::NotFound, super::responses::Conflict, super::responses::Unavailable,
     )
 )]
@@ -496,9 +479,7 @@ pub async fn revoke(
     path: web::Path<String>,
     body: web::Json<Revoke>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = OffsetDateTime::now_utc();
-    let c = state.revocations.revoke(&s.0.actor(), &path, body.reason, now).await?;
-    Ok(HttpResponse::Ok().json(views::certificate_summary(&c, None, now)))
+    staff_does(&state, &s, Operation::Revoke { serial: path.into_inner(), reason: body.reason }).await
 }
 
 #[utoipa::path(

@@ -2,6 +2,7 @@
 
 pub mod access_log;
 pub mod admin;
+pub mod approvals;
 pub mod body_deadline;
 pub mod extract;
 pub mod health;
@@ -85,6 +86,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(path(p::ADMIN_CERTIFICATE_REVOKE, "POST").route(web::post().to(admin::revoke)))
             .service(path(p::ADMIN_AUDIT, "GET, HEAD").route(get().to(admin::audit)))
             .service(path(p::ADMIN_MAIL, "GET, HEAD").route(get().to(admin::mail)))
+            .service(path(p::ADMIN_APPROVALS, "GET, HEAD").route(get().to(approvals::list)))
+            .service(path(p::ADMIN_APPROVAL_APPROVE, "POST").route(web::post().to(approvals::approve)))
+            .service(path(p::ADMIN_APPROVAL_REJECT, "POST").route(web::post().to(approvals::reject)))
+            .service(path(p::ADMIN_AUDIT_CHAIN, "GET, HEAD").route(get().to(approvals::chain)))
             .service(path(p::TLS_CLIENT_CERTIFICATE, "GET, HEAD").route(get().to(pki::presented_certificate)))
             .default_service(web::to(spa::api_not_found)),
     )

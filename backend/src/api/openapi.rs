@@ -10,7 +10,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, SecurityScheme},
 };
 
-use super::{admin, health, issuance, org, password, pki, session};
+use super::{admin, approvals, health, issuance, org, password, pki, session};
 use crate::auth::sessions;
 
 /// Names of the two security schemes: the TLS client certificate and the session cookie.
@@ -63,6 +63,10 @@ pub const SESSION: &str = "session";
         admin::audit,
         admin::mail,
         admin::export,
+        approvals::list,
+        approvals::approve,
+        approvals::reject,
+        approvals::chain,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -120,7 +124,7 @@ mod tests {
     fn every_operation_is_described_with_its_error_shape() {
         let doc: serde_json::Value = serde_json::from_str(document()).unwrap();
         let paths = doc["paths"].as_object().unwrap();
-        assert_eq!(paths.len(), 34, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(paths.len(), 38, "{:?}", paths.keys().collect::<Vec<_>>());
         for (path, ops) in paths {
             for (method, op) in ops.as_object().unwrap() {
                 let responses = op["responses"].as_object().unwrap();
@@ -185,6 +189,10 @@ mod tests {
             p::ADMIN_CERTIFICATE_REVOKE,
             p::ADMIN_AUDIT,
             p::ADMIN_MAIL,
+            p::ADMIN_APPROVALS,
+            p::ADMIN_APPROVAL_APPROVE,
+            p::ADMIN_APPROVAL_REJECT,
+            p::ADMIN_AUDIT_CHAIN,
             p::TLS_CLIENT_CERTIFICATE,
         ]
         .into_iter()

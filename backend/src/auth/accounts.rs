@@ -374,8 +374,8 @@ fn lock_detail(u: &user::Model) -> serde_json::Value {
 }
 
 /// Lifts the lock or block of `target` (R2): the state becomes [`crate::domain::lockout::unlocked`].
-pub async fn unlock(
-    db: &DatabaseConnection,
+pub async fn unlock<C: crate::db::Db>(
+    db: &C,
     actor: &Actor,
     target: &UserId,
     now: OffsetDateTime,
@@ -396,8 +396,8 @@ pub async fn unlock(
 /// actor (staff print it on 「ご利用開始(変更)のお知らせ」; a master hands it over). In one
 /// transaction: the password, a lock or block lifted (R2), every session of the user ended, the
 /// audit entry and the owner's notice. A user retired meanwhile is refused and nothing changes.
-pub async fn reset_password(
-    db: &DatabaseConnection,
+pub async fn reset_password<C: crate::db::Db>(
+    db: &C,
     hasher: &Hasher,
     actor: &Actor,
     target: &UserId,
@@ -442,8 +442,8 @@ pub async fn reset_password(
 /// Changes the e-mail address of `target` as `actor` (a master user: their company's general
 /// users; staff and the shell: anyone). In one transaction: the address, the audit entry (both
 /// addresses), and a notice to the old address and to the new one, saying who changed it.
-pub async fn change_email(
-    db: &DatabaseConnection,
+pub async fn change_email<C: crate::db::Db>(
+    db: &C,
     actor: &Actor,
     target: &UserId,
     email: &str,

@@ -8,7 +8,7 @@
 
 use common::api::Role;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
     sea_query::{Expr, Query},
 };
 use serde_json::json;
@@ -103,8 +103,8 @@ pub struct CompanyChange<'a> {
 /// Changes the name and/or the certificate limit of company `id`. A new name must be free;
 /// certificates issued later carry it in O= (those issued keep theirs). A limit below the users
 /// holding a valid certificate now is refused unless `force`.
-pub async fn update(
-    db: &DatabaseConnection,
+pub async fn update<C: crate::db::Db>(
+    db: &C,
     actor: &Actor,
     id: i64,
     change: CompanyChange<'_>,
@@ -158,8 +158,8 @@ pub async fn update(
 
 /// Suspends (`suspend`) or resumes company `id`. Suspending ends every session of its users in
 /// the same transaction; a company already in the asked state is refused (409).
-pub async fn set_suspended(
-    db: &DatabaseConnection,
+pub async fn set_suspended<C: crate::db::Db>(
+    db: &C,
     actor: &Actor,
     id: i64,
     suspend: bool,

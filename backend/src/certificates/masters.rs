@@ -14,7 +14,7 @@
 //! general and sessions ended, or retired), the audit entry and the notices.
 
 use common::{Password, UserId, api::Role};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -68,9 +68,9 @@ pub struct MasterChanged {
 
 /// Makes `new` the master user of their company as `actor` (see the module's doc).
 #[allow(clippy::too_many_arguments)]
-pub async fn change_master(
+pub async fn change_master<C: crate::db::Db>(
     revocations: Option<&Revocations>,
-    db: &DatabaseConnection,
+    db: &C,
     hasher: &Hasher,
     actor: &Actor,
     new: NewMaster<'_>,

@@ -18,10 +18,7 @@ use common::{
     UserId,
     api::{CertificateStatus, RevocationReason, Role},
 };
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    TransactionTrait, sea_query::Expr,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, sea_query::Expr};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -68,8 +65,8 @@ fn account_error(e: CertificateError) -> AccountError {
 }
 
 /// Retires `target` as `actor` (see the module's doc). `url` goes into the owner's notice.
-pub async fn retire(
-    db: &DatabaseConnection,
+pub async fn retire<C: crate::db::Db>(
+    db: &C,
     actor: &Actor,
     target: &UserId,
     reason: Option<&str>,
@@ -148,9 +145,9 @@ pub(super) fn counted(revoked: &[String]) {
 }
 
 /// [`retire`] in a serving process: the CRL refresh is woken when anything was revoked.
-pub async fn retire_serving(
+pub async fn retire_serving<C: crate::db::Db>(
     revocations: &Revocations,
-    db: &DatabaseConnection,
+    db: &C,
     actor: &Actor,
     target: &UserId,
     reason: Option<&str>,

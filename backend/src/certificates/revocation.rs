@@ -303,8 +303,8 @@ pub(super) async fn count_revocations<C: ConnectionTrait>(txn: &C, n: usize) -> 
 /// hands: in the same transaction the owner's password is revoked (`password_revoked_at`; the
 /// right password is then refused until staff or the master reset it) and the owner is told so
 /// by mail. Other reasons (a PC change: superseded) leave the password as it is (R8).
-pub async fn revoke(
-    db: &DatabaseConnection,
+pub async fn revoke<C: crate::db::Db>(
+    db: &C,
     actor: &Actor,
     serial: &str,
     reason: RevocationReason,

@@ -196,13 +196,50 @@ pub enum Admin {
         unencrypted: bool,
     },
     /// List the audit log (newest first): time (JST), action, actor, subject, client address, detail.
+    /// With a command: verify its chain, sign a checkpoint, export it for auditors.
     Audit {
+        #[command(subcommand)]
+        command: Option<AuditCommand>,
         /// Only entries about this user.
         #[arg(long)]
         user_id: Option<String>,
         /// At most this many entries.
         #[arg(long, default_value_t = 50)]
         limit: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the audit log's hash chain and check every checkpoint's signature; exit 0 and
+    /// print the counts when everything holds, else name the first entry or checkpoint that does
+    /// not and exit 1.
+    Verify {
+        /// A checkpoint file (mailed or written to audit_checkpoint_dir) to check the log against
+        /// too; may be repeated.
+        #[arg(long = "from-checkpoint")]
+        from_checkpoint: Vec<PathBuf>,
+        /// The audit key's public half (PEM) to trust, instead of the configured audit key.
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+    },
+    /// Chain what is not chained yet and sign a checkpoint now (mailed and written like the
+    /// periodic ones).
+    Checkpoint,
+    /// Write the entries of some days (JST) with their hashes, and the checkpoints that cover
+    /// them, for an auditor to verify offline.
+    Export {
+        /// First day, e.g. 2026-12-01.
+        #[arg(long)]
+        from: String,
+        /// Last day (included).
+        #[arg(long)]
+        to: String,
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: crate::audit::export::Format,
+        /// The file to write (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -318,7 +355,8 @@ async fn run_admin(admin: Admin, config: Config) -> anyhow::Result<()> {
             revoke(&db, &user_id, &reason, &config.public_url_at(config.listen), now).await
         }
         Admin::Mail { status } => print_mail(&db, status).await,
-        Admin::Audit { user_id, limit } => print_audit(&db, user_id, limit).await,
+        Admin::Audit { command: None, user_id, limit } => print_audit(&db, user_id, limit).await,
+        Admin::Audit { command: Some(command), .. } => audit_command(&config, &db, command, now).await,
         Admin::Backup { to, without_database, passphrase_file } => {
             backup(&config, &db, &to, without_database, passphrase_file.as_deref(), now).await
         }
@@ -609,4 +647,74 @@ async fn print_audit(db: &DatabaseConnection, user_id: Option<String>, limit: u6
     }
     println!("{} 件", entries.len());
     Ok(())
+}
+
+async fn audit_command(
+    config: &Config,
+    db: &DatabaseConnection,
+    command: AuditCommand,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    use crate::audit::{checkpoint, export, key};
+    let trusted = |public_key: Option<PathBuf>| -> anyhow::Result<key::Verifier> {
+        match public_key {
+            Some(path) => key::Verifier::from_pem(&crate::pki::files::read(&path)?),
+            None => key::AuditKey::load(&config.audit.key)?.map(|k| k.verifier().clone()).context(
+                "監査鍵がありません（サーバーを一度も起動していません）: --public-key で監査鍵の公開鍵を指定してください",
+            ),
+        }
+    };
+    match command {
+        AuditCommand::Verify { from_checkpoint, public_key } => {
+            let verifier = trusted(public_key)?;
+            let files =
+                from_checkpoint.iter().map(|p| checkpoint::Signed::read(p)).collect::<anyhow::Result<Vec<_>>>()?;
+            let started = std::time::Instant::now();
+            match crate::audit::verify::verify(db, &verifier, &files).await? {
+                Ok(v) => {
+                    let secs = started.elapsed().as_secs_f64().max(1e-6);
+                    println!(
+                        "監査ログは改ざんされていません: 項目 {} 件、チェックポイント {} 件（署名を確認）、未封印の新しい項目 {} 件（{:.0} 件/秒）",
+                        v.entries,
+                        v.checkpoints,
+                        v.unsealed,
+                        v.entries as f64 / secs
+                    );
+                    Ok(())
+                }
+                Err(finding) => anyhow::bail!("監査ログの検証に失敗しました: {finding}"),
+            }
+        }
+        AuditCommand::Checkpoint => {
+            let key = std::sync::Arc::new(crate::startup::load_audit_key(config)?);
+            match checkpoint::make(db, &key, &config.audit.checkpoints, now, true).await? {
+                Some(signed) => {
+                    print!("{}", signed.document);
+                    println!("チェックポイントを署名しました");
+                }
+                None => println!("監査ログに項目がありません: チェックポイントは作りませんでした"),
+            }
+            Ok(())
+        }
+        AuditCommand::Export { from, to, format, output } => {
+            let (from, to) = (
+                export::parse_day(&from).map_err(anyhow::Error::msg)?,
+                export::parse_day(&to).map_err(anyhow::Error::msg)?,
+            );
+            anyhow::ensure!(from <= to, "--from は --to より前の日付にしてください");
+            let verifier = trusted(None)?;
+            let plan = export::Export::plan(db, verifier, from, to, format).await?;
+            let entries = match output {
+                Some(path) => {
+                    let file = std::fs::File::create_new(&path).with_context(|| {
+                        format!("{} を作成できません（既にあるファイルには書きません）", path.display())
+                    })?;
+                    export::write_all(db, plan, &mut std::io::BufWriter::new(file)).await?
+                }
+                None => export::write_all(db, plan, &mut std::io::BufWriter::new(std::io::stdout().lock())).await?,
+            };
+            eprintln!("{entries} 件を書き出しました");
+            Ok(())
+        }
+    }
 }

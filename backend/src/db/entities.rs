@@ -145,6 +145,81 @@ pub mod audit_log {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// One link of the audit log's hash chain (`audit::chain`).
+pub mod audit_chain {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_chain")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub seq: i64,
+        pub entry_id: i64,
+        /// Hex of SHA-256(previous link's hash ‖ the entry's canonical encoding).
+        pub hash: String,
+        pub sealed_at: TimeDateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A signed chain head (`audit::checkpoint`).
+pub mod audit_checkpoint {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_checkpoints")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub seq: i64,
+        pub at: TimeDateTimeWithTimeZone,
+        /// The signed text.
+        pub document: String,
+        /// Base64 of the DER ECDSA signature of `document`.
+        pub signature: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A request for a second staff member's approval (`approvals`).
+pub mod approval {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "approvals")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub kind: String,
+        /// The operation (`approvals::Operation`) as JSON.
+        pub operation: String,
+        pub summary: String,
+        pub subject_user: Option<String>,
+        pub org_id: Option<i64>,
+        pub proposed_by: String,
+        pub proposed_at: TimeDateTimeWithTimeZone,
+        pub expires_at: TimeDateTimeWithTimeZone,
+        /// pending, approved, rejected, expired or failed.
+        pub state: String,
+        pub decided_by: Option<String>,
+        pub decided_at: Option<TimeDateTimeWithTimeZone>,
+        pub reason: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod mail_outbox {
     use sea_orm::entity::prelude::*;
 

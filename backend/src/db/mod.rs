@@ -10,6 +10,13 @@ use anyhow::Context;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 
+/// A connection or an open transaction: what a service that opens a transaction of its own takes,
+/// so that it also runs inside a caller's transaction (then as a savepoint: an approval does the
+/// operation it approves in its own transaction).
+pub trait Db: sea_orm::ConnectionTrait + sea_orm::TransactionTrait<Transaction = sea_orm::DatabaseTransaction> {}
+
+impl<T: sea_orm::ConnectionTrait + sea_orm::TransactionTrait<Transaction = sea_orm::DatabaseTransaction>> Db for T {}
+
 /// Connects to `url` and applies pending migrations.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());

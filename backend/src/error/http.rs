@@ -19,6 +19,7 @@ impl ResponseError for ApiError {
             | ApiError::Suspended
             | ApiError::PasswordRevoked
             | ApiError::Forbidden
+            | ApiError::Refused(_)
             | ApiError::CertificateMismatch => StatusCode::FORBIDDEN,
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::Certificate(common::api::CertificateClass::None) => StatusCode::UNAUTHORIZED,

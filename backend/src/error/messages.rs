@@ -81,6 +81,7 @@ impl ApiError {
             }
             ApiError::InvalidToken => ErrorBody::new(C::InvalidToken, INVALID_TOKEN),
             ApiError::Forbidden => ErrorBody::new(C::Forbidden, FORBIDDEN),
+            ApiError::Refused(message) => ErrorBody::new(C::Forbidden, message.clone()),
             ApiError::Unauthenticated => ErrorBody::new(C::Unauthenticated, UNAUTHENTICATED),
             ApiError::Certificate(class) => certificate_error(*class),
             ApiError::CertificateMismatch => ErrorBody::new(C::CertificateMismatch, CERTIFICATE_MISMATCH),

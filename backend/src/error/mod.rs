@@ -52,6 +52,9 @@ pub enum ApiError {
     InvalidToken,
     #[error("forbidden")]
     Forbidden,
+    /// Forbidden for a reason the message says (approving one's own request).
+    #[error("{0}")]
+    Refused(String),
     #[error("not logged in")]
     Unauthenticated,
     #[error("certificate: {0:?}")]

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::outbox::Mail;
 
-const SYSTEM: &str = "ろうきん賃金控除事務支援システム";
+pub(crate) const SYSTEM: &str = "ろうきん賃金控除事務支援システム";
 
 fn footer(url: &str) -> String {
     format!("\n――\n{SYSTEM}\n{url}\nこのメールは送信専用です。ご不明な点はお取引店（労金）へお問い合わせください。\n")
@@ -544,5 +544,58 @@ mod tests {
                 .contains("マスターユーザー")
         );
         assert!(blocked("abc123", 7, "a@x.jp", datetime!(2026-11-24 10:30 UTC), true, "u").body.contains("労金へ"));
+    }
+}
+
+/// 検印: a staff member proposed an operation; every other staff member is asked to approve it.
+pub fn approval_requested(
+    id: i64,
+    summary: &str,
+    proposer: &str,
+    to_user: &str,
+    to: &str,
+    expires_at: OffsetDateTime,
+    url: &str,
+) -> Mail {
+    Mail {
+        dedupe_key: format!("approval:{id}:request:{to_user}"),
+        to: to.to_owned(),
+        subject: format!("【{SYSTEM}】承認依頼（申請番号 {id}）"),
+        body: format!(
+            "{proposer} さんから、次の操作の承認依頼があります。\n\n{summary}\n\n\
+             管理画面の「承認待ち」から、内容を確かめて承認または却下してください。\n\
+             承認の期限: {}（日本時間）。期限を過ぎた申請は承認できません。\n{}",
+            jst::format_datetime(expires_at),
+            footer(url)
+        ),
+    }
+}
+
+/// How a proposed operation ended, for the mail to its proposer.
+#[derive(Debug, Clone, Copy)]
+pub enum ApprovalEnd<'a> {
+    Approved,
+    Rejected { reason: &'a str },
+    Failed { why: &'a str },
+}
+
+/// 検印: the proposer is told how their request ended.
+pub fn approval_decided(id: i64, summary: &str, by: &str, to: &str, end: ApprovalEnd<'_>, url: &str) -> Mail {
+    let (key, subject, what) = match end {
+        ApprovalEnd::Approved => ("approved", "承認されました", format!("{by} さんが承認し、操作を実行しました。")),
+        ApprovalEnd::Rejected { reason } => {
+            ("rejected", "却下されました", format!("{by} さんが却下しました。操作は実行していません。\n理由: {reason}"))
+        }
+        ApprovalEnd::Failed { why } => (
+            "failed",
+            "実行できませんでした",
+            format!("{by} さんが承認しましたが、操作は実行できませんでした。何も変更していません。\n理由: {why}"),
+        ),
+    };
+    Mail {
+        dedupe_key: format!("approval:{id}:{key}"),
+        to: to.to_owned(),
+        subject: format!("【{SYSTEM}】申請番号 {id} は{subject}"),
+        body: format!("申請番号 {id} の操作:\n{summary}\n\n{what}\n{}", footer(url)),
     }
 }

@@ -12,7 +12,7 @@ pub mod paging;
 pub mod presented;
 mod queries;
 pub mod search;
-mod sql;
+pub(crate) mod sql;
 pub mod views;
 
 pub use paging::ListError;

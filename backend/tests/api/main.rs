@@ -3,8 +3,10 @@
 //! (mandatory when `CI=true`).
 
 mod accounts;
+mod approvals;
 mod attacks;
 mod audit;
+mod audit_chain;
 mod background;
 mod bad_input;
 mod cluster;

@@ -73,6 +73,14 @@ pub const ADMIN_CERTIFICATE_REVOKE: &str = "/admin/certificates/{serial}/revoke"
 pub const ADMIN_AUDIT: &str = "/admin/audit";
 /// `GET`: the mail outbox.
 pub const ADMIN_MAIL: &str = "/admin/mail";
+/// Requests for a second staff member's approval (検印): the waiting ones, then the latest decided.
+pub const ADMIN_APPROVALS: &str = "/admin/approvals";
+/// Approves a request (another staff member than its proposer): the operation is done then.
+pub const ADMIN_APPROVAL_APPROVE: &str = "/admin/approvals/{id}/approve";
+/// Rejects a request, with a reason: nothing is done.
+pub const ADMIN_APPROVAL_REJECT: &str = "/admin/approvals/{id}/reject";
+/// The audit log's chain for auditors (entries with their hashes, and the checkpoints).
+pub const ADMIN_AUDIT_CHAIN: &str = "/admin/audit/chain";
 /// `GET`: how the server judged the client certificate of this connection.
 pub const TLS_CLIENT_CERTIFICATE: &str = "/tls/client-certificate";
 
@@ -96,7 +104,7 @@ pub fn with_segment(template: &str, segment: &str) -> String {
 mod tests {
     use super::*;
 
-    const ALL: [&str; 29] = [
+    const ALL: [&str; 33] = [
         HEALTH,
         OPENAPI,
         ISSUANCE_AUTHENTICATE,
@@ -125,6 +133,10 @@ mod tests {
         ADMIN_CERTIFICATE_REVOKE,
         ADMIN_AUDIT,
         ADMIN_MAIL,
+        ADMIN_APPROVALS,
+        ADMIN_APPROVAL_APPROVE,
+        ADMIN_APPROVAL_REJECT,
+        ADMIN_AUDIT_CHAIN,
         TLS_CLIENT_CERTIFICATE,
     ];
 

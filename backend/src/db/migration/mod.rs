@@ -16,6 +16,8 @@ mod m20261206_000011_account_lifecycle;
 mod m20261207_000012_certified_until;
 mod m20261208_000013_password_revoked;
 mod m20261208_000014_audit_by_subject_and_action;
+mod m20261209_000015_audit_chain;
+mod m20261209_000016_approvals;
 
 /// All migrations in order.
 pub struct Migrator;
@@ -38,6 +40,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000012_certified_until::Migration),
             Box::new(m20261208_000013_password_revoked::Migration),
             Box::new(m20261208_000014_audit_by_subject_and_action::Migration),
+            Box::new(m20261209_000015_audit_chain::Migration),
+            Box::new(m20261209_000016_approvals::Migration),
         ]
     }
 }

@@ -45,6 +45,9 @@ pub struct Options {
     pub p12_include_ca: bool,
     /// `staff_networks` (comma-separated), e.g. "10.0.0.0/8".
     pub staff_networks: Option<String>,
+    /// 検印 as the product's default (every sensitive staff operation waits for a second staff
+    /// member); the other tests do staff operations directly (`approval_required = none`).
+    pub approvals: bool,
 }
 
 /// STARTTLS/TLS and credentials for the test SMTP server.
@@ -75,6 +78,7 @@ impl Default for Options {
             metrics_listen: false,
             p12_include_ca: false,
             staff_networks: None,
+            approvals: false,
         }
     }
 }
@@ -166,6 +170,7 @@ pub async fn spawn(db: &TestDb, opts: Options) -> TestApp {
             .staff_networks
             .as_deref()
             .map(|list| backend::net::Networks::parse_list(list).expect("staff_networks").networks().to_vec()),
+        approval_required: (!opts.approvals).then(|| vec!["none".to_owned()]),
         ..Default::default()
     };
     let config = Config::resolve(&args).unwrap();

@@ -60,6 +60,11 @@ pub fn AuditTab() -> impl IntoView {
         });
     };
     let export = Signal::derive(move || api::admin_export_href(Export::Audit, &state.get().without_paging().pairs()));
+    // The export for auditors needs a period: the one searched.
+    let chain = Signal::derive(move || {
+        let s = state.get();
+        Some(api::admin_audit_chain_href(s.from.as_deref()?, s.to.as_deref()?))
+    });
 
     view! {
         <h2 id="audit-title">"監査ログ"</h2>
@@ -74,6 +79,18 @@ pub fn AuditTab() -> impl IntoView {
             </button>
         </form>
         <p class="hint">"ユーザーIDは、そのユーザーが行った操作とそのユーザーに対する操作の両方を探します。期間は日本時間の日付です。"</p>
+        <p class="hint">
+            {move || match chain.get() {
+                Some(href) => view! {
+                    <a class="button button-secondary button-small" href=href download="" data-testid=testids::ADMIN_AUDIT_CHAIN_EXPORT>
+                        "検証用エクスポート（ハッシュと署名付き）"
+                    </a>
+                    " この期間の監査ログを、改ざんの有無を監査人が検証できる形（JSON Lines）でダウンロードします。"
+                }
+                .into_any(),
+                None => "期間（開始日と終了日）を指定して検索すると、監査人向けの検証用エクスポート（ハッシュと署名付き）をダウンロードできます。".into_any(),
+            }}
+        </p>
         <PagedTable
             page=loaded(list)
             controls

@@ -18,11 +18,10 @@ use crate::{
     components::{
         form_field::{SearchField, SelectField},
         forms::ActionButton,
-        messages::{ErrorMessage, NoticeMessage},
+        messages::NoticeMessage,
         modal::{Modal, focus},
         paged_list::{Column, ListControls, PagedTable, filter, loaded},
     },
-    error_text::{Audience, explain},
     mounted::screen_action,
 };
 
@@ -323,7 +322,7 @@ fn RevokeDialog(
                 </select>
                 <p class="hint">"パソコン変更による再発行の場合は「パソコン変更・再発行」を選びます。"</p>
             </div>
-            {move || error.get().map(|e| view! { <ErrorMessage lines=explain(&e, Audience::Session) /> })}
+            {move || error.get().map(|e| view! { <super::StaffError error=e /> })}
             <div class="form-actions">
                 <button type="button" class="button button-secondary" disabled=move || pending.get() on:click=move |_| on_close()>
                     "キャンセル"

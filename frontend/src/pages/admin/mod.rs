@@ -7,6 +7,7 @@
 //! a reload, Back and a bookmark keep them. The server decides access; these screens ask
 //! `/api/me` first only to explain a refusal instead of showing failing lists.
 
+mod approvals;
 mod audit;
 mod audit_detail;
 mod certificates;
@@ -36,9 +37,10 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlElement, KeyboardEvent};
 
 use crate::{
+    api,
     components::{
         data_table::Loaded,
-        messages::SessionError,
+        messages::{NoticeMessage, SessionError},
         modal::focus,
         page_title::PageTitle,
         paged_list::{Paged, SearchState},
@@ -54,12 +56,14 @@ enum Tab {
     Register,
     Users,
     Certificates,
+    Approvals,
     Audit,
     Mail,
 }
 
 impl Tab {
-    const ALL: [Tab; 6] = [Tab::Organizations, Tab::Register, Tab::Users, Tab::Certificates, Tab::Audit, Tab::Mail];
+    const ALL: [Tab; 7] =
+        [Tab::Organizations, Tab::Register, Tab::Users, Tab::Certificates, Tab::Approvals, Tab::Audit, Tab::Mail];
 
     /// Its value of `?tab=` (the first tab's when absent or unknown).
     fn slug(self) -> &'static str {
@@ -68,6 +72,7 @@ impl Tab {
             Tab::Register => "register",
             Tab::Users => "users",
             Tab::Certificates => "certificates",
+            Tab::Approvals => "approvals",
             Tab::Audit => "audit",
             Tab::Mail => "mail",
         }
@@ -83,6 +88,7 @@ impl Tab {
             Tab::Register => "会社の登録",
             Tab::Users => "利用者",
             Tab::Certificates => "電子証明書",
+            Tab::Approvals => "承認待ち",
             Tab::Audit => "監査ログ",
             Tab::Mail => "送信メール",
         }
@@ -94,6 +100,7 @@ impl Tab {
             Tab::Register => testids::ADMIN_TAB_REGISTER,
             Tab::Users => testids::ADMIN_TAB_USERS,
             Tab::Certificates => testids::ADMIN_TAB_CERTIFICATES,
+            Tab::Approvals => testids::ADMIN_TAB_APPROVALS,
             Tab::Audit => testids::ADMIN_TAB_AUDIT,
             Tab::Mail => testids::ADMIN_TAB_MAIL,
         }
@@ -106,6 +113,7 @@ impl Tab {
             Tab::Register => "admin-tab-register",
             Tab::Users => "admin-tab-users",
             Tab::Certificates => "admin-tab-certificates",
+            Tab::Approvals => "admin-tab-approvals",
             Tab::Audit => "admin-tab-audit",
             Tab::Mail => "admin-tab-mail",
         }
@@ -192,6 +200,16 @@ fn StaffScreen(
 fn AdminTabs() -> impl IntoView {
     let query = use_query_map();
     let selected = Memo::new(move |_| query.with(|q| Tab::parse(q.get_str(ADMIN_TAB_KEY))));
+    // The requests for approval: their count is in the tab's label, read again on every change
+    // of tab (a colleague may have proposed one meanwhile).
+    let approvals = LocalResource::new(move || {
+        selected.track();
+        api::admin_approvals()
+    });
+    let waiting = move || match approvals.get() {
+        Some(Ok(list)) if list.pending > 0 => format!("（{}）", list.pending),
+        _ => String::new(),
+    };
     let navigate = use_navigate();
     let select = move |tab: Tab| {
         if tab != selected.get_untracked() {
@@ -238,6 +256,7 @@ fn AdminTabs() -> impl IntoView {
                     on:click=move |_| select(tab)
                 >
                     {tab.label()}
+                    {(tab == Tab::Approvals).then_some(waiting)}
                 </button>
             }
         })
@@ -253,10 +272,41 @@ fn AdminTabs() -> impl IntoView {
                 Tab::Register => view! { <register::RegisterTab /> }.into_any(),
                 Tab::Users => view! { <users::UsersTab /> }.into_any(),
                 Tab::Certificates => view! { <certificates::CertificatesTab /> }.into_any(),
+                Tab::Approvals => view! { <approvals::ApprovalsTab list=approvals /> }.into_any(),
                 Tab::Audit => view! { <audit::AuditTab /> }.into_any(),
                 Tab::Mail => view! { <mail::MailTab /> }.into_any(),
             }}
         </div>
+    }
+}
+
+/// The notices of a screen's operations on users (`Unlocker::notices`, shared with the master
+/// users' screen): a staff operation that only waits for a second staff member's approval (202)
+/// is not an error there, and its words become the notice. Kept here so that the company bundle
+/// carries none of it.
+fn proposals_as_notices(notices: RwSignal<Option<Result<String, ErrorBody>>>) {
+    Effect::new(move |_| {
+        if let Some(Err(e)) = notices.get()
+            && api::is_proposal(&e)
+        {
+            notices.set(Some(Ok(e.message)));
+        }
+    });
+}
+
+/// The error of a staff operation — or, when it only waits for a second staff member's approval
+/// (202), its notice.
+#[component]
+fn StaffError(error: ErrorBody) -> impl IntoView {
+    if api::is_proposal(&error) {
+        view! {
+            <NoticeMessage>
+                <p data-testid=testids::APPROVAL_PROPOSED>{error.message}</p>
+            </NoticeMessage>
+        }
+        .into_any()
+    } else {
+        view! { <SessionError error /> }.into_any()
     }
 }
 

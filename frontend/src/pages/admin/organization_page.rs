@@ -27,7 +27,7 @@ use crate::{
         data_table::Loaded,
         form_field::{CheckField, FormField},
         forms::{SubmitButton, submit_unless_pending},
-        messages::{ErrorMessage, NoticeMessage, SessionError},
+        messages::{ErrorMessage, NoticeMessage},
         paged_list::{ListControls, PagedTable, SearchState, loaded},
         user_list::{UnlockOutcome, Unlocker},
     },
@@ -69,6 +69,7 @@ fn Organization(id: i64) -> impl IntoView {
     });
     let unlocker =
         Unlocker::new(|user_id| async move { api::admin_unlock_user(&user_id).await }, move || user_list.refetch());
+    super::proposals_as_notices(unlocker.notices());
     let revoker = Revoker::new();
     let users_export =
         Signal::derive(move || api::admin_export_href(Export::Users, &users.get().without_paging().pairs()));
@@ -235,7 +236,7 @@ fn Changes(detail: OrganizationDetail, on_changed: impl Fn() + Copy + 'static) -
         <h2 id="org-edit-title">"会社情報の変更"</h2>
         {move || outcome.get().map(|o| match o {
             Ok(text) => view! { <NoticeMessage><p>{text}</p></NoticeMessage> }.into_any(),
-            Err(e) => view! { <SessionError error=e /> }.into_any(),
+            Err(e) => view! { <super::StaffError error=e /> }.into_any(),
         })}
         <form class="form form-inline" novalidate=true on:submit=on_submit aria-labelledby="org-edit-title">
             <FormField id="org-edit-name" label="会社名" value=name testid=testids::ORG_EDIT_NAME disabled=pending hint="これから発行する電子証明書に記載されます。" />
@@ -302,7 +303,7 @@ fn NewMasterForm(id: i64, on_changed: impl Fn() + Copy + 'static) -> impl IntoVi
     view! {
         <h2 id="new-master-title">"マスターユーザーの変更"</h2>
         <p class="hint">"新しいユーザーをマスターユーザーとして登録します。この会社の一般ユーザーをマスターユーザーにするには、その利用者の詳細画面から行ってください。"</p>
-        {move || error.get().map(|e| view! { <SessionError error=e /> })}
+        {move || error.get().map(|e| view! { <super::StaffError error=e /> })}
         {move || letter.get().map(|m| master_letter(m, move || letter.set(None)))}
         <form class="form form-inline" novalidate=true on:submit=on_submit aria-labelledby="new-master-title">
             <FormField id="new-master-id" label="新しいマスターユーザーのID" value=user_id testid=testids::NEW_MASTER_ID disabled=pending hint="半角英数字6〜12文字（英字と数字を含む）" />

@@ -63,6 +63,7 @@ fn User(user_id: String) -> impl IntoView {
     });
     let unlocker =
         Unlocker::new(|user_id| async move { api::admin_unlock_user(&user_id).await }, move || detail.refetch());
+    super::proposals_as_notices(unlocker.notices());
     let revoker = Revoker::new();
     let actions = AccountActions::new(
         |(user_id, op)| {

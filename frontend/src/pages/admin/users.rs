@@ -70,6 +70,7 @@ pub fn UsersTab() -> impl IntoView {
     let controls = ListControls::new(state, DEFAULT_SORT);
     let unlocker =
         Unlocker::new(|user_id| async move { api::admin_unlock_user(&user_id).await }, move || list.refetch());
+    super::proposals_as_notices(unlocker.notices());
     let user_id = state.field_following(|s| s.user_id.clone());
     let email = state.field_following(|s| s.email.clone());
     let organization = state.field_following(|s| s.organization.clone());
