@@ -146,6 +146,10 @@ async fn the_ca_key_stays_in_the_token_and_signs_everything_under_concurrent_iss
     assert!(keys.contains("never extractable") && keys.contains("always sensitive"), "{keys}");
     let public = hsm.tool(&["--list-objects", "--type", "pubkey"]);
     assert!(public.contains("EC_POINT 384 bits"), "a P-384 key: {public}");
+    // The audit key beside it, a key of its own (issue 30): no file, its public half for auditors.
+    assert!(keys.contains("label:      cjs-audit"), "{keys}");
+    assert!(!store.data_dir.join("audit-key.pem").exists(), "no audit key file");
+    assert!(store.data_dir.join("audit-key.pub.pem").exists());
 
     // Eight clients issue at once; every certificate verifies against /api/ca.pem.
     let client = client_with(&store.data_dir, None);
@@ -190,6 +194,17 @@ async fn the_ca_key_stays_in_the_token_and_signs_everything_under_concurrent_iss
     let (id, pem, _) = issued[1].clone();
     let mut user = Browser::of(&base, client_with(&store.data_dir, Some(&pem)));
     assert_eq!(user.login(&id, "Sekret927").await.0, 200, "after a restart");
+
+    // A checkpoint signed in the token verifies against the audit key's public half.
+    let audit = |what: &str| {
+        let mut cmd = hsm.command(env!("CARGO_BIN_EXE_cjs"));
+        cmd.arg("--data-dir").arg(&store.data_dir).args(["--database-url", &store.database_url]);
+        cmd.args(["--ca-pkcs11-module", MODULE, "--ca-pkcs11-token-label", TOKEN, "admin", "audit", what]);
+        run(cmd.env("CJS_CA_PKCS11_PIN", PIN))
+    };
+    assert!(audit("checkpoint").contains("チェックポイントを署名しました"));
+    let verified = audit("verify");
+    assert!(verified.contains("改ざんされていません") && verified.contains("チェックポイント 1 件"), "{verified}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
