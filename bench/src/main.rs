@@ -435,6 +435,7 @@ async fn main() -> anyhow::Result<()> {
             &[
                 "database",
                 "entries",
+                "writing them (baseline)",
                 "first sealing (entries/s)",
                 "pass of 100 entries p50 / max",
                 "sealer per entry",

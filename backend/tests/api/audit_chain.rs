@@ -295,3 +295,41 @@ async fn write_entries_in<C: ConnectionTrait>(txn: &C, writer: usize, i: usize) 
     };
     audit::record(txn, entry, OffsetDateTime::now_utc()).await.unwrap();
 }
+
+/// A stopping instance signs the head it leaves (SIGTERM), and files the checkpoint outside the
+/// data directory; the log verifies against that file. A directory inside the data directory is
+/// refused at start.
+#[tokio::test]
+async fn a_stopping_instance_signs_a_checkpoint_and_files_it() {
+    let store = TestStore::fresh(&TestDb::Sqlite).await;
+    store.create_master("停止前株式会社", "master01", "init1234").await;
+    let outside = tempfile::tempdir().unwrap();
+    let port = crate::helpers::free_port();
+    let base = format!("https://127.0.0.1:{port}");
+    let mut cmd = crate::helpers::serve_command(&store.data_dir, &store.database_url, port, &[]);
+    cmd.env("CJS_AUDIT_CHECKPOINT_DIR", outside.path());
+    let mut server = crate::helpers::started(cmd, &store.data_dir, &base).await;
+    // An entry written by the server itself: a wrong password.
+    let (status, _) = crate::helpers::Browser::of(&base, crate::helpers::client_with(&store.data_dir, None))
+        .authenticate("master01", "Wrong9999")
+        .await;
+    assert_eq!(status, 401);
+    assert!(std::fs::read_dir(outside.path()).unwrap().next().is_none(), "no checkpoint before the stop");
+    run(Command::new("kill").args(["-TERM", &server.0.id().to_string()]));
+    assert!(server.0.wait().unwrap().success());
+    let files: Vec<_> = std::fs::read_dir(outside.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let entries = store.count("SELECT COUNT(*) AS n FROM audit_log").await;
+    let out = verifies(&store, outside.path(), &["--from-checkpoint", files[0].to_str().unwrap()]);
+    assert!(out.contains(&format!("項目 {entries} 件")) && out.contains("チェックポイント 1 件"), "{out}");
+
+    let inside = store.data_dir.join("checkpoints");
+    let refused = Command::new(env!("CARGO_BIN_EXE_cjs"))
+        .arg("--data-dir")
+        .arg(&store.data_dir)
+        .args(["--database-url", &store.database_url, "admin", "audit", "verify"])
+        .env("CJS_AUDIT_CHECKPOINT_DIR", &inside)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success() && text(&refused).contains("is inside the data directory"), "{}", text(&refused));
+}
