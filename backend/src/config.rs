@@ -561,9 +561,9 @@ pub const DEFAULT_AUDIT_KEY_LABEL: &str = "cjs-audit";
 fn audit_settings(s: &ConfigArgs, data_dir: &Path) -> anyhow::Result<AuditSettings> {
     use crate::audit::key::AuditKeySource;
     let key = match (token_settings(s)?, &s.audit_key) {
-        (Some(_), Some(_)) => {
-            bail!("audit_key and ca_pkcs11_module exclude each other: with a token the audit key is in it")
-        }
+        // A file named outright wins, also beside a token: a CA key moved into an HSM keeps the
+        // audit key that signed the log's checkpoints so far.
+        (_, Some(path)) => AuditKeySource::File(path.clone()),
         (Some(mut token), None) => {
             token.key_label = s.audit_pkcs11_key_label.clone().unwrap_or_else(|| DEFAULT_AUDIT_KEY_LABEL.to_owned());
             if token.key_label.is_empty()
@@ -574,7 +574,7 @@ fn audit_settings(s: &ConfigArgs, data_dir: &Path) -> anyhow::Result<AuditSettin
             }
             AuditKeySource::Token(token)
         }
-        (None, path) => AuditKeySource::File(path.clone().unwrap_or_else(|| data_dir.join("audit-key.pem"))),
+        (None, None) => AuditKeySource::File(data_dir.join("audit-key.pem")),
     };
     let minutes = s.audit_checkpoint_minutes.unwrap_or(60);
     if minutes == 0 {
@@ -588,7 +588,9 @@ fn audit_settings(s: &ConfigArgs, data_dir: &Path) -> anyhow::Result<AuditSettin
     }
     let dir = s.audit_checkpoint_dir.clone();
     if let Some(dir) = &dir {
-        let inside = match (std::path::absolute(dir), std::path::absolute(data_dir)) {
+        // Resolved as far as they exist (`..` and symbolic links included), else as written.
+        let resolved = |p: &Path| std::fs::canonicalize(p).or_else(|_| std::path::absolute(p));
+        let inside = match (resolved(dir), resolved(data_dir)) {
             (Ok(d), Ok(data)) => d.starts_with(&data),
             _ => false,
         };

@@ -299,7 +299,7 @@ async fn assemble(
     let throttle = Throttle::new(config.password_attempts_per_minute, crate::auth::throttle::DEFAULT_MAX_KEYS);
     let revocations = Revocations::new(db.clone(), cas.clone(), &public_url);
     let ocsp = OcspResponder::new(db::connect_readers(&config.database_url, &db).await?, &cas, now)?;
-    let audit_key = Arc::new(load_audit_key(&config)?);
+    let audit_key = Arc::new(load_audit_key(&config, &db).await?);
     Ok(AppState {
         config: Arc::new(config),
         public_url,
@@ -316,10 +316,36 @@ async fn assemble(
 }
 
 /// The audit key (made on first start), its public half written beside it for the auditor:
-/// `audit-key.pub.pem` (beside a key file, or in the data directory for a key in a token).
-pub fn load_audit_key(config: &Config) -> anyhow::Result<crate::audit::key::AuditKey> {
-    use crate::audit::key::{AuditKey, AuditKeySource};
-    let key = AuditKey::load_or_create(&config.audit.key)?;
+/// `audit-key.pub.pem` (beside a key file, or in the data directory for a key in a token). A key
+/// that is missing while checkpoints signed by one exist is not made anew: every earlier
+/// checkpoint would then look forged. Start-up stops and says which key to put back.
+pub async fn load_audit_key(config: &Config, db: &DatabaseConnection) -> anyhow::Result<crate::audit::key::AuditKey> {
+    use sea_orm::{EntityTrait, QueryOrder};
+
+    use crate::{
+        audit::key::{AuditKey, AuditKeySource},
+        db::entities::audit_checkpoint,
+    };
+    let key = match AuditKey::load(&config.audit.key)? {
+        Some(key) => key,
+        None => {
+            let last = audit_checkpoint::Entity::find().order_by_desc(audit_checkpoint::Column::Id).one(db).await?;
+            if let Some(last) = last {
+                let signer =
+                    crate::audit::checkpoint::Document::parse(&last.document).map(|d| d.key_id).unwrap_or_default();
+                anyhow::bail!(
+                    "the audit key ({}) is missing, but the audit log's checkpoints were signed by key {signer}: put that key \
+                     back (audit_key = its file; with an HSM, the token's audit_pkcs11_key_label). cjs makes no new one: every \
+                     earlier checkpoint would then fail verification as if forged",
+                    match &config.audit.key {
+                        AuditKeySource::File(path) => path.display().to_string(),
+                        AuditKeySource::Token(t) => format!("label {:?} in token {:?}", t.key_label, t.token_label),
+                    }
+                );
+            }
+            AuditKey::load_or_create(&config.audit.key)?
+        }
+    };
     let public = match &config.audit.key {
         AuditKeySource::File(path) => path.with_file_name("audit-key.pub.pem"),
         AuditKeySource::Token(_) => config.data_dir.join("audit-key.pub.pem"),

@@ -279,7 +279,8 @@ async fn fail(
     Ok(())
 }
 
-/// Rejects request `id` as `by` (its proposer may withdraw it so too), with `reason`.
+/// Rejects request `id` as `by` (its proposer may withdraw it so too; its subject may not), with
+/// `reason`.
 pub async fn reject(
     state: &AppState,
     by: &user::Model,
@@ -295,6 +296,9 @@ pub async fn reject(
         });
     }
     let row = find(&state.db, id).await?;
+    if row.subject_user.as_deref() == Some(by.user_id.as_str()) && row.proposed_by != by.user_id {
+        return Err(ApiError::Refused("自分が対象の申請は却下できません。別の職員が判断します。".to_owned()));
+    }
     if let Some(e) = undecidable(&row, now) {
         return Err(e);
     }
@@ -358,20 +362,20 @@ async fn proposer_email<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Opt
     Ok(u.map(|u| u.email))
 }
 
-/// The requests waiting (oldest first), then the 50 latest decided ones.
+/// The requests waiting (oldest first), then the 50 latest decided or lapsed ones. A request
+/// that lapsed keeps its `pending` row (nothing needs to write it) but is no longer waiting: it
+/// never takes the place of one that is.
 pub async fn list<C: ConnectionTrait>(db: &C, now: OffsetDateTime) -> Result<ApprovalList, DbErr> {
     let waiting = approval::Entity::find()
         .filter(approval::Column::State.eq(PENDING))
+        .filter(approval::Column::ExpiresAt.gt(now))
         .order_by_asc(approval::Column::ProposedAt)
         .limit(500)
         .all(db)
         .await?;
-    let decided = approval::Entity::find()
-        .filter(approval::Column::State.ne(PENDING))
-        .order_by_desc(approval::Column::DecidedAt)
-        .limit(50)
-        .all(db)
-        .await?;
+    let over =
+        sea_orm::Condition::any().add(approval::Column::State.ne(PENDING)).add(approval::Column::ExpiresAt.lte(now));
+    let decided = approval::Entity::find().filter(over).order_by_desc(approval::Column::Id).limit(50).all(db).await?;
     let items: Vec<Approval> = waiting.iter().chain(&decided).map(|m| view(m, now)).collect();
     let pending = items.iter().filter(|a| a.state == ApprovalState::Pending).count() as u64;
     Ok(ApprovalList { items, pending })

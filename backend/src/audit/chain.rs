@@ -199,7 +199,8 @@ pub async fn seal_forever(db: DatabaseConnection, interval: std::time::Duration)
     }
 }
 
-fn is_lock_timeout(e: &DbErr) -> bool {
+/// Whether `e` is the sealer giving up its lock after 100 ms (PostgreSQL `lock_timeout`).
+pub fn is_lock_timeout(e: &DbErr) -> bool {
     let text = e.to_string();
     text.contains("lock timeout") || text.contains("55P03")
 }

@@ -98,9 +98,14 @@ impl Signed {
     pub fn check(&self, verifier: &Verifier) -> Result<Document, String> {
         let sig = base64::engine::general_purpose::STANDARD.decode(&self.signature).unwrap_or_default();
         if !verifier.verify(self.document.as_bytes(), &sig) {
-            let what = Document::parse(&self.document)
-                .map_or_else(|_| "（読めない内容）".to_owned(), |d| format!("通番 {}、{}", d.seq, jst(d.at)));
-            return Err(format!("チェックポイント（{what}）の署名が監査鍵で検証できません: 差し替えられています"));
+            let what = Document::parse(&self.document).map_or_else(
+                |_| "（読めない内容）".to_owned(),
+                |d| format!("通番 {}、{}、署名した鍵 {}", d.seq, jst(d.at), d.key_id),
+            );
+            return Err(format!(
+                "チェックポイント（{what}）の署名が監査鍵 {} で検証できません: 差し替えられています",
+                verifier.key_id()
+            ));
         }
         Document::parse(&self.document).map_err(|e| format!("チェックポイントが読めません: {e}"))
     }
@@ -129,7 +134,16 @@ pub async fn make(
     now: OffsetDateTime,
     force: bool,
 ) -> anyhow::Result<Option<Signed>> {
-    chain::seal(db, now).await?;
+    // A busy log (the sealer's lock not had in time) delays only the newest entries: the head
+    // chained so far is signed all the same.
+    match chain::seal(db, now).await {
+        Err(e) if chain::is_lock_timeout(&e) => {
+            tracing::info!("audit log busy: the checkpoint signs the head chained so far")
+        }
+        done => {
+            done?;
+        }
+    }
     let Some(head) = chain::head(db).await? else { return Ok(None) };
     let last = latest(db).await?;
     let last_seq = last.as_ref().map(|l| l.seq);

@@ -93,16 +93,28 @@ impl Export {
         to: Date,
         format: Format,
     ) -> Result<Self, DbErr> {
-        // In UTC, as the times are stored (SQLite compares them as text).
-        let utc = |d: Date| d.midnight().assume_offset(common::jst::JST).to_offset(time::UtcOffset::UTC);
-        let (start, end) = (utc(from), utc(to.next_day().unwrap_or(to)));
+        // In UTC, as the times are stored. SQLite compares them as text (`…T15:00:00.5Z`), where
+        // `.` sorts before `Z`: a midnight bound is given there without its `Z`
+        // (`…T15:00:00`), which every time of that second or later exceeds.
+        let backend = db.get_database_backend();
+        let bound = |d: Date| -> sea_orm::Value {
+            let t = d.midnight().assume_offset(common::jst::JST).to_offset(time::UtcOffset::UTC);
+            match backend {
+                sea_orm::DbBackend::Sqlite => {
+                    let text = chain::format_at(t);
+                    text.trim_end_matches('Z').to_owned().into()
+                }
+                _ => t.into(),
+            }
+        };
+        let (start, end) = (bound(from), bound(to.next_day().unwrap_or(to)));
         let span = Span::find_by_statement(
             Sql::with(
                 "SELECT MIN(c.seq) AS lo, MAX(c.seq) AS hi FROM audit_chain c JOIN audit_log a ON a.id = c.entry_id \
                  WHERE a.at >= ? AND a.at < ?",
-                [start.into(), end.into()],
+                [start, end],
             )
-            .statement(db.get_database_backend()),
+            .statement(backend),
         )
         .one(db)
         .await?;

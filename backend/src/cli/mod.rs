@@ -686,7 +686,7 @@ async fn audit_command(
             }
         }
         AuditCommand::Checkpoint => {
-            let key = std::sync::Arc::new(crate::startup::load_audit_key(config)?);
+            let key = std::sync::Arc::new(crate::startup::load_audit_key(config, db).await?);
             match checkpoint::make(db, &key, &config.audit.checkpoints, now, true).await? {
                 Some(signed) => {
                     print!("{}", signed.document);

@@ -195,6 +195,8 @@ async fn own_requests_expired_ones_stale_ones_and_rejections_are_refused_or_chan
     let (status, body) = decide(&b, about_b, "approve", json!({})).await;
     assert_eq!(status, 403, "{body}");
     assert!(body["message"].as_str().unwrap().contains("自分が対象"), "{body}");
+    let (status, body) = decide(&b, about_b, "reject", json!({"reason": "不要です"})).await;
+    assert_eq!(status, 403, "nor reject a request about oneself: {body}");
 
     // A rejection: nothing done, the proposer told, in the log.
     let (status, body) = decide(&b, id, "reject", json!({"reason": ""})).await;
@@ -224,6 +226,11 @@ async fn own_requests_expired_ones_stale_ones_and_rejections_are_refused_or_chan
     assert_eq!(status, 409, "{body}");
     assert!(body["message"].as_str().unwrap().contains("期限"), "{body}");
     assert_eq!(one(&app, &suspended).await, 0);
+    // A lapsed request no longer counts as waiting (and never hides one that is).
+    let (_, list) = b.get("/api/admin/approvals").await;
+    assert_eq!(list["pending"], 1, "only the request about staff02 waits: {list}");
+    let lapsed = list["items"].as_array().unwrap().iter().find(|i| i["id"] == json!(id)).unwrap().clone();
+    assert_eq!(lapsed["state"], "expired", "{lapsed}");
 
     // No longer applies: revoked meanwhile by the operator's shell.
     let id = proposed(&a, &format!("/api/admin/certificates/{serial}/revoke"), json!({"reason": "superseded"})).await;

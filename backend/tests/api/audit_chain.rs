@@ -174,7 +174,7 @@ async fn every_tampering_is_named_and_the_untouched_log_verifies(db: &TestDb) {
         [forged.into(), sig.into(), cp.id.into()],
     );
     d.execute_raw(stmt).await.unwrap();
-    fails_naming(&store, o, &[], "の署名が監査鍵で検証できません", "forged checkpoint");
+    fails_naming(&store, o, &[], "で検証できません: 差し替えられています", "forged checkpoint");
     restore(d, &store, o).await;
 
     // 6. The newest entries deleted after the last checkpoint, with their links: the checkpoint
@@ -194,6 +194,13 @@ async fn every_tampering_is_named_and_the_untouched_log_verifies(db: &TestDb) {
         "tail cut, mailed checkpoint",
     );
     restore(d, &store, o).await;
+
+    // A lost audit key is not made anew while checkpoints signed by it exist: every earlier
+    // one would then look forged.
+    std::fs::remove_file(store.data_dir.join("audit-key.pem")).unwrap();
+    let out = audit_cli(&store, o, &["checkpoint"]);
+    assert!(!out.status.success() && text(&out).contains("the audit key"), "{}", text(&out));
+    assert!(!store.data_dir.join("audit-key.pem").exists());
 }
 
 /// The days before and after today (JST), as `cjs admin audit export` takes them.

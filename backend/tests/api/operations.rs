@@ -98,8 +98,10 @@ async fn request_ids_join_logs_and_audit_and_sigterm_drains_before_stopping() {
     };
     tokio::time::sleep(Duration::from_millis(30)).await;
     let pid = served.0.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    // Timed from before the signal: under load `kill` itself can take a while to return, and the
+    // drain runs from the signal, not from then.
     let draining = Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let (status, body) = loop {
         let r = readiness(&client, &base).await.expect("still serving while draining");
         if r.0 == 503 {

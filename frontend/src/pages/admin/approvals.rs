@@ -88,7 +88,7 @@ pub fn ApprovalsTab(
                     class="button button-secondary button-small"
                     data-testid=format!("{}{id}", testids::REJECT_PREFIX)
                     aria-label=format!("申請番号 {id} を却下")
-                    disabled=move || busy.get()
+                    disabled=move || busy.get() || (about_me && !mine)
                     on:click=move |_| {
                         let question = format!("申請番号 {id} を却下します。理由を入力してください（申請者にお知らせします）。");
                         let reason = window().prompt_with_message(&question).ok().flatten();
