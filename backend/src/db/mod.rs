@@ -49,9 +49,36 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     let db = Database::connect(options)
         .await
         .with_context(|| format!("Failed to connect to the database {}", redact_url(url)))?;
+    refuse_a_newer_schema(&db).await?;
     migration::Migrator::up(&db, None).await.context("Failed to apply database migrations")?;
     optimize(&db).await.context("Failed to update the SQLite query planner's statistics")?;
     Ok(db)
+}
+
+/// A binary never runs on a schema it does not know: a database that a newer release migrated
+/// (a migration applied that this binary does not have) is refused before anything is read or
+/// written, naming this release and its newest migration, and the database's. Downgrading means
+/// restoring a backup of the older release, never starting it on the newer schema.
+async fn refuse_a_newer_schema(db: &DatabaseConnection) -> anyhow::Result<()> {
+    use sea_orm::ConnectionTrait;
+    let known: Vec<String> = migration::Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+    let statement = sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        "SELECT version FROM seaql_migrations ORDER BY version",
+    );
+    // No such table: a new database.
+    let Ok(rows) = db.query_all_raw(statement).await else { return Ok(()) };
+    let applied: Vec<String> = rows.iter().filter_map(|r| r.try_get::<String>("", "version").ok()).collect();
+    let unknown: Vec<&String> = applied.iter().filter(|v| !known.contains(v)).collect();
+    if let Some(newest) = unknown.last() {
+        anyhow::bail!(
+            "this cjs {} knows the database schema up to {}, but the database was migrated by a newer release (up to {newest}, {} migration(s) this release does not have). cjs never runs on a schema it does not know: start that release or a newer one; to go back, restore a backup made by this release",
+            env!("CARGO_PKG_VERSION"),
+            known.last().map_or("(none)", String::as_str),
+            unknown.len()
+        );
+    }
+    Ok(())
 }
 
 /// SQLite only (PostgreSQL's autovacuum analyzes by itself): `PRAGMA optimize` over every table,

@@ -416,3 +416,43 @@ fn a_restore_reads_a_huge_entry_in_bounded_memory() {
     assert!(text.contains("目録"), "read to the end, then refused: {text}");
     assert!(!target.exists(), "nothing restored");
 }
+
+crate::helpers::each_database!(a_binary_older_than_the_schema_refuses_to_start_and_changes_nothing);
+/// Issue 31: a downgrade is refused. A database that a newer release migrated (a migration
+/// recorded that this binary does not have) makes every `cjs` command stop at once, naming this
+/// release, its newest migration and the database's; nothing is read or written.
+async fn a_binary_older_than_the_schema_refuses_to_start_and_changes_nothing(db: &TestDb) {
+    use sea_orm::ConnectionTrait;
+    let store = TestStore::fresh(db).await;
+    store
+        .db
+        .execute_unprepared(
+            "INSERT INTO seaql_migrations (version, applied_at) VALUES ('m20991231_000099_a_newer_release', 0)",
+        )
+        .await
+        .unwrap();
+    let before = store.count("SELECT COUNT(*) AS n FROM audit_log").await;
+    let ours = {
+        use sea_orm_migration::MigratorTrait;
+        let all = backend::db::migration::Migrator::migrations();
+        (all.last().unwrap().name().to_owned(), all.len() as i64)
+    };
+    for args in [&["admin", "mail"][..], &["serve", "--listen", "127.0.0.1:0"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_cjs"))
+            .arg("--data-dir")
+            .arg(&store.data_dir)
+            .args(["--database-url", &store.database_url])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(!out.status.success(), "{args:?} ran on a newer schema: {text}");
+        for expected in
+            [concat!("this cjs ", env!("CARGO_PKG_VERSION")), ours.0.as_str(), "m20991231_000099_a_newer_release"]
+        {
+            assert!(text.contains(expected), "{args:?}: expected {expected:?} in {text}");
+        }
+    }
+    assert_eq!(store.count("SELECT COUNT(*) AS n FROM audit_log").await, before);
+    assert_eq!(store.count("SELECT COUNT(*) AS n FROM seaql_migrations").await, ours.1 + 1, "no migration applied");
+}
