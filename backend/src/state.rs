@@ -33,3 +33,15 @@ pub struct AppState {
     /// Signs the audit log's checkpoints.
     pub audit_key: Arc<crate::audit::key::AuditKey>,
 }
+
+impl AppState {
+    /// What 検印 and the operations it governs need from the serving state.
+    pub fn approval_services(&self) -> crate::approvals::Services<'_> {
+        crate::approvals::Services {
+            db: &self.db,
+            hasher: &self.auth.hasher,
+            url: &self.public_url,
+            policy: &self.config.approvals,
+        }
+    }
+}

@@ -29,7 +29,7 @@ use crate::{
 /// Does `op` as `actor` at once (a master user's own operations, and staff operations that need
 /// no approval), and answers as its route does.
 pub(super) async fn direct(state: &AppState, actor: &Actor, op: Operation) -> Result<HttpResponse, ApiError> {
-    let out = op.execute(state, &state.db, actor, OffsetDateTime::now_utc()).await?;
+    let out = op.execute(state.approval_services(), &state.db, actor, OffsetDateTime::now_utc()).await?;
     if out.revoked {
         state.revocations.wake();
     }
@@ -43,7 +43,7 @@ async fn staff_does(state: &AppState, s: &StaffUser, op: Operation) -> Result<Ht
     let Some(kind) = approvals::needed(&state.db, &state.config.approvals, &actor, &op).await? else {
         return direct(state, &actor, op).await;
     };
-    let row = approvals::propose(state, &s.0.user, &op, kind, OffsetDateTime::now_utc()).await?;
+    let row = approvals::propose(state.approval_services(), &s.0.user, &op, kind, OffsetDateTime::now_utc()).await?;
     Ok(HttpResponse::Accepted().json(ApprovalProposed {
         approval_id: row.id,
         expires_at: row.expires_at,

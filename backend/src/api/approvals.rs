@@ -55,7 +55,10 @@ pub async fn approve(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let now = OffsetDateTime::now_utc();
-    let (row, outcome) = approvals::approve(&state, &s.0.user, id_of(&path)?, now).await?;
+    let (row, outcome) = approvals::approve(state.approval_services(), &s.0.user, id_of(&path)?, now).await?;
+    if outcome.revoked {
+        state.revocations.wake();
+    }
     Ok(HttpResponse::Ok().json(ApprovalDone {
         approval: approvals::view(&row, now),
         initial_password: outcome.initial_password,
@@ -85,7 +88,7 @@ pub async fn reject(
 ) -> Result<HttpResponse, ApiError> {
     super::extract::plain_text(&[("reason", Some(body.reason.as_str()))])?;
     let now = OffsetDateTime::now_utc();
-    let row = approvals::reject(&state, &s.0.user, id_of(&path)?, &body.reason, now).await?;
+    let row = approvals::reject(state.approval_services(), &s.0.user, id_of(&path)?, &body.reason, now).await?;
     Ok(HttpResponse::Ok().json(approvals::view(&row, now)))
 }
 

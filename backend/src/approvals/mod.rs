@@ -29,8 +29,24 @@ use crate::{
         outbox,
         templates::{self, ApprovalEnd},
     },
-    state::AppState,
 };
+
+/// What the operations and their requests need: the database, the password hasher (resets and
+/// new master users), the service's address (the notices) and 検印's policy. Taken from the
+/// serving state by the API, so that this feature does not reach into it.
+#[derive(Clone, Copy)]
+pub struct Services<'a> {
+    pub db: &'a sea_orm::DatabaseConnection,
+    pub hasher: &'a crate::auth::password::Hasher,
+    pub url: &'a str,
+    pub policy: &'a Policy,
+}
+
+impl std::fmt::Debug for Services<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services").field("url", &self.url).field("policy", self.policy).finish_non_exhaustive()
+    }
+}
 
 /// Which operations need a second staff member, and for how long a request may be approved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,20 +117,20 @@ pub async fn needed<C: ConnectionTrait>(
 /// Records `op` as proposed by `proposer`, once it has been checked by doing it in a transaction
 /// that is rolled back (so it is refused now for whatever the operation itself would refuse).
 pub async fn propose(
-    state: &AppState,
+    s: Services<'_>,
     proposer: &user::Model,
     op: &Operation,
     kind: Kind,
     now: OffsetDateTime,
 ) -> Result<approval::Model, ApiError> {
     let actor = Actor::User(Box::new(proposer.clone()));
-    let trial = state.db.begin().await?;
-    crate::metrics::uncounted(op.execute(state, &trial, &actor, now)).await?;
+    let trial = s.db.begin().await?;
+    crate::metrics::uncounted(op.execute(s, &trial, &actor, now)).await?;
     trial.rollback().await?;
-    let subject = op.subject(&state.db).await?;
-    let summary = op.summary(&state.db).await?;
-    let expires_at = now + state.config.approvals.ttl;
-    let txn = state.db.begin().await?;
+    let subject = op.subject(s.db).await?;
+    let summary = op.summary(s.db).await?;
+    let expires_at = now + s.policy.ttl;
+    let txn = s.db.begin().await?;
     let row = approval::ActiveModel {
         kind: Set(kind.as_str().to_owned()),
         operation: Set(serde_json::to_string(op).map_err(|e| ApiError::Internal(e.into()))?),
@@ -150,7 +166,7 @@ pub async fn propose(
         .filter(user::Column::Id.ne(proposer.id))
         .all(&txn)
         .await?;
-    let url = &state.public_url;
+    let url = s.url;
     let mails = others
         .iter()
         .map(|s| {
@@ -180,14 +196,15 @@ fn undecidable(row: &approval::Model, now: OffsetDateTime) -> Option<ApiError> {
     }
 }
 
-/// Approves request `id` as `approver`, and does its operation in the same transaction.
+/// Approves request `id` as `approver`, and does its operation in the same transaction (the
+/// caller wakes the CRL refresh when [`Outcome::revoked`]).
 pub async fn approve(
-    state: &AppState,
+    s: Services<'_>,
     approver: &user::Model,
     id: i64,
     now: OffsetDateTime,
 ) -> Result<(approval::Model, Outcome), ApiError> {
-    let row = find(&state.db, id).await?;
+    let row = find(s.db, id).await?;
     if row.proposed_by == approver.user_id {
         return Err(ApiError::Refused(
             "自分が申請した操作は承認できません。別の職員に承認を依頼してください。".to_owned(),
@@ -202,12 +219,12 @@ pub async fn approve(
         return Err(e);
     }
     let op: Operation = serde_json::from_str(&row.operation).map_err(|e| ApiError::Internal(e.into()))?;
-    let txn = state.db.begin().await?;
+    let txn = s.db.begin().await?;
     // The claim: of two approvals at once, the second waits for the first's row lock and then
     // finds it decided (SQLite: one writer at a time).
     if !claim(&txn, id, "approved", approver, None, now).await? {
         txn.rollback().await?;
-        let row = find(&state.db, id).await?;
+        let row = find(s.db, id).await?;
         return Err(undecidable(&row, now).unwrap_or(ApiError::Conflict("この申請は既に処理されています。".to_owned())));
     }
     let under = json!({
@@ -218,31 +235,22 @@ pub async fn approve(
         "approved_at": now.format(&Rfc3339).unwrap_or_default(),
     });
     let actor = Actor::User(Box::new(approver.clone()));
-    let done = audit::under_approval(under, op.execute(state, &txn, &actor, now)).await;
+    let done = audit::under_approval(under, op.execute(s, &txn, &actor, now)).await;
     let proposer_mail = proposer_email(&txn, &row.proposed_by).await?;
     match done {
         Ok(outcome) => {
             if let Some(to) = proposer_mail {
-                let mail = templates::approval_decided(
-                    id,
-                    &row.summary,
-                    &approver.user_id,
-                    &to,
-                    ApprovalEnd::Approved,
-                    &state.public_url,
-                );
+                let mail =
+                    templates::approval_decided(id, &row.summary, &approver.user_id, &to, ApprovalEnd::Approved, s.url);
                 outbox::enqueue(&txn, mail, now).await?;
             }
             txn.commit().await?;
-            if outcome.revoked {
-                state.revocations.wake();
-            }
-            Ok((find(&state.db, id).await?, outcome))
+            Ok((find(s.db, id).await?, outcome))
         }
         Err(e) if actix_web::ResponseError::status_code(&e).is_client_error() => {
             txn.rollback().await?;
             let why = e.body().message;
-            fail(state, &row, approver, &why, proposer_mail, now).await?;
+            fail(s, &row, approver, &why, proposer_mail, now).await?;
             Err(ApiError::Conflict(format!("この操作は実行できなくなりました（何も変更していません）: {why}")))
         }
         Err(e) => Err(e),
@@ -251,14 +259,14 @@ pub async fn approve(
 
 /// Marks `row` failed: approved, but its operation no longer applied.
 async fn fail(
-    state: &AppState,
+    s: Services<'_>,
     row: &approval::Model,
     approver: &user::Model,
     why: &str,
     proposer_mail: Option<String>,
     now: OffsetDateTime,
 ) -> Result<(), ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = s.db.begin().await?;
     if claim(&txn, row.id, "failed", approver, Some(why), now).await? {
         let entry = audit::Entry {
             action: Action::ApprovalFailed,
@@ -270,8 +278,7 @@ async fn fail(
         audit::record(&txn, entry, now).await?;
         if let Some(to) = proposer_mail {
             let end = ApprovalEnd::Failed { why };
-            let mail =
-                templates::approval_decided(row.id, &row.summary, &approver.user_id, &to, end, &state.public_url);
+            let mail = templates::approval_decided(row.id, &row.summary, &approver.user_id, &to, end, s.url);
             outbox::enqueue(&txn, mail, now).await?;
         }
     }
@@ -282,7 +289,7 @@ async fn fail(
 /// Rejects request `id` as `by` (its proposer may withdraw it so too; its subject may not), with
 /// `reason`.
 pub async fn reject(
-    state: &AppState,
+    s: Services<'_>,
     by: &user::Model,
     id: i64,
     reason: &str,
@@ -295,17 +302,17 @@ pub async fn reject(
             message: format!("却下の理由を{MAX_REASON_CHARS}文字以内で入力してください。"),
         });
     }
-    let row = find(&state.db, id).await?;
+    let row = find(s.db, id).await?;
     if row.subject_user.as_deref() == Some(by.user_id.as_str()) && row.proposed_by != by.user_id {
         return Err(ApiError::Refused("自分が対象の申請は却下できません。別の職員が判断します。".to_owned()));
     }
     if let Some(e) = undecidable(&row, now) {
         return Err(e);
     }
-    let txn = state.db.begin().await?;
+    let txn = s.db.begin().await?;
     if !claim(&txn, id, "rejected", by, Some(reason), now).await? {
         txn.rollback().await?;
-        let row = find(&state.db, id).await?;
+        let row = find(s.db, id).await?;
         return Err(undecidable(&row, now).unwrap_or(ApiError::Conflict("この申請は既に処理されています。".to_owned())));
     }
     let entry = audit::Entry {
@@ -324,15 +331,10 @@ pub async fn reject(
     audit::record(&txn, entry, now).await?;
     if let Some(to) = proposer_email(&txn, &row.proposed_by).await? {
         let end = ApprovalEnd::Rejected { reason };
-        outbox::enqueue(
-            &txn,
-            templates::approval_decided(id, &row.summary, &by.user_id, &to, end, &state.public_url),
-            now,
-        )
-        .await?;
+        outbox::enqueue(&txn, templates::approval_decided(id, &row.summary, &by.user_id, &to, end, s.url), now).await?;
     }
     txn.commit().await?;
-    find(&state.db, id).await
+    find(s.db, id).await
 }
 
 /// Moves request `id` from pending to `to`, if it is still pending and in time.

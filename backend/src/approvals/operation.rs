@@ -20,7 +20,6 @@ use crate::{
     db::entities::{certificate, organization, user},
     error::ApiError,
     read::{self, lists, views},
-    state::AppState,
 };
 
 /// The kinds of operation `approval_required` can name.
@@ -249,12 +248,12 @@ impl Operation {
     /// read and write is in it), and answers as the direct route does.
     pub async fn execute<C: crate::db::Db>(
         &self,
-        state: &AppState,
+        s: super::Services<'_>,
         db: &C,
         actor: &Actor,
         now: OffsetDateTime,
     ) -> Result<Outcome, ApiError> {
-        let url = state.public_url.as_str();
+        let url = s.url;
         let user_id = |id: &str| UserId::parse(id).map_err(|_| ApiError::NotFound);
         match self {
             Operation::Revoke { serial, reason } => {
@@ -268,13 +267,12 @@ impl Operation {
                 Outcome::of(read::user(db, &u, now).await?)
             }
             Operation::ResetPassword { user_id: id } => {
-                let (u, password) =
-                    accounts::reset_password(db, &state.auth.hasher, actor, &user_id(id)?, url, now).await?;
+                let (u, password) = accounts::reset_password(db, s.hasher, actor, &user_id(id)?, url, now).await?;
                 let initial = password.expose().to_owned();
                 let mut out = Outcome::of(PasswordReset {
                     user: read::user(db, &u, now).await?,
                     initial_password: initial.clone(),
-                    url: state.public_url.clone(),
+                    url: s.url.to_owned(),
                 })?;
                 (out.initial_password, out.user_id) = (Some(initial), Some(u.user_id));
                 Ok(out)
@@ -282,12 +280,12 @@ impl Operation {
             Operation::MakeMaster { user_id: id, retire_former } => {
                 let id = user_id(id)?;
                 let new = masters::NewMaster::Existing(&id);
-                self.master(state, db, actor, new, *retire_former, now).await
+                self.master(s, db, actor, new, *retire_former, now).await
             }
             Operation::NewMaster { org_id, user_id: id, email, retire_former } => {
                 let id = UserId::parse(id)?;
                 let new = masters::NewMaster::Create { org_id: *org_id, user_id: &id, email: email.trim() };
-                self.master(state, db, actor, new, *retire_former, now).await
+                self.master(s, db, actor, new, *retire_former, now).await
             }
             Operation::Suspend { org_id } | Operation::Resume { org_id } => {
                 let suspend = matches!(self, Operation::Suspend { .. });
@@ -315,21 +313,21 @@ impl Operation {
 
     async fn master<C: crate::db::Db>(
         &self,
-        state: &AppState,
+        s: super::Services<'_>,
         db: &C,
         actor: &Actor,
         new: masters::NewMaster<'_>,
         retire_former: bool,
         now: OffsetDateTime,
     ) -> Result<Outcome, ApiError> {
-        let url = state.public_url.as_str();
-        let changed = masters::change_master(None, db, &state.auth.hasher, actor, new, retire_former, url, now).await?;
+        let url = s.url;
+        let changed = masters::change_master(None, db, s.hasher, actor, new, retire_former, url, now).await?;
         let initial = changed.password.expose().to_owned();
         let mut out = Outcome::of(MasterChanged {
             reset: PasswordReset {
                 user: read::user(db, &changed.master, now).await?,
                 initial_password: initial.clone(),
-                url: state.public_url.clone(),
+                url: s.url.to_owned(),
             },
             former: changed.former,
             former_retired: changed.former_retired,
