@@ -1,4 +1,5 @@
-//! Configuration: command-line flags > `CJS_*` environment > `cjs.toml` in the data directory >
+//! Configuration: command-line flags > `CJS_*` environment > `cjs.toml` in the data directory (or
+//! the file `--config` names) >
 //! defaults. Every setting is declared once, in [`ConfigArgs`]: its flag and variable (clap), its
 //! key in the file (serde, the same name), and its doc line. The file and the flags are merged by
 //! serde (flags and environment over the file), keys of the file that no setting reads are
@@ -45,6 +46,11 @@ pub struct ConfigArgs {
     #[arg(long, env = "CJS_DATA_DIR", global = true)]
     #[serde(skip)]
     pub data_dir: Option<PathBuf>,
+    /// Configuration file (default: cjs.toml in the data directory, if there); a file named
+    /// here must exist. The Debian package's unit names /etc/cjs/cjs.toml.
+    #[arg(long, env = "CJS_CONFIG", global = true)]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
     /// Database URL: sqlite://… (default: a file in the data directory) or postgres://…
     #[arg(long, env = "CJS_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
@@ -326,7 +332,10 @@ impl Config {
     /// Resolves the configuration from flags/environment (already merged by clap) and the file.
     pub fn resolve(args: &ConfigArgs) -> anyhow::Result<Self> {
         let data_dir = args.data_dir.clone().unwrap_or_else(|| PathBuf::from("data"));
-        let path = data_dir.join(CONFIG_FILE);
+        let path = args.config.clone().unwrap_or_else(|| data_dir.join(CONFIG_FILE));
+        if args.config.is_some() && !path.exists() {
+            bail!("The configuration file {} does not exist (--config / CJS_CONFIG)", path.display());
+        }
         let text = if path.exists() {
             std::fs::read_to_string(&path).with_context(|| format!("Failed to read {}", path.display()))?
         } else {
@@ -708,6 +717,19 @@ mod tests {
         assert_eq!(c.listen.port(), 9443);
         assert_eq!(c.lockout.lock_duration, Duration::from_secs(1800));
         assert_eq!(c.unknown_keys, vec!["lockout_max_failure".to_string()]);
+    }
+
+    #[test]
+    fn a_named_configuration_file_is_read_instead_of_the_data_directorys_and_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), "listen = \"127.0.0.1:9000\"\n").unwrap();
+        let etc = dir.path().join("etc-cjs.toml");
+        std::fs::write(&etc, "listen = \"127.0.0.1:9001\"\n").unwrap();
+        let args = ConfigArgs { data_dir: Some(dir.path().into()), config: Some(etc.clone()), ..Default::default() };
+        assert_eq!(Config::resolve(&args).unwrap().listen.port(), 9001);
+        std::fs::remove_file(&etc).unwrap();
+        let missing = format!("{:#}", Config::resolve(&args).unwrap_err());
+        assert!(missing.contains("does not exist") && missing.contains("etc-cjs.toml"), "{missing}");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder};
 use serde::Serialize;
-use time::Date;
+use time::{Date, OffsetDateTime};
 
 use super::{
     chain::{self, Canonical, GENESIS},
@@ -97,8 +97,7 @@ impl Export {
         // `.` sorts before `Z`: a midnight bound is given there without its `Z`
         // (`…T15:00:00`), which every time of that second or later exceeds.
         let backend = db.get_database_backend();
-        let bound = |d: Date| -> sea_orm::Value {
-            let t = d.midnight().assume_offset(common::jst::JST).to_offset(time::UtcOffset::UTC);
+        let bound = |t: OffsetDateTime| -> sea_orm::Value {
             match backend {
                 sea_orm::DbBackend::Sqlite => {
                     let text = chain::format_at(t);
@@ -107,7 +106,10 @@ impl Export {
                 _ => t.into(),
             }
         };
-        let (start, end) = (bound(from), bound(to.next_day().unwrap_or(to)));
+        // The calendar's last day (9999-12-31) has no next midnight: it runs to the log's end.
+        let (start, end) = (common::jst::day_bounds(from).0, common::jst::day_bounds(to).1);
+        let end = end.unwrap_or(time::macros::datetime!(9999-12-31 23:59:59.999999 UTC));
+        let (start, end) = (bound(start), bound(end));
         let span = Span::find_by_statement(
             Sql::with(
                 "SELECT MIN(c.seq) AS lo, MAX(c.seq) AS hi FROM audit_chain c JOIN audit_log a ON a.id = c.entry_id \
@@ -323,8 +325,8 @@ pub async fn write_all<C: ConnectionTrait>(
 
 /// `2026-12-05` (a JST day).
 pub fn parse_day(text: &str) -> Result<Date, String> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(text, &format).map_err(|_| format!("日付は 2026-12-05 の形で指定してください: {text:?}"))
+    common::jst::parse_day(text)
+        .ok_or_else(|| format!("日付は 2026-12-05 の形（西暦 0001〜9999 年）で指定してください: {text:?}"))
 }
 
 /// The whole export as a stream (the staff screen).

@@ -4,7 +4,7 @@
 //! half-width forms of a company name match (NFKC, then lower case).
 
 use common::api::list::{PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, SEARCH_MAX_CHARS};
-use time::{Date, OffsetDateTime, Time, macros::format_description};
+use time::{Date, OffsetDateTime};
 
 /// A search value the server refuses: which parameter, and why (in Japanese).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,27 +111,28 @@ pub fn sort(value: &Option<String>, columns: &[&'static str], default: Sort) -> 
     }
 }
 
-/// The first instant of JST date `value` (`2026-12-01`).
-pub fn jst_day_start(field: &'static str, value: &str) -> Result<OffsetDateTime, SearchError> {
-    let date = Date::parse(value, format_description!("[year]-[month]-[day]"))
-        .map_err(|_| SearchError::new(field, "日付は 2026-12-01 の形式で入力してください。"))?;
-    Ok(date.with_time(Time::MIDNIGHT).assume_offset(common::jst::JST))
+/// JST day `value` (`2026-12-01`, years 0001–9999), or a Japanese refusal naming `field`.
+pub fn jst_day(field: &'static str, value: &str) -> Result<Date, SearchError> {
+    common::jst::parse_day(value)
+        .ok_or_else(|| SearchError::new(field, "日付は 2026-12-01 の形式（西暦 0001〜9999 年）で入力してください。"))
 }
 
 /// `[from, to)` in UTC of the JST dates `from` and `to`, both inclusive: `to` ends at the
-/// next day's JST midnight. Refused when `to` is before `from`.
+/// next day's JST midnight (no end for 9999-12-31). Refused when `to` is before `from`.
 pub fn jst_range(
     from: &Option<String>,
     to: &Option<String>,
 ) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), SearchError> {
-    let start = text("from", from)?.map(|v| jst_day_start("from", &v)).transpose()?;
-    let end = text("to", to)?.map(|v| jst_day_start("to", &v).map(|t| t + time::Duration::days(1))).transpose()?;
-    if let (Some(s), Some(e)) = (start, end)
-        && e <= s
+    let from = text("from", from)?.map(|v| jst_day("from", &v)).transpose()?;
+    let to = text("to", to)?.map(|v| jst_day("to", &v)).transpose()?;
+    if let (Some(f), Some(t)) = (from, to)
+        && t < f
     {
         return Err(SearchError::new("to", "終了日は開始日以降の日付を指定してください。"));
     }
-    Ok((start.map(|t| t.to_offset(time::UtcOffset::UTC)), end.map(|t| t.to_offset(time::UtcOffset::UTC))))
+    let start = from.map(|d| common::jst::day_bounds(d).0);
+    let end = to.and_then(|d| common::jst::day_bounds(d).1);
+    Ok((start, end))
 }
 
 #[cfg(test)]
@@ -189,5 +190,14 @@ mod tests {
         assert_eq!(to, Some(datetime!(2026-12-01 15:00 UTC)));
         assert!(jst_range(&Some("2026-12-02".into()), &Some("2026-12-01".into())).is_err());
         assert!(jst_range(&Some("2026/12/01".into()), &None).is_err());
+    }
+
+    #[test]
+    fn the_calendars_last_day_has_no_end_and_signed_years_are_refused() {
+        let (from, to) = jst_range(&Some("0001-01-01".into()), &Some("9999-12-31".into())).unwrap();
+        assert_eq!(from, Some(datetime!(0000-12-31 15:00 UTC)));
+        assert_eq!(to, None);
+        assert_eq!(jst_range(&Some("-5000-01-01".into()), &None).unwrap_err().field, "from");
+        assert_eq!(jst_range(&None, &Some("0000-12-31".into())).unwrap_err().field, "to");
     }
 }

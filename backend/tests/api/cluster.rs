@@ -15,7 +15,7 @@ use std::{
 
 use sea_orm::ConnectionTrait;
 
-use crate::helpers::{Browser, TestDb, TestStore, client_with, free_port, identity_pem, serve_command};
+use crate::helpers::{Browser, TestDb, TestStore, client_with, free_port, identity_pem, serve_command_of};
 
 const INSTANCES: usize = 3;
 /// Users issuing under the load (each once per phase: an issuance for a user who already holds
@@ -23,16 +23,22 @@ const INSTANCES: usize = 3;
 const ISSUERS: usize = 4;
 
 /// One `cjs serve` of the cluster.
-struct Instance {
+pub(crate) struct Instance {
     child: Option<Child>,
     port: u16,
 }
 
 impl Instance {
     fn start(store: &TestStore, port: u16, log: &Path) -> Self {
-        let mut cmd = serve_command(
-            &store.data_dir,
-            &store.database_url,
+        Self::start_of(Path::new(env!("CARGO_BIN_EXE_cjs")), &store.data_dir, &store.database_url, port, log)
+    }
+
+    /// An instance of binary `bin` (another release's) on a data directory and database.
+    pub(crate) fn start_of(bin: &Path, data_dir: &Path, database_url: &str, port: u16, log: &Path) -> Self {
+        let mut cmd = serve_command_of(
+            bin,
+            data_dir,
+            database_url,
             port,
             &["--trusted-proxies", "127.0.0.1", "--shutdown-drain-seconds", "2", "--p12-iterations", "2048"],
         );
@@ -41,13 +47,13 @@ impl Instance {
         Self { child: Some(cmd.spawn().unwrap()), port }
     }
 
-    fn signal(&self, signal: &str) {
+    pub(crate) fn signal(&self, signal: &str) {
         let pid = self.child.as_ref().unwrap().id().to_string();
         assert!(Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap().success());
     }
 
     /// Waits for the process to end: whether it exited cleanly.
-    async fn wait_exit(&mut self, within: Duration) -> bool {
+    pub(crate) async fn wait_exit(&mut self, within: Duration) -> bool {
         let deadline = Instant::now() + within;
         let child = self.child.as_mut().unwrap();
         loop {
@@ -71,14 +77,15 @@ impl Drop for Instance {
 }
 
 /// HAProxy in front of the instances, with its admin socket to read the servers' states.
-struct Haproxy {
+pub(crate) struct Haproxy {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     socket: PathBuf,
+    servers: usize,
 }
 
 impl Haproxy {
-    fn start(dir: &Path, backends: &[u16]) -> Self {
+    pub(crate) fn start(dir: &Path, backends: &[u16]) -> Self {
         let port = free_port();
         let socket = dir.join("haproxy.sock");
         let servers: String =
@@ -101,25 +108,35 @@ impl Haproxy {
             .stderr(std::fs::File::create(dir.join("haproxy.log")).unwrap())
             .spawn()
             .expect("haproxy (scripts/setup-tools installs it)");
-        Self { child, port, socket }
+        Self { child, port, socket, servers: backends.len() }
     }
 
     /// The status (UP, DOWN, …) of each server, in order.
     fn statuses(&self) -> Vec<String> {
+        self.column(17)
+    }
+
+    /// The connections each server was given so far, in order.
+    pub(crate) fn sessions(&self) -> Vec<u64> {
+        self.column(7).iter().map(|n| n.parse().unwrap_or(0)).collect()
+    }
+
+    /// Column `n` of `show stat` for each server, in order.
+    fn column(&self, n: usize) -> Vec<String> {
         use std::io::{Read, Write};
         let Ok(mut s) = std::os::unix::net::UnixStream::connect(&self.socket) else { return vec![] };
         s.write_all(b"show stat\n").unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();
-        (0..INSTANCES)
+        (0..self.servers)
             .map(|i| {
                 let line = out.lines().find(|l| l.starts_with(&format!("be,cjs{i},"))).unwrap_or_default();
-                line.split(',').nth(17).unwrap_or_default().to_owned()
+                line.split(',').nth(n).unwrap_or_default().to_owned()
             })
             .collect()
     }
 
-    async fn wait_for(&self, server: usize, status: &str) {
+    pub(crate) async fn wait_for(&self, server: usize, status: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.statuses().get(server).map(String::as_str) != Some(status) {
             assert!(Instant::now() < deadline, "cjs{server} never {status}: {:?}", self.statuses());
@@ -137,22 +154,23 @@ impl Drop for Haproxy {
 
 /// What the load saw: each request's outcome with its time.
 #[derive(Default)]
-struct Seen {
-    ok: usize,
-    failed: Vec<(Instant, String)>,
-    issued: Vec<String>,
+pub(crate) struct Seen {
+    pub(crate) ok: usize,
+    pub(crate) failed: Vec<(Instant, String)>,
+    pub(crate) issued: Vec<String>,
 }
 
-/// Runs logins (with `identity`) and issuances (for `issuers`, once each) through `base` until
-/// `stop`; returns what they saw.
-fn load(
+/// Runs logins (as `login`, with `identity`) and issuances (for `issuers`, once each) through
+/// `base` until `stop`; returns what they saw.
+pub(crate) fn load(
     base: &str,
     data_dir: &Path,
-    identity: &[u8],
+    (login, identity): (&str, &[u8]),
     issuers: Vec<String>,
     stop: Arc<AtomicBool>,
 ) -> tokio::task::JoinHandle<Seen> {
     let (base, data_dir, identity) = (base.to_owned(), data_dir.to_owned(), identity.to_owned());
+    let login = login.to_owned();
     tokio::spawn(async move {
         let mut tasks = tokio::task::JoinSet::new();
         for id in issuers {
@@ -170,12 +188,12 @@ fn load(
             });
         }
         for _ in 0..3 {
-            let stop = stop.clone();
+            let (stop, login) = (stop.clone(), login.clone());
             let mut user = Browser::of(&base, client_with(&data_dir, Some(&identity)));
             tasks.spawn(async move {
                 let mut seen = Seen::default();
                 while !stop.load(Ordering::Relaxed) {
-                    match user.try_login("user00", "Sekret927").await {
+                    match user.try_login(&login, "Sekret927").await {
                         Ok(200) => seen.ok += 1,
                         other => seen.failed.push((Instant::now(), format!("login: {other:?}"))),
                     }
@@ -230,7 +248,7 @@ async fn three_instances_behind_haproxy_survive_a_kill_and_a_rolling_restart_and
 
     // 1. One instance SIGKILLed mid-load.
     let stop = Arc::new(AtomicBool::new(false));
-    let running = load(&base, &store.data_dir, &identity, issuers(0), stop.clone());
+    let running = load(&base, &store.data_dir, ("user00", &identity), issuers(0), stop.clone());
     tokio::time::sleep(Duration::from_millis(400)).await;
     instances[1].signal("KILL");
     let killed_at = Instant::now();
@@ -253,7 +271,7 @@ async fn three_instances_behind_haproxy_survive_a_kill_and_a_rolling_restart_and
     instances[1] = Instance::start(&store, ports[1], &log);
     haproxy.wait_for(1, "UP").await;
     let stop = Arc::new(AtomicBool::new(false));
-    let running = load(&base, &store.data_dir, &identity, issuers(1), stop.clone());
+    let running = load(&base, &store.data_dir, ("user00", &identity), issuers(1), stop.clone());
     for i in 0..INSTANCES {
         instances[i].signal("TERM");
         haproxy.wait_for(i, "DOWN").await; // it leaves the pool while still serving (draining)
@@ -293,7 +311,7 @@ async fn three_instances_behind_haproxy_survive_a_kill_and_a_rolling_restart_and
 
 /// Every certificate is whole (its audit entry and its notice in the same transaction), none
 /// is duplicated, and every issuance a client was told of is there.
-async fn consistent(store: &TestStore, issued: &[String]) {
+pub(crate) async fn consistent(store: &TestStore, issued: &[String]) {
     let whole = store
         .count(
             "SELECT COUNT(*) AS n FROM certificates c WHERE NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.action = 'certificate_issued' AND a.detail LIKE '%' || c.serial || '%') OR NOT EXISTS (SELECT 1 FROM mail_outbox m WHERE m.dedupe_key = 'issued:' || c.serial)",

@@ -411,6 +411,10 @@ async fn bad_searches_are_refused_in_japanese_naming_the_field(db: &TestDb) {
         ("/api/admin/users?user_id=a%25".to_owned(), "user_id"),
         ("/api/admin/audit?from=2026%2F12%2F01".to_owned(), "from"),
         ("/api/admin/audit?from=2026-12-02&to=2026-12-01".to_owned(), "to"),
+        // Years PostgreSQL cannot store, and a year 0 the calendar does not have.
+        ("/api/admin/audit?from=-5000-01-01".to_owned(), "from"),
+        ("/api/admin/audit?to=0000-12-31".to_owned(), "to"),
+        ("/api/admin/audit/chain?from=-5000-01-01&to=2026-12-01".to_owned(), "from"),
         ("/api/admin/certificates?status=lost".to_owned(), "status"),
         ("/api/admin/mail?status=lost".to_owned(), "status"),
         ("/api/admin/export/users?sort=email".to_owned(), "sort"),
@@ -422,6 +426,13 @@ async fn bad_searches_are_refused_in_japanese_naming_the_field(db: &TestDb) {
         assert!(!body["message"].as_str().unwrap().is_ascii(), "{path}: a Japanese message: {body}");
     }
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log").await, audit_before, "{db:?}: nothing changed");
+    // The calendar's first and last days are searchable: the day after 9999-12-31 does not exist.
+    for path in
+        ["/api/admin/audit?from=0001-01-01&to=9999-12-31", "/api/admin/audit/chain?from=0001-01-01&to=9999-12-31"]
+    {
+        let (status, _, _) = staff.get_raw(path).await;
+        assert_eq!(status, 200, "{db:?} {path}");
+    }
     // The master user's own list has the same bounds.
     let master = app.master_session("マスター株式会社", "mastera1", "Sekret927").await;
     let (status, body) = master.get("/api/org/users?limit=999").await;

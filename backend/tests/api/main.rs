@@ -27,3 +27,4 @@ mod operations;
 mod pki_lint;
 mod spa_delivery;
 mod trust;
+mod upgrade;

@@ -208,6 +208,18 @@ impl TestStore {
         Self::open(Some(dir), data_dir, database_url, &config).await
     }
 
+    /// The store of a data directory and database that a server (or another release) made.
+    pub async fn attach(data_dir: PathBuf, database_url: String) -> Self {
+        init();
+        let config = Config::resolve(&ConfigArgs {
+            data_dir: Some(data_dir.clone()),
+            database_url: Some(database_url.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        Self::open(None, data_dir, database_url, &config).await
+    }
+
     async fn open(dir: Option<TempDir>, data_dir: PathBuf, database_url: String, config: &Config) -> Self {
         let (db, auth) = core_services(config).await.unwrap();
         Self { _dir: dir, data_dir, database_url, db, auth }

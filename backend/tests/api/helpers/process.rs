@@ -11,9 +11,20 @@ pub fn serve_process(data_dir: &std::path::Path, url: &str, port: u16, extra: &[
 
 /// The command [`serve_process`] runs, for a test that adds to its environment.
 pub fn serve_command(data_dir: &std::path::Path, url: &str, port: u16, extra: &[&str]) -> Command {
+    serve_command_of(std::path::Path::new(env!("CARGO_BIN_EXE_cjs")), data_dir, url, port, extra)
+}
+
+/// [`serve_command`] of another `cjs` binary (the previous release's).
+pub fn serve_command_of(
+    bin: &std::path::Path,
+    data_dir: &std::path::Path,
+    url: &str,
+    port: u16,
+    extra: &[&str],
+) -> Command {
     let throttle: &[&str] =
         if extra.contains(&"--password-attempts-per-minute") { &[] } else { &["--password-attempts-per-minute", "0"] };
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cjs"));
+    let mut cmd = Command::new(bin);
     cmd.args(throttle)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data_dir)
