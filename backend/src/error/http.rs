@@ -6,6 +6,9 @@ use common::{ErrorBody, ErrorCode};
 
 use super::ApiError;
 
+/// `Retry-After` of an answer while the database cannot be reached (seconds).
+pub const DATABASE_RETRY_AFTER_SECS: u32 = 2;
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -55,6 +58,11 @@ impl ResponseError for ApiError {
             }
             ApiError::SignerUnavailable(_) => {
                 response.insert_header(("Retry-After", "30"));
+            }
+            // The database cannot be reached: a restart or a failover to the standby takes
+            // seconds.
+            ApiError::Unavailable(_) => {
+                response.insert_header(("Retry-After", DATABASE_RETRY_AFTER_SECS.to_string()));
             }
             _ => {}
         }

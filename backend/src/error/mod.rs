@@ -288,6 +288,8 @@ mod tests {
         for e in answers {
             assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE, "{e:?}");
             assert_eq!(e.body().code, ErrorCode::ServiceUnavailable);
+            let response = e.error_response();
+            assert_eq!(response.headers().get("retry-after").map(|v| v.to_str().unwrap()), Some("2"), "{e:?}");
         }
     }
 

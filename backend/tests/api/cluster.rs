@@ -35,13 +35,22 @@ impl Instance {
 
     /// An instance of binary `bin` (another release's) on a data directory and database.
     pub(crate) fn start_of(bin: &Path, data_dir: &Path, database_url: &str, port: u16, log: &Path) -> Self {
-        let mut cmd = serve_command_of(
-            bin,
-            data_dir,
-            database_url,
-            port,
-            &["--trusted-proxies", "127.0.0.1", "--shutdown-drain-seconds", "2", "--p12-iterations", "2048"],
-        );
+        Self::start_with(bin, data_dir, database_url, port, log, &["--trusted-proxies", "127.0.0.1"])
+    }
+
+    /// An instance of binary `bin` with settings of its own (`extra`), reached directly (no
+    /// trusted proxy) unless they say otherwise.
+    pub(crate) fn start_with(
+        bin: &Path,
+        data_dir: &Path,
+        database_url: &str,
+        port: u16,
+        log: &Path,
+        extra: &[&str],
+    ) -> Self {
+        let mut args = vec!["--shutdown-drain-seconds", "2", "--p12-iterations", "2048"];
+        args.extend_from_slice(extra);
+        let mut cmd = serve_command_of(bin, data_dir, database_url, port, &args);
         let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
         cmd.env("RUST_LOG", "info").stderr(log);
         Self { child: Some(cmd.spawn().unwrap()), port }

@@ -12,6 +12,7 @@ mod bad_input;
 mod cluster;
 mod connections;
 mod crl;
+mod failover;
 mod faults;
 mod health;
 mod helpers;

@@ -12,7 +12,8 @@ use std::{
 use serde_json::Value;
 
 use crate::helpers::{
-    Browser, Server, TestDb, TestStore, client_with, free_port, identity_pem, serve_command, started,
+    Browser, Server, TestDb, TestStore, client_with, free_port, fresh_postgres, identity_pem, run, serve_command,
+    started,
 };
 
 async fn readiness(client: &reqwest::Client, base: &str) -> Option<(u16, Value)> {
@@ -181,6 +182,59 @@ fn restore_with(from: &Path, to: &Path, extra: &[&str]) -> (bool, String) {
         .output()
         .unwrap();
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// The README's PostgreSQL backup path, run as an operator would: `pg_dump -Fc` of the database
+/// and `cjs admin backup --without-database` of the files, restored with `pg_restore` into a new
+/// database and `cjs admin restore` into a new data directory, then served: a certificate issued
+/// before the backup logs in, and the audit log verifies.
+async fn the_postgresql_backup_path_restores_a_service_where_a_certificate_logs_in() {
+    use sea_orm::ConnectionTrait;
+    let Some(db) = TestDb::postgres() else { return };
+    let TestDb::Postgres(admin_url) = &db else { unreachable!() };
+    let store = TestStore::fresh(&db).await;
+    store.create_master("ダンプ株式会社", "master01", "Sekret927").await;
+    store.db.execute_unprepared("UPDATE users SET must_change_password = false").await.unwrap();
+    let port = free_port();
+    let base = format!("https://127.0.0.1:{port}");
+    let served = started(serve_command(&store.data_dir, &store.database_url, port, &[]), &store.data_dir, &base).await;
+    let (p12, _) =
+        Browser::of(&base, client_with(&store.data_dir, None)).issuance("master01", "Sekret927").await.unwrap();
+    let identity = identity_pem(&p12, "Sekret927");
+
+    // The dump first (README: a database newer than the files may name a CA they lack).
+    let work = tempfile::tempdir().unwrap();
+    let dump = work.path().join("cjs.dump");
+    run(Command::new("pg_dump").args(["-Fc", "-f"]).arg(&dump).arg(&store.database_url));
+    let files = work.path().join("files.tar.gz");
+    let (ok, out) = admin(
+        &store,
+        &store.data_dir,
+        &["backup".as_ref(), "--without-database".as_ref(), "--to".as_ref(), files.as_os_str()],
+    );
+    assert!(ok && out.contains("バックアップしました"), "{out}");
+    drop(served);
+
+    let new_url = fresh_postgres(admin_url).await;
+    run(Command::new("pg_restore").args(["--no-owner", "-d", &new_url]).arg(&dump));
+    let restored = work.path().join("restored");
+    let (ok, out) = restore(&files, &restored);
+    assert!(ok && out.contains("pg_restore"), "the restore reminds of the database: {out}");
+    let port = free_port();
+    let base = format!("https://127.0.0.1:{port}");
+    let _served = started(serve_command(&restored, &new_url, port, &[]), &restored, &base).await;
+    let mut user = Browser::of(&base, client_with(&restored, Some(&identity)));
+    let (status, me) = user.login("master01", "Sekret927").await;
+    assert_eq!(status, 200, "the certificate issued before the backup logs in: {me}");
+    let verified = run(Command::new(env!("CARGO_BIN_EXE_cjs")).arg("--data-dir").arg(&restored).args([
+        "--database-url",
+        &new_url,
+        "admin",
+        "audit",
+        "verify",
+    ]));
+    assert!(verified.contains("改ざんされていません"), "{verified}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -67,7 +67,8 @@ impl Browser {
         Self { cookie: Some(cookie.to_owned()), ..self }
     }
 
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    /// A request to `path` of its server, with its session cookie when it has one.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let rb = self.client.request(method, format!("{}{}", self.base, path));
         match &self.cookie {
             Some(c) => rb.header("cookie", c),
