@@ -333,10 +333,12 @@ impl Config {
     pub fn resolve(args: &ConfigArgs) -> anyhow::Result<Self> {
         let data_dir = args.data_dir.clone().unwrap_or_else(|| PathBuf::from("data"));
         let path = args.config.clone().unwrap_or_else(|| data_dir.join(CONFIG_FILE));
-        if args.config.is_some() && !path.exists() {
+        // `try_exists`: a file this user may not look at is an error of its own, not "absent".
+        let exists = path.try_exists().with_context(|| format!("Cannot read {}", path.display()))?;
+        if args.config.is_some() && !exists {
             bail!("The configuration file {} does not exist (--config / CJS_CONFIG)", path.display());
         }
-        let text = if path.exists() {
+        let text = if exists {
             std::fs::read_to_string(&path).with_context(|| format!("Failed to read {}", path.display()))?
         } else {
             String::new()

@@ -97,15 +97,7 @@ impl Export {
         // `.` sorts before `Z`: a midnight bound is given there without its `Z`
         // (`…T15:00:00`), which every time of that second or later exceeds.
         let backend = db.get_database_backend();
-        let bound = |t: OffsetDateTime| -> sea_orm::Value {
-            match backend {
-                sea_orm::DbBackend::Sqlite => {
-                    let text = chain::format_at(t);
-                    text.trim_end_matches('Z').to_owned().into()
-                }
-                _ => t.into(),
-            }
-        };
+        let bound = |t: OffsetDateTime| crate::read::search::range_bound(t, backend == sea_orm::DbBackend::Sqlite);
         // The calendar's last day (9999-12-31) has no next midnight: it runs to the log's end.
         let (start, end) = (common::jst::day_bounds(from).0, common::jst::day_bounds(to).1);
         let end = end.unwrap_or(time::macros::datetime!(9999-12-31 23:59:59.999999 UTC));

@@ -191,7 +191,7 @@ pub fn plan(export: Export, query: &str, now: OffsetDateTime, sqlite: bool) -> R
         Export::Organizations => q::organization_query(&parse::<OrganizationSearch>(query)?.without_paging())?,
         Export::Users => q::user_query(&parse::<UserSearch>(query)?.without_paging(), UserScope::All, now, sqlite)?,
         Export::Certificates => q::certificate_query(&parse::<CertificateSearch>(query)?.without_paging(), now)?,
-        Export::Audit => q::audit_query(&parse::<AuditSearch>(query)?.without_paging())?,
+        Export::Audit => q::audit_query(&parse::<AuditSearch>(query)?.without_paging(), sqlite)?,
     };
     Ok(Plan { export, query, now })
 }

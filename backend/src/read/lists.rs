@@ -357,7 +357,7 @@ pub async fn certificates<C: ConnectionTrait>(
 /// By time, then id (entries are written in time order; one index serves each filter with it).
 const AUDIT_SORTS: &[SortColumn] = &[SortColumn { name: "at", expr: "a.at", kind: KeyKind::Time }];
 
-pub(super) fn audit_query(s: &AuditSearch) -> Result<ListQuery<'static>, SearchError> {
+pub(super) fn audit_query(s: &AuditSearch, sqlite: bool) -> Result<ListQuery<'static>, SearchError> {
     let sort = search::sort(&s.sort, &names(AUDIT_SORTS), Sort { column: "at", descending: true })?;
     let mut filters = Vec::new();
     if let Some(uid) = search::text("user_id", &s.user_id)? {
@@ -368,10 +368,10 @@ pub(super) fn audit_query(s: &AuditSearch) -> Result<ListQuery<'static>, SearchE
     }
     let (from, to) = search::jst_range(&s.from, &s.to)?;
     if let Some(from) = from {
-        filters.push(Sql::with("a.at >= ?", [from.into()]));
+        filters.push(Sql::with("a.at >= ?", [search::range_bound(from, sqlite)]));
     }
     if let Some(to) = to {
-        filters.push(Sql::with("a.at < ?", [to.into()]));
+        filters.push(Sql::with("a.at < ?", [search::range_bound(to, sqlite)]));
     }
     if let Some(address) = search::text("client_address", &s.client_address)? {
         filters.push(Sql::with("a.client_address = ?", [address.into()]));
@@ -414,7 +414,7 @@ pub(super) fn audit_row(r: &QueryResult) -> Result<(AuditEntry, Key), DbErr> {
 
 /// `GET /api/admin/audit`.
 pub async fn audit<C: ConnectionTrait>(db: &C, s: &AuditSearch) -> Result<Page<AuditEntry>, ListError> {
-    audit_query(s)?.page(db, audit_row).await
+    audit_query(s, db.get_database_backend() == sea_orm::DbBackend::Sqlite)?.page(db, audit_row).await
 }
 
 /// The newest `limit` entries of a search, any number (`cjs admin audit --limit`).
@@ -423,7 +423,10 @@ pub async fn audit_latest<C: ConnectionTrait>(
     s: &AuditSearch,
     limit: u64,
 ) -> Result<Vec<AuditEntry>, ListError> {
-    let q = audit_query(&AuditSearch { limit: None, cursor: None, ..s.clone() })?;
+    let q = audit_query(
+        &AuditSearch { limit: None, cursor: None, ..s.clone() },
+        db.get_database_backend() == sea_orm::DbBackend::Sqlite,
+    )?;
     Ok(q.rows(db, None, limit, &audit_row).await?.0)
 }
 
@@ -503,6 +506,9 @@ mod tests {
             field(certificate_query(&CertificateSearch { key_type: Some("dsa".into()), ..Default::default() }, now)),
             "key_type"
         );
-        assert_eq!(field(audit_query(&AuditSearch { from: Some("yesterday".into()), ..Default::default() })), "from");
+        assert_eq!(
+            field(audit_query(&AuditSearch { from: Some("yesterday".into()), ..Default::default() }, false)),
+            "from"
+        );
     }
 }

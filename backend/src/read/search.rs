@@ -111,6 +111,23 @@ pub fn sort(value: &Option<String>, columns: &[&'static str], default: Sort) -> 
     }
 }
 
+/// A bound of a half-open time range (`at >= start`, `at < end`) as the database compares it.
+/// PostgreSQL compares timestamps. SQLite compares the stored RFC 3339 text
+/// (`…T15:00:00.5Z`), where `.` sorts before `Z`: there the bound is given without its `Z`
+/// (`…T15:00:00`), which every time of that second or later exceeds and every earlier time
+/// does not. Right for `>=` and `<` only (never for `=`, `>` or `<=`).
+pub fn range_bound(t: OffsetDateTime, sqlite: bool) -> sea_orm::Value {
+    if sqlite {
+        let text = t
+            .to_offset(time::UtcOffset::UTC)
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("a UTC time formats as RFC 3339");
+        text.trim_end_matches('Z').to_owned().into()
+    } else {
+        t.into()
+    }
+}
+
 /// JST day `value` (`2026-12-01`, years 0001–9999), or a Japanese refusal naming `field`.
 pub fn jst_day(field: &'static str, value: &str) -> Result<Date, SearchError> {
     common::jst::parse_day(value)

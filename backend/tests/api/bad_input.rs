@@ -44,7 +44,10 @@ fn schemathesis(
         // password, an unknown user); the stateful checks need links the description does not have.
         .args(["--exclude-checks", "positive_data_acceptance,use_after_free,ensure_resource_availability"])
         .args(["--phases", "examples,coverage,fuzzing"])
-        .args(["--max-examples", &examples, "--seed", &seed, "--workers", "2"])
+        // One worker thread: CPython 3.11's AST fault (below) is a race between hypothesis'
+        // threads, and on a loaded machine it came three times in a row. The sessions' runs
+        // still go side by side, as processes of their own.
+        .args(["--max-examples", &examples, "--seed", &seed, "--workers", "1"])
         .arg("--tls-verify")
         .arg(ca)
         .arg("--request-cert")

@@ -29,7 +29,7 @@ const PG_VERSION: &str = "15";
 const STANDBY_NAME: &str = "cjs_standby";
 const INSTANCES: usize = 3;
 /// Users who each issue once during the load.
-const ISSUERS: usize = 40;
+const ISSUERS: usize = 80;
 
 /// A cluster made by `pg_createcluster` for this test, dropped with it.
 struct Cluster {
@@ -40,6 +40,19 @@ struct Cluster {
 
 impl Cluster {
     /// A new cluster on `port` with `settings` (postgresql.conf lines), not started.
+    /// Drops the clusters an interrupted run of this test left (a killed test runs no `Drop`).
+    fn drop_leftovers() {
+        let list = Command::new("pg_lsclusters").arg("-h").output().unwrap();
+        for line in String::from_utf8_lossy(&list.stdout).lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if let [version, name, ..] = fields[..]
+                && name.starts_with("cjs_failover_")
+            {
+                let _ = Command::new("pg_dropcluster").args(["--stop", version, name]).output();
+            }
+        }
+    }
+
     fn create(role: &str, port: u16, settings: &str) -> Self {
         let name = format!("cjs_failover_{role}_{port}");
         let cluster =
@@ -189,6 +202,7 @@ async fn a_failover_to_the_synchronous_standby_loses_nothing_committed_and_recov
         eprintln!("skipped: pg_createcluster needs root");
         return;
     }
+    Cluster::drop_leftovers();
     let dir = tempfile::tempdir().unwrap();
     let (primary_port, standby_port) = (free_port(), free_port());
     // Synchronous commit `on`: a commit returns once the standby has flushed its WAL, so the
@@ -296,7 +310,11 @@ async fn a_failover_to_the_synchronous_standby_loses_nothing_committed_and_recov
         let (stop, answers, issued, bases, data_dir) =
             (stop.clone(), answers.clone(), issued.clone(), bases.clone(), data_dir.clone());
         load.spawn(async move {
-            for i in (1..=ISSUERS).filter(|i| i % 2 == lane) {
+            // Until the load stops: a user refused at authentication tries again after
+            // Retry-After; one refused at the issue itself (it may have committed) is left.
+            let mut users = (1..=ISSUERS).filter(|i| i % 2 == lane);
+            let mut next = users.next();
+            while let Some(i) = next {
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
@@ -307,10 +325,11 @@ async fn a_failover_to_the_synchronous_standby_loses_nothing_committed_and_recov
                 let a = answer_of(format!("authenticate {id} on {base}"), &r);
                 answers.lock().unwrap().push(a.clone());
                 if a.status != 200 {
-                    // As a browser would: come back after Retry-After, with the next user.
+                    // As a browser would: come back after Retry-After.
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
+                next = users.next();
                 let token = r.unwrap().json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
                 let r = browser.try_issue(&token, "Sekret927").await;
                 let a = answer_of(format!("issue {id} on {base}"), &r);
@@ -360,7 +379,9 @@ async fn a_failover_to_the_synchronous_standby_loses_nothing_committed_and_recov
     let recovered = promoted_at.elapsed();
     tokio::time::sleep(Duration::from_secs(3)).await;
     stop.store(true, Ordering::Relaxed);
-    while load.join_next().await.is_some() {}
+    while let Some(done) = load.join_next().await {
+        done.expect("a lane of the load failed");
+    }
 
     // No 500, no dropped connection: every refusal is a 503 that says when to come back.
     let answers = answers.lock().unwrap().clone();

@@ -527,3 +527,50 @@ async fn csv_exports_read_back_with_japanese_text_and_inert_formulas(db: &TestDb
     assert_eq!(master.get_raw("/api/admin/export/users").await.0, 401);
     let _: &TestApp = &app;
 }
+
+each_database!(a_day_of_the_audit_search_starts_at_jst_midnight_to_the_fraction_of_a_second);
+/// Entries half a second before, at, and half a second after JST midnight: a day's search
+/// holds the last two, the day before the first (SQLite compares the stored text, where a
+/// fraction of a second sorted below a whole-second bound).
+async fn a_day_of_the_audit_search_starts_at_jst_midnight_to_the_fraction_of_a_second(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let staff = app.staff_session("staff001", "Sekret927").await;
+    // Stored as the service stores every time: in UTC.
+    let midnight = time::macros::datetime!(2026-11-30 15:00 UTC);
+    for (mark, at) in [
+        ("before", midnight - Duration::milliseconds(500)),
+        ("at", midnight),
+        ("after", midnight + Duration::milliseconds(500)),
+    ] {
+        let entry = backend::audit::Entry {
+            action: backend::audit::Action::Exported,
+            actor: Some("境界テスト"),
+            subject_user: None,
+            org_id: None,
+            detail: serde_json::json!({"mark": mark}),
+        };
+        backend::audit::record(&app.db, entry, at).await.unwrap();
+    }
+    let marks = |day: &'static str| {
+        let staff = &staff;
+        async move {
+            let (status, page) = staff.get(&format!("/api/admin/audit?from={day}&to={day}")).await;
+            assert_eq!(status, 200, "{page}");
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["actor"] == "境界テスト")
+                .map(|e| {
+                    let detail: Value = serde_json::from_str(e["detail"].as_str().unwrap()).unwrap();
+                    detail["mark"].as_str().unwrap().to_owned()
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(marks("2026-11-30").await, ["before"], "{db:?}");
+    // (Their order within the second is SQLite's text order: no real time is a whole second.)
+    let mut day = marks("2026-12-01").await;
+    day.sort();
+    assert_eq!(day, ["after", "at"], "{db:?}");
+}

@@ -97,12 +97,18 @@ mod tests {
                 })
                 .unwrap_or(call.len());
             let column = &call[..end];
-            if !(column.contains("_null(") || column.contains(".null()") || column.contains(".default(")) {
+            // `.not_null()` contains `_null(` too: it is read first, and only a default saves it.
+            let defaulted = column.contains(".default(");
+            let required = column.contains(".not_null()");
+            let rest_of_it = column.replace(".not_null()", "");
+            let nullable = rest_of_it.contains("_null(") || rest_of_it.contains(".null()");
+            if !(defaulted || (nullable && !required)) {
                 found.push(format!("adds a column neither nullable nor defaulted: {column}"));
             }
             rest = &call[end..];
         }
-        let upper = text.to_uppercase();
+        // A quoted name (`\"region\"` in a Rust string) is not the end of the string.
+        let upper = text.to_uppercase().replace("\\\"", "");
         for statement in upper.split("ADD COLUMN").skip(1) {
             let column = statement.split([',', ';', '"']).next().unwrap_or_default();
             if column.contains("NOT NULL") && !column.contains("DEFAULT") {
@@ -134,6 +140,8 @@ mod tests {
         assert!(problems(r#"Table::alter().table("users").add_column(timestamp_with_time_zone_null("x"))"#).is_empty());
         assert!(problems(r#"add_column(integer("refused_attempts").default(0))"#).is_empty());
         assert!(problems(r#"ALTER TABLE users ADD COLUMN x TEXT NOT NULL DEFAULT ''"#).is_empty());
+        assert!(problems(r#"add_column(ColumnDef::new("x").string().not_null().default(""))"#).is_empty());
+        assert!(problems(r#"add_column(ColumnDef::new("x").string().null())"#).is_empty());
         for bad in [
             r#"Table::alter().table("users").drop_column("email")"#,
             r#"Table::alter().table("users").rename_column("email", "mail")"#,
@@ -143,6 +151,9 @@ mod tests {
             "ALTER TABLE users DROP COLUMN email",
             "ALTER TABLE users ALTER COLUMN email SET NOT NULL",
             "ALTER TABLE users ADD COLUMN region TEXT NOT NULL",
+            r#"Table::alter().table("users").add_column(ColumnDef::new("region").string().not_null())"#,
+            r#"Table::alter().table("users").add_column(string_null("region").not_null())"#,
+            r#"execute_unprepared("ALTER TABLE users ADD COLUMN \"region\" TEXT NOT NULL")"#,
         ] {
             assert!(!problems(bad).is_empty(), "{bad}");
         }
