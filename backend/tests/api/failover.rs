@@ -143,8 +143,9 @@ impl PgProxy {
         Self { child, port, socket, log: dir.join("haproxy-pg.log") }
     }
 
-    /// Which servers are up (`primary`, `standby`).
-    fn up(&self) -> Vec<String> {
+    /// Each server's status (`primary`, `standby`): `UP`, `DOWN`, or on its way (`UP 1/2`: up,
+    /// one failed check seen; `DOWN 1/1`…).
+    fn statuses(&self) -> Vec<(String, String)> {
         use std::io::{Read, Write};
         let Ok(mut s) = std::os::unix::net::UnixStream::connect(&self.socket) else { return vec![] };
         s.write_all(b"show stat\n").unwrap();
@@ -152,15 +153,25 @@ impl PgProxy {
         s.read_to_string(&mut out).unwrap();
         out.lines()
             .filter(|l| l.starts_with("pg,") && !l.starts_with("pg,FRONTEND") && !l.starts_with("pg,BACKEND"))
-            .filter(|l| l.split(',').nth(17) == Some("UP"))
-            .map(|l| l.split(',').nth(1).unwrap_or_default().to_owned())
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f.get(1).copied().unwrap_or_default().to_owned(), f.get(17).copied().unwrap_or_default().to_owned())
+            })
             .collect()
     }
 
+    /// Waits until `server` is up and every other one down, for good: a server HAProxy has just
+    /// started with is up until its checks say otherwise (`UP 1/2` still takes connections).
     async fn wait_for_only(&self, server: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while self.up() != [server] {
-            assert!(Instant::now() < deadline, "HAProxy never sent to {server} alone: up {:?}", self.up());
+        loop {
+            let statuses = self.statuses();
+            let settled = !statuses.is_empty()
+                && statuses.iter().all(|(name, status)| status == if name == server { "UP" } else { "DOWN" });
+            if settled {
+                return;
+            }
+            assert!(Instant::now() < deadline, "HAProxy never sent to {server} alone: {statuses:?}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
