@@ -61,6 +61,11 @@ pub struct ConfigArgs {
     /// OCSP) to relying parties; off unless set.
     #[arg(long, env = "CJS_HTTP_LISTEN", global = true)]
     pub http_listen: Option<SocketAddr>,
+    /// Echo the nonce of an OCSP request, signing an answer for that request alone (default
+    /// false: a nonce request gets the answer kept for its certificate, without the nonce, as
+    /// RFC 9919 §3.1.1 allows; anyone can send nonces to the plain-HTTP listener).
+    #[arg(long, env = "CJS_OCSP_HONOUR_NONCES", global = true)]
+    pub ocsp_honour_nonces: Option<bool>,
     /// Address of a plain-HTTP listener serving only Prometheus metrics (/metrics); off unless set.
     #[arg(long, env = "CJS_METRICS_LISTEN", global = true)]
     pub metrics_listen: Option<SocketAddr>,
@@ -286,6 +291,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The plain-HTTP listener of the revocation data.
     pub http_listen: Option<SocketAddr>,
+    /// Whether OCSP answers echo a request's nonce (each then signed for its request).
+    pub ocsp_honour_nonces: bool,
     /// The plain-HTTP listener of the Prometheus metrics.
     pub metrics_listen: Option<SocketAddr>,
     /// How long a SIGTERM drains before the stop.
@@ -357,6 +364,7 @@ impl Config {
                 .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("cjs.db").display())),
             listen,
             http_listen: s.http_listen,
+            ocsp_honour_nonces: s.ocsp_honour_nonces.unwrap_or(false),
             metrics_listen: s.metrics_listen,
             shutdown_drain: Duration::from_secs(u64::from(s.shutdown_drain_seconds.unwrap_or(0))),
             revocation_base_url: s.revocation_base_url.as_deref().map(|u| u.trim_end_matches('/').to_owned()),

@@ -15,9 +15,13 @@
 //!   moved, the rows are read again; unchanged statuses keep the signature, changed ones are signed
 //!   anew. An answer is re-signed after [`ANSWER_REUSE`] (RFC 9919 §3.2.4 pre-produced responses),
 //!   and when the responder certificate was replaced. Answers with an `unknown` status are not kept
-//!   (the serial may be issued next), nor those to a nonce or a signed request (answered for that
-//!   request alone: they read the rows after the request came, which is fresh enough by itself).
+//!   (the serial may be issued next), nor those to a nonce echoed or a signed request (answered for
+//!   that request alone: they read the rows after the request came, which is fresh enough by itself).
 //!   At [`KEPT_ANSWERS`], the answers older than [`ANSWER_REUSE`] go first.
+//!
+//! **Nonces are left out** unless `ocsp_honour_nonces` is set (RFC 9919 §3.1.1 lets a responder
+//! answer without one): a request with a nonce gets the kept answer for its certificates, so a
+//! flood of nonces to the plain-HTTP listener costs lookups, not signatures.
 //!
 //! Signatures are by the delegated responder of this process ([`crate::pki::ocsp::Signer`]),
 //! replaced when due by one request while the others go on with the current one; a replacement
@@ -166,6 +170,9 @@ pub struct OcspResponder {
     cas: Arc<Vec<CaResponder>>,
     watermark: Arc<Watermark>,
     kept: Arc<StdMutex<HashMap<[u8; 32], Kept>>>,
+    /// Whether a request's nonce is echoed (`ocsp_honour_nonces`); else it is left out and the
+    /// request gets the answer kept for its certificates.
+    honour_nonces: bool,
 }
 
 /// What answers for one CA.
@@ -235,7 +242,13 @@ impl OcspResponder {
             db,
             cas: Arc::new(responders),
             kept: Arc::default(),
+            honour_nonces: false,
         })
+    }
+
+    /// Whether nonces are echoed (each such answer then signed for its request alone).
+    pub fn honouring_nonces(self, honour: bool) -> Self {
+        Self { honour_nonces: honour, ..self }
     }
 
     /// The statuses of the certificates `request` asks about, from their rows.
@@ -309,6 +322,8 @@ impl OcspResponder {
         let Some((responder, request)) = found else {
             return Answer::refused(Refusal::Unauthorized);
         };
+        // A nonce makes an answer for one request: a signature each, which anyone can ask for.
+        let request = if self.honour_nonces { request } else { request.without_nonce() };
         let Some(signer) = responder.signer(now).await else {
             return Answer::refused(Refusal::TryLater);
         };

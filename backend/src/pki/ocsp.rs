@@ -202,6 +202,12 @@ impl Request {
         self.nonce.is_some()
     }
 
+    /// The same request with its nonce left out: its answer is the one any request for these
+    /// certificates gets (RFC 9919 §3.1.1: a responder may answer without the nonce).
+    pub fn without_nonce(self) -> Self {
+        Self { nonce: None, ..self }
+    }
+
     /// What identifies the answer to this request among others, when it may be kept and
     /// served again: the SHA-256 of the CertIDs asked about, in order (the answer depends on
     /// nothing else). `None` for a request with a nonce, or a signed one.

@@ -41,11 +41,13 @@ async fn openssl_finds_the_responder_and_the_crl_through_the_certificate(db: &Te
         run(Command::new("openssl").args(["x509", "-noout", "-ocsp_uri", "-in"]).arg(dir.path().join("leaf.pem")));
     assert_eq!(uri.trim(), ocsp_url);
 
-    // good: signed by the delegated responder, which the CA issued; the nonce comes back.
+    // good: signed by the delegated responder, which the CA issued. OpenSSL sends a nonce; by
+    // default it is left out of the answer (the kept one), which OpenSSL accepts with a warning.
     let out = openssl_ocsp(&app.data_dir.join("ca.pem"), &identity, &ocsp_url).await;
     assert!(out.contains("Response verify OK"), "{out}");
     assert!(out.contains(": good"), "{out}");
-    assert!(!out.contains("WARNING"), "nonce echoed, times valid: {out}");
+    assert!(out.contains("WARNING: no nonce in response"), "the nonce left out: {out}");
+    assert_eq!(out.matches("WARNING").count(), 1, "times valid: {out}");
     assert!(out.contains("OCSP Signing") && out.contains("OCSP No Check"), "the responder's certificate: {out}");
     assert!(out.contains("Responder Id: ") && out.contains("Next Update: "), "{out}");
 
@@ -404,4 +406,58 @@ async fn both_certid_hashes_are_answered_with_their_own_certid_and_cache_headers
         assert!(out.contains("Response verify OK") && out.contains(": good"), "{flag}: {out}");
         assert!(out.contains(&format!("Hash Algorithm: {hash}")), "{flag}: the CertID asked with is echoed: {out}");
     }
+}
+
+/// A DER request of OpenSSL for `leaf` (with a fresh random nonce unless `nonce` is false).
+fn der_request(ca_pem: &Path, dir: &Path, nonce: bool, name: &str) -> Vec<u8> {
+    let out = dir.join(name);
+    run(Command::new("openssl")
+        .args(["ocsp", if nonce { "-nonce" } else { "-no_nonce" }, "-issuer"])
+        .arg(ca_pem)
+        .arg("-cert")
+        .arg(dir.join("leaf.pem"))
+        .arg("-reqout")
+        .arg(&out));
+    std::fs::read(out).unwrap()
+}
+
+async fn post_ocsp(url: &str, der: Vec<u8>) -> Vec<u8> {
+    let r = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/ocsp-request")
+        .body(der)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test]
+/// RFC 9919 §3.1.1: by default a nonce is left out, so a request with one gets the answer kept
+/// for its certificate (no signature of its own: anyone can send nonces to the plain-HTTP
+/// listener); `ocsp_honour_nonces` echoes it, each answer then signed for its request.
+async fn nonces_are_left_out_by_default_and_echoed_when_honoured() {
+    let (app, _, _, dir) = app_with_certificate(&TestDb::Sqlite).await;
+    let ca = app.data_dir.join("ca.pem");
+    let url = format!("http://127.0.0.1:{}/pki/ocsp", app.http_port.unwrap());
+    let plain = post_ocsp(&url, der_request(&ca, dir.path(), false, "plain.der")).await;
+    let first = post_ocsp(&url, der_request(&ca, dir.path(), true, "n1.der")).await;
+    let second = post_ocsp(&url, der_request(&ca, dir.path(), true, "n2.der")).await;
+    assert_eq!(first, plain, "a nonce request gets the kept answer, byte for byte");
+    assert_eq!(second, plain);
+
+    let honouring =
+        spawn(&TestDb::Sqlite, Options { http_listen: true, ocsp_honour_nonces: true, ..Options::default() }).await;
+    honouring.master_ready("ナンス株式会社", "noncem01", "Sekret927").await;
+    let (identity, _) = honouring.issued_identity("noncem01", "Sekret927").await;
+    let url = format!("http://127.0.0.1:{}/pki/ocsp", honouring.http_port.unwrap());
+    let out = openssl_ocsp(&honouring.data_dir.join("ca.pem"), &identity, &url).await;
+    assert!(out.contains("Response verify OK") && out.contains(": good"), "{out}");
+    assert!(!out.contains("WARNING"), "the nonce echoed: {out}");
+    std::fs::write(dir.path().join("leaf.pem"), &identity).unwrap();
+    let ca = honouring.data_dir.join("ca.pem");
+    let first = post_ocsp(&url, der_request(&ca, dir.path(), true, "h1.der")).await;
+    let second = post_ocsp(&url, der_request(&ca, dir.path(), true, "h2.der")).await;
+    assert_ne!(first, second, "each nonce answered for its request");
 }

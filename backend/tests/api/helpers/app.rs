@@ -43,6 +43,8 @@ pub struct Options {
     pub metrics_listen: bool,
     /// `p12_include_ca`: the CA's certificate in the .p12 too.
     pub p12_include_ca: bool,
+    /// `ocsp_honour_nonces`: OCSP answers echo the request's nonce.
+    pub ocsp_honour_nonces: bool,
     /// `staff_networks` (comma-separated), e.g. "10.0.0.0/8".
     pub staff_networks: Option<String>,
     /// 検印 as the product's default (every sensitive staff operation waits for a second staff
@@ -77,6 +79,7 @@ impl Default for Options {
             http_listen: false,
             metrics_listen: false,
             p12_include_ca: false,
+            ocsp_honour_nonces: false,
             staff_networks: None,
             approvals: false,
         }
@@ -166,6 +169,7 @@ pub async fn spawn(db: &TestDb, opts: Options) -> TestApp {
         http_listen: opts.http_listen.then(|| "127.0.0.1:0".parse().unwrap()),
         metrics_listen: opts.metrics_listen.then(|| "127.0.0.1:0".parse().unwrap()),
         p12_include_ca: Some(opts.p12_include_ca),
+        ocsp_honour_nonces: Some(opts.ocsp_honour_nonces),
         staff_networks: opts
             .staff_networks
             .as_deref()
