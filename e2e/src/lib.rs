@@ -580,6 +580,30 @@ pub mod steps {
         Ok(())
     }
 
+    /// The password change of `id` straight through the API (what the pages do), for a test
+    /// whose subject is elsewhere.
+    pub async fn change_password_by_api(f: &Fixture, id: &str, current: &str, new: &str) -> anyhow::Result<()> {
+        let body = serde_json::json!({"user_id": id, "current_password": current, "new_password": new});
+        let r = f.api()?.post(format!("{}/api/password/change", f.base)).json(&body).send().await?;
+        anyhow::ensure!(r.status() == 200, "password change of {id}: {}", r.text().await?);
+        Ok(())
+    }
+
+    /// A certificate issued to `id` straight through the API (authenticate, then issue): its
+    /// serial and the .p12's bytes.
+    pub async fn issue_by_api(f: &Fixture, id: &str, password: &str) -> anyhow::Result<(String, Vec<u8>)> {
+        let api = f.api()?;
+        let auth = serde_json::json!({"user_id": id, "password": password});
+        let r = api.post(format!("{}/api/issuance/authenticate", f.base)).json(&auth).send().await?;
+        anyhow::ensure!(r.status() == 200, "authentication of {id}: {}", r.text().await?);
+        let token: serde_json::Value = r.json().await?;
+        let issue = serde_json::json!({"token": token["token"], "password": password});
+        let r = api.post(format!("{}/api/issuance/issue", f.base)).json(&issue).send().await?;
+        anyhow::ensure!(r.status() == 200, "issuance to {id}: {}", r.text().await?);
+        let serial = r.headers()[common::api::HEADER_CERT_SERIAL].to_str()?.to_owned();
+        Ok((serial, r.bytes().await?.to_vec()))
+    }
+
     /// マスターユーザーの初期登録: initial password → new password; lands on ④.
     pub async fn register_master(f: &Fixture, id: &str, initial: &str, new: &str) -> anyhow::Result<()> {
         f.goto("/").await?;

@@ -111,13 +111,7 @@ async fn staff_suspend_a_company_and_its_user_is_told_why() -> anyhow::Result<()
         .lines()
         .find_map(|l| l.split_once("(id ").map(|(_, rest)| rest.trim_end_matches(')').to_owned()))
         .ok_or_else(|| anyhow::anyhow!("no company id in {out}"))?;
-    let r = f
-        .api()?
-        .post(format!("{}/api/password/change", f.base))
-        .json(&serde_json::json!({"user_id": "master02", "current_password": "Init1234", "new_password": "Sekret927"}))
-        .send()
-        .await?;
-    anyhow::ensure!(r.status() == 200, "{}", r.text().await?);
+    steps::change_password_by_api(&f, "master02", "Init1234", "Sekret927").await?;
 
     // The company page: 会社の利用を停止, confirmed in the browser's own dialog.
     f.goto(&format!("/admin/organizations/{id}")).await?;
@@ -182,13 +176,7 @@ async fn staff_change_the_master_and_print_the_letter() -> anyhow::Result<()> {
     f.screenshot("admin-make-master-letter").await?;
 
     // The letter's password is the new master's way in: マスターユーザー初期登録 asks for a new one.
-    let r = f
-        .api()?
-        .post(format!("{}/api/password/change", f.base))
-        .json(&serde_json::json!({"user_id": "master03", "current_password": initial.trim(), "new_password": "Secret345"}))
-        .send()
-        .await?;
-    anyhow::ensure!(r.status() == 200, "{}", r.text().await?);
+    steps::change_password_by_api(&f, "master03", initial.trim(), "Secret345").await?;
     let audit = f.admin(&["audit", "--user-id", "master04"], None)?;
     anyhow::ensure!(audit.contains("retired"), "master04 retired by the change: {audit}");
     f.close().await
@@ -216,28 +204,10 @@ async fn a_revocation_waits_for_a_second_staff_member_then_ocsp_says_revoked() -
         ],
         Some("Init1234\n"),
     )?;
-    let api = f.api()?;
-    let r = api
-        .post(format!("{}/api/password/change", f.base))
-        .json(&serde_json::json!({"user_id": "master03", "current_password": "Init1234", "new_password": "Sekret927"}))
-        .send()
-        .await?;
-    anyhow::ensure!(r.status() == 200, "{}", r.text().await?);
-    let t: serde_json::Value = api
-        .post(format!("{}/api/issuance/authenticate", f.base))
-        .json(&serde_json::json!({"user_id": "master03", "password": "Sekret927"}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let r = api
-        .post(format!("{}/api/issuance/issue", f.base))
-        .json(&serde_json::json!({"token": t["token"], "password": "Sekret927"}))
-        .send()
-        .await?;
-    let serial = r.headers()[common::api::HEADER_CERT_SERIAL].to_str()?.to_owned();
+    steps::change_password_by_api(&f, "master03", "Init1234", "Sekret927").await?;
+    let (serial, bytes) = steps::issue_by_api(&f, "master03", "Sekret927").await?;
     let p12 = f.dir.path().join("master03.p12");
-    std::fs::write(&p12, r.bytes().await?)?;
+    std::fs::write(&p12, bytes)?;
 
     // Staff member A asks for the revocation: it only waits.
     steps::staff_member_logs_in(&mut f, "staff001").await?;

@@ -117,29 +117,11 @@ async fn bank_staff_revoke_through_the_admin_screen() -> anyhow::Result<()> {
         ],
         Some("Init1234\n"),
     )?;
-    let api = f.api()?;
     for id in ["staff001", "master02"] {
-        let r = api
-            .post(format!("{}/api/password/change", f.base))
-            .json(&json!({"user_id": id, "current_password": "Init1234", "new_password": "Sekret927"}))
-            .send()
-            .await?;
-        anyhow::ensure!(r.status() == 200, "{}", r.text().await?);
+        steps::change_password_by_api(&f, id, "Init1234", "Sekret927").await?;
     }
     // The customer's certificate, issued through the API.
-    let t: serde_json::Value = api
-        .post(format!("{}/api/issuance/authenticate", f.base))
-        .json(&json!({"user_id": "master02", "password": "Sekret927"}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let r = api
-        .post(format!("{}/api/issuance/issue", f.base))
-        .json(&json!({"token": t["token"], "password": "Sekret927"}))
-        .send()
-        .await?;
-    let serial = r.headers()[common::api::HEADER_CERT_SERIAL].to_str()?.to_owned();
+    let (serial, _) = steps::issue_by_api(&f, "master02", "Sekret927").await?;
 
     // Staff get their own certificate in the wizard and log in with it.
     let p12 = steps::issue_in_wizard(&f, "staff001", "Sekret927").await?;
@@ -171,7 +153,7 @@ async fn bank_staff_revoke_through_the_admin_screen() -> anyhow::Result<()> {
     f.find(ids::HOME_ADMIN_LINK).await?;
     let title = f.client.title().await?;
     anyhow::ensure!(!title.starts_with("労金スタッフ管理画面"), "still the staff page: {title}");
-    let crl = api.get(format!("{}/api/crl", f.base)).send().await?;
+    let crl = f.api()?.get(format!("{}/api/crl", f.base)).send().await?;
     anyhow::ensure!(crl.status() == 200);
     f.close().await
 }

@@ -2,22 +2,11 @@
 //! request it was made in (the test client's 127.0.0.1), entries of `cjs admin` record none, and
 //! the admin audit API, its OpenAPI description and `cjs admin audit` show the address.
 
-use std::process::Command;
-
 use backend::db::entities::audit_log;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::Value;
 
-use crate::helpers::{TestApp, TestDb, each_database, run, spawn_app};
-
-/// `cjs admin …` on the app's data directory and database, as the bank runs it.
-fn cjs_admin(app: &TestApp, args: &[&str]) -> String {
-    run(Command::new(env!("CARGO_BIN_EXE_cjs"))
-        .arg("--data-dir")
-        .arg(&app.data_dir)
-        .args(["--database-url", &app.database_url, "admin"])
-        .args(args))
-}
+use crate::helpers::{TestApp, TestDb, each_database, spawn_app};
 
 /// The client addresses of the entries of `action`, oldest first.
 async fn addresses(app: &TestApp, action: &str) -> Vec<Option<String>> {
@@ -41,7 +30,7 @@ async fn api_entries_record_the_client_address_and_cli_entries_none(db: &TestDb)
     assert_eq!(app.change_password("master01", "init1234", "Sekret927", None).await.0, 200, "{db:?}");
     assert_eq!(app.browser().authenticate("master01", "Wrong1234").await.0, 401);
     // The `cjs admin` binary.
-    cjs_admin(&app, &["unlock", "--user-id", "master01"]);
+    app.admin(&["unlock", "--user-id", "master01"]);
 
     for (action, expected) in [
         ("organization_created", None),
@@ -55,12 +44,12 @@ async fn api_entries_record_the_client_address_and_cli_entries_none(db: &TestDb)
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE client_address IS NULL").await, 3, "{db:?}");
 
     // `cjs admin audit` lists the address (— for the CLI's own entries), newest first.
-    let out = cjs_admin(&app, &["audit", "--user-id", "master01"]);
+    let out = app.admin(&["audit", "--user-id", "master01"]);
     let line = |action: &str| out.lines().find(|l| l.contains(action)).unwrap_or_else(|| panic!("{action}: {out}"));
     assert!(line("password_changed").contains("127.0.0.1"), "{out}");
     assert!(line("unlocked").contains("cli") && line("unlocked").contains("—"), "{out}");
     assert!(out.lines().nth(1).unwrap().contains("unlocked"), "newest first: {out}");
-    let one = cjs_admin(&app, &["audit", "--user-id", "master01", "--limit", "1"]);
+    let one = app.admin(&["audit", "--user-id", "master01", "--limit", "1"]);
     assert!(one.trim_end().ends_with("1 件"), "{one}");
 }
 

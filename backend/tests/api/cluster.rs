@@ -132,15 +132,11 @@ impl Haproxy {
 
     /// Column `n` of `show stat` for each server, in order.
     fn column(&self, n: usize) -> Vec<String> {
-        use std::io::{Read, Write};
-        let Ok(mut s) = std::os::unix::net::UnixStream::connect(&self.socket) else { return vec![] };
-        s.write_all(b"show stat\n").unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
+        let rows = haproxy_servers(&self.socket, "be");
         (0..self.servers)
             .map(|i| {
-                let line = out.lines().find(|l| l.starts_with(&format!("be,cjs{i},"))).unwrap_or_default();
-                line.split(',').nth(n).unwrap_or_default().to_owned()
+                let row = rows.iter().find(|r| r[1] == format!("cjs{i}"));
+                row.and_then(|r| r.get(n)).cloned().unwrap_or_default()
             })
             .collect()
     }
@@ -152,6 +148,20 @@ impl Haproxy {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// The rows of `show stat` (its CSV fields) of the servers of `backend`, read from HAProxy's
+/// admin socket; none while the socket is not there yet.
+pub(crate) fn haproxy_servers(socket: &Path, backend: &str) -> Vec<Vec<String>> {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::os::unix::net::UnixStream::connect(socket) else { return vec![] };
+    s.write_all(b"show stat\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.lines()
+        .map(|l| l.split(',').map(str::to_owned).collect::<Vec<_>>())
+        .filter(|f| f.len() > 17 && f[0] == backend && f[1] != "FRONTEND" && f[1] != "BACKEND")
+        .collect()
 }
 
 impl Drop for Haproxy {

@@ -20,7 +20,7 @@ use std::{
 use sea_orm::ConnectionTrait;
 
 use crate::{
-    cluster::{Instance, consistent},
+    cluster::{Instance, consistent, haproxy_servers},
     helpers::{Browser, TestStore, client_with, free_port, identity_pem, init, run},
 };
 
@@ -146,18 +146,7 @@ impl PgProxy {
     /// Each server's status (`primary`, `standby`): `UP`, `DOWN`, or on its way (`UP 1/2`: up,
     /// one failed check seen; `DOWN 1/1`…).
     fn statuses(&self) -> Vec<(String, String)> {
-        use std::io::{Read, Write};
-        let Ok(mut s) = std::os::unix::net::UnixStream::connect(&self.socket) else { return vec![] };
-        s.write_all(b"show stat\n").unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        out.lines()
-            .filter(|l| l.starts_with("pg,") && !l.starts_with("pg,FRONTEND") && !l.starts_with("pg,BACKEND"))
-            .map(|l| {
-                let f: Vec<&str> = l.split(',').collect();
-                (f.get(1).copied().unwrap_or_default().to_owned(), f.get(17).copied().unwrap_or_default().to_owned())
-            })
-            .collect()
+        haproxy_servers(&self.socket, "pg").into_iter().map(|f| (f[1].clone(), f[17].clone())).collect()
     }
 
     /// Waits until `server` is up and every other one down, for good: a server HAProxy has just

@@ -5,7 +5,7 @@
 use std::{
     collections::HashMap,
     path::Path,
-    process::{Child, Command},
+    process::Child,
     time::{Duration, Instant},
 };
 
@@ -18,7 +18,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::helpers::{
-    Options, SmtpSink, TestApp, TestDb, count, each_database, fresh_store, run, serve_process, spawn, spawn_app,
+    Options, SmtpSink, TestApp, TestDb, admin_command, count, each_database, fresh_store, run, serve_process, spawn,
+    spawn_app,
 };
 
 fn test_mail(i: usize) -> Mail {
@@ -233,11 +234,7 @@ async fn expiry_reminders_are_queued_once_each_and_delivered(db: &TestDb) {
 
 /// `cjs admin …` against an app's database.
 fn cjs_admin(app_data: &Path, url: &str, args: &[&str]) -> String {
-    run(Command::new(env!("CARGO_BIN_EXE_cjs"))
-        .args(["--data-dir"])
-        .arg(app_data)
-        .args(["--database-url", url, "admin"])
-        .args(args))
+    run(admin_command(app_data, url).args(args))
 }
 
 each_database!(smtp_outage_mails_wait_then_all_arrive, flavor = "multi_thread", worker_threads = 2);

@@ -12,8 +12,8 @@ use std::{
 use serde_json::Value;
 
 use crate::helpers::{
-    Browser, Server, TestDb, TestStore, client_with, free_port, fresh_postgres, identity_pem, run, serve_command,
-    started,
+    Browser, Server, TestDb, TestStore, admin_command, client_with, free_port, fresh_postgres, identity_pem, run,
+    serve_command, started,
 };
 
 async fn readiness(client: &reqwest::Client, base: &str) -> Option<(u16, Value)> {
@@ -155,11 +155,7 @@ fn encrypted(plain: &[u8], passphrase: &str, to: &Path) {
 
 /// `cjs admin …` on `store` with `args`: (success, stdout + stderr).
 fn admin(store: &TestStore, data_dir: &Path, args: &[&std::ffi::OsStr]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cjs"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--database-url", &store.database_url])
-        .arg("admin")
+    let out = admin_command(data_dir, &store.database_url)
         .args(args)
         .env("CJS_BACKUP_PASSPHRASE", PASSPHRASE)
         .output()
@@ -227,13 +223,7 @@ async fn the_postgresql_backup_path_restores_a_service_where_a_certificate_logs_
     let mut user = Browser::of(&base, client_with(&restored, Some(&identity)));
     let (status, me) = user.login("master01", "Sekret927").await;
     assert_eq!(status, 200, "the certificate issued before the backup logs in: {me}");
-    let verified = run(Command::new(env!("CARGO_BIN_EXE_cjs")).arg("--data-dir").arg(&restored).args([
-        "--database-url",
-        &new_url,
-        "admin",
-        "audit",
-        "verify",
-    ]));
+    let verified = run(admin_command(&restored, &new_url).args(["audit", "verify"]));
     assert!(verified.contains("改ざんされていません"), "{verified}");
 }
 

@@ -19,8 +19,8 @@ use sea_orm::ConnectionTrait;
 use crate::{
     cluster::{Haproxy, Instance, consistent, load},
     helpers::{
-        Browser, TestDb, TestStore, client_with, free_port, fresh_store, identity_pem, init, run, serve_command_of,
-        started,
+        Browser, TestDb, TestStore, admin_command_of, client_with, free_port, fresh_store, identity_pem, init, run,
+        serve_command_of, started,
     },
 };
 
@@ -53,11 +53,7 @@ fn this_release() -> &'static Path {
 /// output, the test failing if it fails.
 fn admin(bin: &Path, data_dir: &Path, url: &str, args: &[&str], stdin: &str) -> String {
     use std::io::Write;
-    let mut child = Command::new(bin)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--database-url", url])
-        .arg("admin")
+    let mut child = admin_command_of(bin, data_dir, url)
         .args(args)
         .env("CJS_BACKUP_PASSPHRASE", PASSPHRASE)
         .stdin(Stdio::piped())
@@ -142,13 +138,7 @@ async fn a_rolling_upgrade_from_the_previous_release_fails_no_request() {
     let issued: Vec<String> = std::iter::once(first).chain(during_start.issued).chain(both.issued).collect();
     consistent(&store, &issued).await;
     // The audit chain holds across the entries both releases wrote.
-    let verified = run(Command::new(this_release()).arg("--data-dir").arg(&data_dir).args([
-        "--database-url",
-        &url,
-        "admin",
-        "audit",
-        "verify",
-    ]));
+    let verified = store.admin(&["audit", "verify"]);
     println!(
         "rolling upgrade: {} logins and {} issuances, 0 failed; connections to the previous release and this one while both served: {served:?}; {}",
         during_start.ok + both.ok - issued.len() + 1,

@@ -190,29 +190,24 @@ pub async fn spawn(db: &TestDb, opts: Options) -> TestApp {
 }
 
 impl TestStore {
+    /// `cjs admin …` on this store, as the bank runs it: its output (the test fails if it does).
+    pub fn admin(&self, args: &[&str]) -> String {
+        run(admin_command(&self.data_dir, &self.database_url).args(args))
+    }
+
     /// `cjs admin revoke` of every active certificate of `user`, as an operator runs it.
     pub fn cli_revoke(&self, user: &str, reason: &str) {
-        run(Command::new(env!("CARGO_BIN_EXE_cjs"))
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .args(["--database-url", &self.database_url])
-            .args(["admin", "revoke", "--user-id", user, "--reason", reason]));
+        self.admin(&["revoke", "--user-id", user, "--reason", reason]);
     }
 
     /// A fresh store on `db` with the default configuration, and no server on it.
     pub async fn fresh(db: &TestDb) -> Self {
-        init();
         let (dir, data_dir, database_url) = fresh_store(db).await;
-        let config = Config::resolve(&ConfigArgs {
-            data_dir: Some(data_dir.clone()),
-            database_url: Some(database_url.clone()),
-            ..Default::default()
-        })
-        .unwrap();
-        Self::open(Some(dir), data_dir, database_url, &config).await
+        Self { _dir: Some(dir), ..Self::attach(data_dir, database_url).await }
     }
 
-    /// The store of a data directory and database that a server (or another release) made.
+    /// The store of a data directory and database that a server (or another release) made,
+    /// with the default configuration.
     pub async fn attach(data_dir: PathBuf, database_url: String) -> Self {
         init();
         let config = Config::resolve(&ConfigArgs {

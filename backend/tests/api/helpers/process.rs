@@ -36,6 +36,19 @@ pub fn serve_command_of(
     cmd
 }
 
+/// `cjs --data-dir <data_dir> --database-url <url> admin` of this release, as an operator runs
+/// it; the command's own arguments follow.
+pub fn admin_command(data_dir: &std::path::Path, url: &str) -> Command {
+    admin_command_of(std::path::Path::new(env!("CARGO_BIN_EXE_cjs")), data_dir, url)
+}
+
+/// [`admin_command`] of another `cjs` binary (the previous release's).
+pub fn admin_command_of(bin: &std::path::Path, data_dir: &std::path::Path, url: &str) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.arg("--data-dir").arg(data_dir).args(["--database-url", url, "admin"]);
+    cmd
+}
+
 /// Runs an external command, failing the test with its output if it fails.
 pub fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
