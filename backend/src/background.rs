@@ -35,6 +35,10 @@ pub fn start(state: &AppState) -> anyhow::Result<Tasks> {
     tasks.spawn("expiry reminder scan", scan);
     // The CRL is signed after revocations, not inside them (certificates::revocation).
     tasks.spawn("CRL refresh", state.revocations.clone().refresh_forever(CRL_REFRESH_INTERVAL));
+    if state.config.ocsp_preproduce {
+        let ocsp = state.ocsp.clone().preproduce_forever(crate::certificates::ocsp::preproduced::PASS_INTERVAL);
+        tasks.spawn("OCSP pre-production", ocsp);
+    }
     // The audit log's chain, and its signed checkpoints (audit::chain, audit::checkpoint).
     tasks.spawn("audit sealer", crate::audit::chain::seal_forever(db.clone(), AUDIT_SEAL_INTERVAL));
     let checkpoints = crate::audit::checkpoint::make_forever(

@@ -66,6 +66,10 @@ pub struct ConfigArgs {
     /// RFC 9919 §3.1.1 allows; anyone can send nonces to the plain-HTTP listener).
     #[arg(long, env = "CJS_OCSP_HONOUR_NONCES", global = true)]
     pub ocsp_honour_nonces: Option<bool>,
+    /// Whether every unexpired certificate's OCSP answer is signed ahead and stored (default
+    /// true: a first request is a lookup; false: each is signed when first asked for).
+    #[arg(long, env = "CJS_OCSP_PREPRODUCE", global = true)]
+    pub ocsp_preproduce: Option<bool>,
     /// Address of a plain-HTTP listener serving only Prometheus metrics (/metrics); off unless set.
     #[arg(long, env = "CJS_METRICS_LISTEN", global = true)]
     pub metrics_listen: Option<SocketAddr>,
@@ -293,6 +297,8 @@ pub struct Config {
     pub http_listen: Option<SocketAddr>,
     /// Whether OCSP answers echo a request's nonce (each then signed for its request).
     pub ocsp_honour_nonces: bool,
+    /// Whether OCSP answers are pre-produced for every unexpired certificate.
+    pub ocsp_preproduce: bool,
     /// The plain-HTTP listener of the Prometheus metrics.
     pub metrics_listen: Option<SocketAddr>,
     /// How long a SIGTERM drains before the stop.
@@ -365,6 +371,7 @@ impl Config {
             listen,
             http_listen: s.http_listen,
             ocsp_honour_nonces: s.ocsp_honour_nonces.unwrap_or(false),
+            ocsp_preproduce: s.ocsp_preproduce.unwrap_or(true),
             metrics_listen: s.metrics_listen,
             shutdown_drain: Duration::from_secs(u64::from(s.shutdown_drain_seconds.unwrap_or(0))),
             revocation_base_url: s.revocation_base_url.as_deref().map(|u| u.trim_end_matches('/').to_owned()),

@@ -51,6 +51,7 @@ pub struct Metrics {
     pub locks: IntCounter,
     pub blocks: IntCounter,
     pub unlocks: IntCounter,
+    ocsp_preproduced: IntCounter,
     revocations: IntCounterVec,
     ocsp_answers: IntCounterVec,
     mails: IntCounterVec,
@@ -117,6 +118,11 @@ impl Metrics {
             unlocks: counter(&r, "cjs_unlocks_total", "IDs unlocked by a master or the bank's staff."),
             revocations: counters(&r, "cjs_revocations_total", "Certificates revoked, by reason.", &["reason"]),
             ocsp_answers: counters(&r, "cjs_ocsp_answers_total", "OCSP answers, by status.", &["status"]),
+            ocsp_preproduced: counter(
+                &r,
+                "cjs_ocsp_preproduced_total",
+                "OCSP answers signed ahead by this instance (pre-production and its refreshes).",
+            ),
             mails: counters(&r, "cjs_mails_total", "Mail delivery attempts, by outcome.", &["outcome"]),
             requests,
             outbox,
@@ -168,6 +174,11 @@ impl Metrics {
 
     pub fn ocsp_answer(&self, status: &str) {
         self.ocsp_answers.with_label_values(&[status]).inc();
+    }
+
+    /// `n` OCSP answers pre-produced.
+    pub fn ocsp_preproduced(&self, n: usize) {
+        self.ocsp_preproduced.inc_by(n as u64);
     }
 
     /// A delivery attempt recorded: `sent`, `retry` (failed, tried again later) or `failed`

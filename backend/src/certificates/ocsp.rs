@@ -3,21 +3,29 @@
 //! neither reads each certificate's row nor signs for each request:
 //!
 //! - **The revocation counter as a watermark.** Every revocation increments `revocation_counter`
-//!   in its own transaction. Each answer waits for a read of the counter that *started after the
-//!   request came in* ([`Watermark`]), so every revocation committed before the request is counted
-//!   in it. Requests that arrive while one such read is running share the next one: one read serves
+//!   in its own transaction. An answer kept in memory is served after a read of the counter that
+//!   *started after the request came in* ([`Watermark`]), so every revocation committed before the
+//!   request is counted in it. Requests that arrive while one such read is running share the next one: one read serves
 //!   a burst of requests, whatever their number.
-//! - **Signed answers kept and reused.** An answer to a request without a nonce is kept (keyed by
-//!   the SHA-256 of the CertIDs it answers) with the statuses it gave and the counter value read *before* those
-//!   statuses. While the counter has not moved since, no certificate has been revoked since, so the
-//!   same signed answer is true and is served again (a cached `good` cannot have become `revoked`:
-//!   revoking is the one way a status changes, and it moves the counter). When the counter has
-//!   moved, the rows are read again; unchanged statuses keep the signature, changed ones are signed
-//!   anew. An answer is re-signed after [`ANSWER_REUSE`] (RFC 9919 §3.2.4 pre-produced responses),
-//!   and when the responder certificate was replaced. Answers with an `unknown` status are not kept
-//!   (the serial may be issued next), nor those to a nonce echoed or a signed request (answered for
-//!   that request alone: they read the rows after the request came, which is fresh enough by itself).
-//!   At [`KEPT_ANSWERS`], the answers older than [`ANSWER_REUSE`] go first.
+//! - **Pre-produced answers** (RFC 9919 §3.2.4, [`preproduced`]): every unexpired certificate's
+//!   answer is signed ahead and stored (`ocsp_answers`), refreshed [`preproduced::REFRESH_AHEAD`]
+//!   before its nextUpdate, so that the first request for a certificate is one read and no
+//!   signature. The read takes the certificate's row and its stored answer in one statement, and
+//!   the answer is served only while the row still has the status it gives: a revocation by any
+//!   path (another instance, `cjs admin revoke`, the previous release) is in the very next answer
+//!   even before its answer is signed anew.
+//! - **Signed answers kept and reused.** An answer to a request without a nonce is kept in memory
+//!   (keyed by the SHA-256 of the CertIDs it answers) with the statuses it gave and the counter
+//!   value read with those statuses. While the counter has not moved since, no certificate has
+//!   been revoked since, so the same signed answer is true and is served again (a cached `good`
+//!   cannot have become `revoked`: revoking is the one way a status changes, and it moves the
+//!   counter). When the counter has moved, the rows are read again; unchanged statuses keep the
+//!   signature, changed ones are signed anew. An answer signed here is reused for [`ANSWER_REUSE`],
+//!   a pre-produced one until it is due for its refresh. At [`KEPT_ANSWERS`], the answers past
+//!   their reuse go first.
+//! - **Unknown serials are refused unsigned** (`unauthorized`, RFC 6960 §2.3: the responder cannot
+//!   answer for them authoritatively), so a flood of made-up serials costs a read each, never a
+//!   signature. A serial is on record from its issuance's commit, so nothing is kept for one.
 //!
 //! **Nonces are left out** unless `ocsp_honour_nonces` is set (RFC 9919 §3.1.1 lets a responder
 //! answer without one): a request with a nonce gets the kept answer for its certificates, so a
@@ -39,18 +47,20 @@ use std::{
 
 use actix_web::web::Bytes;
 use common::api::{CertificateStatus, RevocationReason};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Mutex;
 
+pub mod preproduced;
+
 use super::revocation;
 use crate::{
-    db::entities::certificate,
     pki::{
         CaSet, CertificateAuthority,
         ocsp::{self, IssuerIds, Refusal, Request, Signer, Status},
     },
+    read::sql::Sql,
 };
 
 /// Age after which a kept answer is signed anew (well inside its [`ocsp::OCSP_VALIDITY`]).
@@ -150,10 +160,10 @@ struct Kept {
     der: Bytes,
     cacheable: Cacheable,
     statuses: Vec<Status>,
-    /// The revocation counter read before `statuses` were.
+    /// The revocation counter read with `statuses`.
     revocations: i64,
-    /// Serial of the responder certificate that signed it.
-    signer: String,
+    /// Until when it is served again (while the counter stands).
+    reuse_until: OffsetDateTime,
 }
 
 impl Kept {
@@ -166,13 +176,56 @@ impl Kept {
 /// the request telling which CA it asks about.
 #[derive(Debug, Clone)]
 pub struct OcspResponder {
+    /// Where answers are read (SQLite: the reader connections).
     db: DatabaseConnection,
+    /// Where pre-produced answers are written.
+    writer: DatabaseConnection,
     cas: Arc<Vec<CaResponder>>,
     watermark: Arc<Watermark>,
     kept: Arc<StdMutex<HashMap<[u8; 32], Kept>>>,
     /// Whether a request's nonce is echoed (`ocsp_honour_nonces`); else it is left out and the
     /// request gets the answer kept for its certificates.
     honour_nonces: bool,
+}
+
+/// A certificate's row as an answer reads it, with its pre-produced answer if it has one.
+#[derive(Debug, Clone)]
+struct Row {
+    serial: String,
+    status: CertificateStatus,
+    revoked_at: Option<OffsetDateTime>,
+    reason: Option<String>,
+    stored: Option<Stored>,
+}
+
+/// A pre-produced answer as stored.
+#[derive(Debug, Clone)]
+struct Stored {
+    status: CertificateStatus,
+    id_key: Vec<u8>,
+    der: Vec<u8>,
+    this_update: OffsetDateTime,
+    next_update: OffsetDateTime,
+}
+
+impl Row {
+    fn status(&self, now: OffsetDateTime) -> Status {
+        match self.status {
+            CertificateStatus::Revoked => Status::Revoked {
+                at: self.revoked_at.unwrap_or(now),
+                reason: self.reason.as_deref().and_then(RevocationReason::parse),
+            },
+            _ => Status::Good,
+        }
+    }
+}
+
+/// What an answer reads, in one statement: the rows of the certificates asked about, their
+/// pre-produced answers, and the revocation counter as the same snapshot saw it.
+#[derive(Debug)]
+struct Read {
+    rows: Vec<Row>,
+    revocations: i64,
 }
 
 /// What answers for one CA.
@@ -183,6 +236,8 @@ struct CaResponder {
     signer: RwLock<Arc<Signer>>,
     /// Held by the one request replacing the signer; when it last tried.
     renewing: Mutex<Option<OffsetDateTime>>,
+    /// Whether rows without an issuer (made before CAs were told apart) are this CA's.
+    owns_unattributed: bool,
 }
 
 impl CaResponder {
@@ -224,8 +279,14 @@ impl CaResponder {
 }
 
 impl OcspResponder {
-    /// A responder for `cas`, each with a fresh delegated signer, reading through `db`.
-    pub fn new(db: DatabaseConnection, cas: &CaSet, now: OffsetDateTime) -> anyhow::Result<Self> {
+    /// A responder for `cas`, each with a fresh delegated signer, reading through `db` and
+    /// storing pre-produced answers through `writer`.
+    pub fn new(
+        db: DatabaseConnection,
+        writer: DatabaseConnection,
+        cas: &CaSet,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<Self> {
         let mut responders = Vec::new();
         for ca in cas.iter() {
             let signer = Signer::issue(ca, now)?;
@@ -235,11 +296,13 @@ impl OcspResponder {
                 ids: IssuerIds::of(ca)?,
                 signer: RwLock::new(Arc::new(signer)),
                 renewing: Mutex::default(),
+                owns_unattributed: cas.owns_unattributed(ca),
             });
         }
         Ok(Self {
             watermark: Arc::new(Watermark::new(db.clone())),
             db,
+            writer,
             cas: Arc::new(responders),
             kept: Arc::default(),
             honour_nonces: false,
@@ -251,36 +314,46 @@ impl OcspResponder {
         Self { honour_nonces: honour, ..self }
     }
 
-    /// The statuses of the certificates `request` asks about, from their rows.
-    async fn statuses(&self, request: &Request, now: OffsetDateTime) -> Result<Vec<Status>, sea_orm::DbErr> {
+    /// The rows of the certificates `request` asks about, with their pre-produced answers and
+    /// the revocation counter, in one statement (one snapshot).
+    async fn read(&self, request: &Request) -> Result<Read, sea_orm::DbErr> {
         let serials: Vec<&str> = request.asked.iter().filter_map(|a| a.serial.as_deref()).collect();
-        let rows = certificate::Entity::find()
-            .select_only()
-            .columns([
-                certificate::Column::Serial,
-                certificate::Column::Status,
-                certificate::Column::RevokedAt,
-                certificate::Column::RevocationReason,
-            ])
-            .filter(certificate::Column::Serial.is_in(serials))
-            .into_tuple::<(String, CertificateStatus, Option<OffsetDateTime>, Option<String>)>()
-            .all(&self.db)
-            .await?;
-        Ok(request
-            .asked
-            .iter()
-            .map(|a| {
-                let row = a.serial.as_deref().and_then(|s| rows.iter().find(|r| r.0 == s));
-                match row {
-                    None => Status::Unknown,
-                    Some((_, CertificateStatus::Revoked, at, reason)) => Status::Revoked {
-                        at: at.unwrap_or(now),
-                        reason: reason.as_deref().and_then(RevocationReason::parse),
-                    },
-                    Some(_) => Status::Good,
-                }
-            })
-            .collect())
+        let mut sql = Sql::new(
+            "SELECT c.serial, c.status, c.revoked_at, c.revocation_reason, a.status AS a_status, a.id_key, a.der, \
+             a.this_update, a.next_update, (SELECT revocations FROM revocation_counter WHERE id = 1) AS revocations \
+             FROM certificates c LEFT JOIN ocsp_answers a ON a.serial = c.serial WHERE c.serial IN (",
+        );
+        for (i, s) in serials.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(*s);
+        }
+        sql.push(")");
+        let found = self.db.query_all_raw(sql.statement(self.db.get_database_backend())).await?;
+        let mut rows = Vec::with_capacity(found.len());
+        let mut revocations = None;
+        for r in found {
+            revocations = r.try_get::<Option<i64>>("", "revocations")?;
+            let stored = match r.try_get::<Option<Vec<u8>>>("", "der")? {
+                Some(der) => Some(Stored {
+                    status: r.try_get("", "a_status")?,
+                    id_key: r.try_get("", "id_key")?,
+                    der,
+                    this_update: r.try_get("", "this_update")?,
+                    next_update: r.try_get("", "next_update")?,
+                }),
+                None => None,
+            };
+            rows.push(Row {
+                serial: r.try_get("", "serial")?,
+                status: r.try_get("", "status")?,
+                revoked_at: r.try_get("", "revoked_at")?,
+                reason: r.try_get("", "revocation_reason")?,
+                stored,
+            });
+        }
+        Ok(Read { rows, revocations: revocations.unwrap_or(0) })
     }
 
     fn kept(&self, key: &[u8; 32]) -> Option<Kept> {
@@ -290,7 +363,7 @@ impl OcspResponder {
     fn keep(&self, key: [u8; 32], kept: Kept, now: OffsetDateTime) {
         let mut map = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
         if map.len() >= KEPT_ANSWERS && !map.contains_key(&key) {
-            map.retain(|_, k| now < k.cacheable.this_update + ANSWER_REUSE);
+            map.retain(|_, k| now < k.reuse_until);
             if map.len() >= KEPT_ANSWERS {
                 map.clear();
             }
@@ -324,44 +397,68 @@ impl OcspResponder {
         };
         // A nonce makes an answer for one request: a signature each, which anyone can ask for.
         let request = if self.honour_nonces { request } else { request.without_nonce() };
-        let Some(signer) = responder.signer(now).await else {
-            return Answer::refused(Refusal::TryLater);
-        };
         let key = request.reuse_key();
-        // Only a kept answer needs the watermark: the rows read below come after the request.
-        let (kept, revocations) = match key {
-            Some(key) => {
-                let Some(revocations) = self.watermark.current().await else {
-                    return Answer::refused(Refusal::TryLater);
-                };
-                let kept = self
-                    .kept(&key)
-                    .filter(|k| k.signer == signer.serial && now < k.cacheable.this_update + ANSWER_REUSE);
-                if let Some(k) = &kept
-                    && k.revocations == revocations
-                {
-                    return k.answer();
-                }
-                (kept, revocations)
+        // An answer kept in memory holds while the revocation counter has not moved.
+        let kept = key.and_then(|k| self.kept(&k)).filter(|k| now < k.reuse_until);
+        if let Some(k) = &kept {
+            let Some(revocations) = self.watermark.current().await else {
+                return Answer::refused(Refusal::TryLater);
+            };
+            if k.revocations == revocations {
+                return k.answer();
             }
-            None => (None, 0),
-        };
-        let statuses = match self.statuses(&request, now).await {
-            Ok(s) => s,
+        }
+        // The rows, read after the request came: fresh by themselves.
+        let read = match self.read(&request).await {
+            Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %e, "OCSP: could not read certificate status");
                 return Answer::refused(Refusal::TryLater);
             }
         };
+        let rows: Vec<Option<&Row>> = request
+            .asked
+            .iter()
+            .map(|a| a.serial.as_deref().and_then(|s| read.rows.iter().find(|r| r.serial == s)))
+            .collect();
+        if rows.iter().any(Option::is_none) {
+            // A serial not on record (or of another CA): no signature for made-up serials.
+            return Answer::refused(Refusal::Unauthorized);
+        }
+        let rows: Vec<&Row> = rows.into_iter().flatten().collect();
+        let statuses: Vec<Status> = rows.iter().map(|r| r.status(now)).collect();
+        // A pre-produced answer for exactly this request, its certificate still as it says.
+        if let (Some(key), [row]) = (key, rows.as_slice())
+            && let Some(stored) = &row.stored
+            && stored.status == row.status
+            && stored.id_key == key
+            && now + preproduced::SERVED_MARGIN < stored.next_update
+        {
+            let kept = Kept {
+                der: Bytes::from(stored.der.clone()),
+                cacheable: cacheable(&stored.der, stored.this_update, stored.next_update),
+                statuses,
+                revocations: read.revocations,
+                reuse_until: stored.next_update - preproduced::REFRESH_AHEAD,
+            };
+            let answer = kept.answer();
+            if now < kept.reuse_until {
+                self.keep(key, kept, now);
+            }
+            return answer;
+        }
         if let (Some(key), Some(mut k)) = (key, kept)
             && k.statuses == statuses
         {
             // Revocations since, but none of these: the signed answer still holds.
-            k.revocations = revocations;
+            k.revocations = read.revocations;
             let answer = k.answer();
             self.keep(key, k, now);
             return answer;
         }
+        let Some(signer) = responder.signer(now).await else {
+            return Answer::refused(Refusal::TryLater);
+        };
         let signed = match ocsp::respond(&signer, &request, &statuses, now) {
             Ok(der) => Bytes::from(der),
             Err(e) => {
@@ -372,17 +469,34 @@ impl OcspResponder {
         let Some(key) = key else {
             return Answer { der: signed, cacheable: None, outcome: SUCCESSFUL };
         };
-        let cacheable = Cacheable {
-            this_update: now,
-            next_update: now + ocsp::OCSP_VALIDITY,
-            // RFC 9919 §7.2: the hex of the answer's SHA-256.
-            etag: Arc::from(format!("\"{}\"", hex::encode(Sha256::digest(&signed)))),
-        };
-        let kept = Kept { der: signed, cacheable, statuses, revocations, signer: signer.serial.clone() };
-        let answer = kept.answer();
-        if !kept.statuses.contains(&Status::Unknown) {
-            self.keep(key, kept, now);
+        let next_update = now + ocsp::OCSP_VALIDITY;
+        if let [row] = rows.as_slice()
+            && responder.preproduced_key(&row.serial) == Some(key)
+        {
+            // What the pre-production would have stored: stored now, for the next request.
+            self.store_later(preproduced::Produced {
+                serial: row.serial.clone(),
+                status: row.status,
+                id_key: key.to_vec(),
+                der: signed.to_vec(),
+                this_update: now,
+                next_update,
+            });
         }
+        let kept = Kept {
+            cacheable: cacheable(&signed, now, next_update),
+            der: signed,
+            statuses,
+            revocations: read.revocations,
+            reuse_until: now + ANSWER_REUSE,
+        };
+        let answer = kept.answer();
+        self.keep(key, kept, now);
         answer
     }
+}
+
+/// RFC 9919 §7.2's caching headers of the answer `der`: the hex of its SHA-256 as entity tag.
+fn cacheable(der: &[u8], this_update: OffsetDateTime, next_update: OffsetDateTime) -> Cacheable {
+    Cacheable { this_update, next_update, etag: Arc::from(format!("\"{}\"", hex::encode(Sha256::digest(der)))) }
 }

@@ -309,6 +309,31 @@ pub mod crl {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod ocsp_answer {
+    //! A pre-produced OCSP answer of one certificate (see `crate::certificates::ocsp`).
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "ocsp_answers")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub serial: String,
+        /// The certificate's status the answer gives; served only while it still has it.
+        pub status: common::api::CertificateStatus,
+        /// SHA-256 of the DER CertID it answers.
+        pub id_key: Vec<u8>,
+        /// The signed OCSPResponse.
+        pub der: Vec<u8>,
+        pub this_update: TimeDateTimeWithTimeZone,
+        pub next_update: TimeDateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod revocation_counter {
     //! One row (`id` 1): how many revocations were ever committed.
     use sea_orm::entity::prelude::*;

@@ -76,6 +76,18 @@ impl IssuerIds {
         })
     }
 
+    /// The CertID of serial `serial_hex` (lowercase hex) as clients send it: SHA-1 hashes,
+    /// parameters NULL (RFC 9919 §3.1.1). A pre-produced answer is for this CertID.
+    pub fn cert_id(&self, serial_hex: &str) -> anyhow::Result<CertId> {
+        let serial = hex::decode(serial_hex).context("a serial is hex")?;
+        Ok(CertId {
+            hash_algorithm: AlgorithmIdentifierOwned { oid: SHA1, parameters: Some(der::asn1::Null.into()) },
+            issuer_name_hash: OctetString::new(self.sha1.0.to_vec())?,
+            issuer_key_hash: OctetString::new(self.sha1.1.to_vec())?,
+            serial_number: x509_cert::serial_number::SerialNumber::new(&serial)?,
+        })
+    }
+
     /// Whether `id` names a certificate of this CA.
     fn matches(&self, id: &CertId) -> bool {
         let params_ok = id.hash_algorithm.parameters.as_ref().is_none_or(|p| p.is_null());
@@ -192,8 +204,6 @@ pub struct Request {
     pub asked: Vec<Asked>,
     /// The nonce extension, echoed as it came (RFC 6960 §4.4.1).
     nonce: Option<Extension>,
-    /// Whether it came signed (the signature is ignored).
-    signed: bool,
 }
 
 impl Request {
@@ -208,11 +218,19 @@ impl Request {
         Self { nonce: None, ..self }
     }
 
+    /// The request a relying party sends for the certificate `id` names (one CertID, no nonce):
+    /// what a pre-produced answer answers.
+    pub fn for_one(id: CertId) -> Self {
+        let serial = Some(hex::encode(id.serial_number.as_bytes()));
+        Self { asked: vec![Asked { cert_id: id, serial }], nonce: None }
+    }
+
     /// What identifies the answer to this request among others, when it may be kept and
     /// served again: the SHA-256 of the CertIDs asked about, in order (the answer depends on
-    /// nothing else). `None` for a request with a nonce, or a signed one.
+    /// nothing else: a request's signature is not checked, so it changes nothing). `None` for a
+    /// request with a nonce.
     pub fn reuse_key(&self) -> Option<[u8; 32]> {
-        if self.nonce.is_some() || self.signed {
+        if self.nonce.is_some() {
             return None;
         }
         let mut hash = Sha256::new();
@@ -227,7 +245,6 @@ impl Request {
 /// §3.1.2: clients do not sign).
 pub fn parse(der: &[u8], issuer: &IssuerIds) -> Result<Request, Refusal> {
     let request = OcspRequest::from_der(der).map_err(|_| Refusal::Malformed)?;
-    let signed = request.optional_signature.is_some();
     let tbs = request.tbs_request;
     if tbs.request_list.is_empty() || tbs.request_list.len() > MAX_REQUESTS {
         return Err(Refusal::Malformed);
@@ -253,7 +270,7 @@ pub fn parse(der: &[u8], issuer: &IssuerIds) -> Result<Request, Refusal> {
     if asked.iter().all(|a| a.serial.is_none()) {
         return Err(Refusal::Unauthorized);
     }
-    Ok(Request { asked, nonce, signed })
+    Ok(Request { asked, nonce })
 }
 
 /// The status of one certificate.

@@ -461,3 +461,164 @@ async fn nonces_are_left_out_by_default_and_echoed_when_honoured() {
     let second = post_ocsp(&url, der_request(&ca, dir.path(), true, "h2.der")).await;
     assert_ne!(first, second, "each nonce answered for its request");
 }
+
+/// A request of OpenSSL for serial `serial` (hex), with a nonce or without.
+fn serial_request(ca_pem: &Path, dir: &Path, serial: &str, nonce: bool) -> Vec<u8> {
+    let out = dir.join(format!("{serial}-{nonce}.der"));
+    run(Command::new("openssl")
+        .args(["ocsp", if nonce { "-nonce" } else { "-no_nonce" }, "-issuer"])
+        .arg(ca_pem)
+        .args(["-serial", &format!("0x{serial}"), "-reqout"])
+        .arg(&out));
+    std::fs::read(out).unwrap()
+}
+
+each_database!(pre_produced_answers_serve_first_requests_and_never_hide_a_revocation);
+/// Issue 32 (RFC 9919 §3.2.4): a pass signs an answer ahead for every unexpired certificate and
+/// none for an expired one; a first request, with a nonce or without, gets that stored answer
+/// byte for byte (no signature); a made-up serial gets an unsigned `unauthorized`. A revocation
+/// through the CLI, which knows nothing of stored answers, is in the very next answer, and the
+/// next pass stores the revoked answer. A stored answer near its nextUpdate is signed anew by a
+/// pass; one too near to be served is signed on the request's path and stored; the answer of a
+/// certificate that expired is deleted.
+async fn pre_produced_answers_serve_first_requests_and_never_hide_a_revocation(db: &TestDb) {
+    use backend::{certificates::ocsp::preproduced, db::entities::user};
+    use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+    use time::{Duration, OffsetDateTime};
+
+    // Passes run by hand here (the background one would race the checks).
+    let app = spawn(db, Options { http_listen: true, ocsp_preproduce: false, ..Options::default() }).await;
+    app.master_ready("事前署名株式会社", "ocspm001", "Sekret927").await;
+    let (identity, issued) = app.issued_identity("ocspm001", "Sekret927").await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = app.data_dir.join("ca.pem");
+    let url = format!("http://127.0.0.1:{}/pki/ocsp", app.http_port.unwrap());
+    // The other certificates are another company's (the CLI below revokes ocspm001's).
+    app.create_master("別会社株式会社", "ocspm002", "Init1234").await;
+    let master = user::Entity::find().filter(user::Column::UserId.eq("ocspm002")).one(&app.db).await.unwrap().unwrap();
+    let now = OffsetDateTime::now_utc();
+    let serials: Vec<String> = (0..20).map(|i| format!("5e{i:02x}")).collect();
+    for s in &serials {
+        crate::helpers::insert_certificate(
+            &app.db,
+            &master,
+            s,
+            (now - Duration::days(1), now + Duration::days(300)),
+            None,
+        )
+        .await;
+    }
+    let expired = "5eff";
+    crate::helpers::insert_certificate(
+        &app.db,
+        &master,
+        expired,
+        (now - Duration::days(400), now - Duration::days(5)),
+        None,
+    )
+    .await;
+    let ocsp = app.state.ocsp.clone();
+    ocsp.preproduce(OffsetDateTime::now_utc(), None, true).await.unwrap();
+    let stored = |s: String| {
+        let db = app.db.clone();
+        async move { preproduced::stored(&db, &s).await.unwrap() }
+    };
+    // serials[19] is never asked about before its own check below (nothing kept in memory).
+    for s in serials[..19].iter().chain([&issued]) {
+        let row = stored(s.clone()).await.unwrap_or_else(|| panic!("{s} has an answer"));
+        assert_eq!(row.status, common::api::CertificateStatus::Active);
+        for nonce in [false, true] {
+            let answer = post_ocsp(&url, serial_request(&ca, dir.path(), s, nonce)).await;
+            assert_eq!(answer, row.der, "{s} (nonce {nonce}): the stored answer, byte for byte");
+        }
+    }
+    assert!(stored(expired.to_owned()).await.is_none(), "no answer for an expired certificate");
+    assert_eq!(single_status(&stored(serials[0].clone()).await.unwrap().der), "good");
+
+    // A serial never issued: unsigned `unauthorized` (6), no signature.
+    let unknown = post_ocsp(&url, serial_request(&ca, dir.path(), "5d00", false)).await;
+    assert_eq!(unknown, [0x30, 0x03, 0x0a, 0x01, 0x06], "an unsigned unauthorized");
+
+    // Revoked through the CLI: the very next answer says so, though the stored one says good.
+    app.cli_revoke("ocspm001", "key_compromise");
+    assert_eq!(single_status(&stored(issued.clone()).await.unwrap().der), "good", "the CLI left it");
+    let answer = post_ocsp(&url, serial_request(&ca, dir.path(), &issued, false)).await;
+    assert_eq!(single_status(&answer), "revoked", "the next answer");
+    let out = openssl_ocsp(&ca, &identity, &url).await;
+    assert!(out.contains("Response verify OK") && out.contains(": revoked"), "{out}");
+    // What the request signed is stored, for the next one.
+    let mut waited = 0;
+    while stored(issued.clone()).await.unwrap().der != answer {
+        waited += 1;
+        assert!(waited < 100, "the revoked answer signed on the request's path is stored");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // A revocation the request path never saw (another certificate): the pass signs it.
+    app.state
+        .revocations
+        .revoke(
+            &backend::auth::accounts::Actor::Cli,
+            &serials[4],
+            common::api::RevocationReason::Superseded,
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    let since = OffsetDateTime::now_utc() - Duration::seconds(1);
+    ocsp.preproduce(OffsetDateTime::now_utc(), Some(since), false).await.unwrap();
+    let row = stored(serials[4].clone()).await.unwrap();
+    assert_eq!(row.status, common::api::CertificateStatus::Revoked);
+    assert_eq!(single_status(&row.der), "revoked");
+    assert_eq!(post_ocsp(&url, serial_request(&ca, dir.path(), &serials[4], false)).await, row.der);
+
+    // Near its nextUpdate: the pass signs it anew. Too near to serve: the request signs, stores.
+    let set_next = |s: &str, t: OffsetDateTime| {
+        let db = app.db.clone();
+        let s = s.to_owned();
+        async move {
+            use backend::db::entities::ocsp_answer;
+            use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+            let row = ocsp_answer::Entity::find_by_id(s).one(&db).await.unwrap().unwrap();
+            let mut row: ocsp_answer::ActiveModel = row.into();
+            row.next_update = Set(t);
+            row.update(&db).await.unwrap();
+        }
+    };
+    let old = stored(serials[1].clone()).await.unwrap();
+    set_next(&serials[1], OffsetDateTime::now_utc() + Duration::minutes(10)).await;
+    let pass = ocsp.preproduce(OffsetDateTime::now_utc(), Some(OffsetDateTime::now_utc()), false).await.unwrap();
+    assert!(pass.signed >= 1, "{pass:?}");
+    let refreshed = stored(serials[1].clone()).await.unwrap();
+    assert!(refreshed.next_update > OffsetDateTime::now_utc() + Duration::minutes(50), "signed anew");
+    assert_ne!(refreshed.der, old.der);
+    set_next(&serials[19], OffsetDateTime::now_utc() + Duration::minutes(2)).await;
+    let near = stored(serials[19].clone()).await.unwrap();
+    let answer = post_ocsp(&url, serial_request(&ca, dir.path(), &serials[19], false)).await;
+    assert_ne!(answer, near.der, "too near its nextUpdate to be served");
+    assert_eq!(single_status(&answer), "good");
+    let mut waited = 0;
+    while stored(serials[19].clone()).await.unwrap().der != answer {
+        waited += 1;
+        assert!(waited < 100, "the answer signed on the request's path is stored");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // A certificate that expired: its answer goes at the next pass.
+    let past = OffsetDateTime::now_utc() - Duration::minutes(1);
+    let sql = match db {
+        TestDb::Sqlite => "UPDATE certificates SET not_after = ? WHERE serial = ?",
+        _ => "UPDATE certificates SET not_after = $1 WHERE serial = $2",
+    };
+    app.db
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            app.db.get_database_backend(),
+            sql,
+            [past.into(), serials[3].clone().into()],
+        ))
+        .await
+        .unwrap();
+    set_next(&serials[3], OffsetDateTime::now_utc() + Duration::minutes(10)).await;
+    let pass = ocsp.preproduce(OffsetDateTime::now_utc(), Some(OffsetDateTime::now_utc()), false).await.unwrap();
+    assert!(pass.deleted >= 1, "{pass:?}");
+    assert!(stored(serials[3].clone()).await.is_none(), "the expired certificate's answer deleted");
+}

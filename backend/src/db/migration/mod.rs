@@ -18,6 +18,7 @@ mod m20261208_000013_password_revoked;
 mod m20261208_000014_audit_by_subject_and_action;
 mod m20261209_000015_audit_chain;
 mod m20261209_000016_approvals;
+mod m20261210_000017_ocsp_answers;
 
 /// All migrations in order.
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000014_audit_by_subject_and_action::Migration),
             Box::new(m20261209_000015_audit_chain::Migration),
             Box::new(m20261209_000016_approvals::Migration),
+            Box::new(m20261210_000017_ocsp_answers::Migration),
         ]
     }
 }

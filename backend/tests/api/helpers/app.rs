@@ -45,6 +45,8 @@ pub struct Options {
     pub p12_include_ca: bool,
     /// `ocsp_honour_nonces`: OCSP answers echo the request's nonce.
     pub ocsp_honour_nonces: bool,
+    /// `ocsp_preproduce`: the background pass signs answers ahead (default true).
+    pub ocsp_preproduce: bool,
     /// `staff_networks` (comma-separated), e.g. "10.0.0.0/8".
     pub staff_networks: Option<String>,
     /// 検印 as the product's default (every sensitive staff operation waits for a second staff
@@ -80,6 +82,7 @@ impl Default for Options {
             metrics_listen: false,
             p12_include_ca: false,
             ocsp_honour_nonces: false,
+            ocsp_preproduce: true,
             staff_networks: None,
             approvals: false,
         }
@@ -170,6 +173,7 @@ pub async fn spawn(db: &TestDb, opts: Options) -> TestApp {
         metrics_listen: opts.metrics_listen.then(|| "127.0.0.1:0".parse().unwrap()),
         p12_include_ca: Some(opts.p12_include_ca),
         ocsp_honour_nonces: Some(opts.ocsp_honour_nonces),
+        ocsp_preproduce: Some(opts.ocsp_preproduce),
         staff_networks: opts
             .staff_networks
             .as_deref()

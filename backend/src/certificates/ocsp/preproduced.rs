@@ -1,0 +1,342 @@
+//! Pre-produced OCSP answers (RFC 9919 §3.2.4): each unexpired certificate's answer signed ahead
+//! and stored in `ocsp_answers`, so that a relying party's first request for it is one read.
+//!
+//! A pass, every [`PASS_INTERVAL`] on each instance:
+//! 1. answers within [`REFRESH_AHEAD`] of their nextUpdate are signed anew; those of certificates
+//!    that expired are deleted, as are answers past their nextUpdate;
+//! 2. certificates issued or revoked since the previous pass (with [`RECENT_SLACK`] for
+//!    transactions that committed late, and for other instances' clocks) get their answer;
+//! 3. every [`SWEEP_EVERY`] (and at the first pass), every unexpired certificate without an
+//!    answer of its status gets one: a new deployment's, or one whose answer a failure missed.
+//!
+//! Correctness does not depend on a pass: an answer is served only while its certificate has
+//! the status it gives (see [`super`]), and a request that finds none is signed on its path and
+//! stored. Several instances may sign the same due answers when their passes coincide; the last
+//! write stays, and each is a valid answer.
+
+use std::sync::Arc;
+
+use common::api::CertificateStatus;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryResult,
+    sea_query::OnConflict,
+};
+use time::{Duration, OffsetDateTime};
+
+use super::{CaResponder, OcspResponder};
+use crate::{
+    db::entities::ocsp_answer,
+    pki::ocsp::{self, IssuerIds, Request, Signer, Status},
+    read::sql::Sql,
+};
+
+/// How long before its nextUpdate an answer is signed anew (answers last
+/// [`ocsp::OCSP_VALIDITY`]: each is signed about every 45 minutes).
+pub const REFRESH_AHEAD: Duration = Duration::minutes(15);
+/// Least time a stored answer served must have before its nextUpdate.
+pub const SERVED_MARGIN: Duration = Duration::minutes(5);
+/// Time between two passes.
+pub const PASS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+/// How far back a pass looks for issuances and revocations besides the time since the last.
+pub const RECENT_SLACK: Duration = Duration::minutes(5);
+/// Time between two sweeps of every certificate.
+pub const SWEEP_EVERY: Duration = Duration::hours(1);
+/// Answers signed and written at a time (6 values each: well inside SQLite's 32,766 and
+/// PostgreSQL's 65,535 bound parameters).
+pub const BATCH: usize = 500;
+/// Most batches of due answers a pass signs before it goes on (the next pass continues).
+const MOST_DUE_BATCHES: usize = 400;
+
+/// A signed answer, as stored.
+#[derive(Debug, Clone)]
+pub struct Produced {
+    pub serial: String,
+    pub status: CertificateStatus,
+    pub id_key: Vec<u8>,
+    pub der: Vec<u8>,
+    pub this_update: OffsetDateTime,
+    pub next_update: OffsetDateTime,
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    /// Answers signed and stored.
+    pub signed: usize,
+    /// Answers deleted (their certificate expired, or they did).
+    pub deleted: usize,
+}
+
+/// A certificate that needs an answer.
+#[derive(Debug)]
+struct Due {
+    serial: String,
+    status: CertificateStatus,
+    revoked_at: Option<OffsetDateTime>,
+    reason: Option<String>,
+    issuer_key_id: Option<String>,
+}
+
+impl Due {
+    fn of(r: &QueryResult) -> Result<Self, DbErr> {
+        Ok(Self {
+            serial: r.try_get("", "serial")?,
+            status: r.try_get("", "status")?,
+            revoked_at: r.try_get("", "revoked_at")?,
+            reason: r.try_get("", "revocation_reason")?,
+            issuer_key_id: r.try_get("", "issuer_key_id")?,
+        })
+    }
+}
+
+/// The columns a [`Due`] is read from, of certificates `c`.
+const DUE_COLUMNS: &str = "c.serial, c.status, c.revoked_at, c.revocation_reason, c.issuer_key_id";
+
+/// Stores `answers` (a newer one replaces the stored one).
+pub async fn store<C: ConnectionTrait>(db: &C, answers: Vec<Produced>) -> Result<(), DbErr> {
+    if answers.is_empty() {
+        return Ok(());
+    }
+    let models = answers.into_iter().map(|p| ocsp_answer::ActiveModel {
+        serial: sea_orm::Set(p.serial),
+        status: sea_orm::Set(p.status),
+        id_key: sea_orm::Set(p.id_key),
+        der: sea_orm::Set(p.der),
+        this_update: sea_orm::Set(p.this_update),
+        next_update: sea_orm::Set(p.next_update),
+    });
+    ocsp_answer::Entity::insert_many(models)
+        .on_conflict(
+            OnConflict::column(ocsp_answer::Column::Serial)
+                .update_columns([
+                    ocsp_answer::Column::Status,
+                    ocsp_answer::Column::IdKey,
+                    ocsp_answer::Column::Der,
+                    ocsp_answer::Column::ThisUpdate,
+                    ocsp_answer::Column::NextUpdate,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+impl CaResponder {
+    /// The key of the request a relying party sends for `serial` (the pre-produced answer's).
+    pub(super) fn preproduced_key(&self, serial: &str) -> Option<[u8; 32]> {
+        Request::for_one(self.ids.cert_id(serial).ok()?).reuse_key()
+    }
+}
+
+/// Signs the answers of `due` (each by its CA's signer), off the async workers.
+async fn sign(due: Vec<(Arc<Signer>, IssuerIds, Due)>, now: OffsetDateTime) -> Vec<Produced> {
+    let signed = tokio::task::spawn_blocking(move || {
+        due.into_iter()
+            .filter_map(|(signer, ids, d)| {
+                let status = match d.status {
+                    CertificateStatus::Revoked => Status::Revoked {
+                        at: d.revoked_at.unwrap_or(now),
+                        reason: d.reason.as_deref().and_then(common::api::RevocationReason::parse),
+                    },
+                    _ => Status::Good,
+                };
+                let request = Request::for_one(ids.cert_id(&d.serial).ok()?);
+                let id_key = request.reuse_key()?.to_vec();
+                match ocsp::respond(&signer, &request, &[status], now) {
+                    Ok(der) => Some(Produced {
+                        serial: d.serial,
+                        status: d.status,
+                        id_key,
+                        der,
+                        this_update: now,
+                        next_update: now + ocsp::OCSP_VALIDITY,
+                    }),
+                    Err(e) => {
+                        tracing::warn!(error = %format!("{e:#}"), "OCSP: could not pre-produce an answer");
+                        None
+                    }
+                }
+            })
+            .collect::<Vec<_>>()
+    })
+    .await;
+    signed.unwrap_or_default()
+}
+
+impl OcspResponder {
+    /// Stores an answer signed on a request's path, after the answer went (a failure only means
+    /// the next request signs again).
+    pub(super) fn store_later(&self, produced: Produced) {
+        let writer = self.writer.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store(&writer, vec![produced]).await {
+                tracing::debug!(error = %e, "OCSP: could not store an answer signed on request");
+            }
+        });
+    }
+
+    /// The responder of the CA that issued a certificate whose row names `issuer_key_id`.
+    fn responder_of(&self, issuer_key_id: Option<&str>) -> Option<&CaResponder> {
+        self.cas.iter().find(|r| match issuer_key_id {
+            Some(id) => r.ca.key_id() == id,
+            None => r.owns_unattributed,
+        })
+    }
+
+    /// Signs and stores the answers of `due`; what could not be signed (no usable signer, a CA
+    /// not loaded) is left for a later pass.
+    async fn produce(&self, due: Vec<Due>, now: OffsetDateTime) -> Result<usize, DbErr> {
+        let mut work = Vec::with_capacity(due.len());
+        for d in due {
+            let Some(responder) = self.responder_of(d.issuer_key_id.as_deref()) else { continue };
+            let Some(signer) = responder.signer(now).await else { continue };
+            work.push((signer, responder.ids.clone(), d));
+        }
+        let produced = sign(work, now).await;
+        let n = produced.len();
+        store(&self.writer, produced).await?;
+        Ok(n)
+    }
+
+    /// Certificates of `condition` (on certificates `c`, with `?` bound to `values`) that are
+    /// unexpired and have no answer of their status, from serial `after` on, `BATCH` at most.
+    async fn missing(&self, condition: &Sql, after: &str, now: OffsetDateTime) -> Result<Vec<Due>, DbErr> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {DUE_COLUMNS} FROM certificates c LEFT JOIN ocsp_answers a ON a.serial = c.serial \
+             WHERE c.serial > "
+        ));
+        sql.bind(after)
+            .push(" AND c.not_after > ")
+            .bind(now)
+            .push(" AND c.status <> 'expired' AND (a.serial IS NULL OR a.status <> c.status) AND (")
+            .append(condition)
+            .push(&format!(") ORDER BY c.serial LIMIT {BATCH}"));
+        let rows = self.writer.query_all_raw(sql.statement(self.writer.get_database_backend())).await?;
+        rows.iter().map(Due::of).collect()
+    }
+
+    /// Gives every certificate of `condition` that needs one its answer.
+    async fn fill(&self, condition: Sql, now: OffsetDateTime) -> Result<usize, DbErr> {
+        let (mut after, mut signed) = (String::new(), 0);
+        loop {
+            let due = self.missing(&condition, &after, now).await?;
+            let Some(last) = due.last() else { return Ok(signed) };
+            after = last.serial.clone();
+            let full = due.len() == BATCH;
+            signed += self.produce(due, now).await?;
+            if !full {
+                return Ok(signed);
+            }
+        }
+    }
+
+    /// Signs anew the answers due for their refresh, and deletes those of certificates that
+    /// expired (or left the table) and those past their nextUpdate.
+    async fn refresh_due(&self, now: OffsetDateTime) -> Result<Pass, DbErr> {
+        let mut pass = Pass::default();
+        let backend = self.writer.get_database_backend();
+        pass.deleted += ocsp_answer::Entity::delete_many()
+            .filter(ocsp_answer::Column::NextUpdate.lte(now))
+            .exec(&self.writer)
+            .await?
+            .rows_affected as usize;
+        for _ in 0..MOST_DUE_BATCHES {
+            let mut sql = Sql::new(&format!(
+                "SELECT a.serial AS a_serial, c.not_after, {DUE_COLUMNS} FROM ocsp_answers a \
+                 LEFT JOIN certificates c ON c.serial = a.serial WHERE a.next_update < "
+            ));
+            sql.bind(now + REFRESH_AHEAD).push(&format!(" ORDER BY a.next_update, a.serial LIMIT {BATCH}"));
+            let rows = self.writer.query_all_raw(sql.statement(backend)).await?;
+            let full = rows.len() == BATCH;
+            let (mut gone, mut due) = (Vec::new(), Vec::new());
+            for r in &rows {
+                let not_after: Option<OffsetDateTime> = r.try_get("", "not_after")?;
+                let status: Option<CertificateStatus> = r.try_get("", "status")?;
+                if not_after.is_none_or(|t| t <= now) || status.is_none_or(|s| s == CertificateStatus::Expired) {
+                    gone.push(r.try_get::<String>("", "a_serial")?);
+                } else {
+                    due.push(Due::of(r)?);
+                }
+            }
+            let wanted = due.len();
+            if !gone.is_empty() {
+                pass.deleted += ocsp_answer::Entity::delete_many()
+                    .filter(ocsp_answer::Column::Serial.is_in(gone))
+                    .exec(&self.writer)
+                    .await?
+                    .rows_affected as usize;
+            }
+            let signed = self.produce(due, now).await?;
+            pass.signed += signed;
+            // A batch that could not be signed would come back first: the next pass tries again.
+            if !full || signed < wanted {
+                break;
+            }
+        }
+        Ok(pass)
+    }
+
+    /// One pass (see the module's doc): `since` is when the previous pass began (`None`: the
+    /// first), `sweep` whether every certificate is looked at.
+    pub async fn preproduce(
+        &self,
+        now: OffsetDateTime,
+        since: Option<OffsetDateTime>,
+        sweep: bool,
+    ) -> Result<Pass, DbErr> {
+        let mut pass = self.refresh_due(now).await?;
+        if let Some(since) = since {
+            let from = since - RECENT_SLACK;
+            pass.signed += self
+                .fill(
+                    Sql::with(
+                        "c.serial IN (SELECT serial FROM certificates WHERE created_at >= ? \
+                         UNION SELECT serial FROM certificates WHERE revoked_at >= ?)",
+                        [from.into(), from.into()],
+                    ),
+                    now,
+                )
+                .await?;
+        }
+        if sweep || since.is_none() {
+            pass.signed += self.fill(Sql::new("1 = 1"), now).await?;
+        }
+        Ok(pass)
+    }
+
+    /// Pre-produces answers every `interval`, for good (a failed pass is logged and tried again).
+    pub async fn preproduce_forever(self, interval: std::time::Duration) {
+        let (mut since, mut last_sweep): (Option<OffsetDateTime>, Option<OffsetDateTime>) = (None, None);
+        loop {
+            let now = OffsetDateTime::now_utc();
+            let sweep = last_sweep.is_none_or(|t| now >= t + SWEEP_EVERY);
+            let started = std::time::Instant::now();
+            match self.preproduce(now, since, sweep).await {
+                Ok(pass) => {
+                    if pass.signed + pass.deleted > 0 {
+                        tracing::debug!(
+                            signed = pass.signed,
+                            deleted = pass.deleted,
+                            secs = started.elapsed().as_secs_f64(),
+                            sweep,
+                            "OCSP answers pre-produced"
+                        );
+                    }
+                    crate::metrics::metrics().ocsp_preproduced(pass.signed);
+                    since = Some(now);
+                    if sweep {
+                        last_sweep = Some(now);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "OCSP: a pre-production pass failed"),
+            }
+            tokio::time::sleep(interval).await;
+        }
+    }
+}
+
+/// A pass's database work, for the tests: what is stored for `serial`.
+pub async fn stored(db: &DatabaseConnection, serial: &str) -> Result<Option<ocsp_answer::Model>, DbErr> {
+    ocsp_answer::Entity::find_by_id(serial.to_owned()).one(db).await
+}
