@@ -299,7 +299,8 @@ async fn assemble(
     let throttle = Throttle::new(config.password_attempts_per_minute, crate::auth::throttle::DEFAULT_MAX_KEYS);
     let revocations = Revocations::new(db.clone(), cas.clone(), &public_url);
     let ocsp = OcspResponder::new(db::connect_readers(&config.database_url, &db).await?, db.clone(), &cas, now)?
-        .honouring_nonces(config.ocsp_honour_nonces);
+        .honouring_nonces(config.ocsp_honour_nonces)
+        .preproducing(config.ocsp_preproduce);
     let audit_key = Arc::new(load_audit_key(&config, &db).await?);
     Ok(AppState {
         config: Arc::new(config),

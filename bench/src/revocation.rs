@@ -24,14 +24,14 @@ use time::OffsetDateTime;
 use crate::util::{self, Peer, Server, ms, percentile};
 
 /// A serial of the seeded rows: 16 octets, the first 0x01–0x7f (as the CA's own), distinct per `i`.
-fn serial(i: usize) -> String {
+pub(crate) fn serial(i: usize) -> String {
     let x = (i as u128).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835) & ((1u128 << 120) - 1);
     format!("{:032x}", x | (1u128 << 120))
 }
 
 /// Inserts `rows` certificates of the users of `db` from row `from` on: every `revoked_every`-th
 /// revoked (key compromise, a year ago), `expired` of the revoked ones long expired.
-async fn seed(
+pub(crate) async fn seed(
     db: &DatabaseConnection,
     from: usize,
     rows: usize,
@@ -158,7 +158,7 @@ fn count_entries(der: &[u8]) -> usize {
 /// OCSP requests (DER, SHA-1 CertID as OpenSSL sends) for `serials`, made by OpenSSL: without
 /// a nonce (as RFC 9919 clients (legacy SHA-1 CertIDs), nginx and caches ask), or each with a nonce of its own (so that
 /// no answer can be reused).
-fn requests(ca_pem: &Path, serials: &[String], nonce: bool, dir: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
+pub(crate) fn requests(ca_pem: &Path, serials: &[String], nonce: bool, dir: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
     serials
         .iter()
         .enumerate()
@@ -244,11 +244,64 @@ pub async fn ocsp_section(cjs: &Path, rows: usize, secs: u64, out: &mut Vec<Stri
     // the no-nonce rows measure).
     let listen = format!("127.0.0.1:{http_port}");
     let server = Server::start(cjs, &data, None, &["--http-listen", &listen, "--ocsp-honour-nonces", "true"]).await?;
+    // Pre-production (issue 32) signs every answer at start: measured after it, as it runs.
+    crate::ocsp_cpu::wait_preproduced(&server, &config.database_url, rows as i64).await?;
+    let ca_pem = data.join("ca.pem");
+    let (_openssl, openssl_port) = openssl_responder(&config, &data, dir.path()).await?;
+    // 200 serials spread over the rows; a tenth of them revoked (rows i with i % 20 == 0).
+    let step = (rows / 200 / 20).max(1) * 20;
+    let serials: Vec<String> = (0..200).map(|k| serial(k * step + usize::from(k % 10 != 0))).collect();
+    let reqs = Arc::new(requests(&ca_pem, &serials, false, dir.path())?);
+    let with_nonce = Arc::new(requests(&ca_pem, &serials, true, dir.path())?);
+    let runs = [
+        (1usize, false, false),
+        (16, false, false),
+        (1, true, false),
+        (16, true, false),
+        (1, true, true),
+        (16, true, true),
+        (16, false, true),
+    ];
+    for (clients, keep_alive, nonce) in runs {
+        let reqs = if nonce { with_nonce.clone() } else { reqs.clone() };
+        let cjs_url = format!("http://127.0.0.1:{http_port}/pki/ocsp");
+        let (c_rate, c50, c99, c_bad) = load(&cjs_url, reqs.clone(), clients, keep_alive, secs).await?;
+        let openssl_url = format!("http://127.0.0.1:{openssl_port}/");
+        let (o_rate, o50, o99, o_bad) = load(&openssl_url, reqs.clone(), clients, keep_alive, secs).await?;
+        let mode = if keep_alive { "kept" } else { "one a request" };
+        let asked = if nonce { "with a nonce, honoured (each answer read and signed)" } else { "no nonce" };
+        out.push(format!(
+            "| {rows} | {clients}, connections {mode} | {asked} | {c_rate:.0} | {c50:.2} / {c99:.2} | {o_rate:.0} | {o50:.2} / {o99:.2} | {:.1}× | {} |",
+            c_rate / o_rate,
+            if c_bad + o_bad == 0 { "all signed".to_owned() } else { format!("{c_bad} / {o_bad} unsigned") }
+        ));
+    }
+    // The HTTP path alone, for scale: the same clients fetching /pki/ca.crt (no read, no signature).
+    for (clients, keep_alive) in [(16usize, false), (16, true)] {
+        let url = format!("http://127.0.0.1:{http_port}/pki/ca.crt");
+        let (rate, p50, p99, bad) = load(&url, Arc::new(Vec::new()), clients, keep_alive, secs).await?;
+        let mode = if keep_alive { "kept" } else { "one a request" };
+        out.push(format!(
+            "| {rows} | {clients}, connections {mode} | GET /pki/ca.crt (the HTTP path alone) | {rate:.0} | {p50:.2} / {p99:.2} | — | — | — | {bad} failed |"
+        ));
+    }
+    drop(server);
+    Ok(())
+}
+
+/// OpenSSL's responder (`openssl ocsp -index`) for the certificates of `config`'s database: the
+/// index of the same rows, and its delegated signer made as cjs makes its own (ECDSA P-256, EKU
+/// OCSPSigning, nocheck), by the CA of data directory `data`; ready once it answered.
+pub(crate) async fn openssl_responder(
+    config: &backend::config::Config,
+    data: &Path,
+    dir: &Path,
+) -> anyhow::Result<(Peer, u16)> {
     let ca_pem = data.join("ca.pem");
     // OpenSSL's responder: index.txt of the same rows, a P-256 OCSP signing certificate.
-    let index = dir.path().join("index.txt");
-    write_index(&config, &index).await?;
-    let rs = dir.path().join("rs");
+    let index = dir.join("index.txt");
+    write_index(config, &index).await?;
+    let rs = dir.join("rs");
     std::fs::create_dir_all(&rs)?;
     std::fs::write(
         rs.join("ext.cnf"),
@@ -300,54 +353,17 @@ pub async fn ocsp_section(cjs: &Path, rows: usize, secs: u64, out: &mut Vec<Stri
         .stderr(Stdio::null())
         .spawn()
         .context("cannot start openssl ocsp")?;
-    let _openssl = Peer(child);
-    // 200 serials spread over the rows; a tenth of them revoked (rows i with i % 20 == 0).
-    let step = (rows / 200 / 20).max(1) * 20;
-    let serials: Vec<String> = (0..200).map(|k| serial(k * step + usize::from(k % 10 != 0))).collect();
-    let reqs = Arc::new(requests(&ca_pem, &serials, false, dir.path())?);
-    let with_nonce = Arc::new(requests(&ca_pem, &serials, true, dir.path())?);
+    let openssl = Peer(child);
+    let probe_req = requests(&ca_pem, &[serial(1)], false, dir)?.remove(0);
     // It reads the whole index before it listens. (Not `wait_port`: OpenSSL 3.0's responder
     // hangs for good on a connection that closes before sending a request.)
     let ready = Instant::now() + Duration::from_secs(300);
     let probe = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
-    while probe.post(format!("http://127.0.0.1:{openssl_port}/")).body(reqs[0].clone()).send().await.is_err() {
+    while probe.post(format!("http://127.0.0.1:{openssl_port}/")).body(probe_req.clone()).send().await.is_err() {
         anyhow::ensure!(Instant::now() < ready, "openssl ocsp did not answer");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let runs = [
-        (1usize, false, false),
-        (16, false, false),
-        (1, true, false),
-        (16, true, false),
-        (1, true, true),
-        (16, true, true),
-        (16, false, true),
-    ];
-    for (clients, keep_alive, nonce) in runs {
-        let reqs = if nonce { with_nonce.clone() } else { reqs.clone() };
-        let cjs_url = format!("http://127.0.0.1:{http_port}/pki/ocsp");
-        let (c_rate, c50, c99, c_bad) = load(&cjs_url, reqs.clone(), clients, keep_alive, secs).await?;
-        let openssl_url = format!("http://127.0.0.1:{openssl_port}/");
-        let (o_rate, o50, o99, o_bad) = load(&openssl_url, reqs.clone(), clients, keep_alive, secs).await?;
-        let mode = if keep_alive { "kept" } else { "one a request" };
-        let asked = if nonce { "with a nonce, honoured (each answer read and signed)" } else { "no nonce" };
-        out.push(format!(
-            "| {rows} | {clients}, connections {mode} | {asked} | {c_rate:.0} | {c50:.2} / {c99:.2} | {o_rate:.0} | {o50:.2} / {o99:.2} | {:.1}× | {} |",
-            c_rate / o_rate,
-            if c_bad + o_bad == 0 { "all signed".to_owned() } else { format!("{c_bad} / {o_bad} unsigned") }
-        ));
-    }
-    // The HTTP path alone, for scale: the same clients fetching /pki/ca.crt (no read, no signature).
-    for (clients, keep_alive) in [(16usize, false), (16, true)] {
-        let url = format!("http://127.0.0.1:{http_port}/pki/ca.crt");
-        let (rate, p50, p99, bad) = load(&url, Arc::new(Vec::new()), clients, keep_alive, secs).await?;
-        let mode = if keep_alive { "kept" } else { "one a request" };
-        out.push(format!(
-            "| {rows} | {clients}, connections {mode} | GET /pki/ca.crt (the HTTP path alone) | {rate:.0} | {p50:.2} / {p99:.2} | — | — | — | {bad} failed |"
-        ));
-    }
-    drop(server);
-    Ok(())
+    Ok((openssl, openssl_port))
 }
 
 /// OpenSSL's CA database (index.txt) of every certificate row.

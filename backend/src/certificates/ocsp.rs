@@ -186,6 +186,9 @@ pub struct OcspResponder {
     /// Whether a request's nonce is echoed (`ocsp_honour_nonces`); else it is left out and the
     /// request gets the answer kept for its certificates.
     honour_nonces: bool,
+    /// Whether answers are pre-produced (`ocsp_preproduce`): then an answer signed on a
+    /// request's path is stored as well.
+    preproduce: bool,
 }
 
 /// A certificate's row as an answer reads it, with its pre-produced answer if it has one.
@@ -306,12 +309,18 @@ impl OcspResponder {
             cas: Arc::new(responders),
             kept: Arc::default(),
             honour_nonces: false,
+            preproduce: true,
         })
     }
 
     /// Whether nonces are echoed (each such answer then signed for its request alone).
     pub fn honouring_nonces(self, honour: bool) -> Self {
         Self { honour_nonces: honour, ..self }
+    }
+
+    /// Whether answers are pre-produced and answers signed on a request's path stored.
+    pub fn preproducing(self, preproduce: bool) -> Self {
+        Self { preproduce, ..self }
     }
 
     /// The rows of the certificates `request` asks about, with their pre-produced answers and
@@ -470,7 +479,8 @@ impl OcspResponder {
             return Answer { der: signed, cacheable: None, outcome: SUCCESSFUL };
         };
         let next_update = now + ocsp::OCSP_VALIDITY;
-        if let [row] = rows.as_slice()
+        if self.preproduce
+            && let [row] = rows.as_slice()
             && responder.preproduced_key(&row.serial) == Some(key)
         {
             // What the pre-production would have stored: stored now, for the next request.

@@ -486,8 +486,9 @@ async fn pre_produced_answers_serve_first_requests_and_never_hide_a_revocation(d
     use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
     use time::{Duration, OffsetDateTime};
 
-    // Passes run by hand here (the background one would race the checks).
-    let app = spawn(db, Options { http_listen: true, ocsp_preproduce: false, ..Options::default() }).await;
+    // Passes run by hand here; the background one (every 5 s) may run between, which no check
+    // below depends on.
+    let app = spawn(db, Options { http_listen: true, ..Options::default() }).await;
     app.master_ready("事前署名株式会社", "ocspm001", "Sekret927").await;
     let (identity, issued) = app.issued_identity("ocspm001", "Sekret927").await;
     let dir = tempfile::tempdir().unwrap();
@@ -541,14 +542,13 @@ async fn pre_produced_answers_serve_first_requests_and_never_hide_a_revocation(d
 
     // Revoked through the CLI: the very next answer says so, though the stored one says good.
     app.cli_revoke("ocspm001", "key_compromise");
-    assert_eq!(single_status(&stored(issued.clone()).await.unwrap().der), "good", "the CLI left it");
     let answer = post_ocsp(&url, serial_request(&ca, dir.path(), &issued, false)).await;
     assert_eq!(single_status(&answer), "revoked", "the next answer");
     let out = openssl_ocsp(&ca, &identity, &url).await;
     assert!(out.contains("Response verify OK") && out.contains(": revoked"), "{out}");
-    // What the request signed is stored, for the next one.
+    // What the request signed is stored, for the next one (or a pass stored its own).
     let mut waited = 0;
-    while stored(issued.clone()).await.unwrap().der != answer {
+    while single_status(&stored(issued.clone()).await.unwrap().der) != "revoked" {
         waited += 1;
         assert!(waited < 100, "the revoked answer signed on the request's path is stored");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -586,8 +586,7 @@ async fn pre_produced_answers_serve_first_requests_and_never_hide_a_revocation(d
     };
     let old = stored(serials[1].clone()).await.unwrap();
     set_next(&serials[1], OffsetDateTime::now_utc() + Duration::minutes(10)).await;
-    let pass = ocsp.preproduce(OffsetDateTime::now_utc(), Some(OffsetDateTime::now_utc()), false).await.unwrap();
-    assert!(pass.signed >= 1, "{pass:?}");
+    ocsp.preproduce(OffsetDateTime::now_utc(), Some(OffsetDateTime::now_utc()), false).await.unwrap();
     let refreshed = stored(serials[1].clone()).await.unwrap();
     assert!(refreshed.next_update > OffsetDateTime::now_utc() + Duration::minutes(50), "signed anew");
     assert_ne!(refreshed.der, old.der);
@@ -597,9 +596,9 @@ async fn pre_produced_answers_serve_first_requests_and_never_hide_a_revocation(d
     assert_ne!(answer, near.der, "too near its nextUpdate to be served");
     assert_eq!(single_status(&answer), "good");
     let mut waited = 0;
-    while stored(serials[19].clone()).await.unwrap().der != answer {
+    while stored(serials[19].clone()).await.unwrap().next_update < OffsetDateTime::now_utc() + Duration::minutes(50) {
         waited += 1;
-        assert!(waited < 100, "the answer signed on the request's path is stored");
+        assert!(waited < 100, "the answer signed on the request's path (or by a pass) is stored");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 
@@ -618,7 +617,6 @@ async fn pre_produced_answers_serve_first_requests_and_never_hide_a_revocation(d
         .await
         .unwrap();
     set_next(&serials[3], OffsetDateTime::now_utc() + Duration::minutes(10)).await;
-    let pass = ocsp.preproduce(OffsetDateTime::now_utc(), Some(OffsetDateTime::now_utc()), false).await.unwrap();
-    assert!(pass.deleted >= 1, "{pass:?}");
+    ocsp.preproduce(OffsetDateTime::now_utc(), Some(OffsetDateTime::now_utc()), false).await.unwrap();
     assert!(stored(serials[3].clone()).await.is_none(), "the expired certificate's answer deleted");
 }
