@@ -36,7 +36,7 @@ pub fn start(state: &AppState) -> anyhow::Result<Tasks> {
     // The CRL is signed after revocations, not inside them (certificates::revocation).
     tasks.spawn("CRL refresh", state.revocations.clone().refresh_forever(CRL_REFRESH_INTERVAL));
     if state.config.ocsp_preproduce {
-        let ocsp = state.ocsp.clone().preproduce_forever(crate::certificates::ocsp::preproduced::PASS_INTERVAL);
+        let ocsp = state.ocsp.clone().preproduce_forever(state.config.ocsp_preproduce_interval);
         tasks.spawn("OCSP pre-production", ocsp);
     }
     // The audit log's chain, and its signed checkpoints (audit::chain, audit::checkpoint).

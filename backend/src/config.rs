@@ -70,6 +70,10 @@ pub struct ConfigArgs {
     /// true: a first request is a lookup; false: each is signed when first asked for).
     #[arg(long, env = "CJS_OCSP_PREPRODUCE", global = true)]
     pub ocsp_preproduce: Option<bool>,
+    /// Seconds between two passes of the OCSP pre-production (default 5): how soon after an
+    /// issuance or a revocation its answer is pre-produced (until then it is signed when asked).
+    #[arg(long, env = "CJS_OCSP_PREPRODUCE_INTERVAL_SECONDS", global = true)]
+    pub ocsp_preproduce_interval_seconds: Option<u32>,
     /// Address of a plain-HTTP listener serving only Prometheus metrics (/metrics); off unless set.
     #[arg(long, env = "CJS_METRICS_LISTEN", global = true)]
     pub metrics_listen: Option<SocketAddr>,
@@ -299,6 +303,8 @@ pub struct Config {
     pub ocsp_honour_nonces: bool,
     /// Whether OCSP answers are pre-produced for every unexpired certificate.
     pub ocsp_preproduce: bool,
+    /// Time between two passes of the OCSP pre-production.
+    pub ocsp_preproduce_interval: Duration,
     /// The plain-HTTP listener of the Prometheus metrics.
     pub metrics_listen: Option<SocketAddr>,
     /// How long a SIGTERM drains before the stop.
@@ -372,6 +378,9 @@ impl Config {
             http_listen: s.http_listen,
             ocsp_honour_nonces: s.ocsp_honour_nonces.unwrap_or(false),
             ocsp_preproduce: s.ocsp_preproduce.unwrap_or(true),
+            ocsp_preproduce_interval: Duration::from_secs(u64::from(
+                s.ocsp_preproduce_interval_seconds.unwrap_or(5).max(1),
+            )),
             metrics_listen: s.metrics_listen,
             shutdown_drain: Duration::from_secs(u64::from(s.shutdown_drain_seconds.unwrap_or(0))),
             revocation_base_url: s.revocation_base_url.as_deref().map(|u| u.trim_end_matches('/').to_owned()),

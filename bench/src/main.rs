@@ -3,6 +3,7 @@
 //! `scripts/bench` builds the release binaries, installs the peers and runs this.
 
 mod audit;
+mod cpu;
 mod hsm;
 mod issuance;
 mod lists;
@@ -58,6 +59,9 @@ struct Args {
     /// and mails in proportion: 1,000,000 → 10,000 / 50,000 / 5,000,000 / 5,000).
     #[arg(long, default_value_t = 1_000_000)]
     rows: usize,
+    /// A baseline `cjs` for the `cpu` section (an earlier release, built with the same profile).
+    #[arg(long)]
+    baseline_cjs: Option<PathBuf>,
     /// Seconds per throughput measurement.
     #[arg(long, default_value_t = 5)]
     secs: u64,
@@ -135,9 +139,18 @@ async fn main() -> anyhow::Result<()> {
         if on("tls") {
             heading(
                 "Mutual TLS: full handshake (no resumption) + one request that checks the client certificate",
-                &["clients", "cjs handshakes/s", "nginx handshakes/s", "cjs ÷ nginx"],
+                &[
+                    "clients",
+                    "cjs handshakes/s",
+                    "nginx handshakes/s",
+                    "cjs ÷ nginx",
+                    "cjs handshakes per CPU-second",
+                    "nginx handshakes per CPU-second (master + workers)",
+                    "cjs ÷ nginx (CPU)",
+                ],
             );
             for clients in [8, 32] {
+                let cpu = util::cpu_tree_seconds(server.pid());
                 let ours = tls::handshakes_per_sec(
                     connector.clone(),
                     server.port,
@@ -147,9 +160,19 @@ async fn main() -> anyhow::Result<()> {
                     args.secs,
                 )
                 .await?;
+                let ours_cpu = util::cpu_tree_seconds(server.pid()) - cpu;
+                let cpu = util::cpu_tree_seconds(nginx.0.id());
                 let theirs =
                     tls::handshakes_per_sec(connector.clone(), nginx_port, "/", "SUCCESS", clients, args.secs).await?;
-                emit(&[format!("| {clients} | {ours:.0} | {theirs:.0} | {:.2}× |", ours / theirs)]);
+                let theirs_cpu = util::cpu_tree_seconds(nginx.0.id()) - cpu;
+                // Each rate is over `secs`: the handshakes done are rate × secs.
+                let (ours_per_cpu, theirs_per_cpu) =
+                    (ours * args.secs as f64 / ours_cpu, theirs * args.secs as f64 / theirs_cpu);
+                emit(&[format!(
+                    "| {clients} | {ours:.0} | {theirs:.0} | {:.2}× | {ours_per_cpu:.0} | {theirs_per_cpu:.0} | {:.2}× |",
+                    ours / theirs,
+                    ours_per_cpu / theirs_per_cpu
+                )]);
             }
         }
 
@@ -410,6 +433,25 @@ async fn main() -> anyhow::Result<()> {
         );
         let mut rows = Vec::new();
         revocation::ocsp_section(&args.cjs, args.rows, args.secs, &mut rows).await?;
+        emit(&rows);
+    }
+
+    if on("cpu") {
+        heading(
+            "Authentication and issuance as the server's CPU per operation (one client, requests one after another; \
+             utime + stime from /proc), beside one raw argon2id verification (m = 19 MiB, t = 2, p = 1, in the bench \
+             process)",
+            &[
+                "server",
+                "µs CPU per authenticate, kept connection",
+                "p50 ms",
+                "µs CPU per authenticate, a connection each",
+                "µs CPU per issuance (authenticate + issue + .p12)",
+                "raw argon2id verify µs CPU",
+            ],
+        );
+        let mut rows = Vec::new();
+        cpu::section(&args.cjs, args.baseline_cjs.as_deref(), &mut rows).await?;
         emit(&rows);
     }
 

@@ -67,6 +67,22 @@ pub fn rss_tree_mib(pid: u32) -> f64 {
     total
 }
 
+/// CPU seconds of `pid` and its children (nginx master + workers), from /proc.
+pub fn cpu_tree_seconds(pid: u32) -> f64 {
+    let mut total = crate::ocsp_cpu::cpu_seconds(pid).unwrap_or(f64::NAN);
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+            let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+            if ppid == Some(pid) {
+                total += crate::ocsp_cpu::cpu_seconds(child).unwrap_or(0.0);
+            }
+        }
+    }
+    total
+}
+
 /// Configuration of a data directory (as `cjs` would resolve it with these flags).
 pub fn config(data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<Config> {
     Config::resolve(&ConfigArgs {
@@ -80,10 +96,21 @@ pub fn config(data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<Con
 /// [`PASSWORD`] and no pending password change. Returns the connection.
 pub async fn seed_users(config: &Config, n: usize) -> anyhow::Result<DatabaseConnection> {
     let (db, auth) = core_services(config).await?;
+    seed_users_into(&db, &auth.hasher, n).await?;
+    Ok(db)
+}
+
+/// [`seed_users`] into a database that is already made (by another release's binary, whose
+/// schema it does not migrate; the company and user tables are the same since 000013).
+pub async fn seed_users_into(
+    db: &DatabaseConnection,
+    hasher: &backend::auth::password::Hasher,
+    n: usize,
+) -> anyhow::Result<()> {
     let now = OffsetDateTime::now_utc();
     let (org, _) = accounts::create_organization(
-        &db,
-        &auth.hasher,
+        db,
+        hasher,
         "ベンチマーク株式会社",
         1_000_000,
         NewAccount {
@@ -95,7 +122,7 @@ pub async fn seed_users(config: &Config, n: usize) -> anyhow::Result<DatabaseCon
         now,
     )
     .await?;
-    let hash = auth.hasher.hash_blocking(PASSWORD)?;
+    let hash = hasher.hash_blocking(PASSWORD)?;
     let rows: Vec<user::ActiveModel> = (1..=n)
         .map(|i| {
             accounts::new_user_row(
@@ -110,9 +137,9 @@ pub async fn seed_users(config: &Config, n: usize) -> anyhow::Result<DatabaseCon
         })
         .collect();
     for chunk in rows.chunks(1000) {
-        user::Entity::insert_many(chunk.to_vec()).exec_without_returning(&db).await?;
+        user::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
     }
-    Ok(db)
+    Ok(())
 }
 
 /// A running `cjs serve`.

@@ -67,6 +67,13 @@ use crate::{
 pub const ANSWER_REUSE: Duration = Duration::minutes(5);
 /// Most answers kept (each about 1 KB).
 pub const KEPT_ANSWERS: usize = 20_000;
+/// With answers pre-produced, most answers signed on requests' paths a second (each about 30 µs
+/// of CPU), beyond which a request that would need one is answered `tryLater` (an honoured nonce
+/// is not counted). Relying parties' requests for a
+/// certificate are answered from its pre-produced answer; what needs a signature is a certificate
+/// issued or revoked in the last seconds, SHA-256 CertIDs, several certificates in one request,
+/// and nonces when they are honoured. Requests made to differ cannot spend more than this.
+pub const SIGNING_PER_SECOND: std::num::NonZeroU32 = std::num::NonZeroU32::new(500).unwrap();
 /// How long a read of the revocation counter may take before the answer is `tryLater`.
 pub const WATERMARK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Least time between two attempts to replace a due responder certificate.
@@ -189,6 +196,9 @@ pub struct OcspResponder {
     /// Whether answers are pre-produced (`ocsp_preproduce`): then an answer signed on a
     /// request's path is stored as well.
     preproduce: bool,
+    /// Signatures on requests' paths (answers neither kept nor pre-produced), at most
+    /// [`SIGNING_PER_SECOND`]: beyond, `tryLater`.
+    signing: Arc<governor::DefaultDirectRateLimiter>,
 }
 
 /// A certificate's row as an answer reads it, with its pre-produced answer if it has one.
@@ -198,6 +208,7 @@ struct Row {
     status: CertificateStatus,
     revoked_at: Option<OffsetDateTime>,
     reason: Option<String>,
+    issuer_key_id: Option<String>,
     stored: Option<Stored>,
 }
 
@@ -244,6 +255,14 @@ struct CaResponder {
 }
 
 impl CaResponder {
+    /// Whether a certificate whose row names `issuer_key_id` is this CA's.
+    fn issued(&self, issuer_key_id: Option<&str>) -> bool {
+        match issuer_key_id {
+            Some(id) => self.ca.key_id() == id,
+            None => self.owns_unattributed,
+        }
+    }
+
     /// The signer of the answers: the current one, replaced first when it is due (by one
     /// request; the others go on with the current one). `None` when there is none that outlives
     /// an answer.
@@ -310,6 +329,7 @@ impl OcspResponder {
             kept: Arc::default(),
             honour_nonces: false,
             preproduce: true,
+            signing: Arc::new(governor::RateLimiter::direct(governor::Quota::per_second(SIGNING_PER_SECOND))),
         })
     }
 
@@ -328,7 +348,7 @@ impl OcspResponder {
     async fn read(&self, request: &Request) -> Result<Read, sea_orm::DbErr> {
         let serials: Vec<&str> = request.asked.iter().filter_map(|a| a.serial.as_deref()).collect();
         let mut sql = Sql::new(
-            "SELECT c.serial, c.status, c.revoked_at, c.revocation_reason, a.status AS a_status, a.id_key, a.der, \
+            "SELECT c.serial, c.status, c.revoked_at, c.revocation_reason, c.issuer_key_id, a.status AS a_status, a.id_key, a.der, \
              a.this_update, a.next_update, (SELECT revocations FROM revocation_counter WHERE id = 1) AS revocations \
              FROM certificates c LEFT JOIN ocsp_answers a ON a.serial = c.serial WHERE c.serial IN (",
         );
@@ -359,6 +379,7 @@ impl OcspResponder {
                 status: r.try_get("", "status")?,
                 revoked_at: r.try_get("", "revoked_at")?,
                 reason: r.try_get("", "revocation_reason")?,
+                issuer_key_id: r.try_get("", "issuer_key_id")?,
                 stored,
             });
         }
@@ -374,7 +395,9 @@ impl OcspResponder {
         if map.len() >= KEPT_ANSWERS && !map.contains_key(&key) {
             map.retain(|_, k| now < k.reuse_until);
             if map.len() >= KEPT_ANSWERS {
-                map.clear();
+                // Full of answers still in use: the new one is served, not kept (a stream of
+                // requests made to differ cannot push the others out).
+                return;
             }
         }
         map.insert(key, kept);
@@ -425,10 +448,15 @@ impl OcspResponder {
                 return Answer::refused(Refusal::TryLater);
             }
         };
+        // Each certificate asked about, when this CA issued it.
         let rows: Vec<Option<&Row>> = request
             .asked
             .iter()
-            .map(|a| a.serial.as_deref().and_then(|s| read.rows.iter().find(|r| r.serial == s)))
+            .map(|a| {
+                a.serial.as_deref().and_then(|s| {
+                    read.rows.iter().find(|r| r.serial == s && responder.issued(r.issuer_key_id.as_deref()))
+                })
+            })
             .collect();
         if rows.iter().any(Option::is_none) {
             // A serial not on record (or of another CA): no signature for made-up serials.
@@ -464,6 +492,12 @@ impl OcspResponder {
             let answer = k.answer();
             self.keep(key, k, now);
             return answer;
+        }
+        // With answers pre-produced, a signature here is the exception (see SIGNING_PER_SECOND);
+        // an honoured nonce is one the operator chose to sign for.
+        if self.preproduce && key.is_some() && self.signing.check().is_err() {
+            // More answers to sign on requests' paths than any relying party's traffic needs.
+            return Answer::refused(Refusal::TryLater);
         }
         let Some(signer) = responder.signer(now).await else {
             return Answer::refused(Refusal::TryLater);

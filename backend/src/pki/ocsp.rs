@@ -267,6 +267,12 @@ pub fn parse(der: &[u8], issuer: &IssuerIds) -> Result<Request, Refusal> {
             Asked { cert_id: id, serial }
         })
         .collect();
+    // The same certificate twice asks nothing more, and would make another answer to sign.
+    for (i, a) in asked.iter().enumerate() {
+        if asked[..i].iter().any(|b| b.cert_id == a.cert_id) {
+            return Err(Refusal::Malformed);
+        }
+    }
     if asked.iter().all(|a| a.serial.is_none()) {
         return Err(Refusal::Unauthorized);
     }
@@ -401,6 +407,21 @@ mod tests {
             request_extensions,
         };
         OcspRequest { tbs_request: tbs, optional_signature: None }.to_der().unwrap()
+    }
+
+    #[test]
+    fn the_canonical_cert_id_is_what_a_client_sends_and_a_repeated_one_is_malformed() {
+        let (_dir, ca) = ca();
+        let ids = IssuerIds::of(&ca).unwrap();
+        let der = request(&ca, &[0x11; 16], None);
+        let parsed = parse(&der, &ids).unwrap();
+        let canonical = Request::for_one(ids.cert_id(&hex::encode([0x11; 16])).unwrap());
+        assert_eq!(parsed.reuse_key(), canonical.reuse_key(), "a pre-produced answer's key");
+        // The same CertID twice in one request.
+        let mut twice = OcspRequest::from_der(&der).unwrap();
+        let again = twice.tbs_request.request_list[0].clone();
+        twice.tbs_request.request_list.push(again);
+        assert_eq!(parse(&twice.to_der().unwrap(), &ids).unwrap_err(), Refusal::Malformed);
     }
 
     #[test]

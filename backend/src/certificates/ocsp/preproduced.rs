@@ -1,7 +1,7 @@
 //! Pre-produced OCSP answers (RFC 9919 §3.2.4): each unexpired certificate's answer signed ahead
 //! and stored in `ocsp_answers`, so that a relying party's first request for it is one read.
 //!
-//! A pass, every [`PASS_INTERVAL`] on each instance:
+//! A pass, every `ocsp_preproduce_interval` (5 s) on each instance:
 //! 1. answers within [`REFRESH_AHEAD`] of their nextUpdate are signed anew; those of certificates
 //!    that expired are deleted, as are answers past their nextUpdate;
 //! 2. certificates issued or revoked since the previous pass (with [`RECENT_SLACK`] for
@@ -11,14 +11,14 @@
 //!
 //! Correctness does not depend on a pass: an answer is served only while its certificate has
 //! the status it gives (see [`super`]), and a request that finds none is signed on its path and
-//! stored. Several instances may sign the same due answers when their passes coincide; the last
-//! write stays, and each is a valid answer.
+//! stored. On PostgreSQL one instance's pass runs at a time (an advisory lock; the others skip
+//! theirs). The scans read through the reader connections, so a sweep holds no writer.
 
 use std::sync::Arc;
 
 use common::api::CertificateStatus;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryResult,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryResult, TransactionTrait,
     sea_query::OnConflict,
 };
 use time::{Duration, OffsetDateTime};
@@ -35,8 +35,6 @@ use crate::{
 pub const REFRESH_AHEAD: Duration = Duration::minutes(15);
 /// Least time a stored answer served must have before its nextUpdate.
 pub const SERVED_MARGIN: Duration = Duration::minutes(5);
-/// Time between two passes.
-pub const PASS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 /// How far back a pass looks for issuances and revocations besides the time since the last.
 pub const RECENT_SLACK: Duration = Duration::minutes(5);
 /// Time between two sweeps of every certificate.
@@ -44,6 +42,8 @@ pub const SWEEP_EVERY: Duration = Duration::hours(1);
 /// Answers signed and written at a time (6 values each: well inside SQLite's 32,766 and
 /// PostgreSQL's 65,535 bound parameters).
 pub const BATCH: usize = 500;
+/// The advisory lock key of a pass on PostgreSQL (any constant of this program's own).
+const PASS_LOCK: i64 = 0x636a_735f_6f63_7370;
 /// Most batches of due answers a pass signs before it goes on (the next pass continues).
 const MOST_DUE_BATCHES: usize = 400;
 
@@ -178,15 +178,14 @@ impl OcspResponder {
 
     /// The responder of the CA that issued a certificate whose row names `issuer_key_id`.
     fn responder_of(&self, issuer_key_id: Option<&str>) -> Option<&CaResponder> {
-        self.cas.iter().find(|r| match issuer_key_id {
-            Some(id) => r.ca.key_id() == id,
-            None => r.owns_unattributed,
-        })
+        self.cas.iter().find(|r| r.issued(issuer_key_id))
     }
 
     /// Signs and stores the answers of `due`; what could not be signed (no usable signer, a CA
     /// not loaded) is left for a later pass.
-    async fn produce(&self, due: Vec<Due>, now: OffsetDateTime) -> Result<usize, DbErr> {
+    async fn produce(&self, due: Vec<Due>) -> Result<usize, DbErr> {
+        // Signed now (a long first pass must not date its later answers from its start).
+        let now = OffsetDateTime::now_utc();
         let mut work = Vec::with_capacity(due.len());
         for d in due {
             let Some(responder) = self.responder_of(d.issuer_key_id.as_deref()) else { continue };
@@ -212,7 +211,8 @@ impl OcspResponder {
             .push(" AND c.status <> 'expired' AND (a.serial IS NULL OR a.status <> c.status) AND (")
             .append(condition)
             .push(&format!(") ORDER BY c.serial LIMIT {BATCH}"));
-        let rows = self.writer.query_all_raw(sql.statement(self.writer.get_database_backend())).await?;
+        // On the readers (SQLite): a sweep's scan must not hold the one writer connection.
+        let rows = self.db.query_all_raw(sql.statement(self.db.get_database_backend())).await?;
         rows.iter().map(Due::of).collect()
     }
 
@@ -224,7 +224,7 @@ impl OcspResponder {
             let Some(last) = due.last() else { return Ok(signed) };
             after = last.serial.clone();
             let full = due.len() == BATCH;
-            signed += self.produce(due, now).await?;
+            signed += self.produce(due).await?;
             if !full {
                 return Ok(signed);
             }
@@ -235,19 +235,23 @@ impl OcspResponder {
     /// expired (or left the table) and those past their nextUpdate.
     async fn refresh_due(&self, now: OffsetDateTime) -> Result<Pass, DbErr> {
         let mut pass = Pass::default();
-        let backend = self.writer.get_database_backend();
+        let backend = self.db.get_database_backend();
         pass.deleted += ocsp_answer::Entity::delete_many()
             .filter(ocsp_answer::Column::NextUpdate.lte(now))
             .exec(&self.writer)
             .await?
             .rows_affected as usize;
+        // Answers this instance could not sign (a CA it has not loaded) stay first in the order:
+        // skipped, so that those after them are signed.
+        let mut skip = 0;
         for _ in 0..MOST_DUE_BATCHES {
             let mut sql = Sql::new(&format!(
                 "SELECT a.serial AS a_serial, c.not_after, {DUE_COLUMNS} FROM ocsp_answers a \
                  LEFT JOIN certificates c ON c.serial = a.serial WHERE a.next_update < "
             ));
-            sql.bind(now + REFRESH_AHEAD).push(&format!(" ORDER BY a.next_update, a.serial LIMIT {BATCH}"));
-            let rows = self.writer.query_all_raw(sql.statement(backend)).await?;
+            sql.bind(now + REFRESH_AHEAD)
+                .push(&format!(" ORDER BY a.next_update, a.serial LIMIT {BATCH} OFFSET {skip}"));
+            let rows = self.db.query_all_raw(sql.statement(backend)).await?;
             let full = rows.len() == BATCH;
             let (mut gone, mut due) = (Vec::new(), Vec::new());
             for r in &rows {
@@ -267,10 +271,11 @@ impl OcspResponder {
                     .await?
                     .rows_affected as usize;
             }
-            let signed = self.produce(due, now).await?;
+            let signed = self.produce(due).await?;
             pass.signed += signed;
-            // A batch that could not be signed would come back first: the next pass tries again.
-            if !full || signed < wanted {
+            skip += wanted - signed;
+            if !full || signed == 0 {
+                // The last batch, or none signed (no signer now): the next pass tries again.
                 break;
             }
         }
@@ -285,6 +290,24 @@ impl OcspResponder {
         since: Option<OffsetDateTime>,
         sweep: bool,
     ) -> Result<Pass, DbErr> {
+        // Several instances on PostgreSQL: one pass at a time (the others skip theirs), held by a
+        // transaction-scoped advisory lock on a connection of its own, rolled back at the end.
+        let _turn = match self.writer.get_database_backend() {
+            sea_orm::DbBackend::Postgres => {
+                let txn = self.writer.begin().await?;
+                let row = txn
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        sea_orm::DbBackend::Postgres,
+                        format!("SELECT pg_try_advisory_xact_lock({PASS_LOCK}) AS got"),
+                    ))
+                    .await?;
+                if !row.map(|r| r.try_get::<bool>("", "got")).transpose()?.unwrap_or(false) {
+                    return Ok(Pass::default());
+                }
+                Some(txn)
+            }
+            _ => None,
+        };
         let mut pass = self.refresh_due(now).await?;
         if let Some(since) = since {
             let from = since - RECENT_SLACK;

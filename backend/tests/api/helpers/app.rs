@@ -47,6 +47,8 @@ pub struct Options {
     pub ocsp_honour_nonces: bool,
     /// `ocsp_preproduce`: the background pass signs answers ahead (default true).
     pub ocsp_preproduce: bool,
+    /// `ocsp_preproduce_interval_seconds` (default 5).
+    pub ocsp_preproduce_interval_seconds: u32,
     /// `staff_networks` (comma-separated), e.g. "10.0.0.0/8".
     pub staff_networks: Option<String>,
     /// 検印 as the product's default (every sensitive staff operation waits for a second staff
@@ -83,6 +85,7 @@ impl Default for Options {
             p12_include_ca: false,
             ocsp_honour_nonces: false,
             ocsp_preproduce: true,
+            ocsp_preproduce_interval_seconds: 5,
             staff_networks: None,
             approvals: false,
         }
@@ -174,6 +177,7 @@ pub async fn spawn(db: &TestDb, opts: Options) -> TestApp {
         p12_include_ca: Some(opts.p12_include_ca),
         ocsp_honour_nonces: Some(opts.ocsp_honour_nonces),
         ocsp_preproduce: Some(opts.ocsp_preproduce),
+        ocsp_preproduce_interval_seconds: Some(opts.ocsp_preproduce_interval_seconds),
         staff_networks: opts
             .staff_networks
             .as_deref()
