@@ -621,3 +621,64 @@ async fn pre_produced_answers_serve_first_requests_and_never_hide_a_revocation(d
     ocsp.preproduce(OffsetDateTime::now_utc(), Some(OffsetDateTime::now_utc()), false).await.unwrap();
     assert!(stored(serials[3].clone()).await.is_none(), "the expired certificate's answer deleted");
 }
+
+#[tokio::test]
+/// Issue 32: with answers pre-produced, what still needs a signature on a request's path (here
+/// certificates too new for a pass, each asked about once) is limited to
+/// `SIGNING_PER_SECOND`: past the burst a request gets `tryLater`, and a second later the
+/// signatures go on. Requests made to differ cannot spend more signing than that.
+async fn signatures_on_requests_paths_are_limited_when_answers_are_pre_produced() {
+    use backend::{
+        certificates::ocsp::SIGNING_PER_SECOND,
+        db::entities::user,
+        pki::ocsp::{IssuerIds, Request},
+    };
+    use der::Encode;
+    use sea_orm::EntityTrait;
+    use time::{Duration, OffsetDateTime};
+
+    let options = Options { http_listen: true, ocsp_preproduce_interval_seconds: 3600, ..Options::default() };
+    let app = spawn(&TestDb::Sqlite, options).await;
+    app.create_master("署名制限株式会社", "master01", "Init1234").await;
+    let master = user::Entity::find().one(&app.db).await.unwrap().unwrap();
+    let now = OffsetDateTime::now_utc();
+    let n = SIGNING_PER_SECOND.get() as usize * 3 / 2;
+    let ids = IssuerIds::of(app.state.cas.active()).unwrap();
+    let mut requests = Vec::new();
+    for i in 0..n {
+        let serial = format!("6a{i:04x}");
+        crate::helpers::insert_certificate(
+            &app.db,
+            &master,
+            &serial,
+            (now - Duration::days(1), now + Duration::days(30)),
+            None,
+        )
+        .await;
+        let id = Request::for_one(ids.cert_id(&serial).unwrap());
+        let tbs = x509_ocsp::TbsRequest {
+            version: x509_ocsp::Version::V1,
+            requestor_name: None,
+            request_list: vec![x509_ocsp::Request { req_cert: id.cert_id().clone(), single_request_extensions: None }],
+            request_extensions: None,
+        };
+        requests.push(x509_ocsp::OcspRequest { tbs_request: tbs, optional_signature: None }.to_der().unwrap());
+    }
+    let url = format!("http://127.0.0.1:{}/pki/ocsp", app.http_port.unwrap());
+    let (mut signed, mut later) = (0, 0);
+    for der in requests.iter().cloned() {
+        let answer = post_ocsp(&url, der).await;
+        match answer.as_slice() {
+            [0x30, 0x03, 0x0a, 0x01, 0x03] => later += 1,
+            _ => {
+                assert_eq!(single_status(&answer), "good");
+                signed += 1;
+            }
+        }
+    }
+    assert!(later > 0, "past the burst some are tryLater ({signed} signed)");
+    assert!(signed >= SIGNING_PER_SECOND.get() as usize, "the burst is signed ({signed})");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let again = post_ocsp(&url, requests.last().unwrap().clone()).await;
+    assert_eq!(single_status(&again), "good", "a second later signatures go on");
+}
