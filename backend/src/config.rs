@@ -74,6 +74,10 @@ pub struct ConfigArgs {
     /// issuance or a revocation its answer is pre-produced (until then it is signed when asked).
     #[arg(long, env = "CJS_OCSP_PREPRODUCE_INTERVAL_SECONDS", global = true)]
     pub ocsp_preproduce_interval_seconds: Option<u32>,
+    /// With answers pre-produced, most OCSP answers signed on requests' paths a second (default
+    /// 500); beyond, `tryLater`.
+    #[arg(long, env = "CJS_OCSP_SIGNING_PER_SECOND", global = true)]
+    pub ocsp_signing_per_second: Option<u32>,
     /// Address of a plain-HTTP listener serving only Prometheus metrics (/metrics); off unless set.
     #[arg(long, env = "CJS_METRICS_LISTEN", global = true)]
     pub metrics_listen: Option<SocketAddr>,
@@ -305,6 +309,8 @@ pub struct Config {
     pub ocsp_preproduce: bool,
     /// Time between two passes of the OCSP pre-production.
     pub ocsp_preproduce_interval: Duration,
+    /// Most OCSP answers signed on requests' paths a second (with pre-production on).
+    pub ocsp_signing_per_second: std::num::NonZeroU32,
     /// The plain-HTTP listener of the Prometheus metrics.
     pub metrics_listen: Option<SocketAddr>,
     /// How long a SIGTERM drains before the stop.
@@ -378,6 +384,10 @@ impl Config {
             http_listen: s.http_listen,
             ocsp_honour_nonces: s.ocsp_honour_nonces.unwrap_or(false),
             ocsp_preproduce: s.ocsp_preproduce.unwrap_or(true),
+            ocsp_signing_per_second: std::num::NonZeroU32::new(
+                s.ocsp_signing_per_second.unwrap_or(crate::certificates::ocsp::SIGNING_PER_SECOND.get()),
+            )
+            .context("ocsp_signing_per_second must be at least 1")?,
             ocsp_preproduce_interval: Duration::from_secs(u64::from(
                 s.ocsp_preproduce_interval_seconds.unwrap_or(5).max(1),
             )),

@@ -300,7 +300,8 @@ async fn assemble(
     let revocations = Revocations::new(db.clone(), cas.clone(), &public_url);
     let ocsp = OcspResponder::new(db::connect_readers(&config.database_url, &db).await?, db.clone(), &cas, now)?
         .honouring_nonces(config.ocsp_honour_nonces)
-        .preproducing(config.ocsp_preproduce);
+        .preproducing(config.ocsp_preproduce)
+        .signing_at_most(config.ocsp_signing_per_second);
     let audit_key = Arc::new(load_audit_key(&config, &db).await?);
     Ok(AppState {
         config: Arc::new(config),

@@ -260,3 +260,70 @@ pub async fn section(cjs: &Path, rows: usize, out: &mut Vec<String>, notes: &mut
     }
     Ok(())
 }
+
+/// CPU seconds of every PostgreSQL server process on this machine (the database's own work).
+fn postgres_cpu() -> f64 {
+    let mut total = 0.0;
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.trim() == "postgres" {
+                total += cpu_seconds(pid).unwrap_or(0.0);
+            }
+        }
+    }
+    total
+}
+
+/// Pre-production and first answers on PostgreSQL (`url`, a fresh database): how long the first
+/// pass takes for `rows` certificates, the table's size, and the CPU of an answer counted in cjs
+/// and in the database's processes together.
+pub async fn postgres_section(cjs: &Path, rows: usize, url: &str, out: &mut Vec<String>) -> anyhow::Result<()> {
+    anyhow::ensure!(rows >= 7 * PER_CASE + 10, "--rows of at least {}", 7 * PER_CASE + 10);
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let config = util::config(&data, Some(url))?;
+    let db = util::seed_users(&config, 1000).await?;
+    seed(&db, 0, rows, 20, 0.0).await?;
+    Server::start(cjs, &data, Some(url), &["--ocsp-preproduce", "false"]).await?.stop();
+    let ca_pem = data.join("ca.pem");
+    let port = util::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let (pg_before, started) = (postgres_cpu(), Instant::now());
+    let server = Server::start(cjs, &data, Some(url), &["--http-listen", &listen]).await?;
+    let (secs, cpu, n) = wait_preproduced(&server, url, rows as i64).await?;
+    let pg = postgres_cpu() - pg_before;
+    let size: i64 = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT pg_total_relation_size('ocsp_answers') AS b",
+        ))
+        .await?
+        .context("a size")?
+        .try_get("", "b")?;
+    out.push(format!(
+        "- **PostgreSQL**: pre-producing {n} answers took {secs:.1} s ({:.1} s from the start), {cpu:.1} s of cjs's \
+         CPU and {pg:.1} s of the database's ({:.0} µs an answer together); `ocsp_answers` holds {:.0} MiB ({:.0} B an \
+         answer, indexes included).",
+        started.elapsed().as_secs_f64(),
+        (cpu + pg) * 1e6 / n as f64,
+        size as f64 / 1048576.0,
+        size as f64 / n as f64,
+    ));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let url_ocsp = format!("http://127.0.0.1:{port}/pki/ocsp");
+    let set: Vec<String> = (0..PER_CASE).map(|i| serial((i * 7 + 1) % rows)).collect();
+    let one = vec![serial(5); PER_CASE];
+    for (name, serials) in [("3,000 certificates, each asked once", set), ("one certificate, again and again", one)] {
+        let reqs = templated(&ca_pem, &serials, false, dir.path())?;
+        let pg = postgres_cpu();
+        let (c, p50, bad) = run_case(&url_ocsp, server.pid(), &reqs, false, signed).await?;
+        let pg_us = (postgres_cpu() - pg) * 1e6 / reqs.len() as f64;
+        out.push(format!(
+            "- PostgreSQL, {name}, a connection each: cjs {c:.0} µs of CPU an answer, the database {pg_us:.0} µs, p50 \
+             {p50:.2} ms ({bad} not signed answers)."
+        ));
+    }
+    Ok(())
+}

@@ -67,7 +67,8 @@ use crate::{
 pub const ANSWER_REUSE: Duration = Duration::minutes(5);
 /// Most answers kept (each about 1 KB).
 pub const KEPT_ANSWERS: usize = 20_000;
-/// With answers pre-produced, most answers signed on requests' paths a second (each about 30 µs
+/// With answers pre-produced, most answers signed on requests' paths a second by default
+/// (`ocsp_signing_per_second`; each about 30 µs
 /// of CPU), beyond which a request that would need one is answered `tryLater` (an honoured nonce
 /// is not counted). Relying parties' requests for a
 /// certificate are answered from its pre-produced answer; what needs a signature is a certificate
@@ -341,6 +342,11 @@ impl OcspResponder {
     /// Whether answers are pre-produced and answers signed on a request's path stored.
     pub fn preproducing(self, preproduce: bool) -> Self {
         Self { preproduce, ..self }
+    }
+
+    /// At most `per_second` answers signed on requests' paths a second (with pre-production on).
+    pub fn signing_at_most(self, per_second: std::num::NonZeroU32) -> Self {
+        Self { signing: Arc::new(governor::RateLimiter::direct(governor::Quota::per_second(per_second))), ..self }
     }
 
     /// The rows of the certificates `request` asks about, with their pre-produced answers and

@@ -49,6 +49,8 @@ pub struct Options {
     pub ocsp_preproduce: bool,
     /// `ocsp_preproduce_interval_seconds` (default 5).
     pub ocsp_preproduce_interval_seconds: u32,
+    /// `ocsp_signing_per_second` (default: the product's).
+    pub ocsp_signing_per_second: Option<u32>,
     /// `staff_networks` (comma-separated), e.g. "10.0.0.0/8".
     pub staff_networks: Option<String>,
     /// 検印 as the product's default (every sensitive staff operation waits for a second staff
@@ -86,6 +88,7 @@ impl Default for Options {
             ocsp_honour_nonces: false,
             ocsp_preproduce: true,
             ocsp_preproduce_interval_seconds: 5,
+            ocsp_signing_per_second: None,
             staff_networks: None,
             approvals: false,
         }
@@ -178,6 +181,7 @@ pub async fn spawn(db: &TestDb, opts: Options) -> TestApp {
         ocsp_honour_nonces: Some(opts.ocsp_honour_nonces),
         ocsp_preproduce: Some(opts.ocsp_preproduce),
         ocsp_preproduce_interval_seconds: Some(opts.ocsp_preproduce_interval_seconds),
+        ocsp_signing_per_second: opts.ocsp_signing_per_second,
         staff_networks: opts
             .staff_networks
             .as_deref()
