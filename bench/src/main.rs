@@ -476,13 +476,16 @@ async fn main() -> anyhow::Result<()> {
         ocsp_cpu::section(&args.cjs, args.rows, &mut rows, &mut notes).await?;
         emit(&rows);
         emit(&notes);
-        if let Some(admin) = &args.postgres {
-            let (conn, name, url) = fresh_postgres(admin, "ocsp").await?;
-            let mut lines = Vec::new();
-            ocsp_cpu::postgres_section(&args.cjs, args.rows, &url, &mut lines).await?;
-            emit(&lines);
-            conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
-        }
+    }
+    if (on("ocsp-cpu") || on("ocsp-cpu-postgres"))
+        && let Some(admin) = &args.postgres
+    {
+        println!("\n### OCSP pre-production and CPU per answer on PostgreSQL\n");
+        let (conn, name, url) = fresh_postgres(admin, "ocsp").await?;
+        let mut lines = Vec::new();
+        ocsp_cpu::postgres_section(&args.cjs, args.rows, &url, &mut lines).await?;
+        emit(&lines);
+        conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
     }
 
     if on("scale") {

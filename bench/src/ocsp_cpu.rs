@@ -311,7 +311,12 @@ pub async fn postgres_section(cjs: &Path, rows: usize, url: &str, out: &mut Vec<
         size as f64 / 1048576.0,
         size as f64 / n as f64,
     ));
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // What a million writes leave the database to do (autovacuum, the checkpoint) is done first,
+    // so that it is not counted as the answers' work.
+    for sql in ["VACUUM (ANALYZE) ocsp_answers", "VACUUM (ANALYZE) certificates", "CHECKPOINT"] {
+        db.execute_unprepared(sql).await?;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
     let url_ocsp = format!("http://127.0.0.1:{port}/pki/ocsp");
     let set: Vec<String> = (0..PER_CASE).map(|i| serial((i * 7 + 1) % rows)).collect();
     let one = vec![serial(5); PER_CASE];
