@@ -320,9 +320,21 @@ pub fn respond(
     statuses: &[Status],
     now: OffsetDateTime,
 ) -> anyhow::Result<Vec<u8>> {
+    respond_until(signer, request, statuses, now, now + OCSP_VALIDITY)
+}
+
+/// [`respond`] with nextUpdate `next_update` (after `now`, at most [`OCSP_VALIDITY`] later).
+pub fn respond_until(
+    signer: &Signer,
+    request: &Request,
+    statuses: &[Status],
+    now: OffsetDateTime,
+    next_update: OffsetDateTime,
+) -> anyhow::Result<Vec<u8>> {
     anyhow::ensure!(statuses.len() == request.asked.len(), "one status per certificate asked about");
+    anyhow::ensure!(now < next_update && next_update <= now + OCSP_VALIDITY, "nextUpdate within the validity");
     let this_update = generalized(now)?;
-    let next_update = generalized(now + OCSP_VALIDITY)?;
+    let next_update = generalized(next_update)?;
     let responses = request
         .asked
         .iter()

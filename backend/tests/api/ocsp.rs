@@ -519,7 +519,19 @@ async fn pre_produced_answers_serve_first_requests_and_never_hide_a_revocation(d
     )
     .await;
     let ocsp = app.state.ocsp.clone();
-    ocsp.preproduce(OffsetDateTime::now_utc(), None, true).await.unwrap();
+    let swept = OffsetDateTime::now_utc();
+    ocsp.preproduce(swept, None, true).await.unwrap();
+    // A sweep spreads its answers' nextUpdates over the last 15 of their 60 minutes, so that
+    // they do not all fall due together again.
+    let mut next_updates = Vec::new();
+    for s in &serials {
+        let t = preproduced::stored(&app.db, s).await.unwrap().unwrap().next_update;
+        assert!(t > swept + Duration::minutes(44) && t <= OffsetDateTime::now_utc() + Duration::minutes(60), "{t}");
+        next_updates.push(t);
+    }
+    next_updates.sort();
+    next_updates.dedup();
+    assert!(next_updates.len() > 1, "spread: {next_updates:?}");
     let stored = |s: String| {
         let db = app.db.clone();
         async move { preproduced::stored(&db, &s).await.unwrap() }

@@ -8,6 +8,8 @@
 //!    transactions that committed late, and for other instances' clocks) get their answer;
 //! 3. every [`SWEEP_EVERY`] (and at the first pass), every unexpired certificate without an
 //!    answer of its status gets one: a new deployment's, or one whose answer a failure missed.
+//!    A sweep's answers get nextUpdates spread over the last [`REFRESH_AHEAD`] of their
+//!    validity, so that a million signed at once are not all due again at once.
 //!
 //! Correctness does not depend on a pass: an answer is served only while its certificate has
 //! the status it gives (see [`super`]), and a request that finds none is signed on its path and
@@ -129,8 +131,11 @@ impl CaResponder {
     }
 }
 
-/// Signs the answers of `due` (each by its CA's signer), off the async workers.
-async fn sign(due: Vec<(Arc<Signer>, IssuerIds, Due)>, now: OffsetDateTime) -> Vec<Produced> {
+/// Signs the answers of `due` (each by its CA's signer), off the async workers. With `spread`,
+/// each nextUpdate is moved earlier by a random part of [`REFRESH_AHEAD`], so that answers
+/// signed together (a sweep's) do not all fall due together again: their refreshes, each a full
+/// [`ocsp::OCSP_VALIDITY`] − [`REFRESH_AHEAD`] apart, keep the spread.
+async fn sign(due: Vec<(Arc<Signer>, IssuerIds, Due)>, now: OffsetDateTime, spread: bool) -> Vec<Produced> {
     let signed = tokio::task::spawn_blocking(move || {
         due.into_iter()
             .filter_map(|(signer, ids, d)| {
@@ -143,14 +148,20 @@ async fn sign(due: Vec<(Arc<Signer>, IssuerIds, Due)>, now: OffsetDateTime) -> V
                 };
                 let request = Request::for_one(ids.cert_id(&d.serial).ok()?);
                 let id_key = request.reuse_key()?.to_vec();
-                match ocsp::respond(&signer, &request, &[status], now) {
+                let earlier = if spread {
+                    Duration::seconds(rand::random_range(0..REFRESH_AHEAD.whole_seconds()))
+                } else {
+                    Duration::ZERO
+                };
+                let next_update = now + ocsp::OCSP_VALIDITY - earlier;
+                match ocsp::respond_until(&signer, &request, &[status], now, next_update) {
                     Ok(der) => Some(Produced {
                         serial: d.serial,
                         status: d.status,
                         id_key,
                         der,
                         this_update: now,
-                        next_update: now + ocsp::OCSP_VALIDITY,
+                        next_update,
                     }),
                     Err(e) => {
                         tracing::warn!(error = %format!("{e:#}"), "OCSP: could not pre-produce an answer");
@@ -183,7 +194,7 @@ impl OcspResponder {
 
     /// Signs and stores the answers of `due`; what could not be signed (no usable signer, a CA
     /// not loaded) is left for a later pass.
-    async fn produce(&self, due: Vec<Due>) -> Result<usize, DbErr> {
+    async fn produce(&self, due: Vec<Due>, spread: bool) -> Result<usize, DbErr> {
         // Signed now (a long first pass must not date its later answers from its start).
         let now = OffsetDateTime::now_utc();
         let mut work = Vec::with_capacity(due.len());
@@ -192,7 +203,7 @@ impl OcspResponder {
             let Some(signer) = responder.signer(now).await else { continue };
             work.push((signer, responder.ids.clone(), d));
         }
-        let produced = sign(work, now).await;
+        let produced = sign(work, now, spread).await;
         let n = produced.len();
         store(&self.writer, produced).await?;
         Ok(n)
@@ -216,15 +227,15 @@ impl OcspResponder {
         rows.iter().map(Due::of).collect()
     }
 
-    /// Gives every certificate of `condition` that needs one its answer.
-    async fn fill(&self, condition: Sql, now: OffsetDateTime) -> Result<usize, DbErr> {
+    /// Gives every certificate of `condition` that needs one its answer (`spread`: see [`sign`]).
+    async fn fill(&self, condition: Sql, now: OffsetDateTime, spread: bool) -> Result<usize, DbErr> {
         let (mut after, mut signed) = (String::new(), 0);
         loop {
             let due = self.missing(&condition, &after, now).await?;
             let Some(last) = due.last() else { return Ok(signed) };
             after = last.serial.clone();
             let full = due.len() == BATCH;
-            signed += self.produce(due).await?;
+            signed += self.produce(due, spread).await?;
             if !full {
                 return Ok(signed);
             }
@@ -271,7 +282,7 @@ impl OcspResponder {
                     .await?
                     .rows_affected as usize;
             }
-            let signed = self.produce(due).await?;
+            let signed = self.produce(due, false).await?;
             pass.signed += signed;
             skip += wanted - signed;
             if !full || signed == 0 {
@@ -319,11 +330,13 @@ impl OcspResponder {
                         [from.into(), from.into()],
                     ),
                     now,
+                    false,
                 )
                 .await?;
         }
         if sweep || since.is_none() {
-            pass.signed += self.fill(Sql::new("1 = 1"), now).await?;
+            // A sweep may sign a great many at once (a new deployment's million): spread.
+            pass.signed += self.fill(Sql::new("1 = 1"), now, true).await?;
         }
         Ok(pass)
     }
