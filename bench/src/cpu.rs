@@ -7,12 +7,10 @@
 use std::{path::Path, time::Instant};
 
 use anyhow::Context;
-use serde_json::json;
 
 use crate::{
-    issuance::issue_via_api,
-    ocsp_cpu::cpu_seconds,
-    util::{self, PASSWORD, Server},
+    issuance::{authenticate, issue_via_api},
+    util::{self, PASSWORD, Server, cpu_seconds},
 };
 
 /// Authentications measured per case (each about 16 ms of CPU: 3 s a case).
@@ -47,17 +45,6 @@ pub struct Costs {
     pub authenticate_new: f64,
     pub issuance: f64,
     pub authenticate_p50: f64,
-}
-
-async fn authenticate(client: &reqwest::Client, base: &str, user: &str) -> anyhow::Result<()> {
-    let r = client
-        .post(format!("{base}/api/issuance/authenticate"))
-        .json(&json!({"user_id": user, "password": PASSWORD}))
-        .send()
-        .await?;
-    anyhow::ensure!(r.status().is_success(), "authenticate {user}: {}", r.status());
-    r.bytes().await?;
-    Ok(())
 }
 
 /// Measures the server `cjs` on the data directory `data` (already holding the bench users).

@@ -78,7 +78,8 @@ where
 }
 
 /// One issuance through the API for `user`; returns the .p12 bytes.
-pub async fn issue_via_api(client: &reqwest::Client, server_url: &str, user: &str) -> anyhow::Result<Vec<u8>> {
+/// `POST /api/issuance/authenticate` for `user` with [`PASSWORD`]: the issuance token.
+pub async fn authenticate(client: &reqwest::Client, server_url: &str, user: &str) -> anyhow::Result<String> {
     let r = client
         .post(format!("{server_url}/api/issuance/authenticate"))
         .json(&json!({"user_id": user, "password": PASSWORD}))
@@ -87,7 +88,11 @@ pub async fn issue_via_api(client: &reqwest::Client, server_url: &str, user: &st
     if !r.status().is_success() {
         bail!("authenticate {user}: {} {}", r.status(), r.text().await.unwrap_or_default());
     }
-    let token = r.json::<serde_json::Value>().await?["token"].as_str().context("no token")?.to_owned();
+    Ok(r.json::<serde_json::Value>().await?["token"].as_str().context("no token")?.to_owned())
+}
+
+pub async fn issue_via_api(client: &reqwest::Client, server_url: &str, user: &str) -> anyhow::Result<Vec<u8>> {
+    let token = authenticate(client, server_url, user).await?;
     let r = client
         .post(format!("{server_url}/api/issuance/issue"))
         .json(&json!({"token": token, "password": PASSWORD}))

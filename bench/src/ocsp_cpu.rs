@@ -4,33 +4,19 @@
 //! one client sending them one after another. CPU time does not depend on what the load
 //! generator takes from the two cores, which throughput does.
 
-use std::{path::Path, process::Command, time::Duration, time::Instant};
+use std::{path::Path, time::Duration, time::Instant};
 
 use anyhow::Context;
 use sea_orm::{ConnectionTrait, Database, Statement};
 
 use crate::{
-    revocation::{openssl_responder, requests, seed, serial},
+    revocation::{openssl_responder, requests, seeded, serial, wait_preproduced},
     util::{self, Server, percentile},
 };
 
 /// Requests in each case (at 100 clock ticks a second, a case of 3,000 answers at 100 µs is
 /// 30 ticks: the tick's granularity is inside 4 %).
 pub const PER_CASE: usize = 3000;
-
-/// Seconds of CPU (user + system, all threads) process `pid` has used so far.
-pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // The fields after the command name (which may hold spaces) start with the state, field 3.
-    let rest = &stat[stat.rfind(')').context("a /proc stat line")? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
-    Ok(ticks as f64 / clock_ticks()?)
-}
-
-fn clock_ticks() -> anyhow::Result<f64> {
-    Ok(util::run(Command::new("getconf").arg("CLK_TCK"))?.trim().parse()?)
-}
 
 /// Requests for `serials` made from one OpenSSL request by putting each serial in place of the
 /// first one (every seeded serial is 16 octets), and with a nonce, a nonce of its own in each.
@@ -76,7 +62,7 @@ async fn run_case(
         .timeout(Duration::from_secs(10))
         .pool_max_idle_per_host(usize::from(keep_alive))
         .build()?;
-    let before = cpu_seconds(pid)?;
+    let before = util::cpu_seconds(pid)?;
     let (mut lat, mut bad) = (Vec::with_capacity(reqs.len()), 0);
     for der in reqs {
         let t = Instant::now();
@@ -93,7 +79,7 @@ async fn run_case(
             Err(_) => bad += 1,
         }
     }
-    let cpu = cpu_seconds(pid)? - before;
+    let cpu = util::cpu_seconds(pid)? - before;
     Ok((cpu * 1e6 / reqs.len() as f64, percentile(&lat, 50.0), bad))
 }
 
@@ -108,25 +94,6 @@ fn unauthorized_or_unknown(b: &[u8]) -> bool {
 
 fn anything(b: &[u8]) -> bool {
     !b.is_empty()
-}
-
-/// Waits until every unexpired certificate of the server's database has its pre-produced
-/// answer: (seconds, CPU seconds of the server meanwhile, answers).
-pub async fn wait_preproduced(server: &Server, database_url: &str, expected: i64) -> anyhow::Result<(f64, f64, i64)> {
-    let db = Database::connect(database_url).await?;
-    let (t, cpu) = (Instant::now(), cpu_seconds(server.pid())?);
-    loop {
-        let row = db
-            .query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) AS n FROM ocsp_answers"))
-            .await?
-            .context("a count")?;
-        let n: i64 = row.try_get("", "n")?;
-        if n >= expected {
-            return Ok((t.elapsed().as_secs_f64(), cpu_seconds(server.pid())? - cpu, n));
-        }
-        anyhow::ensure!(t.elapsed() < Duration::from_secs(3600), "pre-production stopped at {n} of {expected}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
 }
 
 /// MiB the SQLite database at `url` holds, its write-ahead log checkpointed first (the log's
@@ -168,17 +135,12 @@ fn preproduction_note(rows: usize, secs: f64, cpu: f64, n: i64, mib: f64) -> Str
 /// The OCSP CPU table at `rows` certificates on record (5 % revoked), SQLite (the embedded
 /// default; on PostgreSQL the database's own processes would do part of the work).
 pub async fn section(cjs: &Path, rows: usize, out: &mut Vec<String>, notes: &mut Vec<String>) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let data = dir.path().join("data");
-    let config = util::config(&data, None)?;
-    let db = util::seed_users(&config, 1000).await?;
-    seed(&db, 0, rows, 20, 0.0).await?;
-    drop(db);
     anyhow::ensure!(
         rows >= 7 * PER_CASE + 10,
         "--rows of at least {} (the cases ask about distinct certificates)",
         7 * PER_CASE + 10
     );
+    let (dir, data, config) = seeded(rows, None).await?;
     let ca_pem = data.join("ca.pem");
 
     // The first start makes the CA (nothing pre-produced).
@@ -261,39 +223,21 @@ pub async fn section(cjs: &Path, rows: usize, out: &mut Vec<String>, notes: &mut
     Ok(())
 }
 
-/// CPU seconds of every PostgreSQL server process on this machine (the database's own work).
-fn postgres_cpu() -> f64 {
-    let mut total = 0.0;
-    if let Ok(dir) = std::fs::read_dir("/proc") {
-        for e in dir.flatten() {
-            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
-            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            if comm.trim() == "postgres" {
-                total += cpu_seconds(pid).unwrap_or(0.0);
-            }
-        }
-    }
-    total
-}
-
 /// Pre-production and first answers on PostgreSQL (`url`, a fresh database): how long the first
 /// pass takes for `rows` certificates, the table's size, and the CPU of an answer counted in cjs
 /// and in the database's processes together.
 pub async fn postgres_section(cjs: &Path, rows: usize, url: &str, out: &mut Vec<String>) -> anyhow::Result<()> {
     anyhow::ensure!(rows >= 7 * PER_CASE + 10, "--rows of at least {}", 7 * PER_CASE + 10);
-    let dir = tempfile::tempdir()?;
-    let data = dir.path().join("data");
-    let config = util::config(&data, Some(url))?;
-    let db = util::seed_users(&config, 1000).await?;
-    seed(&db, 0, rows, 20, 0.0).await?;
+    let (dir, data, _config) = seeded(rows, Some(url)).await?;
+    let db = Database::connect(url).await?;
     Server::start(cjs, &data, Some(url), &["--ocsp-preproduce", "false"]).await?.stop();
     let ca_pem = data.join("ca.pem");
     let port = util::free_port();
     let listen = format!("127.0.0.1:{port}");
-    let (pg_before, started) = (postgres_cpu(), Instant::now());
+    let (pg_before, started) = (util::postgres_cpu(), Instant::now());
     let server = Server::start(cjs, &data, Some(url), &["--http-listen", &listen]).await?;
     let (secs, cpu, n) = wait_preproduced(&server, url, rows as i64).await?;
-    let pg = postgres_cpu() - pg_before;
+    let pg = util::postgres_cpu() - pg_before;
     let size: i64 = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
@@ -322,9 +266,9 @@ pub async fn postgres_section(cjs: &Path, rows: usize, url: &str, out: &mut Vec<
     let one = vec![serial(5); PER_CASE];
     for (name, serials) in [("3,000 certificates, each asked once", set), ("one certificate, again and again", one)] {
         let reqs = templated(&ca_pem, &serials, false, dir.path())?;
-        let pg = postgres_cpu();
+        let pg = util::postgres_cpu();
         let (c, p50, bad) = run_case(&url_ocsp, server.pid(), &reqs, false, signed).await?;
-        let pg_us = (postgres_cpu() - pg) * 1e6 / reqs.len() as f64;
+        let pg_us = (util::postgres_cpu() - pg) * 1e6 / reqs.len() as f64;
         out.push(format!(
             "- PostgreSQL, {name}, a connection each: cjs {c:.0} µs of CPU an answer, the database {pg_us:.0} µs, p50 \
              {p50:.2} ms ({bad} not signed answers)."

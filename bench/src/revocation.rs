@@ -18,7 +18,10 @@ use backend::{
     pki::CertificateAuthority,
 };
 use common::api::{CertificateStatus, RevocationReason};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
+};
 use time::OffsetDateTime;
 
 use crate::util::{self, Peer, Server, ms, percentile};
@@ -229,15 +232,24 @@ async fn load(
     Ok((all.len() as f64 / elapsed, p(50.0), p(99.0), bad))
 }
 
+/// A data directory (temporary) whose database, on `database_url` or SQLite, holds 1,000 users
+/// and `rows` certificates, every 20th revoked: the directory, the data path and its settings.
+pub(crate) async fn seeded(
+    rows: usize,
+    database_url: Option<&str>,
+) -> anyhow::Result<(tempfile::TempDir, std::path::PathBuf, backend::config::Config)> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let config = util::config(&data, database_url)?;
+    let db = util::seed_users(&config, 1000).await?;
+    seed(&db, 0, rows, 20, 0.0).await?;
+    Ok((dir, data, config))
+}
+
 /// OCSP answers/s and latency of cjs and of `openssl ocsp -index` (its delegated signer made the
 /// same way: ECDSA P-256, EKU OCSPSigning, nocheck) at `rows` certificates, 5 % revoked.
 pub async fn ocsp_section(cjs: &Path, rows: usize, secs: u64, out: &mut Vec<String>) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let data = dir.path().join("data");
-    let config = util::config(&data, None)?;
-    let db = util::seed_users(&config, 1000).await?;
-    seed(&db, 0, rows, 20, 0.0).await?;
-    drop(db);
+    let (dir, data, config) = seeded(rows, None).await?;
     let http_port = util::free_port();
     // Nonces honoured, as before the default left them out: the nonce rows measure an answer
     // read and signed for each request (by default such a request gets the kept answer, which
@@ -245,7 +257,7 @@ pub async fn ocsp_section(cjs: &Path, rows: usize, secs: u64, out: &mut Vec<Stri
     let listen = format!("127.0.0.1:{http_port}");
     let server = Server::start(cjs, &data, None, &["--http-listen", &listen, "--ocsp-honour-nonces", "true"]).await?;
     // Pre-production (issue 32) signs every answer at start: measured after it, as it runs.
-    crate::ocsp_cpu::wait_preproduced(&server, &config.database_url, rows as i64).await?;
+    wait_preproduced(&server, &config.database_url, rows as i64).await?;
     let ca_pem = data.join("ca.pem");
     let (_openssl, openssl_port) = openssl_responder(&config, &data, dir.path()).await?;
     // 200 serials spread over the rows; a tenth of them revoked (rows i with i % 20 == 0).
@@ -287,6 +299,25 @@ pub async fn ocsp_section(cjs: &Path, rows: usize, secs: u64, out: &mut Vec<Stri
     }
     drop(server);
     Ok(())
+}
+
+/// Waits until every unexpired certificate of the server's database has its pre-produced
+/// answer: (seconds, CPU seconds of the server meanwhile, answers).
+pub async fn wait_preproduced(server: &Server, database_url: &str, expected: i64) -> anyhow::Result<(f64, f64, i64)> {
+    let db = sea_orm::Database::connect(database_url).await?;
+    let (t, cpu) = (Instant::now(), util::cpu_seconds(server.pid())?);
+    loop {
+        let row = db
+            .query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) AS n FROM ocsp_answers"))
+            .await?
+            .context("a count")?;
+        let n: i64 = row.try_get("", "n")?;
+        if n >= expected {
+            return Ok((t.elapsed().as_secs_f64(), util::cpu_seconds(server.pid())? - cpu, n));
+        }
+        anyhow::ensure!(t.elapsed() < Duration::from_secs(3600), "pre-production stopped at {n} of {expected}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// OpenSSL's responder (`openssl ocsp -index`) for the certificates of `config`'s database: the

@@ -67,16 +67,51 @@ pub fn rss_tree_mib(pid: u32) -> f64 {
     total
 }
 
+/// Seconds of CPU (user + system, all threads) process `pid` has used so far, from /proc.
+pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The fields after the command name (which may hold spaces) start with the state, field 3.
+    let rest = &stat[stat.rfind(')').context("a /proc stat line")? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+    Ok(ticks as f64 / clock_ticks()?)
+}
+
+/// The clock ticks a second of /proc's CPU times (`getconf CLK_TCK`, asked once).
+fn clock_ticks() -> anyhow::Result<f64> {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    if let Some(t) = TICKS.get() {
+        return Ok(*t);
+    }
+    let t: f64 = run(Command::new("getconf").arg("CLK_TCK"))?.trim().parse()?;
+    Ok(*TICKS.get_or_init(|| t))
+}
+
+/// CPU seconds of every PostgreSQL server process on this machine (the database's own work).
+pub fn postgres_cpu() -> f64 {
+    let mut total = 0.0;
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.trim() == "postgres" {
+                total += cpu_seconds(pid).unwrap_or(0.0);
+            }
+        }
+    }
+    total
+}
+
 /// CPU seconds of `pid` and its children (nginx master + workers), from /proc.
 pub fn cpu_tree_seconds(pid: u32) -> f64 {
-    let mut total = crate::ocsp_cpu::cpu_seconds(pid).unwrap_or(f64::NAN);
+    let mut total = cpu_seconds(pid).unwrap_or(f64::NAN);
     if let Ok(dir) = std::fs::read_dir("/proc") {
         for e in dir.flatten() {
             let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
             let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
             let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
             if ppid == Some(pid) {
-                total += crate::ocsp_cpu::cpu_seconds(child).unwrap_or(0.0);
+                total += cpu_seconds(child).unwrap_or(0.0);
             }
         }
     }

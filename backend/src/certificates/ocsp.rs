@@ -56,6 +56,7 @@ pub mod preproduced;
 
 use super::revocation;
 use crate::{
+    db::entities::ocsp_answer,
     pki::{
         CaSet, CertificateAuthority,
         ocsp::{self, IssuerIds, Refusal, Request, Signer, Status},
@@ -210,28 +211,27 @@ struct Row {
     revoked_at: Option<OffsetDateTime>,
     reason: Option<String>,
     issuer_key_id: Option<String>,
-    stored: Option<Stored>,
-}
-
-/// A pre-produced answer as stored.
-#[derive(Debug, Clone)]
-struct Stored {
-    status: CertificateStatus,
-    id_key: Vec<u8>,
-    der: Vec<u8>,
-    this_update: OffsetDateTime,
-    next_update: OffsetDateTime,
+    stored: Option<ocsp_answer::Model>,
 }
 
 impl Row {
     fn status(&self, now: OffsetDateTime) -> Status {
-        match self.status {
-            CertificateStatus::Revoked => Status::Revoked {
-                at: self.revoked_at.unwrap_or(now),
-                reason: self.reason.as_deref().and_then(RevocationReason::parse),
-            },
-            _ => Status::Good,
+        status_of(self.status, self.revoked_at, self.reason.as_deref(), now)
+    }
+}
+
+/// What OCSP says of a certificate row's status (its revocation time and reason as recorded).
+fn status_of(
+    status: CertificateStatus,
+    revoked_at: Option<OffsetDateTime>,
+    reason: Option<&str>,
+    now: OffsetDateTime,
+) -> Status {
+    match status {
+        CertificateStatus::Revoked => {
+            Status::Revoked { at: revoked_at.unwrap_or(now), reason: reason.and_then(RevocationReason::parse) }
         }
+        _ => Status::Good,
     }
 }
 
@@ -370,8 +370,10 @@ impl OcspResponder {
         let mut revocations = None;
         for r in found {
             revocations = r.try_get::<Option<i64>>("", "revocations")?;
+            let serial: String = r.try_get("", "serial")?;
             let stored = match r.try_get::<Option<Vec<u8>>>("", "der")? {
-                Some(der) => Some(Stored {
+                Some(der) => Some(ocsp_answer::Model {
+                    serial: serial.clone(),
                     status: r.try_get("", "a_status")?,
                     id_key: r.try_get("", "id_key")?,
                     der,
@@ -381,7 +383,7 @@ impl OcspResponder {
                 None => None,
             };
             rows.push(Row {
-                serial: r.try_get("", "serial")?,
+                serial,
                 status: r.try_get("", "status")?,
                 revoked_at: r.try_get("", "revoked_at")?,
                 reason: r.try_get("", "revocation_reason")?,
@@ -524,7 +526,7 @@ impl OcspResponder {
             && responder.preproduced_key(&row.serial) == Some(key)
         {
             // What the pre-production would have stored: stored now, for the next request.
-            self.store_later(preproduced::Produced {
+            self.store_later(ocsp_answer::Model {
                 serial: row.serial.clone(),
                 status: row.status,
                 id_key: key.to_vec(),

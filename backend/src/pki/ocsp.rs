@@ -225,11 +225,6 @@ impl Request {
         Self { asked: vec![Asked { cert_id: id, serial }], nonce: None }
     }
 
-    /// The CertID of its first certificate.
-    pub fn cert_id(&self) -> &CertId {
-        &self.asked[0].cert_id
-    }
-
     /// What identifies the answer to this request among others, when it may be kept and
     /// served again: the SHA-256 of the CertIDs asked about, in order (the answer depends on
     /// nothing else: a request's signature is not checked, so it changes nothing). `None` for a

@@ -482,7 +482,7 @@ each_database!(pre_produced_answers_serve_first_requests_and_never_hide_a_revoca
 /// pass; one too near to be served is signed on the request's path and stored; the answer of a
 /// certificate that expired is deleted.
 async fn pre_produced_answers_serve_first_requests_and_never_hide_a_revocation(db: &TestDb) {
-    use backend::{certificates::ocsp::preproduced, db::entities::user};
+    use backend::db::entities::{ocsp_answer, user};
     use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
     use time::{Duration, OffsetDateTime};
 
@@ -525,7 +525,7 @@ async fn pre_produced_answers_serve_first_requests_and_never_hide_a_revocation(d
     // they do not all fall due together again.
     let mut next_updates = Vec::new();
     for s in &serials {
-        let t = preproduced::stored(&app.db, s).await.unwrap().unwrap().next_update;
+        let t = ocsp_answer::Entity::find_by_id(s.clone()).one(&app.db).await.unwrap().unwrap().next_update;
         assert!(t > swept + Duration::minutes(44) && t <= OffsetDateTime::now_utc() + Duration::minutes(60), "{t}");
         next_updates.push(t);
     }
@@ -534,7 +534,7 @@ async fn pre_produced_answers_serve_first_requests_and_never_hide_a_revocation(d
     assert!(next_updates.len() > 1, "spread: {next_updates:?}");
     let stored = |s: String| {
         let db = app.db.clone();
-        async move { preproduced::stored(&db, &s).await.unwrap() }
+        async move { ocsp_answer::Entity::find_by_id(s).one(&db).await.unwrap() }
     };
     // serials[19] is never asked about before its own check below (nothing kept in memory).
     for s in serials[..19].iter().chain([&issued]) {
@@ -589,7 +589,6 @@ async fn pre_produced_answers_serve_first_requests_and_never_hide_a_revocation(d
         let db = app.db.clone();
         let s = s.to_owned();
         async move {
-            use backend::db::entities::ocsp_answer;
             use sea_orm::{ActiveModelTrait, ActiveValue::Set};
             let row = ocsp_answer::Entity::find_by_id(s).one(&db).await.unwrap().unwrap();
             let mut row: ocsp_answer::ActiveModel = row.into();
@@ -641,10 +640,7 @@ async fn pre_produced_answers_serve_first_requests_and_never_hide_a_revocation(d
 /// a request gets `tryLater`, and a second later the signatures go on. Requests made to differ
 /// cannot spend more signing than that.
 async fn signatures_on_requests_paths_are_limited_when_answers_are_pre_produced() {
-    use backend::{
-        db::entities::user,
-        pki::ocsp::{IssuerIds, Request},
-    };
+    use backend::{db::entities::user, pki::ocsp::IssuerIds};
     use der::Encode;
     use sea_orm::EntityTrait;
     use time::{Duration, OffsetDateTime};
@@ -674,11 +670,13 @@ async fn signatures_on_requests_paths_are_limited_when_answers_are_pre_produced(
             None,
         )
         .await;
-        let id = Request::for_one(ids.cert_id(&serial).unwrap());
         let tbs = x509_ocsp::TbsRequest {
             version: x509_ocsp::Version::V1,
             requestor_name: None,
-            request_list: vec![x509_ocsp::Request { req_cert: id.cert_id().clone(), single_request_extensions: None }],
+            request_list: vec![x509_ocsp::Request {
+                req_cert: ids.cert_id(&serial).unwrap(),
+                single_request_extensions: None,
+            }],
             request_extensions: None,
         };
         requests.push(x509_ocsp::OcspRequest { tbs_request: tbs, optional_signature: None }.to_der().unwrap());

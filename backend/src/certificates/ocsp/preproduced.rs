@@ -20,15 +20,14 @@ use std::sync::Arc;
 
 use common::api::CertificateStatus;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryResult, TransactionTrait,
-    sea_query::OnConflict,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryResult, TransactionTrait, sea_query::OnConflict,
 };
 use time::{Duration, OffsetDateTime};
 
 use super::{CaResponder, OcspResponder};
 use crate::{
     db::entities::ocsp_answer,
-    pki::ocsp::{self, IssuerIds, Request, Signer, Status},
+    pki::ocsp::{self, IssuerIds, Request, Signer},
     read::sql::Sql,
 };
 
@@ -48,17 +47,6 @@ pub const BATCH: usize = 500;
 const PASS_LOCK: i64 = 0x636a_735f_6f63_7370;
 /// Most batches of due answers a pass signs before it goes on (the next pass continues).
 const MOST_DUE_BATCHES: usize = 400;
-
-/// A signed answer, as stored.
-#[derive(Debug, Clone)]
-pub struct Produced {
-    pub serial: String,
-    pub status: CertificateStatus,
-    pub id_key: Vec<u8>,
-    pub der: Vec<u8>,
-    pub this_update: OffsetDateTime,
-    pub next_update: OffsetDateTime,
-}
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -95,19 +83,11 @@ impl Due {
 const DUE_COLUMNS: &str = "c.serial, c.status, c.revoked_at, c.revocation_reason, c.issuer_key_id";
 
 /// Stores `answers` (a newer one replaces the stored one).
-pub async fn store<C: ConnectionTrait>(db: &C, answers: Vec<Produced>) -> Result<(), DbErr> {
+pub async fn store<C: ConnectionTrait>(db: &C, answers: Vec<ocsp_answer::Model>) -> Result<(), DbErr> {
     if answers.is_empty() {
         return Ok(());
     }
-    let models = answers.into_iter().map(|p| ocsp_answer::ActiveModel {
-        serial: sea_orm::Set(p.serial),
-        status: sea_orm::Set(p.status),
-        id_key: sea_orm::Set(p.id_key),
-        der: sea_orm::Set(p.der),
-        this_update: sea_orm::Set(p.this_update),
-        next_update: sea_orm::Set(p.next_update),
-    });
-    ocsp_answer::Entity::insert_many(models)
+    ocsp_answer::Entity::insert_many(answers.into_iter().map(ocsp_answer::ActiveModel::from))
         .on_conflict(
             OnConflict::column(ocsp_answer::Column::Serial)
                 .update_columns([
@@ -135,17 +115,11 @@ impl CaResponder {
 /// each nextUpdate is moved earlier by a random part of [`REFRESH_AHEAD`], so that answers
 /// signed together (a sweep's) do not all fall due together again: their refreshes, each a full
 /// [`ocsp::OCSP_VALIDITY`] − [`REFRESH_AHEAD`] apart, keep the spread.
-async fn sign(due: Vec<(Arc<Signer>, IssuerIds, Due)>, now: OffsetDateTime, spread: bool) -> Vec<Produced> {
+async fn sign(due: Vec<(Arc<Signer>, IssuerIds, Due)>, now: OffsetDateTime, spread: bool) -> Vec<ocsp_answer::Model> {
     let signed = tokio::task::spawn_blocking(move || {
         due.into_iter()
             .filter_map(|(signer, ids, d)| {
-                let status = match d.status {
-                    CertificateStatus::Revoked => Status::Revoked {
-                        at: d.revoked_at.unwrap_or(now),
-                        reason: d.reason.as_deref().and_then(common::api::RevocationReason::parse),
-                    },
-                    _ => Status::Good,
-                };
+                let status = super::status_of(d.status, d.revoked_at, d.reason.as_deref(), now);
                 let request = Request::for_one(ids.cert_id(&d.serial).ok()?);
                 let id_key = request.reuse_key()?.to_vec();
                 let earlier = if spread {
@@ -155,7 +129,7 @@ async fn sign(due: Vec<(Arc<Signer>, IssuerIds, Due)>, now: OffsetDateTime, spre
                 };
                 let next_update = now + ocsp::OCSP_VALIDITY - earlier;
                 match ocsp::respond_until(&signer, &request, &[status], now, next_update) {
-                    Ok(der) => Some(Produced {
+                    Ok(der) => Some(ocsp_answer::Model {
                         serial: d.serial,
                         status: d.status,
                         id_key,
@@ -178,7 +152,7 @@ async fn sign(due: Vec<(Arc<Signer>, IssuerIds, Due)>, now: OffsetDateTime, spre
 impl OcspResponder {
     /// Stores an answer signed on a request's path, after the answer went (a failure only means
     /// the next request signs again).
-    pub(super) fn store_later(&self, produced: Produced) {
+    pub(super) fn store_later(&self, produced: ocsp_answer::Model) {
         let writer = self.writer.clone();
         tokio::spawn(async move {
             if let Err(e) = store(&writer, vec![produced]).await {
@@ -370,9 +344,4 @@ impl OcspResponder {
             tokio::time::sleep(interval).await;
         }
     }
-}
-
-/// A pass's database work, for the tests: what is stored for `serial`.
-pub async fn stored(db: &DatabaseConnection, serial: &str) -> Result<Option<ocsp_answer::Model>, DbErr> {
-    ocsp_answer::Entity::find_by_id(serial.to_owned()).one(db).await
 }
