@@ -128,12 +128,13 @@ pub async fn start_nginx(nginx: &Path, data_dir: &Path, dir: &Path, workers: usi
     Ok((peer, port))
 }
 
-/// Opens `n` TLS connections (handshake done, no request) and keeps them; returns them and the
-/// time it took.
+/// Opens `n` TLS connections (handshake done; with `request`, one `GET request` answered on each,
+/// kept alive) and keeps them; returns them and the time it took.
 pub async fn open_idle(
     connector: &TlsConnector,
     port: u16,
     n: usize,
+    request: Option<&'static str>,
 ) -> anyhow::Result<(Vec<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>, Duration)> {
     let started = Instant::now();
     let mut set = tokio::task::JoinSet::new();
@@ -143,7 +144,13 @@ pub async fn open_idle(
         set.spawn(async move {
             let _permit = sem.acquire().await?;
             let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-            let tls = c.connect(ServerName::try_from("127.0.0.1")?.to_owned(), tcp).await?;
+            let mut tls = c.connect(ServerName::try_from("127.0.0.1")?.to_owned(), tcp).await?;
+            if let Some(path) = request {
+                tls.write_all(format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").as_bytes()).await?;
+                let mut answer = [0u8; 4096];
+                let n = tls.read(&mut answer).await?;
+                anyhow::ensure!(answer[..n].starts_with(b"HTTP/1.1 200"), "GET {path} not answered 200");
+            }
             anyhow::Ok(tls)
         });
     }

@@ -1,6 +1,11 @@
 //! From an accepted TCP stream to a TLS connection with a known client address: the PROXY
 //! protocol header of trusted proxies, the per-address cap, and the TLS handshake, all within
-//! [`super::HANDSHAKE_TIMEOUT`]. Refused connections are closed without a byte written.
+//! [`super::HANDSHAKE_TIMEOUT`]; then the first byte of the first request, within
+//! [`super::REQUEST_HEAD_TIMEOUT`]. Refused connections are closed without a byte written.
+//!
+//! The connection goes to the HTTP layer only when its first request has begun: actix-http's
+//! HTTP/1 dispatcher takes an 8 KiB read and an 8 KiB write buffer the moment it is made, and a
+//! connection that has finished its handshake and sends nothing would hold them for nothing.
 
 use std::{
     io,
@@ -12,6 +17,7 @@ use std::{
 };
 
 use actix_http::Protocol;
+use actix_server::GracefulShutdownSignal;
 use actix_web::rt::net::TcpStream;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio_rustls::{TlsAcceptor, server::TlsStream};
@@ -36,6 +42,9 @@ pub struct ClientConnection {
     _slot: ConnectionSlot,
     /// Armed by the first byte read after the last byte written; cleared by the next write.
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The first request's first byte, read before the HTTP layer took the connection
+    /// ([`Acceptor::accept`]); the HTTP layer reads it first.
+    first: Option<u8>,
 }
 
 impl ClientConnection {
@@ -52,6 +61,12 @@ impl ClientConnection {
 
 impl AsyncRead for ClientConnection {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if buf.remaining() > 0
+            && let Some(first) = self.first.take()
+        {
+            buf.put_slice(&[first]);
+            return Poll::Ready(Ok(()));
+        }
         if let Some(deadline) = self.deadline.as_mut()
             && deadline.as_mut().poll(cx).is_ready()
         {
@@ -70,6 +85,31 @@ impl AsyncRead for ClientConnection {
 }
 
 impl ClientConnection {
+    /// Waits for the first byte of the first request and keeps it: `false` when the client closed
+    /// the connection, or sent nothing within `timeout`, or the server began to stop first.
+    async fn first_request(&mut self, timeout: Duration, shutdown: &GracefulShutdownSignal) -> bool {
+        let mut byte = [0u8; 1];
+        let read = tokio::select! {
+            read = tokio::time::timeout(timeout, self.read(&mut byte)) => read,
+            () = shutdown.notified() => return false,
+        };
+        match read {
+            Ok(Ok(1)) => {
+                self.first = Some(byte[0]);
+                true
+            }
+            Ok(Ok(_)) => false,
+            Ok(Err(e)) => {
+                tracing::debug!(peer = %self.client, error = %e, "connection closed before its first request");
+                false
+            }
+            Err(_) => {
+                tracing::debug!(peer = %self.client, "no request within {timeout:?} of the handshake: closed");
+                false
+            }
+        }
+    }
+
     fn answered(&mut self, written: &Poll<io::Result<usize>>) {
         if matches!(written, Poll::Ready(Ok(n)) if *n > 0) {
             self.deadline = None;
@@ -135,6 +175,10 @@ struct Inner {
     trusted: Networks,
     limiter: Arc<ConnectionLimiter>,
     handshake_timeout: Duration,
+    /// From the end of the handshake to the first byte of the first request.
+    first_request_timeout: Duration,
+    /// Connections still waiting for their first request close when the server begins to stop.
+    shutdown: GracefulShutdownSignal,
     /// PROXY protocol misuse is logged at warn, at most once per interval.
     header_refusals: LogThrottle,
 }
@@ -145,6 +189,7 @@ impl std::fmt::Debug for Acceptor {
             .field("trusted", &self.inner.trusted)
             .field("limiter", &self.inner.limiter)
             .field("handshake_timeout", &self.inner.handshake_timeout)
+            .field("first_request_timeout", &self.inner.first_request_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -155,6 +200,8 @@ impl Acceptor {
         trusted: Networks,
         max_connections_per_address: usize,
         handshake_timeout: Duration,
+        first_request_timeout: Duration,
+        shutdown: GracefulShutdownSignal,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -162,14 +209,16 @@ impl Acceptor {
                 trusted,
                 limiter: ConnectionLimiter::new(max_connections_per_address),
                 handshake_timeout,
+                first_request_timeout,
+                shutdown,
                 header_refusals: LogThrottle::new(LOG_INTERVAL),
             }),
         }
     }
 
     /// The request of `actix_http::HttpService`: the connection, HTTP/1.1 (our only ALPN
-    /// protocol) and the client address. `Err` means the connection was refused and closed (it
-    /// has been logged).
+    /// protocol) and the client address, once its first request has begun. `Err` means the
+    /// connection was refused or closed (it has been logged).
     pub async fn accept(&self, tcp: TcpStream) -> Result<(ClientConnection, Protocol, Option<SocketAddr>), ()> {
         let peer = match tcp.peer_addr() {
             Ok(peer) => peer,
@@ -184,7 +233,10 @@ impl Acceptor {
             Err(_) => Err(Refusal::Timeout(timeout)),
         };
         match result {
-            Ok(conn) => {
+            Ok(mut conn) => {
+                if !conn.first_request(self.inner.first_request_timeout, &self.inner.shutdown).await {
+                    return Err(());
+                }
                 let client = conn.client;
                 Ok((conn, Protocol::Http1, Some(client)))
             }
@@ -211,7 +263,7 @@ impl Acceptor {
             (peer, slot)
         };
         let tls = self.inner.tls.accept(tcp).await.map_err(Refusal::Tls)?;
-        Ok(ClientConnection { tls, client, _slot: slot, deadline: None })
+        Ok(ClientConnection { tls, client, _slot: slot, deadline: None, first: None })
     }
 
     fn slot(&self, client: SocketAddr) -> Result<ConnectionSlot, Refusal> {

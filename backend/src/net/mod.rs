@@ -5,8 +5,10 @@
 //! `trusted_proxies` must open with a PROXY protocol v2 header ([`proxy_protocol`]) whose source
 //! becomes the client address; any other peer that opens with a PROXY header is closed. The
 //! client address then takes one of its `max_connections_per_address` slots ([`limit`]) before the
-//! TLS handshake, which must finish within [`HANDSHAKE_TIMEOUT`]. The HTTP layer reads the request
-//! head within [`REQUEST_HEAD_TIMEOUT`] (actix's `client_request_timeout`) and the body within
+//! TLS handshake, which must finish within [`HANDSHAKE_TIMEOUT`]. The first request's first byte
+//! must follow within [`REQUEST_HEAD_TIMEOUT`]: only then does the HTTP layer take the connection
+//! (and its buffers). It reads the request head within [`REQUEST_HEAD_TIMEOUT`] of that byte
+//! (actix's `client_request_timeout`) and the body within
 //! [`BODY_TIMEOUT`] (`crate::api::body_deadline`), and every later request on the connection must be answered
 //! within [`REQUEST_DEADLINE`] of its first byte. Handlers see the client address as `req.peer_addr()`.
 //! Addresses are counted per subscriber ([`subscriber`]): an IPv4 address, or an IPv6 /64. The
@@ -39,7 +41,8 @@ pub use networks::{IpNetwork, Networks};
 
 /// From the TCP accept to the end of the TLS handshake, PROXY header included.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// For the request head (actix-http answers 408 and closes after it).
+/// From the end of the handshake to the first request's first byte (the connection is closed
+/// after it), and from that byte to the end of the head (actix-http answers 408 and closes).
 pub const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// For the whole request body, counted from the end of the head (JSON bodies are at most 16 KB).
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);

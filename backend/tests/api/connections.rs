@@ -155,15 +155,39 @@ async fn slow_handshakes_heads_and_bodies_are_cut_off() {
         let closed = read_until_closed(&mut io, Duration::from_secs(8)).await;
         (closed.is_ok(), started.elapsed())
     };
+    // A finished handshake and nothing after it: the HTTP layer never takes the connection.
+    let idle = async {
+        let mut io = tls.connect(server_name(), connect_from(FLOODER, app.port).await.unwrap()).await.unwrap();
+        let closed = read_until_closed(&mut io, Duration::from_secs(8)).await;
+        (closed.is_ok(), started.elapsed())
+    };
+    // Its first byte late (3 s), then the rest of its head never: the head's 5 s run from that byte.
+    let late = async {
+        let mut io = tls.connect(server_name(), connect_from(FLOODER, app.port).await.unwrap()).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        io.write_all(b"G").await.unwrap();
+        let closed = read_until_closed(&mut io, Duration::from_secs(10)).await;
+        (closed.map(|a| String::from_utf8_lossy(&a).into_owned()), started.elapsed())
+    };
     let body = async {
         let mut io = tls.connect(server_name(), connect_from(FLOODER, app.port).await.unwrap()).await.unwrap();
         io.write_all(b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"user_id\"").await.unwrap();
         let answer = read_until_closed(&mut io, Duration::from_secs(13)).await;
         (answer.map(|a| String::from_utf8_lossy(&a).into_owned()), started.elapsed())
     };
-    let ((hs_closed, hs_at), (head_closed, head_at), (body_answer, body_at)) = tokio::join!(handshake, head, body);
+    let (
+        (hs_closed, hs_at),
+        (head_closed, head_at),
+        (idle_closed, idle_at),
+        (late_answer, late_at),
+        (body_answer, body_at),
+    ) = tokio::join!(handshake, head, idle, late, body);
     assert!(hs_closed && hs_at >= Duration::from_secs(9), "unfinished handshake closed at ~10 s: {hs_at:?}");
     assert!(head_closed && head_at >= Duration::from_secs(4), "unfinished head closed at ~5 s: {head_at:?}");
+    assert!(idle_closed && idle_at >= Duration::from_secs(4), "no request closed at ~5 s: {idle_at:?}");
+    let late_answer = late_answer.expect("a head begun late is cut off too");
+    assert!(late_answer.is_empty() || late_answer.starts_with("HTTP/1.1 408"), "{late_answer}");
+    assert!(late_at >= Duration::from_secs(7), "a head begun at 3 s closed at ~8 s: {late_at:?}");
     let body_answer = body_answer.expect("connection closed after the 408");
     assert!(body_answer.starts_with("HTTP/1.1 408"), "{body_answer}");
     assert!(body_answer.contains("request_timeout") && body_answer.contains("connection: close"), "{body_answer}");
@@ -199,6 +223,29 @@ async fn a_later_request_dripped_on_a_kept_alive_connection_is_cut_off() {
     let at = started.elapsed();
     assert!(closed.is_ok(), "the dripped second request was never cut off");
     assert!(at >= Duration::from_secs(18) && at < Duration::from_secs(30), "cut at ~20 s: {at:?}");
+}
+
+#[tokio::test]
+async fn a_connection_waiting_for_its_first_request_closes_when_the_server_stops() {
+    // It is the acceptor's until its first byte (net::accept), not actix-http's: the server's
+    // stop must reach it there too, not leave it to its 5 s deadline.
+    let setup = spawn_app(&TestDb::Sqlite).await;
+    let log = setup.data_dir.parent().unwrap().join("stop.log");
+    let mut served = Served::start(&setup, &["--shutdown-drain-seconds", "1"], 1024, &log);
+    served.wait_ready(&setup.data_dir).await;
+    let tls = tls_connector(&setup.data_dir);
+    let mut idle = tls.connect(server_name(), connect_from(FLOODER, served.port).await.unwrap()).await.unwrap();
+    let stopping = Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &served.child.id().to_string()]).status().unwrap().success());
+    let closed = read_until_closed(&mut idle, Duration::from_secs(10)).await;
+    let at = stopping.elapsed();
+    assert_eq!(closed, Ok(Vec::new()), "closed without a byte");
+    assert!(at < Duration::from_secs(4), "closed at the stop (1 s of draining), not at its 5 s deadline: {at:?}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while served.child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the server did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// `cjs serve` in its own process with a soft limit of `fd_limit` open files (1024 is the
