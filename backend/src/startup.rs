@@ -405,11 +405,14 @@ fn serve(listeners: Listeners, tls: Arc<rustls::ServerConfig>, state: &web::Data
             let http = http_service(https_app(data.clone()), addr, true, shutdown.clone(), tls::peer::on_connect)
                 .map_err(|e| tracing::debug!(error = %e, "HTTP connection ended with an error"));
             let acceptor = acceptor.clone();
+            // Each stage on the heap only while it lives: a connection's task holds two pointers,
+            // the acceptor's state until the first request begins (net::accept), then actix-http's
+            // dispatcher; not room for the larger of the two from the handshake on.
             fn_service(move |tcp| {
                 let acceptor = acceptor.clone();
-                async move { acceptor.accept(tcp).await }
+                Box::pin(async move { acceptor.accept(tcp).await })
             })
-            .and_then(http)
+            .and_then(actix_service::boxed::factory(http))
         })
         .context("Failed to start the HTTPS listener")?
         .run();
@@ -511,7 +514,9 @@ fn http_service<T: 'static>(
             let signal = shutdown.clone();
             async move { signal.notified().await }
         })
-        .finish(app)
+        // The app's future on the heap for a request's time: the dispatcher of an idle
+        // keep-alive connection does not carry room for it.
+        .finish(actix_service::boxed::factory(app))
 }
 
 /// The first SIGTERM or SIGINT: its name.

@@ -228,7 +228,8 @@ impl Acceptor {
             }
         };
         let timeout = self.inner.handshake_timeout;
-        let result = match tokio::time::timeout(timeout, self.establish(tcp, peer)).await {
+        // Boxed: the handshake's state is freed when it ends, not kept beside the wait below.
+        let result = match tokio::time::timeout(timeout, Box::pin(self.establish(tcp, peer))).await {
             Ok(result) => result,
             Err(_) => Err(Refusal::Timeout(timeout)),
         };
