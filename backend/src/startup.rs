@@ -407,7 +407,8 @@ fn serve(listeners: Listeners, tls: Arc<rustls::ServerConfig>, state: &web::Data
             let acceptor = acceptor.clone();
             // Each stage on the heap only while it lives: a connection's task holds two pointers,
             // the acceptor's state until the first request begins (net::accept), then actix-http's
-            // dispatcher; not room for the larger of the two from the handshake on.
+            // dispatcher; not room for the larger of the two from the handshake on. (The app's
+            // per-request future is boxed already: `AppFactory`.)
             fn_service(move |tcp| {
                 let acceptor = acceptor.clone();
                 Box::pin(async move { acceptor.accept(tcp).await })
@@ -514,9 +515,7 @@ fn http_service<T: 'static>(
             let signal = shutdown.clone();
             async move { signal.notified().await }
         })
-        // The app's future on the heap for a request's time: the dispatcher of an idle
-        // keep-alive connection does not carry room for it.
-        .finish(actix_service::boxed::factory(app))
+        .finish(app)
 }
 
 /// The first SIGTERM or SIGINT: its name.

@@ -45,6 +45,37 @@ pub struct ClientConnection {
     /// The first request's first byte, read before the HTTP layer took the connection
     /// ([`Acceptor::accept`]); the HTTP layer reads it first.
     first: Option<u8>,
+    /// The first request's head must have ended [`super::REQUEST_HEAD_TIMEOUT`] after the
+    /// handshake, though the HTTP layer (whose own head timer starts when it takes the
+    /// connection) takes it only at the head's first byte. Armed at the end of the handshake,
+    /// cleared at the blank line that ends the head.
+    head_by: Option<(Pin<Box<tokio::time::Sleep>>, HeadEnd)>,
+}
+
+/// Where a scan for the blank line that ends a request head stands: in a line, at a line's
+/// start, or after a line's start and a `\r`. Lines may end in `\r\n` or `\n`, as the HTTP
+/// layer accepts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum HeadEnd {
+    #[default]
+    InLine,
+    LineStart,
+    LineStartCr,
+}
+
+impl HeadEnd {
+    /// Scans `bytes`: `None` once the head has ended.
+    fn scan(mut self, bytes: &[u8]) -> Option<Self> {
+        for &b in bytes {
+            self = match (self, b) {
+                (Self::LineStart | Self::LineStartCr, b'\n') => return None,
+                (Self::LineStart, b'\r') => Self::LineStartCr,
+                (_, b'\n') => Self::LineStart,
+                _ => Self::InLine,
+            };
+        }
+        Some(self)
+    }
 }
 
 impl ClientConnection {
@@ -72,13 +103,26 @@ impl AsyncRead for ClientConnection {
         {
             return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "request not answered in time")));
         }
+        if let Some((head_by, _)) = self.head_by.as_mut()
+            && head_by.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "request head not received in time")));
+        }
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.tls).poll_read(cx, buf);
-        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before && self.deadline.is_none() {
-            let mut deadline = Box::pin(tokio::time::sleep(super::REQUEST_DEADLINE));
-            // Registers the waker, so a client that falls silent is cut off too.
-            let _ = deadline.as_mut().poll(cx);
-            self.deadline = Some(deadline);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            if self.deadline.is_none() {
+                let mut deadline = Box::pin(tokio::time::sleep(super::REQUEST_DEADLINE));
+                // Registers the waker, so a client that falls silent is cut off too.
+                let _ = deadline.as_mut().poll(cx);
+                self.deadline = Some(deadline);
+            }
+            if let Some((_, scan)) = self.head_by.as_mut() {
+                match scan.scan(&buf.filled()[before..]) {
+                    Some(next) => *scan = next,
+                    None => self.head_by = None,
+                }
+            }
         }
         polled
     }
@@ -88,17 +132,24 @@ impl ClientConnection {
     /// Waits for the first byte of the first request and keeps it: `false` when the client closed
     /// the connection, or sent nothing within `timeout`, or the server began to stop first.
     async fn first_request(&mut self, timeout: Duration, shutdown: &GracefulShutdownSignal) -> bool {
+        self.head_by = Some((Box::pin(tokio::time::sleep(timeout)), HeadEnd::default()));
         let mut byte = [0u8; 1];
         let read = tokio::select! {
             read = tokio::time::timeout(timeout, self.read(&mut byte)) => read,
-            () = shutdown.notified() => return false,
+            () = shutdown.notified() => {
+                tracing::debug!(peer = %self.client, "server stopping: closed before its first request");
+                return false;
+            }
         };
         match read {
             Ok(Ok(1)) => {
                 self.first = Some(byte[0]);
                 true
             }
-            Ok(Ok(_)) => false,
+            Ok(Ok(_)) => {
+                tracing::debug!(peer = %self.client, "closed by the client before its first request");
+                false
+            }
             Ok(Err(e)) => {
                 tracing::debug!(peer = %self.client, error = %e, "connection closed before its first request");
                 false
@@ -264,7 +315,7 @@ impl Acceptor {
             (peer, slot)
         };
         let tls = self.inner.tls.accept(tcp).await.map_err(Refusal::Tls)?;
-        Ok(ClientConnection { tls, client, _slot: slot, deadline: None, first: None })
+        Ok(ClientConnection { tls, client, _slot: slot, deadline: None, first: None, head_by: None })
     }
 
     fn slot(&self, client: SocketAddr) -> Result<ConnectionSlot, Refusal> {
@@ -334,5 +385,36 @@ async fn begins_with_proxy_header(tcp: &TcpStream) -> io::Result<bool> {
             // `peek` returns at once while those bytes wait unread: poll gently until more come.
             Prefix::Undecided => tokio::time::sleep(Duration::from_millis(20)).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HeadEnd;
+
+    fn ended(chunks: &[&[u8]]) -> bool {
+        let mut scan = HeadEnd::default();
+        for chunk in chunks {
+            match scan.scan(chunk) {
+                Some(next) => scan = next,
+                None => return true,
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn a_head_ends_at_its_blank_line_in_one_read_or_split_across_reads() {
+        assert!(ended(&[b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"]));
+        assert!(ended(&[b"GET / HTTP/1.1\r\nHost: a\r", b"\n", b"\r", b"\n"]));
+        assert!(ended(&[b"GET / HTTP/1.1\nHost: a\n\n"]), "bare line feeds, as the HTTP layer accepts");
+    }
+
+    #[test]
+    fn a_head_without_its_blank_line_has_not_ended() {
+        assert!(!ended(&[b"GET / HTTP/1.1\r\nHost: a\r\n"]));
+        assert!(!ended(&[b"GET / HTTP/1.1\r\nHost: a\r\n\r"]));
+        assert!(!ended(&[b"GET / HTTP/1.1\r\nHost: a\r\r\n"]), "a carriage return in a line is not a blank line");
+        assert!(!ended(&[b"G", b"E", b"T"]));
     }
 }

@@ -5,10 +5,10 @@
 //! `trusted_proxies` must open with a PROXY protocol v2 header ([`proxy_protocol`]) whose source
 //! becomes the client address; any other peer that opens with a PROXY header is closed. The
 //! client address then takes one of its `max_connections_per_address` slots ([`limit`]) before the
-//! TLS handshake, which must finish within [`HANDSHAKE_TIMEOUT`]. The first request's first byte
-//! must follow within [`REQUEST_HEAD_TIMEOUT`]: only then does the HTTP layer take the connection
-//! (and its buffers). It reads the request head within [`REQUEST_HEAD_TIMEOUT`] of that byte
-//! (actix's `client_request_timeout`) and the body within
+//! TLS handshake, which must finish within [`HANDSHAKE_TIMEOUT`]. The first request's head must
+//! follow within [`REQUEST_HEAD_TIMEOUT`] of the handshake; the HTTP layer takes the connection
+//! (and its buffers) only at the head's first byte, and times the head again from there (actix's
+//! `client_request_timeout`). It reads the body within
 //! [`BODY_TIMEOUT`] (`crate::api::body_deadline`), and every later request on the connection must be answered
 //! within [`REQUEST_DEADLINE`] of its first byte. Handlers see the client address as `req.peer_addr()`.
 //! Addresses are counted per subscriber ([`subscriber`]): an IPv4 address, or an IPv6 /64. The
@@ -41,8 +41,8 @@ pub use networks::{IpNetwork, Networks};
 
 /// From the TCP accept to the end of the TLS handshake, PROXY header included.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// From the end of the handshake to the first request's first byte (the connection is closed
-/// after it), and from that byte to the end of the head (actix-http answers 408 and closes).
+/// From the end of the handshake to the end of the first request's head (the connection is
+/// closed after it; actix-http's own timer, from the head's first byte, answers 408).
 pub const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// For the whole request body, counted from the end of the head (JSON bodies are at most 16 KB).
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -234,7 +234,7 @@ async fn own_requests_expired_ones_stale_ones_and_rejections_are_refused_or_chan
 
     // No longer applies: revoked meanwhile by the operator's shell.
     let id = proposed(&a, &format!("/api/admin/certificates/{serial}/revoke"), json!({"reason": "superseded"})).await;
-    app.cli_revoke("master01", "superseded");
+    app.cli_revoke("master01", "superseded").await;
     let (status, body) = decide(&b, id, "approve", json!({})).await;
     assert_eq!(status, 409, "{body}");
     assert!(body["message"].as_str().unwrap().contains("実行できなくなりました"), "{body}");

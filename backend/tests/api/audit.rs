@@ -30,7 +30,7 @@ async fn api_entries_record_the_client_address_and_cli_entries_none(db: &TestDb)
     assert_eq!(app.change_password("master01", "init1234", "Sekret927", None).await.0, 200, "{db:?}");
     assert_eq!(app.browser().authenticate("master01", "Wrong1234").await.0, 401);
     // The `cjs admin` binary.
-    app.admin(&["unlock", "--user-id", "master01"]);
+    app.admin(&["unlock", "--user-id", "master01"]).await;
 
     for (action, expected) in [
         ("organization_created", None),
@@ -44,12 +44,12 @@ async fn api_entries_record_the_client_address_and_cli_entries_none(db: &TestDb)
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM audit_log WHERE client_address IS NULL").await, 3, "{db:?}");
 
     // `cjs admin audit` lists the address (— for the CLI's own entries), newest first.
-    let out = app.admin(&["audit", "--user-id", "master01"]);
+    let out = app.admin(&["audit", "--user-id", "master01"]).await;
     let line = |action: &str| out.lines().find(|l| l.contains(action)).unwrap_or_else(|| panic!("{action}: {out}"));
     assert!(line("password_changed").contains("127.0.0.1"), "{out}");
     assert!(line("unlocked").contains("cli") && line("unlocked").contains("—"), "{out}");
     assert!(out.lines().nth(1).unwrap().contains("unlocked"), "newest first: {out}");
-    let one = app.admin(&["audit", "--user-id", "master01", "--limit", "1"]);
+    let one = app.admin(&["audit", "--user-id", "master01", "--limit", "1"]).await;
     assert!(one.trim_end().ends_with("1 件"), "{one}");
 }
 

@@ -181,7 +181,7 @@ async fn the_ca_key_stays_in_the_token_and_signs_everything_under_concurrent_iss
 
     // Revoked: the CRL (signed in the token) lists it, and the OCSP responder (its certificate
     // issued through the token) says so.
-    store.cli_revoke(&id, "key_compromise");
+    store.cli_revoke(&id, "key_compromise").await;
     let crl = client.get(format!("{base}/api/crl")).send().await.unwrap().bytes().await.unwrap();
     let text = verified_crl_text(&store.data_dir, &crl);
     assert!(text.to_lowercase().replace(':', "").contains(&serial), "{text}");
@@ -258,7 +258,7 @@ async fn token_faults_refuse_the_start_or_answer_503_and_signing_recovers_by_its
     assert_eq!(again.bytes().await.unwrap(), crl);
     // A revocation needs no signature either, but the next CRL does: 503 rather than a CRL that
     // leaves it out.
-    store.cli_revoke("user00", "superseded");
+    store.cli_revoke("user00", "superseded").await;
     let stale = client.get(format!("{base}/api/crl")).send().await.unwrap();
     assert_eq!(stale.status(), 503, "no CRL without the revocation");
 
@@ -354,7 +354,7 @@ async fn a_rollover_to_the_token_locks_nobody_out_and_each_ca_keeps_its_revocati
 
     // Revoking the old CA's certificate: in the old CA's CRL (at /pki/crl, verified against the
     // old CA) and its OCSP answer; not in the new CA's CRL.
-    store.cli_revoke("user00", "superseded");
+    store.cli_revoke("user00", "superseded").await;
     let old_crl = plain.get(format!("http://{http}/pki/crl")).send().await.unwrap().bytes().await.unwrap();
     assert!(crl_serials(&retired, &old_crl).contains(&old_serial), "the old CA's CRL lists it");
     let new_crl = plain.get(format!("http://{http}/pki/{key_id}/crl")).send().await.unwrap().bytes().await.unwrap();

@@ -64,7 +64,7 @@ async fn openssl_finds_the_responder_and_the_crl_through_the_certificate(db: &Te
     }
 
     // Revoked through the CLI: the very next answer says so, with time and reason.
-    app.cli_revoke("ocspm001", "key_compromise");
+    app.cli_revoke("ocspm001", "key_compromise").await;
     let out = openssl_ocsp(&app.data_dir.join("ca.pem"), &identity, &ocsp_url).await;
     assert!(out.contains("Response verify OK") && out.contains(": revoked"), "{out}");
     assert!(out.contains("Reason: keyCompromise") && out.contains("Revocation Time: "), "{out}");
@@ -257,7 +257,7 @@ async fn nginx_lets_a_valid_certificate_in_and_refuses_it_once_revoked_by_ocsp_a
     assert!(body.contains("CN=ocspm001"), "{body}");
     assert_eq!(through_nginx(&app, crl_port, &identity).await.0, 200);
 
-    app.cli_revoke("ocspm001", "key_compromise");
+    app.cli_revoke("ocspm001", "key_compromise").await;
     let (status, body) = through_nginx(&app, ocsp_port, &identity).await;
     assert_eq!(status, 400, "nginx refuses a revoked certificate: {body}");
     let log = std::fs::read_to_string(by_ocsp.join("error.log")).unwrap();
@@ -553,7 +553,7 @@ async fn pre_produced_answers_serve_first_requests_and_never_hide_a_revocation(d
     assert_eq!(unknown, [0x30, 0x03, 0x0a, 0x01, 0x06], "an unsigned unauthorized");
 
     // Revoked through the CLI: the very next answer says so, though the stored one says good.
-    app.cli_revoke("ocspm001", "key_compromise");
+    app.cli_revoke("ocspm001", "key_compromise").await;
     assert_eq!(single_status(&stored(issued.clone()).await.unwrap().der), "good", "the CLI left it");
     let answer = post_ocsp(&url, serial_request(&ca, dir.path(), &issued, false)).await;
     assert_eq!(single_status(&answer), "revoked", "the next answer");

@@ -138,7 +138,7 @@ async fn a_rolling_upgrade_from_the_previous_release_fails_no_request() {
     let issued: Vec<String> = std::iter::once(first).chain(during_start.issued).chain(both.issued).collect();
     consistent(&store, &issued).await;
     // The audit chain holds across the entries both releases wrote.
-    let verified = store.admin(&["audit", "verify"]);
+    let verified = store.admin(&["audit", "verify"]).await;
     println!(
         "rolling upgrade: {} logins and {} issuances, 0 failed; connections to the previous release and this one while both served: {served:?}; {}",
         during_start.ok + both.ok - issued.len() + 1,

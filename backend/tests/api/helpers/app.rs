@@ -203,13 +203,20 @@ pub async fn spawn(db: &TestDb, opts: Options) -> TestApp {
 
 impl TestStore {
     /// `cjs admin …` on this store, as the bank runs it: its output (the test fails if it does).
-    pub fn admin(&self, args: &[&str]) -> String {
-        run(admin_command(&self.data_dir, &self.database_url).args(args))
+    ///
+    /// Awaited, not blocked on: a test's runtime also drives the in-process server's background
+    /// tasks (the audit sealer, the mailer), and one of them may hold a lock that the command
+    /// waits for (the sealer's `LOCK TABLE audit_log IN SHARE MODE`): blocking the runtime there
+    /// deadlocks the test.
+    pub async fn admin(&self, args: &[&str]) -> String {
+        let mut cmd = admin_command(&self.data_dir, &self.database_url);
+        cmd.args(args);
+        tokio::task::spawn_blocking(move || run(&mut cmd)).await.expect("cjs admin ran")
     }
 
     /// `cjs admin revoke` of every active certificate of `user`, as an operator runs it.
-    pub fn cli_revoke(&self, user: &str, reason: &str) {
-        self.admin(&["revoke", "--user-id", user, "--reason", reason]);
+    pub async fn cli_revoke(&self, user: &str, reason: &str) {
+        self.admin(&["revoke", "--user-id", user, "--reason", reason]).await;
     }
 
     /// A fresh store on `db` with the default configuration, and no server on it.
