@@ -128,9 +128,30 @@ pub async fn start_nginx(nginx: &Path, data_dir: &Path, dir: &Path, workers: usi
     Ok((peer, port))
 }
 
+/// Connections of [`rss_with_idle`].
+pub const IDLE_CONNECTIONS: usize = 1000;
+
+/// RSS (MiB) of cjs (`cjs`: port, pid) and of nginx (`nginx`: port, master's pid; master +
+/// workers) while [`IDLE_CONNECTIONS`] connections are open on each (with `paths`, one request
+/// each, cjs's path then nginx's), one server after the other; and how long cjs's took to open.
+pub async fn rss_with_idle(
+    connector: &TlsConnector,
+    cjs: (u16, u32),
+    nginx: (u16, u32),
+    paths: Option<[&'static str; 2]>,
+) -> anyhow::Result<(Duration, f64, f64)> {
+    let (conns, took) = open_idle(connector, cjs.0, IDLE_CONNECTIONS, paths.map(|p| p[0])).await?;
+    let ours = util::rss_mib(cjs.1);
+    drop(conns);
+    let (conns, _) = open_idle(connector, nginx.0, IDLE_CONNECTIONS, paths.map(|p| p[1])).await?;
+    let theirs = util::rss_tree_mib(nginx.1);
+    drop(conns);
+    Ok((took, ours, theirs))
+}
+
 /// Opens `n` TLS connections (handshake done; with `request`, one `GET request` answered on each,
 /// kept alive) and keeps them; returns them and the time it took.
-pub async fn open_idle(
+async fn open_idle(
     connector: &TlsConnector,
     port: u16,
     n: usize,

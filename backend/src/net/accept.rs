@@ -130,32 +130,30 @@ impl AsyncRead for ClientConnection {
 
 impl ClientConnection {
     /// Waits for the first byte of the first request and keeps it: `false` when the client closed
-    /// the connection, or sent nothing within `timeout`, or the server began to stop first.
-    async fn first_request(&mut self, timeout: Duration, shutdown: &GracefulShutdownSignal) -> bool {
-        self.head_by = Some((Box::pin(tokio::time::sleep(timeout)), HeadEnd::default()));
+    /// the connection, or its head's deadline (`head_within` from now, the end of the handshake)
+    /// passed first, or the server began to stop first.
+    async fn first_request(&mut self, head_within: Duration, shutdown: &GracefulShutdownSignal) -> bool {
+        // Also what ends this wait: the read fails once it has passed.
+        self.head_by = Some((Box::pin(tokio::time::sleep(head_within)), HeadEnd::default()));
         let mut byte = [0u8; 1];
         let read = tokio::select! {
-            read = tokio::time::timeout(timeout, self.read(&mut byte)) => read,
+            read = self.read(&mut byte) => read,
             () = shutdown.notified() => {
                 tracing::debug!(peer = %self.client, "server stopping: closed before its first request");
                 return false;
             }
         };
         match read {
-            Ok(Ok(1)) => {
+            Ok(1) => {
                 self.first = Some(byte[0]);
                 true
             }
-            Ok(Ok(_)) => {
+            Ok(_) => {
                 tracing::debug!(peer = %self.client, "closed by the client before its first request");
                 false
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 tracing::debug!(peer = %self.client, error = %e, "connection closed before its first request");
-                false
-            }
-            Err(_) => {
-                tracing::debug!(peer = %self.client, "no request within {timeout:?} of the handshake: closed");
                 false
             }
         }
@@ -226,8 +224,8 @@ struct Inner {
     trusted: Networks,
     limiter: Arc<ConnectionLimiter>,
     handshake_timeout: Duration,
-    /// From the end of the handshake to the first byte of the first request.
-    first_request_timeout: Duration,
+    /// From the end of the handshake to the end of the first request's head.
+    head_timeout: Duration,
     /// Connections still waiting for their first request close when the server begins to stop.
     shutdown: GracefulShutdownSignal,
     /// PROXY protocol misuse is logged at warn, at most once per interval.
@@ -240,7 +238,7 @@ impl std::fmt::Debug for Acceptor {
             .field("trusted", &self.inner.trusted)
             .field("limiter", &self.inner.limiter)
             .field("handshake_timeout", &self.inner.handshake_timeout)
-            .field("first_request_timeout", &self.inner.first_request_timeout)
+            .field("head_timeout", &self.inner.head_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -251,7 +249,7 @@ impl Acceptor {
         trusted: Networks,
         max_connections_per_address: usize,
         handshake_timeout: Duration,
-        first_request_timeout: Duration,
+        head_timeout: Duration,
         shutdown: GracefulShutdownSignal,
     ) -> Self {
         Self {
@@ -260,7 +258,7 @@ impl Acceptor {
                 trusted,
                 limiter: ConnectionLimiter::new(max_connections_per_address),
                 handshake_timeout,
-                first_request_timeout,
+                head_timeout,
                 shutdown,
                 header_refusals: LogThrottle::new(LOG_INTERVAL),
             }),
@@ -286,7 +284,7 @@ impl Acceptor {
         };
         match result {
             Ok(mut conn) => {
-                if !conn.first_request(self.inner.first_request_timeout, &self.inner.shutdown).await {
+                if !conn.first_request(self.inner.head_timeout, &self.inner.shutdown).await {
                     return Err(());
                 }
                 let client = conn.client;
