@@ -101,7 +101,7 @@ impl Haproxy {
             backends.iter().enumerate().map(|(i, p)| format!("  server cjs{i} 127.0.0.1:{p}\n")).collect();
         let config = format!(
             "global\n  stats socket {sock} mode 600 level admin\n\
-             defaults\n  mode tcp\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n  retries 3\n  option redispatch\n\
+             defaults\n  mode tcp\n  timeout connect 2s\n  timeout check 2s\n  timeout client 30s\n  timeout server 30s\n  retries 3\n  option redispatch\n\
              frontend fe\n  bind 127.0.0.1:{port}\n  default_backend be\n\
              backend be\n  balance roundrobin\n  option httpchk GET /api/health/ready\n  \
              default-server send-proxy-v2 check check-ssl verify none check-send-proxy inter 300ms fall 2 rise 2\n{servers}",

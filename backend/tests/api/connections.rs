@@ -437,7 +437,7 @@ impl Haproxy {
         let socket = dir.join("haproxy.sock");
         let config = format!(
             "global\n  stats socket {sock} mode 600 level admin\n\
-             defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n\
+             defaults\n  mode tcp\n  timeout connect 5s\n  timeout check 2s\n  timeout client 30s\n  timeout server 30s\n\
              frontend fe\n  bind 127.0.0.1:{port}\n  default_backend be\n\
              backend be\n  option httpchk GET /api/health\n  \
              server cjs 127.0.0.1:{backend_port} send-proxy-v2 check check-ssl verify none check-send-proxy inter 300ms rise 1\n",

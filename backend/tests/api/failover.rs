@@ -100,6 +100,13 @@ impl Drop for Cluster {
 /// HAProxy in front of the two database servers: a server is up only while a `psql` asking
 /// `pg_is_in_recovery()` gets `f` (HAProxy's external check), and the connections of a server
 /// marked down are cut, so that the pools reconnect to the new primary.
+///
+/// HAProxy kills an external check that runs longer than `inter` (src/extcheck.c), and a `psql`
+/// on a loaded machine can take longer than 250 ms: with `inter 250ms` two slow checks in a row
+/// marked a healthy server down (seen in CI, on the promoted standby). So `inter` is 1 s, the
+/// time a check may take, and checks come every 250 ms while a server is down or changing
+/// (`downinter`, `fastinter`): a promoted standby is still taken within about 250 ms, a dead
+/// primary within about 1.25 s.
 struct PgProxy {
     child: std::process::Child,
     port: u16,
@@ -125,7 +132,7 @@ impl PgProxy {
              defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1h\n  timeout server 1h\n  timeout check 2s\n\
              frontend pg\n  bind 127.0.0.1:{port}\n  default_backend pg\n\
              backend pg\n  option external-check\n  external-check path \"/usr/bin:/bin\"\n  external-check command {check}\n  \
-             default-server check inter 250ms fall 2 rise 1 on-marked-down shutdown-sessions\n  \
+             default-server check inter 1s fastinter 250ms downinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions\n  \
              server primary 127.0.0.1:{primary}\n  server standby 127.0.0.1:{standby}\n",
             sock = socket.display(),
             check = check.display()
