@@ -5,10 +5,22 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    if matches!(cli.command, backend::cli::Command::Openapi) {
-        // Needs no configuration, data directory or database.
-        backend::cli::print_openapi();
-        return std::process::ExitCode::SUCCESS;
+    // These two need no configuration, data directory or database.
+    match &cli.command {
+        backend::cli::Command::Openapi => {
+            backend::cli::print_openapi();
+            return std::process::ExitCode::SUCCESS;
+        }
+        backend::cli::Command::Manual { out } => {
+            return match backend::cli::write_manual(out) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("cjs: {e:#}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
     }
     let config = match backend::config::Config::resolve(&cli.config) {
         Ok(c) => c,

@@ -13,6 +13,8 @@ use common::{
 use sea_orm::DatabaseConnection;
 use time::OffsetDateTime;
 
+mod manual;
+
 use crate::{
     auth::{
         Authenticator,
@@ -33,7 +35,17 @@ fn refused(e: impl Into<ApiError>) -> anyhow::Error {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "cjs", version, about = "ろうきん賃金控除事務支援システム — 電子証明書サービス")]
+#[command(
+    name = "cjs",
+    version,
+    about = "ろうきん賃金控除事務支援システム — 電子証明書サービス",
+    long_about = "ろうきん賃金控除事務支援システム — 電子証明書サービス\n\n\
+        The certificate service of the wage-deduction system: company staff issue, renew and re-issue their TLS \
+        client certificates in the browser and log in with that certificate and their password; bank staff \
+        administer companies, users and certificates. `cjs serve` runs the service (HTTPS, and plain HTTP for \
+        relying parties' OCSP and CRL); `cjs admin` runs the bank's operations on the same database, also while \
+        the service runs."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -50,6 +62,13 @@ pub enum Command {
     Admin(Admin),
     /// Print the OpenAPI description of the API (the same document as `GET /api/openapi.json`).
     Openapi,
+    /// Write the manual pages (cjs.1 and one per subcommand) into a directory: what
+    /// scripts/package installs. Hidden: a packaging step, not an operation.
+    #[command(hide = true)]
+    Manual {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -281,12 +300,23 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             print_openapi();
             Ok(())
         }
+        Command::Manual { out } => write_manual(&out),
     }
 }
 
 /// `cjs openapi`: needs no configuration, data directory or database.
 pub fn print_openapi() {
     println!("{}", crate::api::openapi::document());
+}
+
+/// `cjs manual --out DIR`: writes the manual pages and prints their paths; needs no
+/// configuration, data directory or database either.
+pub fn write_manual(out: &std::path::Path) -> anyhow::Result<()> {
+    let pages = manual::write_pages(out).with_context(|| format!("writing the manual pages into {}", out.display()))?;
+    for page in pages {
+        println!("{}", page.display());
+    }
+    Ok(())
 }
 
 /// Runs one `cjs admin` command: each is a function over the services.
