@@ -5,22 +5,9 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    // These two need no configuration, data directory or database.
-    match &cli.command {
-        backend::cli::Command::Openapi => {
-            backend::cli::print_openapi();
-            return std::process::ExitCode::SUCCESS;
-        }
-        backend::cli::Command::Manual { out } => {
-            return match backend::cli::write_manual(out) {
-                Ok(()) => std::process::ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("cjs: {e:#}");
-                    std::process::ExitCode::FAILURE
-                }
-            };
-        }
-        _ => {}
+    // `cjs openapi` and `cjs manual` need no configuration, data directory or database.
+    if let Some(done) = backend::cli::run_without_config(&cli.command) {
+        return exit_code(done);
     }
     let config = match backend::config::Config::resolve(&cli.config) {
         Ok(c) => c,
@@ -39,7 +26,12 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(backend::cli::run(cli.command, config)) {
+    exit_code(runtime.block_on(backend::cli::run(cli.command, config)))
+}
+
+/// 0, or 1 with the error on standard error.
+fn exit_code(done: anyhow::Result<()>) -> std::process::ExitCode {
+    match done {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("cjs: {e:#}");

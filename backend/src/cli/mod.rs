@@ -68,6 +68,9 @@ pub enum Command {
     Manual {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// The pages' date (default: today, UTC).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        date: Option<time::Date>,
     },
 }
 
@@ -277,6 +280,11 @@ pub enum CaCommand {
     },
 }
 
+fn parse_date(s: &str) -> Result<time::Date, String> {
+    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|e| format!("not a date as YYYY-MM-DD: {e}"))
+}
+
 fn parse_mail_status(s: &str) -> Result<MailStatus, String> {
     MailStatus::parse(s).ok_or_else(|| "status は pending, sent, failed のいずれかです".to_owned())
 }
@@ -296,27 +304,26 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => Application::build(config).await?.run_until_stopped().await,
         Command::Admin(admin) => run_admin(admin, config).await,
+        other => run_without_config(&other).expect("openapi and manual need no configuration"),
+    }
+}
+
+/// Runs the commands that need no configuration, data directory or database (`main` runs them
+/// before it reads the settings); `None` for the others.
+pub fn run_without_config(command: &Command) -> Option<anyhow::Result<()>> {
+    match command {
         Command::Openapi => {
-            print_openapi();
-            Ok(())
+            println!("{}", crate::api::openapi::document());
+            Some(Ok(()))
         }
-        Command::Manual { out } => write_manual(&out),
+        Command::Manual { out, date } => {
+            let date = date.unwrap_or_else(|| OffsetDateTime::now_utc().date()).to_string();
+            let written = manual::write_pages(out, &date)
+                .with_context(|| format!("writing the manual pages into {}", out.display()));
+            Some(written.map(|pages| pages.iter().for_each(|page| println!("{}", page.display()))))
+        }
+        Command::Serve | Command::Admin(_) => None,
     }
-}
-
-/// `cjs openapi`: needs no configuration, data directory or database.
-pub fn print_openapi() {
-    println!("{}", crate::api::openapi::document());
-}
-
-/// `cjs manual --out DIR`: writes the manual pages and prints their paths; needs no
-/// configuration, data directory or database either.
-pub fn write_manual(out: &std::path::Path) -> anyhow::Result<()> {
-    let pages = manual::write_pages(out).with_context(|| format!("writing the manual pages into {}", out.display()))?;
-    for page in pages {
-        println!("{}", page.display());
-    }
-    Ok(())
 }
 
 /// Runs one `cjs admin` command: each is a function over the services.

@@ -101,12 +101,14 @@ impl Drop for Cluster {
 /// `pg_is_in_recovery()` gets `f` (HAProxy's external check), and the connections of a server
 /// marked down are cut, so that the pools reconnect to the new primary.
 ///
-/// HAProxy kills an external check that runs longer than `inter` (src/extcheck.c), and a `psql`
-/// on a loaded machine can take longer than 250 ms: with `inter 250ms` two slow checks in a row
-/// marked a healthy server down (seen in CI, on the promoted standby). So `inter` is 1 s, the
-/// time a check may take, and checks come every 250 ms while a server is down or changing
-/// (`downinter`, `fastinter`): a promoted standby is still taken within about 250 ms, a dead
-/// primary within about 1.25 s.
+/// HAProxy kills an external check that runs longer than `inter`, or than `timeout connect`
+/// when that is less and `timeout check` is set (src/extcheck.c), and a `psql` on a loaded
+/// machine can take longer than 250 ms: with `inter 250ms` two slow checks in a row marked the
+/// healthy primary down before the kill (seen in CI; reproduced here with four busy loops
+/// beside the test, 1 run in 3). So `inter` and `timeout connect` are 1 s, the time a check may
+/// take, and checks come every 250 ms while a server is down or changing (`downinter`,
+/// `fastinter`): a promoted standby is still taken within about 250 ms, a dead primary within
+/// about 1.25 s.
 struct PgProxy {
     child: std::process::Child,
     port: u16,
@@ -293,9 +295,9 @@ async fn a_failover_to_the_synchronous_standby_loses_nothing_committed_and_recov
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    // HAProxy's check of the primary is a psql run every 250 ms: on a loaded machine a slow one
-    // can mark it down for a moment before the test has begun, and the answer is then 503 with
-    // Retry-After, which a client tries again.
+    // HAProxy's check of the primary is a psql run every second, given 1 s: on a very loaded
+    // machine two slow ones in a row could still mark it down for a moment before the test has
+    // begun, and the answer is then 503 with Retry-After, which a client tries again.
     let deadline = Instant::now() + Duration::from_secs(30);
     let (p12, _) = loop {
         match Browser::of(&bases[0], client.clone()).issuance("master01", "Sekret927").await {
@@ -372,6 +374,13 @@ async fn a_failover_to_the_synchronous_standby_loses_nothing_committed_and_recov
     while client.get(format!("{}/api/health/ready", bases[1])).send().await.unwrap().status() != 503 {
         assert!(Instant::now() < deadline, "readiness never said 503 while the database was gone");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // HAProxy marks the primary down (two failed checks: about 1.25 s), as an operator sees it
+    // before promoting; then a second more of the gap.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !proxy.statuses().iter().any(|(name, status)| name == "primary" && status == "DOWN") {
+        assert!(Instant::now() < deadline, "HAProxy never marked the killed primary down: {:?}", proxy.statuses());
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
 

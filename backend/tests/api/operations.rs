@@ -500,3 +500,37 @@ async fn a_binary_older_than_the_schema_refuses_to_start_and_changes_nothing(db:
     assert_eq!(store.count("SELECT COUNT(*) AS n FROM audit_log").await, before);
     assert_eq!(store.count("SELECT COUNT(*) AS n FROM seaql_migrations").await, ours.1 + 1, "no migration applied");
 }
+
+/// The exit statuses cjs(1) gives: 2 for a command line or settings that cannot be used (nothing
+/// done), 1 for a command that failed; `cjs openapi` and `cjs manual` read no settings at all.
+#[test]
+fn exit_statuses_are_those_the_manual_page_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let cjs = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_cjs")).env_clear().args(args).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let (code, err) = cjs(&["--data-dir", data, "--config", missing.to_str().unwrap(), "admin", "mail"]);
+    assert_eq!(code, Some(2), "a settings file that is not there: {err}");
+    assert!(err.contains("configuration error"), "{err}");
+    assert!(!Path::new(data).exists(), "nothing was done (no data directory made)");
+    let (code, err) = cjs(&["admin", "no-such-command"]);
+    assert_eq!(code, Some(2), "{err}");
+    // `manual` and `openapi` read no settings: a settings file that is not there is no matter.
+    let pages = dir.path().join("man");
+    let (code, err) = cjs(&["--config", missing.to_str().unwrap(), "manual", "--out", pages.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(pages.join("cjs.1").exists() && pages.join("cjs-admin-reset-password.1").exists());
+    let (code, err) = cjs(&["manual", "--out", pages.to_str().unwrap(), "--date", "2026-13-01"]);
+    assert_eq!(code, Some(2), "a date that is not one: {err}");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let (code, err) = cjs(&["manual", "--out", file.join("man").to_str().unwrap()]);
+    assert_eq!(code, Some(1), "a directory that cannot be made: {err}");
+    assert!(err.contains("writing the manual pages into"), "{err}");
+    let (code, err) = cjs(&["--config", missing.to_str().unwrap(), "openapi"]);
+    assert_eq!(code, Some(0), "{err}");
+}
