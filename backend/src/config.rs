@@ -351,6 +351,9 @@ pub struct Config {
     pub approvals: crate::approvals::Policy,
     /// Keys of `cjs.toml` that nobody reads; reported at start-up.
     pub unknown_keys: Vec<String>,
+    /// The settings file: the one `--config` names, else `cjs.toml` in the data directory
+    /// (whether or not it is there).
+    pub config_file: PathBuf,
 }
 
 impl Config {
@@ -430,6 +433,7 @@ impl Config {
             approvals: approval_policy(&s)?,
             data_dir,
             unknown_keys,
+            config_file: path,
         };
         config.validate()?;
         Ok(config)
@@ -762,7 +766,10 @@ mod tests {
         let etc = dir.path().join("etc-cjs.toml");
         std::fs::write(&etc, "listen = \"127.0.0.1:9001\"\n").unwrap();
         let args = ConfigArgs { data_dir: Some(dir.path().into()), config: Some(etc.clone()), ..Default::default() };
-        assert_eq!(Config::resolve(&args).unwrap().listen.port(), 9001);
+        let c = Config::resolve(&args).unwrap();
+        assert_eq!(c.listen.port(), 9001);
+        // The file whose keys are reported at start is the one read, not the data directory's.
+        assert_eq!(c.config_file, etc);
         std::fs::remove_file(&etc).unwrap();
         let missing = format!("{:#}", Config::resolve(&args).unwrap_err());
         assert!(missing.contains("does not exist") && missing.contains("etc-cjs.toml"), "{missing}");

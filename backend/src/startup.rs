@@ -236,10 +236,11 @@ impl Application {
     }
 }
 
-/// Keys of `cjs.toml` that no setting reads: loudly, since a misspelt key is a setting not made.
+/// Keys of the settings file that no setting reads, named with the file they are in: loudly,
+/// since a misspelt key is a setting not made.
 fn warn_of_unknown_keys(config: &Config) {
     for key in &config.unknown_keys {
-        tracing::warn!(key = %key, file = %config.data_dir.join(crate::config::CONFIG_FILE).display(), "UNKNOWN CONFIGURATION KEY: ignored — check its spelling");
+        tracing::warn!(key = %key, file = %config.config_file.display(), "UNKNOWN CONFIGURATION KEY: ignored — check its spelling");
     }
 }
 
