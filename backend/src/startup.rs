@@ -366,14 +366,7 @@ fn serve(listeners: Listeners, tls: Arc<rustls::ServerConfig>, state: &web::Data
     let max_per_address = usize::try_from(config.max_connections_per_address).unwrap_or(usize::MAX);
     let mut builder = actix_server::Server::build().shutdown_timeout(10).disable_signals();
     let shutdown = builder.graceful_shutdown_signal();
-    let acceptor = net::Acceptor::new(
-        tls,
-        config.trusted_proxies.clone(),
-        max_per_address,
-        net::HANDSHAKE_TIMEOUT,
-        net::REQUEST_HEAD_TIMEOUT,
-        shutdown.clone(),
-    );
+    let acceptor = net::Acceptor::new(tls, config.trusted_proxies.clone(), max_per_address, shutdown.clone());
     // The plain-HTTP listeners: what each serves, and its app.
     let plain: [(&str, &str, Option<Bound>, MakeApp); 2] = [
         ("cjs-http", "revocation data only", listeners.http, revocation_app),

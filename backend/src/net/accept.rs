@@ -223,9 +223,6 @@ struct Inner {
     tls: TlsAcceptor,
     trusted: Networks,
     limiter: Arc<ConnectionLimiter>,
-    handshake_timeout: Duration,
-    /// From the end of the handshake to the end of the first request's head.
-    head_timeout: Duration,
     /// Connections still waiting for their first request close when the server begins to stop.
     shutdown: GracefulShutdownSignal,
     /// PROXY protocol misuse is logged at warn, at most once per interval.
@@ -237,8 +234,6 @@ impl std::fmt::Debug for Acceptor {
         f.debug_struct("Acceptor")
             .field("trusted", &self.inner.trusted)
             .field("limiter", &self.inner.limiter)
-            .field("handshake_timeout", &self.inner.handshake_timeout)
-            .field("head_timeout", &self.inner.head_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -248,8 +243,6 @@ impl Acceptor {
         tls: Arc<rustls::ServerConfig>,
         trusted: Networks,
         max_connections_per_address: usize,
-        handshake_timeout: Duration,
-        head_timeout: Duration,
         shutdown: GracefulShutdownSignal,
     ) -> Self {
         Self {
@@ -257,8 +250,6 @@ impl Acceptor {
                 tls: TlsAcceptor::from(tls),
                 trusted,
                 limiter: ConnectionLimiter::new(max_connections_per_address),
-                handshake_timeout,
-                head_timeout,
                 shutdown,
                 header_refusals: LogThrottle::new(LOG_INTERVAL),
             }),
@@ -276,7 +267,7 @@ impl Acceptor {
                 return Err(());
             }
         };
-        let timeout = self.inner.handshake_timeout;
+        let timeout = super::HANDSHAKE_TIMEOUT;
         // Boxed: the handshake's state is freed when it ends, not kept beside the wait below.
         let result = match tokio::time::timeout(timeout, Box::pin(self.establish(tcp, peer))).await {
             Ok(result) => result,
@@ -284,7 +275,7 @@ impl Acceptor {
         };
         match result {
             Ok(mut conn) => {
-                if !conn.first_request(self.inner.head_timeout, &self.inner.shutdown).await {
+                if !conn.first_request(super::REQUEST_HEAD_TIMEOUT, &self.inner.shutdown).await {
                     return Err(());
                 }
                 let client = conn.client;

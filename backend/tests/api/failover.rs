@@ -101,14 +101,13 @@ impl Drop for Cluster {
 /// `pg_is_in_recovery()` gets `f` (HAProxy's external check), and the connections of a server
 /// marked down are cut, so that the pools reconnect to the new primary.
 ///
-/// HAProxy kills an external check that runs longer than `inter`, or than `timeout connect`
-/// when that is less and `timeout check` is set (src/extcheck.c), and a `psql` on a loaded
-/// machine can take longer than 250 ms: with `inter 250ms` two slow checks in a row marked the
-/// healthy primary down before the kill (seen in CI; reproduced here with four busy loops
-/// beside the test, 1 run in 3). So `inter` and `timeout connect` are 1 s, the time a check may
-/// take, and checks come every 250 ms while a server is down or changing (`downinter`,
-/// `fastinter`): a promoted standby is still taken within about 250 ms, a dead primary within
-/// about 1.25 s.
+/// HAProxy kills an external check that runs longer than `inter` (src/extcheck.c; with
+/// `timeout check` set, longer than `timeout connect` if that is less: not set here), and a
+/// `psql` on a loaded machine can take longer than 250 ms: with `inter 250ms` two slow checks in
+/// a row marked the healthy primary down before the kill (seen in CI; reproduced here with four
+/// busy loops beside the test, 1 run in 3). So `inter` is 1 s, the time a check may take, and
+/// checks come every 250 ms while a server is down or changing (`downinter`, `fastinter`): a
+/// promoted standby is still taken within about 250 ms, a dead primary within about 1.25 s.
 struct PgProxy {
     child: std::process::Child,
     port: u16,
@@ -131,7 +130,7 @@ impl PgProxy {
         std::fs::set_permissions(&check, std::fs::Permissions::from_mode(0o755)).unwrap();
         let config = format!(
             "global\n  stats socket {sock} mode 600 level admin\n  insecure-fork-wanted\n  external-check\n\
-             defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1h\n  timeout server 1h\n  timeout check 2s\n\
+             defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1h\n  timeout server 1h\n\
              frontend pg\n  bind 127.0.0.1:{port}\n  default_backend pg\n\
              backend pg\n  option external-check\n  external-check path \"/usr/bin:/bin\"\n  external-check command {check}\n  \
              default-server check inter 1s fastinter 250ms downinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions\n  \
